@@ -1,0 +1,15 @@
+/* The subcommands of `hippo`. Each lives in its own src/cli/cmd_*.c and exports
+ * one `const struct command`; main.c lists them in its table. */
+#ifndef HIPPO_CLI_COMMANDS_H
+#define HIPPO_CLI_COMMANDS_H
+
+#include "cli/opt.h"
+
+struct command {
+	const struct opt_cmd *spec;         /* name, usage, options: also the --help text */
+	int (*run)(int argc, char **argv);  /* argv[0] is the command name; returns the exit code */
+};
+
+extern const struct command cmd_check;
+
+#endif

@@ -1,0 +1,63 @@
+/* http: the request/response shapes shared by the server (src/net/server.c,
+ * which owns sockets and libwebsockets) and the handlers (flow, admin API,
+ * static UI), which are plain functions and can be tested without sockets. */
+#ifndef HIPPO_NET_HTTP_H
+#define HIPPO_NET_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define HTTP_MAX_HEADERS 32
+
+struct http_header {
+	const char *name;  /* lower-case, e.g. "user-agent" */
+	const char *value;
+};
+
+/* A complete request. Every pointer is owned by the server and valid only
+ * during the handler call. */
+struct http_request {
+	const char *method;     /* "GET", "POST", "OPTIONS", ... */
+	const char *path;       /* URL path without the query, not decoded: "/next" */
+	const char *query;      /* raw query string without '?', "" if none */
+	const char *body;       /* NUL-terminated copy of the body, "" if none */
+	size_t body_len;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t nheaders;
+	const char *remote_ip;  /* textual peer address */
+};
+
+/* What a handler produces. The server sends it and then calls http_response_free. */
+struct http_response {
+	int status;              /* default 200 */
+	char content_type[64];   /* default "application/json" */
+	char *body;              /* malloc'ed, owned by the response (may be NULL) */
+	size_t body_len;
+	char *extra_headers;     /* malloc'ed "Name: value\r\n..." lines, or NULL */
+};
+
+/* Returns true and sets *RESP fields if the handler took the request; false to
+ * let the next handler try (the server answers 404 when none does). */
+typedef bool (*http_handler_fn)(void *user, const struct http_request *req,
+				struct http_response *resp);
+
+/* The value of header NAME (case-insensitive), or NULL. */
+const char *http_header_get(const struct http_request *req, const char *name);
+
+/* Finds KEY in the raw query string Q, URL-decodes its value into OUT (at most
+ * OUTLEN-1 bytes, NUL-terminated). Returns the decoded length, -1 if absent,
+ * -2 if too long or malformed (bad %-escape, embedded NUL). */
+int http_query_get(const char *q, const char *key, char *out, size_t outlen);
+
+void http_response_init(struct http_response *resp);
+void http_response_free(struct http_response *resp);
+/* Sets status and a JSON body (takes ownership of J: it is decref'ed). */
+void http_respond_json(struct http_response *resp, int status, json_t *j);
+/* Sets status and {"error": MESSAGE}. */
+void http_respond_error(struct http_response *resp, int status, const char *message);
+/* Appends "NAME: VALUE\r\n" to the extra headers. */
+void http_add_header(struct http_response *resp, const char *name, const char *value);
+
+#endif
