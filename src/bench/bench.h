@@ -1,0 +1,12 @@
+/* bench: `hippo bench KIND ...` benchmarks; each KIND is one function taking
+ * the arguments after KIND (argv[0] is KIND) and returning an exit code. */
+#ifndef HIPPO_BENCH_BENCH_H
+#define HIPPO_BENCH_BENCH_H
+
+struct bench_kind {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+#endif
