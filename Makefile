@@ -31,7 +31,7 @@ build-test: $(TESTBUILD)/CMakeCache.txt
 	cmake --build $(TESTBUILD) -j $(JOBS)
 
 browser-deps:
-	cd tests/browser && npm ci --no-audit --no-fund
+	cd tests && npm ci --no-audit --no-fund
 
 # Install dependencies, build, start the example study and print the URL to open.
 run: deps build
