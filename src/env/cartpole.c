@@ -5,8 +5,6 @@
  *
  * Options (JSON object): "sutton_barto_reward" (bool), "low"/"high" (reset
  * bounds, Gymnasium's reset options, applied to every reset). */
-#pragma STDC FP_CONTRACT OFF
-
 #include <math.h>
 #include <stdlib.h>
 
