@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "env/env.h"
 #include "render/encode.h"
 #include "trial/recorder.h"
@@ -24,7 +25,7 @@ struct trial {
 	const struct cfg *cfg;
 	char project_id[MSG_ID_MAX + 1];
 	char user_id[MSG_ID_MAX + 1];
-	char trial_id[40];
+	char trial_id[48];
 	struct env env;
 	bool env_open;
 	struct rec *rec;
@@ -224,7 +225,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
-	char stamp[32];
+	char stamp[24];
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(t->trial_id, sizeof t->trial_id, "%s-%08" PRIx32, stamp, (uint32_t)r);
 
@@ -352,8 +353,10 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		sc->rgb = p;
 		sc->rgb_cap = need;
 	}
-	if (env_render(&t->env, sc->rgb, (size_t)w * 3) < 0)
+	if (env_render(&t->env, sc->rgb, (size_t)w * 3) < 0) {
+		log_warn("trial", "render failed", "user=%s err=\"%s\"", t->user_id, t->env.err);
 		return;
+	}
 	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
 	if (!sc->enc) {
 		sc->enc = enc_jpeg_new(q);
@@ -366,8 +369,10 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 	}
 	size_t len = 0;
 	const uint8_t *jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
-	if (!jpeg)
+	if (!jpeg) {
+		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
+	}
 	char extra[160] = "";
 	if (t->cfg->trial.input_budget > 0)
 		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
