@@ -278,8 +278,11 @@ static int begin_episode(struct trial *t)
 	return 0;
 }
 
-/* One record line: the step just taken (or STEP 0 after a reset). */
-static void record(struct trial *t, int action, const struct hippo_step_result *res)
+/* One record line: the step just taken (RES), or without RES the reset line
+ * of an episode (step 0) or, with END set, the trial's last line holding the
+ * inputs received after the last step. */
+static void record(struct trial *t, int action, const struct hippo_step_result *res,
+		   const char *end)
 {
 	struct sbuf b = {0};
 	sb_fmt(&b,
@@ -299,6 +302,8 @@ static void record(struct trial *t, int action, const struct hippo_step_result *
 		sb_fmt(&b, ",\"reward\":%.17g,\"terminated\":%s,\"truncated\":%s,",
 		       isfinite(res->reward) ? res->reward : 0.0, res->terminated ? "true" : "false",
 		       res->truncated ? "true" : "false");
+	} else if (end) {
+		sb_fmt(&b, "\"end\":\"%s\",", end);
 	} else {
 		sb_add(&b, "\"reset\":true,", 13);
 	}
@@ -390,7 +395,7 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->next_tick = INT64_MAX;
 	char err[256];
 	if (t->ninputs && t->episode > 0)
-		record(t, t->held, NULL); /* keep inputs received after the last step */
+		record(t, t->held, NULL, sess_end_reason_name(reason)); /* late inputs */
 	rec_end_episode(t->rec, err, sizeof err);
 	meta_line(t, "end", reason);
 	size_t n = 0;
@@ -423,7 +428,7 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		finish(t, SESS_END_ERROR, sink);
 		return;
 	}
-	record(t, 0, NULL);
+	record(t, 0, NULL, NULL);
 }
 
 /* The action for this step from the queue (each queued action lasts at
@@ -461,7 +466,7 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 	t->step++;
 	t->total_steps++;
 	t->score += res.reward;
-	record(t, action, &res);
+	record(t, action, &res, NULL);
 	if (res.terminated || res.truncated) {
 		end_episode(t, sink);
 		if (t->ended)
@@ -505,7 +510,7 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 			finish(t, SESS_END_ERROR, sink);
 			return;
 		}
-		record(t, 0, NULL);
+		record(t, 0, NULL, NULL);
 	}
 	if (t->pending_reset) {
 		t->pending_reset = false;
