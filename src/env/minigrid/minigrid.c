@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env/builtin.h"
 #include "env/minigrid/minigrid.h"
 
 static const int dir_vec[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}}; /* DIR_TO_VEC */
@@ -348,38 +349,19 @@ void mg__destroy(void *p)
 /* OPTIONS: {"max_steps": N} (Minigrid's constructor argument); nothing else. */
 static int parse_options(const char *json, int *max_steps, char *err, size_t errlen)
 {
-	if (!json || !*json)
-		return 0;
-	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr);
-	int rc = -1;
-	if (!root) {
-		snprintf(err, errlen, "options: invalid JSON at line %d: %s", jerr.line, jerr.text);
+	static const char *const keys[] = {"max_steps", NULL};
+	json_t *opts = NULL;
+	double v = *max_steps;
+	if (env__options(json, keys, &opts, err, errlen))
 		return -1;
-	}
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "options must be a JSON object");
-		goto out;
-	}
-	const char *key;
-	json_t *val;
-	json_object_foreach(root, key, val) {
-		if (strcmp(key, "max_steps") != 0) {
-			snprintf(err, errlen, "options: unknown key '%s' (MiniGrid accepts max_steps)",
-				 key);
-			goto out;
-		}
-		if (!json_is_integer(val) || json_integer_value(val) < 1 ||
-		    json_integer_value(val) > 1000000000) {
-			snprintf(err, errlen, "options: max_steps must be an integer in 1..1000000000");
-			goto out;
-		}
-		*max_steps = (int)json_integer_value(val);
-	}
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
+	int rc = env__opt_number(opts, "max_steps", &v, err, errlen);
+	json_decref(opts);
+	if (rc)
+		return -1;
+	if (v < 1 || v > 1e9 || v != (double)(int)v)
+		return env__fail(err, errlen, "options: max_steps must be an integer in 1..1000000000");
+	*max_steps = (int)v;
+	return 0;
 }
 
 int mg__create(const struct mg_level *level, const struct hippo_env_args *args, void **out,
