@@ -18,6 +18,13 @@ static const struct hippo_env_ops *const builtin[] = {
 	&env_mountain_car_continuous_v0_ops,
 	&env_acrobot_v1_ops,
 	&env_pendulum_v1_ops,
+	&mg_empty_5x5_ops,
+	&mg_empty_8x8_ops,
+	&mg_doorkey_5x5_ops,
+	&mg_fourrooms_ops,
+	&tt_frozen_lake_v1_ops,
+	&tt_taxi_v3_ops,
+	&tt_cliff_walking_v0_ops,
 };
 
 #define NBUILTIN (sizeof builtin / sizeof builtin[0])
