@@ -13,9 +13,10 @@ equations, written in plain Python, using numpy only for
     promotion rules (NEP 50, switched on with _set_promotion_state("weak") on
     numpy 1.24, where it is available as an experimental option).
 
-Transcendentals: numpy's float64 np.sin/np.cos use SVML on CPUs with
-AVX512_SKX and the C library elsewhere; this reference (and hippo) use the C
-library's (Python's math module). Numpy scalars' `x**2` calls the C library's
+Transcendentals: float64 np.sin/np.cos are the C library's in NumPy 2 (numpy
+1.24 used SVML on CPUs with AVX512_SKX); this reference and hippo use the C
+library's (Python's math module). float32 np.sin/np.cos (Acrobot's first
+observation) are numpy's own FMA polynomial, taken from numpy here. Numpy scalars' `x**2` calls the C library's
 pow, which Python's float `x**2` also does; np.square is a plain multiply.
 
 Running it writes tests/unit/classic_ref.h (the trajectories test_classic.c
@@ -159,8 +160,12 @@ class MountainCarContinuous(Seeded):
 class Acrobot(Seeded):
     def reset(self, seed=None):
         self.seed(seed)
-        self.s = [f32(v) for v in self.rng.uniform(-0.1, 0.1, size=(4,))]
-        return self.obs()
+        s = self.rng.uniform(-0.1, 0.1, size=(4,)).astype(np.float32)
+        self.s = [float(v) for v in s]
+        # The reset state is float32, so Gymnasium's first observation uses
+        # numpy's float32 cos/sin (its own FMA polynomial on x86 with FMA3).
+        return [float(np.cos(s[0])), float(np.sin(s[0])), float(np.cos(s[1])),
+                float(np.sin(s[1])), float(s[2]), float(s[3])]
 
     def obs(self):
         s = self.s
@@ -309,7 +314,9 @@ def episodes():
 
     apump = lambda o, k: 2 if o[5] > 0 else 0  # noqa: E731
     add("Acrobot-v1", None, TimeLimit(Acrobot(), 500), 11, lambda o, k: 0 if o[5] > 0 else 2, 500)
-    for seed in (0, 3, 99):
+    # seeds 835 and 1506: numpy's float32 cos/sin differ from the rounded
+    # float64 ones in the first observation
+    for seed in (0, 3, 99, 835, 1506):
         env = TimeLimit(Acrobot(), 500)
         add("Acrobot-v1", None, env, seed, apump, 500)
         add("Acrobot-v1", None, env, None, lcg_actions(3, seed), 80, cont=True)
