@@ -143,6 +143,18 @@ def test_envs_lists_ids_and_spaces():
           "Pendulum-v1's Box action space has high [2]")
 
 
+def test_minigrid_keys_lifted():
+    rc, out, _ = hippo("envs")
+    if "MiniGrid-Empty-5x5-v0" not in out:
+        print("skip MiniGrid-Empty-5x5-v0 is not built in")
+        return
+    rc, lines, _ = rollout("MiniGrid-Empty-5x5-v0", "--seed", "1", "--steps", "3")
+    check(rc == 0 and isinstance(lines[0].get("mission"), str) and "agent_pos" in lines[0],
+          "MiniGrid reset line carries mission and agent_pos at the top level")
+    check(all(len(l.get("agent_pos", [])) == 2 and "agent_dir" in l for l in lines[1:]),
+          "MiniGrid step lines carry agent_pos and agent_dir")
+
+
 def test_bad_input():
     rc, out, err = hippo("rollout", "CartPol-v1", "--seed", "1")
     check(rc != 0 and "unknown environment 'CartPol-v1'" in err and "CartPole-v1" in err,
