@@ -16,6 +16,7 @@
 #include "env/env.h"
 #include "render/encode.h"
 #include "trial/recorder.h"
+#include "trial/tilejpeg.h"
 
 #define TRIAL_QUEUE 16              /* pending actions (bounded) */
 #define TRIAL_MAX_INPUT_BYTES 65536 /* recorded input text per step; more is counted, not kept */
@@ -363,6 +364,14 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		return;
 	}
 	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
+	size_t len = 0;
+	const uint8_t *jpeg = NULL;
+	if (sc->cache && !sc->tenc)
+		sc->tenc = tile_enc_new(sc->cache);
+	if (sc->tenc)
+		jpeg = tile_encode(sc->tenc, sc->rgb, w, h, (size_t)w * 3, q, &len);
+	if (jpeg)
+		goto send;
 	if (!sc->enc) {
 		sc->enc = enc_jpeg_new(q);
 		sc->quality = q;
@@ -372,12 +381,12 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		enc_jpeg_set_quality(sc->enc, q);
 		sc->quality = q;
 	}
-	size_t len = 0;
-	const uint8_t *jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
+	jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
 	if (!jpeg) {
 		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
 	}
+send:;
 	char extra[160] = "";
 	if (t->cfg->trial.input_budget > 0)
 		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
@@ -729,6 +738,7 @@ void trial_scratch_free(struct trial_scratch *sc)
 {
 	if (sc->enc)
 		enc_jpeg_free(sc->enc);
+	tile_enc_free(sc->tenc);
 	free(sc->rgb);
 	memset(sc, 0, sizeof *sc);
 }
