@@ -7,6 +7,10 @@
 
 static const struct command *const commands[] = {
 	&cmd_check,
+	&cmd_envs,
+	&cmd_rollout,
+	&cmd_render,
+	&cmd_bench,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
