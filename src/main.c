@@ -7,6 +7,7 @@
 
 static const struct command *const commands[] = {
 	&cmd_check,
+	&cmd_trial,
 	&cmd_envs,
 	&cmd_rollout,
 	&cmd_render,
