@@ -207,6 +207,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: out of memory\n");
 		goto out;
 	}
+	flow_set_secure(flow, opt_tls_cert != NULL);
 	int ndeployed = flow_load_deployed(flow);
 	if (ndeployed > 0)
 		log_info("serve", "deployed projects loaded", "count=%d", ndeployed);

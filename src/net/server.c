@@ -133,6 +133,7 @@ static const struct {
 	{"cookie", WSI_TOKEN_HTTP_COOKIE},
 	{"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
 	{"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+	{"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
 };
 
 static const struct {
