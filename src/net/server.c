@@ -333,9 +333,9 @@ static bool rate_ok(struct net_conn *c)
 		return true;
 	}
 	c->drops++;
-	if (c->drops == 1 && c->s)
+	if (c->drops == 1 && c->s) /* one error per second of flooding */
 		sess__error(c->s, "message rate limit exceeded: messages dropped");
-	if (c->drops > 5u * (unsigned)rate)
+	if (c->drops > 100u * (unsigned)rate) /* far beyond any client: hostile */
 		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 	return false;
 }
@@ -795,15 +795,18 @@ int net_server_reload_tls(struct net_server *s)
 
 int net_server_run(struct net_server *s)
 {
-	struct sigaction sa, old_term, old_int, old_hup;
+	/* The handlers stay installed after the loop (a second SIGTERM during the
+	 * last flushes is ignored rather than fatal); they act only while a
+	 * server is running. */
 	if (s->c.handle_signals) {
-		running = s;
+		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, &old_term);
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGHUP, &sa, &old_hup);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		running = s;
 	}
 	lws_sul_schedule(s->ctx, 0, &s->sul, on_second, LWS_US_PER_SEC);
 	int rc = 0;
@@ -815,12 +818,8 @@ int net_server_run(struct net_server *s)
 		check_requests(s);
 	}
 	lws_sul_cancel(&s->sul);
-	if (s->c.handle_signals) {
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
+	if (running == s)
 		running = NULL;
-	}
 	return rc;
 }
 
