@@ -11,6 +11,8 @@ struct command {
 };
 
 extern const struct command cmd_check;
+extern const struct command cmd_serve;
+extern const struct command cmd_deploy;
 extern const struct command cmd_trial;
 extern const struct command cmd_envs;
 extern const struct command cmd_rollout;
