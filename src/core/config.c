@@ -536,12 +536,6 @@ static int ui_add(struct ld *l, const struct ytree_node *name, char **list, size
 {
 	char buf[64], path[PATH_MAX_LEN];
 	snprintf(path, sizeof path, "trial.ui.%s", CLEAN(name, buf));
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp(list[i], name->text) == 0) {
-			err_at(l, name, path, "control listed twice");
-			return 0;
-		}
-	}
 	char *s = dup_text(l, name, path);
 	if (!s)
 		return -1;
@@ -561,19 +555,32 @@ static void set_ui(struct ld *l, const struct cfg__entry *e, const struct ytree_
 		err_at(l, v, e->path, "expected a mapping of control: true/false, got text");
 		return;
 	}
+	size_t step = v->kind == YTREE_MAP ? 2 : 1;
+	if (v->n / step > CFG_MAX_UI) {
+		err_at(l, v, e->path, "too many controls (more than %d)", CFG_MAX_UI);
+		return;
+	}
 	char **list = calloc(v->n + 1, sizeof *list);
 	if (!list) {
 		err_at(l, v, e->path, "out of memory");
 		return;
 	}
 	size_t n = 0;
-	size_t step = v->kind == YTREE_MAP ? 2 : 1;
 	for (size_t i = 0; i < v->n; i += step) {
 		const struct ytree_node *name = v->items[i];
 		char buf[64], path[PATH_MAX_LEN];
 		if (!is_scalar(name) || is_null(name)) {
 			err_at(l, name, e->path, "expected a control name, got %s",
 			       is_scalar(name) ? "nothing" : ytree_kind_name(name));
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup; j += step)
+			dup = is_scalar(v->items[j]) && v->items[j]->len == name->len &&
+			      memcmp(v->items[j]->text, name->text, name->len) == 0;
+		if (dup) {
+			snprintf(path, sizeof path, "trial.ui.%s", CLEAN(name, buf));
+			err_at(l, name, path, "control listed twice");
 			continue;
 		}
 		if (step == 2) {
