@@ -9,11 +9,12 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "core/config.h"
 #include "storage/storage.h"
 
 static const char *data_dir = "data";
 static bool as_json, show_all;
-static const char *bucket, *endpoint, *region, *prefix;
+static const char *bucket, *endpoint, *region, *prefix, *project_dir;
 static int wait_s = 600, retry_base_ms = 2000, retry_max_ms = 600000, max_attempts = 0;
 static int timeout_s = 0;
 
@@ -27,6 +28,8 @@ static const struct opt opts[] = {
 	{"max-attempts", OPT_INT, &max_attempts, "N", "push: give up after N tries (0: never)", 0,
 	 1000000},
 	{"timeout", OPT_INT, &timeout_s, "SECONDS", "push: per-request timeout (0: none)", 0, 86400},
+	{"project", OPT_STRING, &project_dir, "DIR", "add: take the S3 settings from DIR/config.yml",
+	 0, 0},
 	{"bucket", OPT_STRING, &bucket, "NAME", "add: S3 bucket", 0, 0},
 	{"endpoint", OPT_STRING, &endpoint, "URL", "add: S3-compatible endpoint (default: AWS)", 0, 0},
 	{"region", OPT_STRING, &region, "REGION", "add: region (default: us-east-1)", 0, 0},
@@ -129,18 +132,51 @@ static int push(struct storage *st)
 	return idle == 0 && c.failed == 0 ? 0 : 1;
 }
 
+/* The destination from --project's config, overridden by --bucket etc. */
+static int dest_from_options(struct storage_dest *d)
+{
+	memset(d, 0, sizeof *d);
+	if (project_dir) {
+		struct cfg c;
+		struct cfg_diags diags = {0};
+		char err[256];
+		int rc = cfg_load(project_dir, &c, &diags);
+		if (rc != 0) {
+			cfg_diags_print(&diags, "config.yml", stderr);
+			cfg_diags_free(&diags);
+			return -1;
+		}
+		cfg_diags_free(&diags);
+		rc = storage_dest_from_cfg(&c, d, err, sizeof err);
+		cfg_free(&c);
+		if (rc <= 0) {
+			fprintf(stderr, "hippo storage add: %s: %s\n", project_dir,
+				rc == 0 ? "the project stores its data locally (project.storage)" : err);
+			return -1;
+		}
+	}
+	if (bucket)
+		snprintf(d->bucket, sizeof d->bucket, "%s", bucket);
+	if (endpoint)
+		snprintf(d->endpoint, sizeof d->endpoint, "%s", endpoint);
+	if (region)
+		snprintf(d->region, sizeof d->region, "%s", region);
+	if (prefix)
+		snprintf(d->prefix, sizeof d->prefix, "%s", prefix);
+	if (!d->region[0])
+		snprintf(d->region, sizeof d->region, "us-east-1");
+	if (!d->bucket[0]) {
+		fprintf(stderr, "hippo storage add: --bucket (or --project) is required\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int add(struct storage *st, const char *file, const char *key)
 {
-	if (!bucket) {
-		fprintf(stderr, "hippo storage add: --bucket is required\n");
-		return 2;
-	}
 	struct storage_dest d;
-	memset(&d, 0, sizeof d);
-	snprintf(d.bucket, sizeof d.bucket, "%s", bucket);
-	snprintf(d.endpoint, sizeof d.endpoint, "%s", endpoint ? endpoint : "");
-	snprintf(d.region, sizeof d.region, "%s", region ? region : "us-east-1");
-	snprintf(d.prefix, sizeof d.prefix, "%s", prefix ? prefix : "");
+	if (dest_from_options(&d) != 0)
+		return 2;
 	/* FILE is relative to the data folder; a path that only exists relative
 	 * to the working directory is made absolute */
 	char in_data[PATH_MAX + 64], abs[PATH_MAX];

@@ -79,8 +79,7 @@ int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err
 {
 	memset(d, 0, sizeof *d);
 	const struct cfg_project *p = &c->project;
-	bool s3 = p->storage == CFG_STORAGE_S3 || c->trial.s3upload;
-	if (!s3)
+	if (p->storage != CFG_STORAGE_S3) /* the loader resolves trial.s3upload too */
 		return 0;
 	set_field(d->bucket, sizeof d->bucket, p->s3.bucket, p->aws_bucket, NULL);
 	set_field(d->region, sizeof d->region, p->s3.region, p->aws_region, "us-east-1");

@@ -34,8 +34,9 @@ struct storage_dest {
 
 /* Fills D from a loaded config. Returns 1 when the project stores to S3
  * (project.storage: s3, or the original trial.s3upload: true with
- * awsSetup.bucket), 0 when data stays local, -1 (message in ERR) when S3 is
- * asked for without a bucket. */
+ * awsSetup.bucket, as resolved by the config loader), 0 when data stays
+ * local, -1 (message in ERR) when S3 is asked for without a usable bucket or
+ * prefix. */
 int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err, size_t errlen);
 
 struct storage_opts {

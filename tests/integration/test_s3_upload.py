@@ -198,6 +198,21 @@ def test_bad_arguments(tmp):
     assert p.returncode == 2 and "invalid" in p.stderr
     p = hippo(["storage", "add", "--data", data, "x", "k"], env)
     assert p.returncode == 2 and "--bucket" in p.stderr
+    proj = os.path.join(tmp, "proj")
+    os.makedirs(os.path.join(proj, "StepFiles"))
+    with open(os.path.join(proj, "StepFiles", "thanks.html"), "w") as f:
+        f.write("<p>thanks</p>")
+    with open(os.path.join(proj, "config.yml"), "w") as f:
+        f.write("project:\n  id: P\n  steps:\n    1: game\n    finalStep: thanks.html\n"
+                "  storage:\n    s3:\n      bucket: cfgbucket\n      prefix: pre/\n"
+                "      endpoint: http://127.0.0.1:9\ntrial:\n  game: CartPole-v1\n")
+    p = hippo(["storage", "add", "--data", data, "--project", proj, "P/users/u1.json",
+               "P/Users/u1.json"], env)
+    print("check: --project takes bucket, prefix and endpoint from config.yml:", p.returncode,
+          p.stderr.strip())
+    assert p.returncode == 0
+    j = job(status(data, env), "pre/P/Users/u1.json")
+    assert j["bucket"] == "cfgbucket" and j["endpoint"] == "http://127.0.0.1:9"
     p = hippo(["storage", "frobnicate", "--data", data], env)
     assert p.returncode == 2 and "unknown action" in p.stderr
 
