@@ -8,6 +8,7 @@
 static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_storage,
+	&cmd_export,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

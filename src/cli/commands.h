@@ -12,5 +12,6 @@ struct command {
 
 extern const struct command cmd_check;
 extern const struct command cmd_storage;
+extern const struct command cmd_export;
 
 #endif
