@@ -1039,6 +1039,11 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	xw_header(&ew, episode_cols, 0);
 	if (export_store(o, &pw, &aw, st, err, errlen) != 0)
 		goto out;
+	if (nfiles == 0 && st->participants == 0) {
+		snprintf(err, errlen, "no data for project '%s' in %s (no participants, no %s)",
+			 o->project_id, o->data_dir, trials);
+		goto out;
+	}
 
 	struct progress pg = {.on = o->progress, .f = o->progress_stream ? o->progress_stream : stderr,
 			      .total = total, .start = mono_s()};
@@ -1086,7 +1091,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	}
 	progress_draw(&pg, pg.done_before, st->steps, true);
 	rc = 0;
-out:
+out:;
 	struct xw *all[] = {&pw, &aw, &sw, &ew};
 	for (int i = 0; i < 4; i++)
 		if (xw_close(all[i], rc == 0, err, errlen) != 0)
