@@ -845,12 +845,56 @@ static void set_steps(struct ld *l, const struct cfg__entry *e, const struct ytr
 static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *map,
 		     const struct ytree_node *where);
 
-/* A "did you mean" for keys that differ only in case from a known one. */
+/* Levenshtein distance of two short strings (longer ones: "far"). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A "did you mean" for an unknown PATH: the same key in another case, the
+ * same key name in another section, or a near spelling in the same section. */
 static const char *suggest(const char *path)
 {
+	const char *dot = strrchr(path, '.');
+	const char *name = dot ? dot + 1 : path;
+	size_t plen = dot ? (size_t)(dot - path) : 0;
 	for (size_t i = 0; i < NENTRIES; i++)
 		if (strcasecmp(table[i].path, path) == 0)
 			return table[i].path;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		if (table[i].type != CFG_T_IGNORED && strcasecmp(tdot ? tdot + 1 : table[i].path, name) == 0)
+			return table[i].path;
+	}
+	if (strlen(name) < 4)
+		return NULL;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		size_t tlen = tdot ? (size_t)(tdot - table[i].path) : 0;
+		if (tlen == plen && strncmp(table[i].path, path, plen) == 0 &&
+		    table[i].type != CFG_T_IGNORED &&
+		    edit_distance(tdot ? tdot + 1 : table[i].path, name) <= 2)
+			return table[i].path;
+	}
 	return NULL;
 }
 

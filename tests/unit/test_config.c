@@ -286,6 +286,15 @@ static void unknown_keys_warn_with_their_position(void)
 		   "warning: config.yml:8:3: trial.MaxEpisodes: unknown key, ignored (did you mean "
 		   "trial.maxEpisodes?)\n"
 		   "warning: config.yml:9:1: other: unknown key, ignored\n");
+	printf("unknown keys: a key of another section, a near spelling\n");
+	CHECK_YAML(BASE "trial:\n  maxRuntime: 3\n  maxEpisode: 3\n  actionspace: [a]\n  ui2: {}\n", 0,
+		   "warning: config.yml:7:3: trial.maxRuntime: unknown key, ignored (did you mean "
+		   "project.maxRuntime?)\n"
+		   "warning: config.yml:8:3: trial.maxEpisode: unknown key, ignored (did you mean "
+		   "trial.maxEpisodes?)\n"
+		   "warning: config.yml:9:3: trial.actionspace: unknown key, ignored (did you mean "
+		   "trial.actionSpace?)\n"
+		   "warning: config.yml:10:3: trial.ui2: unknown key, ignored\n");
 }
 
 static void wrong_types_are_errors(void)
