@@ -26,6 +26,8 @@ struct qjob {
 	struct storage_dest dest;
 	char path[1024];
 	char key[1100];
+	char *content; /* when set, written to PATH (atomically) before the job is recorded */
+	size_t content_len;
 };
 
 struct project {
@@ -118,6 +120,7 @@ static const char schema[] =
 	" created REAL NOT NULL,"
 	" updated REAL NOT NULL,"
 	" owner INTEGER,"
+	" gen INTEGER NOT NULL DEFAULT 0," /* bumped on every re-submission */
 	" size INTEGER, md5 TEXT, etag TEXT, last_error TEXT,"
 	" UNIQUE(endpoint, bucket, key));"
 	"CREATE INDEX IF NOT EXISTS uploads_due ON uploads(state, next_try);";
@@ -184,7 +187,7 @@ static int db_insert(struct storage *st, const struct qjob *j)
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)"
 		" ON CONFLICT(endpoint, bucket, key) DO UPDATE SET path=excluded.path,"
 		" region=excluded.region, state='pending', attempts=0, next_try=excluded.next_try,"
-		" updated=excluded.updated, last_error=NULL";
+		" updated=excluded.updated, last_error=NULL, owner=NULL, gen=gen+1";
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -204,6 +207,33 @@ out:
 	return rc;
 }
 
+/* Writes LEN bytes to DATA/REL through a temporary file, fsync and rename,
+ * creating the parent folder. */
+static int write_file_atomic(const struct storage *st, const char *rel, const char *data,
+			     size_t len)
+{
+	char path[4200], tmp[4300];
+	snprintf(path, sizeof path, "%s/%s", st->data_dir, rel);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	for (char *p = path + strlen(st->data_dir) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		int rc = mkdir(path, 0755);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return -1;
+	bool ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 /* Moves every queued job into the spool. */
 static void drain_queue(struct storage *st)
 {
@@ -216,19 +246,26 @@ static void drain_queue(struct storage *st)
 		return;
 	pthread_mutex_lock(&st->db_mu);
 	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	for (struct qjob *j = list; j; j = j->next)
+	for (struct qjob *j = list; j; j = j->next) {
+		if (j->content && write_file_atomic(st, j->path, j->content, j->content_len) != 0) {
+			log_error("storage", "cannot write file for upload", "path=%s err=\"%s\"",
+				  j->path, strerror(errno));
+			continue;
+		}
 		db_insert(st, j);
+	}
 	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	pthread_mutex_unlock(&st->db_mu);
 	while (list) {
 		struct qjob *n = list->next;
+		free(list->content);
 		free(list);
 		list = n;
 	}
 }
 
 struct job {
-	long long id;
+	long long id, gen;
 	int attempts;
 	char path[1024], endpoint[512], region[64], bucket[64], key[1100];
 };
@@ -249,7 +286,7 @@ static int take_job(struct storage *st, struct job *j, double *next_due)
 	*next_due = 0;
 	pthread_mutex_lock(&st->db_mu);
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, attempts, path, endpoint, region, bucket, key, next_try"
+			       "SELECT id, attempts, path, endpoint, region, bucket, key, next_try, gen"
 			       " FROM uploads WHERE state='pending' ORDER BY next_try, id LIMIT 1",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto out;
@@ -268,6 +305,7 @@ static int take_job(struct storage *st, struct job *j, double *next_due)
 	}
 	j->id = sqlite3_column_int64(s, 0);
 	j->attempts = sqlite3_column_int(s, 1);
+	j->gen = sqlite3_column_int64(s, 8);
 	col_copy(s, 2, j->path, sizeof j->path);
 	col_copy(s, 3, j->endpoint, sizeof j->endpoint);
 	col_copy(s, 4, j->region, sizeof j->region);
@@ -313,7 +351,8 @@ static void finish_job(struct storage *st, const struct job *j, int ok, const st
 	pthread_mutex_lock(&st->db_mu);
 	if (sqlite3_prepare_v2(st->db,
 			       "UPDATE uploads SET state=?2, attempts=?3, next_try=?4, updated=?5,"
-			       " owner=NULL, size=?6, md5=?7, etag=?8, last_error=?9 WHERE id=?1",
+			       " owner=NULL, size=?6, md5=?7, etag=?8, last_error=?9"
+			       " WHERE id=?1 AND gen=?10", /* unless re-submitted meanwhile */
 			       -1, &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, j->id);
 		sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
@@ -328,6 +367,7 @@ static void finish_job(struct storage *st, const struct job *j, int ok, const st
 			sqlite3_bind_text(s, 8, r->etag, -1, SQLITE_STATIC);
 		if (!ok)
 			sqlite3_bind_text(s, 9, r->error, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 10, j->gen);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			log_error("storage", "cannot update spool", "key=%s err=\"%s\"", j->key,
 				  sqlite3_errmsg(st->db));
@@ -364,10 +404,12 @@ static void upload_job(struct storage *st, const struct job *j)
 		/* interrupted by shutdown: not an attempt; due again at the next start */
 		pthread_mutex_lock(&st->db_mu);
 		sqlite3_stmt *s = NULL;
-		if (sqlite3_prepare_v2(st->db, "UPDATE uploads SET owner=NULL, next_try=?2 WHERE id=?1",
+		if (sqlite3_prepare_v2(st->db,
+				       "UPDATE uploads SET owner=NULL, next_try=?2 WHERE id=?1 AND gen=?3",
 				       -1, &s, NULL) == SQLITE_OK) {
 			sqlite3_bind_int64(s, 1, j->id);
 			sqlite3_bind_double(s, 2, now_s());
+			sqlite3_bind_int64(s, 3, j->gen);
 			sqlite3_step(s);
 		}
 		sqlite3_finalize(s);
@@ -516,19 +558,28 @@ static bool path_valid(const char *p)
 	return strstr(p, "/../") == NULL && strncmp(p, "../", 3) != 0;
 }
 
-int storage_submit_to(struct storage *st, const struct storage_dest *dest,
-		      const char *local_path, const char *key)
+static int submit(struct storage *st, const struct storage_dest *dest, const char *local_path,
+		  const char *key, const char *content, size_t content_len)
 {
 	if (!path_valid(local_path) || !dest->bucket[0])
 		return -1;
 	struct qjob *j = calloc(1, sizeof *j);
 	if (!j)
 		return -1;
+	if (content) {
+		if (local_path[0] == '/' || !(j->content = malloc(content_len ? content_len : 1))) {
+			free(j);
+			return -1;
+		}
+		memcpy(j->content, content, content_len);
+		j->content_len = content_len;
+	}
 	j->dest = *dest;
 	snprintf(j->path, sizeof j->path, "%s", local_path);
 	int n = dest->prefix[0] ? snprintf(j->key, sizeof j->key, "%s/%s", dest->prefix, key)
 				: snprintf(j->key, sizeof j->key, "%s", key);
 	if (n < 0 || (size_t)n >= sizeof j->key || !s3_key_valid(j->key)) {
+		free(j->content);
 		free(j);
 		return -1;
 	}
@@ -547,25 +598,40 @@ int storage_submit_to(struct storage *st, const struct storage_dest *dest,
 	pthread_mutex_unlock(&st->mu);
 	/* queue full: record it directly rather than lose it */
 	pthread_mutex_lock(&st->db_mu);
-	int rc = db_insert(st, j);
+	int rc = -1;
+	if (!j->content || write_file_atomic(st, j->path, j->content, j->content_len) == 0)
+		rc = db_insert(st, j);
 	pthread_mutex_unlock(&st->db_mu);
+	free(j->content);
 	free(j);
 	return rc;
+}
+
+int storage_submit_to(struct storage *st, const struct storage_dest *dest,
+		      const char *local_path, const char *key)
+{
+	return submit(st, dest, local_path, key, NULL, 0);
+}
+
+/* The project's destination: returns true and fills D when it stores to S3. */
+static bool project_dest(struct storage *st, const char *project_id, struct storage_dest *d)
+{
+	bool s3 = false;
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->nprojects; i++)
+		if (strcmp(st->projects[i].id, project_id) == 0 && st->projects[i].s3) {
+			*d = st->projects[i].dest;
+			s3 = true;
+		}
+	pthread_mutex_unlock(&st->mu);
+	return s3;
 }
 
 int storage_submit(struct storage *st, const char *project_id, const char *local_path,
 		   const char *key)
 {
 	struct storage_dest d;
-	bool s3 = false;
-	pthread_mutex_lock(&st->mu);
-	for (size_t i = 0; i < st->nprojects; i++)
-		if (strcmp(st->projects[i].id, project_id) == 0 && st->projects[i].s3) {
-			d = st->projects[i].dest;
-			s3 = true;
-		}
-	pthread_mutex_unlock(&st->mu);
-	if (!s3)
+	if (!project_dest(st, project_id, &d))
 		return path_valid(local_path) && s3_key_valid(key) ? 0 : -1;
 	return storage_submit_to(st, &d, local_path, key);
 }
@@ -604,6 +670,20 @@ int storage_submit_participant(struct storage *st, const char *project_id, const
 	char key[256];
 	snprintf(key, sizeof key, "%s/Users/%s.json", project_id, user_id);
 	return storage_submit(st, project_id, local_path, key);
+}
+
+int storage_submit_participant_record(struct storage *st, const char *project_id,
+				      const char *user_id, const char *json_text, size_t len)
+{
+	if (!id_valid(project_id) || !id_valid(user_id) || !json_text)
+		return -1;
+	struct storage_dest d;
+	if (!project_dest(st, project_id, &d))
+		return 0;
+	char path[256], key[256];
+	snprintf(path, sizeof path, "%s/users/%s.json", project_id, user_id);
+	snprintf(key, sizeof key, "%s/Users/%s.json", project_id, user_id);
+	return submit(st, &d, path, key, json_text, len);
 }
 
 void storage_on_session_end(void *user, const char *project_id, const char *user_id,

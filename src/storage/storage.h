@@ -82,6 +82,16 @@ int storage_submit_trial_file(struct storage *st, const char *project_id, const 
 int storage_submit_participant(struct storage *st, const char *project_id, const char *user_id,
 			       const char *local_path);
 
+/* Writes JSON_TEXT (LEN bytes: the participant record) to
+ * DATA/PROJECT/users/USER.json and queues its upload to PROJECT/Users/USER.json,
+ * when PROJECT_ID stores to S3 (otherwise nothing happens: the participant
+ * store DATA/hippo.db is the local copy). The text is copied; the file is
+ * written by the worker (temporary file, fsync, rename), so the caller never
+ * waits for the disk. A later call for the same participant replaces the
+ * file and re-arms the upload. */
+int storage_submit_participant_record(struct storage *st, const char *project_id,
+				      const char *user_id, const char *json_text, size_t len);
+
 /* A sess_end_fn (session/session.h) with USER = the struct storage *:
  * submits each data file of the ended session as a trial file. */
 void storage_on_session_end(void *user, const char *project_id, const char *user_id,
