@@ -28,8 +28,8 @@ static const struct opt opts[] = {
 	{"max-attempts", OPT_INT, &max_attempts, "N", "push: give up after N tries (0: never)", 0,
 	 1000000},
 	{"timeout", OPT_INT, &timeout_s, "SECONDS", "push: per-request timeout (0: none)", 0, 86400},
-	{"project", OPT_STRING, &project_dir, "DIR", "add: take the S3 settings from DIR/config.yml",
-	 0, 0},
+	{"project", OPT_STRING, &project_dir, "DIR",
+	 "add, sync: the study folder whose config.yml gives the project id and S3 settings", 0, 0},
 	{"bucket", OPT_STRING, &bucket, "NAME", "add: S3 bucket", 0, 0},
 	{"endpoint", OPT_STRING, &endpoint, "URL", "add: S3-compatible endpoint (default: AWS)", 0, 0},
 	{"region", OPT_STRING, &region, "REGION", "add: region (default: us-east-1)", 0, 0},
@@ -39,9 +39,10 @@ static const struct opt opts[] = {
 
 static const struct opt_cmd spec = {
 	.name = "storage",
-	.args = "status | push | retry | add FILE KEY",
+	.args = "status | push | retry | sync | add FILE KEY",
 	.summary = "upload spool: list pending/failed uploads (status), upload them now and wait "
-		   "(push), re-arm failed ones (retry), queue a file (add)",
+		   "(push), re-arm failed ones (retry), queue a project's files not uploaded yet "
+		   "(sync --project DIR), queue one file (add)",
 	.min_pos = 1,
 	.max_pos = 3,
 	.opts = opts,
@@ -133,9 +134,11 @@ static int push(struct storage *st)
 }
 
 /* The destination from --project's config, overridden by --bucket etc. */
-static int dest_from_options(struct storage_dest *d)
+static int dest_from_options(struct storage_dest *d, char *id, size_t idlen)
 {
 	memset(d, 0, sizeof *d);
+	if (id)
+		id[0] = '\0';
 	if (project_dir) {
 		struct cfg c;
 		struct cfg_diags diags = {0};
@@ -148,9 +151,11 @@ static int dest_from_options(struct storage_dest *d)
 		}
 		cfg_diags_free(&diags);
 		rc = storage_dest_from_cfg(&c, d, err, sizeof err);
+		if (id)
+			snprintf(id, idlen, "%s", c.project.id ? c.project.id : "");
 		cfg_free(&c);
 		if (rc <= 0) {
-			fprintf(stderr, "hippo storage add: %s: %s\n", project_dir,
+			fprintf(stderr, "hippo storage: %s: %s\n", project_dir,
 				rc == 0 ? "the project stores its data locally (project.storage)" : err);
 			return -1;
 		}
@@ -166,16 +171,32 @@ static int dest_from_options(struct storage_dest *d)
 	if (!d->region[0])
 		snprintf(d->region, sizeof d->region, "us-east-1");
 	if (!d->bucket[0]) {
-		fprintf(stderr, "hippo storage add: --bucket (or --project) is required\n");
+		fprintf(stderr, "hippo storage: --bucket (or --project) is required\n");
 		return -1;
 	}
+	return 0;
+}
+
+static int sync_project(struct storage *st)
+{
+	struct storage_dest d;
+	char id[CFG_ID_MAX + 1];
+	if (dest_from_options(&d, id, sizeof id) != 0)
+		return 2;
+	long n = storage_sync_project(st, id, &d);
+	if (n < 0) {
+		fprintf(stderr, "hippo storage sync: cannot queue the files of %s\n", id);
+		return 1;
+	}
+	printf("%ld file(s) of project %s queued for upload ('hippo storage push' uploads them now)\n",
+	       n, id);
 	return 0;
 }
 
 static int add(struct storage *st, const char *file, const char *key)
 {
 	struct storage_dest d;
-	if (dest_from_options(&d) != 0)
+	if (dest_from_options(&d, NULL, 0) != 0)
 		return 2;
 	/* FILE is relative to the data folder; a path that only exists relative
 	 * to the working directory is made absolute */
@@ -199,14 +220,31 @@ static int run(int argc, char **argv)
 		return rc == OPT_EXIT_HELP ? 0 : 2;
 	const char *sub = argv[1];
 	bool is_push = strcmp(sub, "push") == 0, is_add = strcmp(sub, "add") == 0;
-	if (!is_push && !is_add && strcmp(sub, "status") != 0 && strcmp(sub, "retry") != 0) {
-		fprintf(stderr, "hippo storage: unknown action '%s' (status, push, retry, add)\n", sub);
+	bool is_sync = strcmp(sub, "sync") == 0;
+	if (!is_push && !is_add && !is_sync && strcmp(sub, "status") != 0 &&
+	    strcmp(sub, "retry") != 0) {
+		fprintf(stderr, "hippo storage: unknown action '%s' (status, push, retry, sync, add)\n",
+			sub);
+		return 2;
+	}
+	if (is_sync && !project_dir) {
+		fprintf(stderr, "hippo storage sync: --project DIR is required\n");
 		return 2;
 	}
 	if ((is_add && npos != 3) || (!is_add && npos != 1)) {
 		fprintf(stderr, "hippo storage %s: wrong number of arguments\n", sub);
 		opt_help(&spec, stderr);
 		return 2;
+	}
+	char spool[4096];
+	snprintf(spool, sizeof spool, "%s/spool/uploads.db", data_dir);
+	if (!is_push && !is_add && !is_sync && access(spool, F_OK) != 0) {
+		/* nothing was ever queued here: report it without creating anything */
+		if (as_json)
+			printf("{\"pending\": 0, \"failed\": 0, \"done\": 0, \"jobs\": []}\n");
+		else
+			printf("no upload spool in %s (nothing was ever queued for upload)\n", data_dir);
+		return 0;
 	}
 	struct storage_opts o = {.data_dir = data_dir, .retry_base_ms = retry_base_ms,
 				 .retry_max_ms = retry_max_ms, .max_attempts = max_attempts,
@@ -221,6 +259,8 @@ static int run(int argc, char **argv)
 		rc = push(st);
 	else if (is_add)
 		rc = add(st, argv[2], argv[3]);
+	else if (is_sync)
+		rc = sync_project(st);
 	else if (strcmp(sub, "retry") == 0) {
 		long n = storage_retry_failed(st);
 		printf("%ld failed upload(s) set to pending\n", n < 0 ? 0 : n);

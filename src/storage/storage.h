@@ -97,6 +97,13 @@ int storage_submit_participant_record(struct storage *st, const char *project_id
 void storage_on_session_end(void *user, const char *project_id, const char *user_id,
 			    enum sess_end_reason reason, const char *const *files);
 
+/* Queues every data file of PROJECT_ID (DATA/P/trials/U/NAME.jsonl and
+ * DATA/P/users/U.json) to D that is not already pending, or done with the same
+ * size: a catch-up after a crash, or for a study that switched to S3. Returns
+ * the number queued, or -1. */
+long storage_sync_project(struct storage *st, const char *project_id,
+			  const struct storage_dest *d);
+
 /* Counts of jobs by state. */
 struct storage_counts {
 	long pending, failed, done, queued; /* queued: submitted, not yet in the spool */

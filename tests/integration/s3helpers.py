@@ -65,6 +65,7 @@ class FaultProxy:
     """An HTTP proxy to an upstream S3 server on 127.0.0.1. mode:
     'pass'    forward unchanged
     'etag'    replace the ETag of every response with a wrong one
+    'headetag' the same for HEAD responses only (the PUT looks fine)
     'flip'    flip one byte of every PUT body and drop Content-MD5 (the store
               keeps a corrupted object and answers with its true ETag)
     'garbage' answer every request with bytes that are not HTTP
@@ -108,7 +109,8 @@ class FaultProxy:
                 for k, v in r.getheaders():
                     if k.lower() in ("transfer-encoding", "connection", "content-length"):
                         continue
-                    if k.lower() == "etag" and proxy.mode == "etag":
+                    if k.lower() == "etag" and (proxy.mode == "etag" or (
+                            proxy.mode == "headetag" and self.command == "HEAD")):
                         v = '"00000000000000000000000000000000"'
                     self.send_header(k, v)
                 if self.command == "HEAD":

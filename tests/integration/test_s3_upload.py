@@ -162,14 +162,15 @@ def test_corrupted_responses(tmp):
         data, ep, _ = make_data(tmp)
         key = "P/Trials/u1/episode_1_user_u1.jsonl"
         add(data, env, proxy.endpoint, "P/trials/u1/episode_1_user_u1.jsonl", key)
-        for mode, expect in (("etag", "ETag"), ("flip", "ETag"), ("garbage", "PUT"),
+        for mode, expect in (("etag", "ETag"), ("headetag", "HEAD"), ("flip", "ETag"),
+                             ("garbage", "PUT"),
                              ("down", "PUT")):
             proxy.mode = mode
             hippo(["storage", "retry", "--data", data], env, check=0)
             p = hippo(["storage", "push", "--data", data, "--wait", "60", "--max-attempts", "2",
                        "--timeout", "20"] + FAST, env)
             j = job(status(data, env), key)
-            print("check: mode %-7s -> exit %d, state %s, error: %s" % (
+            print("check: mode %-8s -> exit %d, state %s, error: %s" % (
                 mode, p.returncode, j["state"], j["last_error"]))
             assert p.returncode == 1
             assert j["state"] == "failed" and expect in j["last_error"]
@@ -189,6 +190,46 @@ def test_corrupted_responses(tmp):
         s3.stop()
 
 
+def write_project(tmp, endpoint, bucket="bucket", prefix=""):
+    proj = os.path.join(tmp, "proj")
+    os.makedirs(os.path.join(proj, "StepFiles"), exist_ok=True)
+    with open(os.path.join(proj, "StepFiles", "thanks.html"), "w") as f:
+        f.write("<p>thanks</p>")
+    with open(os.path.join(proj, "config.yml"), "w") as f:
+        f.write("project:\n  id: P\n  steps:\n    1: game\n    finalStep: thanks.html\n"
+                "  storage:\n    s3:\n      bucket: %s\n%s      endpoint: %s\n"
+                "trial:\n  game: CartPole-v1\n" % (
+                    bucket, "      prefix: %s\n" % prefix if prefix else "", endpoint))
+    return proj
+
+
+def test_sync_project(tmp):
+    print("== storage sync queues a project's files that are not uploaded yet")
+    s3 = S3Server(os.path.join(tmp, "s3"))
+    try:
+        env = hippo_env(tmp)
+        data, ep, user = make_data(tmp)
+        proj = write_project(tmp, s3.endpoint)
+        p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
+        print("check:", p.stdout.strip())
+        assert p.stdout.startswith("2 file(s)")
+        hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
+        assert status(data, env)["done"] == 2
+        assert s3.get("bucket", "P/Users/u1.json")[1] == open(user, "rb").read()
+        p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
+        print("check: nothing new after the push:", p.stdout.strip())
+        assert p.stdout.startswith("0 file(s)")
+        with open(ep, "a") as f:
+            f.write('{"step": 9999}\n')
+        p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
+        print("check: a file that grew is queued again:", p.stdout.strip())
+        assert p.stdout.startswith("1 file(s)")
+        hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
+        assert s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read()
+    finally:
+        s3.stop()
+
+
 def test_bad_arguments(tmp):
     print("== bad keys and missing options get clear errors")
     env = hippo_env(tmp)
@@ -198,14 +239,7 @@ def test_bad_arguments(tmp):
     assert p.returncode == 2 and "invalid" in p.stderr
     p = hippo(["storage", "add", "--data", data, "x", "k"], env)
     assert p.returncode == 2 and "--bucket" in p.stderr
-    proj = os.path.join(tmp, "proj")
-    os.makedirs(os.path.join(proj, "StepFiles"))
-    with open(os.path.join(proj, "StepFiles", "thanks.html"), "w") as f:
-        f.write("<p>thanks</p>")
-    with open(os.path.join(proj, "config.yml"), "w") as f:
-        f.write("project:\n  id: P\n  steps:\n    1: game\n    finalStep: thanks.html\n"
-                "  storage:\n    s3:\n      bucket: cfgbucket\n      prefix: pre/\n"
-                "      endpoint: http://127.0.0.1:9\ntrial:\n  game: CartPole-v1\n")
+    proj = write_project(tmp, "http://127.0.0.1:9", bucket="cfgbucket", prefix="pre/")
     p = hippo(["storage", "add", "--data", data, "--project", proj, "P/users/u1.json",
                "P/Users/u1.json"], env)
     print("check: --project takes bucket, prefix and endpoint from config.yml:", p.returncode,
@@ -215,11 +249,14 @@ def test_bad_arguments(tmp):
     assert j["bucket"] == "cfgbucket" and j["endpoint"] == "http://127.0.0.1:9"
     p = hippo(["storage", "frobnicate", "--data", data], env)
     assert p.returncode == 2 and "unknown action" in p.stderr
+    p = hippo(["storage", "status", "--data", os.path.join(tmp, "nothing-here")], env, check=0)
+    print("check: status of a data folder without a spool:", p.stdout.strip())
+    assert "no upload spool" in p.stdout and not os.path.exists(os.path.join(tmp, "nothing-here"))
 
 
 def main():
     tests = [test_upload_and_verify, test_server_down_first_tries, test_restart_with_pending,
-             test_corrupted_responses, test_bad_arguments]
+             test_corrupted_responses, test_sync_project, test_bad_arguments]
     for t in tests:
         with tempfile.TemporaryDirectory(prefix="hippo-s3-") as tmp:
             t(tmp)
