@@ -244,6 +244,11 @@ def _split_step(res):
     return obs, reward, bool(done), False, info
 
 
+def _is_factory(target, method):
+    """A class, or a function, rather than an object with METHOD."""
+    return isinstance(target, type) or (callable(target) and not hasattr(target, method))
+
+
 # ---- environments ----
 
 class _EnvServer:
@@ -255,7 +260,7 @@ class _EnvServer:
 
     def _make(self, msg):
         options = msg.get("options") or {}
-        if callable(self.target) and not hasattr(self.target, "step"):
+        if _is_factory(self.target, "step"):
             return self.target(msg.get("id"), options)
         return self.target
 
@@ -384,7 +389,7 @@ class _AgentServer:
         info = msg.get("env") or {}
         options = msg.get("options") or {}
         target = self.target
-        if callable(target) and not hasattr(target, "act"):
+        if _is_factory(target, "act"):
             target = target(info, options)
         self.env = target
         self.discrete_action = (info.get("action_space") or {}).get("kind") == "discrete"
