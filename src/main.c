@@ -7,6 +7,7 @@
 
 static const struct command *const commands[] = {
 	&cmd_check,
+	&cmd_trial,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

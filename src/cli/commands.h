@@ -11,5 +11,6 @@ struct command {
 };
 
 extern const struct command cmd_check;
+extern const struct command cmd_trial;
 
 #endif

@@ -14,6 +14,10 @@
 static const struct hippo_env_ops *const builtin[] = {
 	&env_cartpole_v1_ops,
 	&env_cartpole_v0_ops,
+	&env_mountain_car_v0_ops,
+	&env_mountain_car_continuous_v0_ops,
+	&env_acrobot_v1_ops,
+	&env_pendulum_v1_ops,
 };
 
 #define NBUILTIN (sizeof builtin / sizeof builtin[0])
