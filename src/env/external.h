@@ -126,6 +126,12 @@ void ext_env_close(struct ext_env *e);
  * instance is a `struct ext_env *`, so an asynchronous caller may take it over. */
 extern const struct hippo_env_ops ext_env_ops;
 
+struct env;
+/* Opens E (the host wrapper of env/env.h) on X, an environment started with
+ * ext_env_start whose hello has completed; E owns X from then on (also on
+ * failure, when X is closed). Returns 0, or -1 with ERR. */
+int ext_env_open_started(struct env *e, struct ext_env *x, char *err, size_t errlen);
+
 /* Builds the options_json for ext_env_ops from the config's pieces (returns a
  * malloc'ed string, or NULL). OPTIONS may be NULL; timeouts 0 mean defaults. */
 char *ext_env_spec(char *const *command, const char *cwd, json_t *options, int start_timeout_ms,

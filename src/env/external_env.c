@@ -9,6 +9,7 @@
 #include <spng.h>
 #include <turbojpeg.h>
 
+#include "env/env.h"
 #include "env/external.h"
 #include "env/external_proto.h"
 
@@ -334,9 +335,18 @@ char *ext_env_spec(char *const *command, const char *cwd, json_t *options, int s
 	return s;
 }
 
+/* An instance started with ext_env_start, handed to the next ops_create on
+ * this thread by ext_env_open_started. */
+static _Thread_local struct ext_env *adopt;
+
 static int ops_create(const struct hippo_env_args *args, void **out, char *err, size_t errlen)
 {
 	json_error_t je;
+	if (adopt) {
+		*out = adopt;
+		adopt = NULL;
+		return 0;
+	}
 	json_t *spec = args->options_json ? json_loads(args->options_json, 0, &je) : NULL;
 	json_t *cmd = json_object_get(spec, "command");
 	char **argv = NULL, *opts = NULL;
@@ -383,6 +393,22 @@ out:
 	free(opts);
 	free(argv);
 	json_decref(spec);
+	return rc;
+}
+
+int ext_env_open_started(struct env *e, struct ext_env *x, char *err, size_t errlen)
+{
+	if (!ext_env_info(x)) {
+		snprintf(err, errlen, "the environment process is not ready");
+		ext_env_close(x);
+		return -1;
+	}
+	adopt = x;
+	int rc = env_open_ops(e, &ext_env_ops, ext_env_info(x)->id, NULL, err, errlen);
+	if (adopt) { /* create() was not reached */
+		adopt = NULL;
+		ext_env_close(x);
+	}
 	return rc;
 }
 
