@@ -321,7 +321,8 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		size_t n = w->n;
-		memcpy(w->local, w->list, n * sizeof *w->list);
+		if (n) /* memcpy from NULL is undefined even for 0 bytes */
+			memcpy(w->local, w->list, n * sizeof *w->list);
 		w->kicked = false;
 		pthread_mutex_unlock(&w->mu);
 		int64_t now = trial_now_ns();

@@ -26,6 +26,10 @@ int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps,
 	*out = NULL;
 	if (ct->mode == CFG_MODE_PLAY)
 		return 0;
+	if (hippo_space_size(&info->action_space) > MODE_MAX_ACTION) {
+		snprintf(err, errlen, "agents handle actions of at most %d values", MODE_MAX_ACTION);
+		return -1;
+	}
 	struct mode *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
@@ -68,14 +72,14 @@ int mode_act(struct mode *m, const double *obs, long long t, int human, int *cod
 		*code = human;
 		action[0] = (double)(as->start + human);
 	}
-	snprintf(m->record, sizeof m->record, ",\"mode\":\"%s\",\"agentAction\":%d", mode_names[m->kind],
-		 agent_code);
+	snprintf(m->record, sizeof m->record, "\"mode\":\"%s\",\"agentAction\":%d,",
+		 mode_names[m->kind], agent_code);
 	if (m->kind == CFG_MODE_ADVISE) {
 		size_t n = strlen(m->record);
 		if (human >= 0)
-			snprintf(m->record + n, sizeof m->record - n, ",\"humanAction\":%d", human);
+			snprintf(m->record + n, sizeof m->record - n, "\"humanAction\":%d,", human);
 		else
-			snprintf(m->record + n, sizeof m->record - n, ",\"humanAction\":null");
+			snprintf(m->record + n, sizeof m->record - n, "\"humanAction\":null,");
 	}
 	return 0;
 }

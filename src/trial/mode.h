@@ -15,6 +15,8 @@
 
 #include "hippo/env.h"
 
+#define MODE_MAX_ACTION 16 /* action values an agent may write */
+
 struct cfg;
 struct mode;
 
@@ -41,8 +43,8 @@ void mode_feedback(struct mode *m, double value, long long t_ref);
 
 void mode_episode_end(struct mode *m, int episode, double ret, long long steps);
 
-/* JSON members for the last step's record, starting with a comma:
- * ,"mode":"advise","agentAction":1,"humanAction":0 ("" in play mode). */
+/* JSON members for the last step's record, each followed by a comma:
+ * "mode":"advise","agentAction":1,"humanAction":0, ("" in play mode). */
 const char *mode_record(const struct mode *m);
 
 /* Whether human actions drive anything in this mode (play, advise). */

@@ -9,8 +9,8 @@
 #include "env/external.h"
 #include "env/plugin.h"
 
-int tenv_open(struct tenv *te, const struct cfg *cfg, const char *log_ctx, char *err,
-	      size_t errlen)
+int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const char *log_ctx,
+	      char *err, size_t errlen)
 {
 	const struct cfg_trial *ct = &cfg->trial;
 	const struct cfg_env_source *src = &ct->env;
@@ -18,6 +18,7 @@ int tenv_open(struct tenv *te, const struct cfg *cfg, const char *log_ctx, char 
 	char *opts = src->options ? json_dumps(src->options, JSON_COMPACT) : NULL;
 	int rc;
 	memset(te, 0, sizeof *te);
+	te->env = env;
 	if (src->command) {
 		struct ext_env_conf c = {
 			.proc = {.argv = src->command,
@@ -32,11 +33,11 @@ int tenv_open(struct tenv *te, const struct cfg *cfg, const char *log_ctx, char 
 		};
 		rc = ext_env_start(&c, &te->starting, err, errlen);
 	} else if (src->plugin) {
-		rc = plugin_env_open(&te->env, &te->plugin, cfg->dir, src->plugin, id, opts, err,
+		rc = plugin_env_open(te->env, &te->plugin, cfg->dir, src->plugin, id, opts, err,
 				     errlen);
 		te->ready = rc == 0;
 	} else {
-		rc = env_open(&te->env, id ? id : "CartPole-v1", opts, err, errlen);
+		rc = env_open(te->env, id ? id : "CartPole-v1", opts, err, errlen);
 		te->ready = rc == 0;
 	}
 	free(opts);
@@ -60,7 +61,7 @@ int tenv_poll(struct tenv *te)
 	}
 	struct ext_env *x = te->starting;
 	te->starting = NULL;
-	if (ext_env_open_started(&te->env, x, te->err, sizeof te->err) < 0)
+	if (ext_env_open_started(te->env, x, te->err, sizeof te->err) < 0)
 		return -1;
 	te->ready = true;
 	return 1;
@@ -69,8 +70,10 @@ int tenv_poll(struct tenv *te)
 void tenv_close(struct tenv *te)
 {
 	if (te->ready)
-		env_close(&te->env);
+		env_close(te->env);
 	ext_env_close(te->starting);
 	plugin_close(te->plugin);
+	struct env *env = te->env;
 	memset(te, 0, sizeof *te);
+	te->env = env;
 }

@@ -17,25 +17,25 @@ struct plugin;
 struct ext_env;
 
 struct tenv {
-	struct env env;          /* usable once tenv_poll returned 1 */
+	struct env *env;         /* the caller's; usable once tenv_poll returned 1 */
 	bool ready;
 	struct plugin *plugin;   /* the library of a plug-in env */
 	struct ext_env *starting;/* an external process until its hello arrived */
 	char err[256];
 };
 
-/* Opens the environment CFG names (CFG->dir resolves relative plug-in paths
+/* Opens the environment CFG names into ENV (CFG->dir resolves relative plug-in paths
  * and is the external process's working directory). LOG_CTX ("user=u1") goes
  * into the external process's log lines. Returns 0 (ready at once unless it
  * is an external process), or -1 with ERR. */
-int tenv_open(struct tenv *te, const struct cfg *cfg, const char *log_ctx, char *err,
-	      size_t errlen);
+int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const char *log_ctx,
+	      char *err, size_t errlen);
 
 /* Without blocking: 1 when the environment is ready, 0 while its process
  * starts, -1 when it failed (message in te->err). */
 int tenv_poll(struct tenv *te);
 
-/* Closes the environment, its process or library. */
+/* Closes the environment, its process or library (no-op after a failed open). */
 void tenv_close(struct tenv *te);
 
 #endif
