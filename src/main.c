@@ -8,6 +8,10 @@
 static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_trial,
+	&cmd_envs,
+	&cmd_rollout,
+	&cmd_render,
+	&cmd_bench,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1032,7 +1032,8 @@ static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *
 		const struct cfg__entry *e =
 			strlen(k->text) == k->len ? find_entry(path, &idx) : NULL;
 		if (!e) {
-			const char *s = suggest(path);
+			/* suggestions cost more than a lookup: only for messages that are kept */
+			const char *s = l->d->n < CFG_DIAGS_MAX ? suggest(path) : NULL;
 			if (s)
 				warn_at(l, k, path, "unknown key, ignored (did you mean %s?)", s);
 			else
@@ -1259,7 +1260,7 @@ int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
 		diag(diags, CFG_ERROR, 0, 0, NULL, "project folder path too long");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag(diags, CFG_ERROR, 0, 0, NULL, "cannot open: %s", strerror(errno));
 		goto out;

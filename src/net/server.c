@@ -328,9 +328,9 @@ static bool rate_ok(struct net_conn *c)
 		return true;
 	}
 	c->drops++;
-	if (c->drops == 1 && c->s)
+	if (c->drops == 1 && c->s) /* one error per second of flooding */
 		sess__error(c->s, "message rate limit exceeded: messages dropped");
-	if (c->drops > 5u * (unsigned)rate)
+	if (c->drops > 100u * (unsigned)rate) /* far beyond any client: hostile */
 		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 	return false;
 }

@@ -62,6 +62,15 @@ def test_check_example():
           rc == 0 and out == "examples/cartpole: ok\n" and err == "", f"rc={rc}\n{out}{err}")
 
 
+def test_check_other_examples():
+    for name in sorted(os.listdir(os.path.join(SRC, "examples"))):
+        d = os.path.join("examples", name)
+        if not os.path.exists(os.path.join(SRC, d, "config.yml")):
+            continue
+        rc, out, err = run("check", d, cwd=SRC)
+        check(f"hippo check {d}: exit 0, 'ok'", rc == 0 and out == f"{d}: ok\n", f"rc={rc}\n{out}{err}")
+
+
 def broken_copy(tmp, name, edit=None, remove=None):
     """A copy of the example study in TMP/NAME with config.yml edited by EDIT
     (old, new) and StepFiles/REMOVE deleted."""
@@ -142,6 +151,7 @@ def main():
     test_version_and_help()
     test_usage_errors()
     test_check_example()
+    test_check_other_examples()
     with tempfile.TemporaryDirectory(prefix="hippo-test-cli-") as tmp:
         test_check_invalid(tmp)
         test_check_missing_and_huge(tmp)
