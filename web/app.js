@@ -199,7 +199,8 @@ class Study {
 		notice('');
 		if (typeof ans.css === 'string' && ans.css)
 			addStylesheet(ans.css);
-		const final = ans.final === true || ans.done === true;
+		// The final step is numbered after the last one (hippo's /next).
+		const final = ans.final === true || (step !== null && total !== null && step > total);
 		const code = typeof ans.completionCode === 'string' && ans.completionCode
 			? ans.completionCode : this.params.userId;
 		renderStep(ans, {
@@ -209,7 +210,7 @@ class Study {
 			onSubmit: async (fields) => {
 				let next;
 				try {
-					next = await this.api.post(fields);
+					next = await this.api.post(fields, step);
 				} catch (err) {
 					if (err.fatal) {
 						this.fail(err);

@@ -27,7 +27,7 @@ const COMMANDS = {
 	start: '▶ Start', pause: '❚❚ Pause', stop: '■ Stop', reset: '↺ Reset',
 	trainOnline: 'Train online', trainOffline: 'Train offline',
 };
-const FEEDBACK = { good: '👍 Good', bad: '👎 Bad' };
+const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
 const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
 
 // Binary frames (docs/protocol.md, "Binary frames"): requested in the
@@ -191,7 +191,7 @@ export class Game {
 		this.budgetText = el('span', { className: 'budget__text' });
 		this.budgetEl = el('div', { className: 'budget', id: 'budget', hidden: true },
 			el('span', { className: 'budget__label', text: 'Feedback budget' }),
-			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget used' },
+			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget left' },
 				this.budgetBar), this.budgetText);
 		this.controls = el('div', { className: 'controls', id: 'controls', role: 'group',
 			'aria-label': 'Game controls' });
@@ -488,15 +488,16 @@ export class Game {
 		if (typeof used === 'number')
 			this.budget.used = used;
 		const { total: t, used: u } = this.budget;
-		const frac = t > 0 ? Math.min(1, Math.max(0, u / t)) : 1;
+		const left = Math.max(0, t - u);
+		const frac = t > 0 ? Math.min(1, left / t) : 0;
 		this.budgetEl.hidden = false;
 		this.budgetBar.style.width = `${Math.round(frac * 100)}%`;
-		this.budgetBar.classList.toggle('budget__fill--empty', frac >= 1);
+		this.budgetBar.classList.toggle('budget__fill--low', frac < 0.2);
 		const track = this.budgetBar.parentElement;
 		track.setAttribute('aria-valuemin', '0');
 		track.setAttribute('aria-valuemax', String(t));
-		track.setAttribute('aria-valuenow', String(u));
-		this.budgetText.textContent = `${Math.max(0, t - u)} of ${t} left`;
+		track.setAttribute('aria-valuenow', String(left));
+		this.budgetText.textContent = `${left} of ${t} left`;
 	}
 
 	setInstructions(list) {

@@ -117,7 +117,7 @@ export function renderStep(page, opts) {
 		}
 	}
 	if ((exit || opts.final) && codes === 0 && opts.showCode)
-		form.append(codeBox(opts.code));
+		form.append(codeBox(opts.code, true));
 	let busy = false;
 	form.addEventListener('submit', async (e) => {
 		e.preventDefault();
