@@ -1,4 +1,67 @@
+/* hippo check PROJECT_DIR: validates config.yml and StepFiles/ without running
+ * anything. Every problem is printed to stdout as
+ *   error: DIR/config.yml:LINE:COL: key.path: message
+ * followed by one summary line; exit 0 when there is no error (warnings
+ * allowed), 1 otherwise, 2 for usage errors. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli/commands.h"
-static const struct opt_cmd spec = {.name="check", .args="PROJECT_DIR", .summary="validate", .min_pos=1, .max_pos=1};
-static int run(int argc, char **argv){ int n; int rc = opt_parse(&spec, argc, argv, &n); if (rc) return rc==1?0:2; return 0;}
+#include "core/config.h"
+
+static const struct opt_cmd spec = {
+	.name = "check",
+	.args = "PROJECT_DIR",
+	.summary = "validate a study folder (config.yml + StepFiles/) and print every problem",
+	.min_pos = 1,
+	.max_pos = 1,
+};
+
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static int run(int argc, char **argv)
+{
+	int npos;
+	int rc = opt_parse(&spec, argc, argv, &npos);
+	if (rc == OPT_EXIT_HELP)
+		return 0;
+	if (rc != OPT_OK)
+		return 2;
+
+	const char *dir = argv[1];
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		printf("error: %s: %s\n", dir, stat(dir, &st) < 0 ? strerror(errno) : "not a folder");
+		printf("%s: 1 error\n", dir);
+		return 1;
+	}
+
+	char label[4096];
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	snprintf(label, sizeof label, "%.*s/config.yml", (int)n, dir);
+
+	struct cfg c;
+	struct cfg_diags d = {0};
+	int ok = cfg_load(dir, &c, &d) == 0;
+	cfg_diags_print(&d, label, stdout);
+	if (ok)
+		printf("%.*s: ok", (int)n, dir);
+	else
+		printf("%.*s: %zu error%s", (int)n, dir, d.nerrors, plural(d.nerrors));
+	if (d.nwarnings)
+		printf("%s%zu warning%s%s", ok ? " (" : ", ", d.nwarnings, plural(d.nwarnings),
+		       ok ? ")" : "");
+	printf("\n");
+	if (ok)
+		cfg_free(&c);
+	cfg_diags_free(&d);
+	return ok ? 0 : 1;
+}
+
 const struct command cmd_check = {&spec, run};

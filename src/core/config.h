@@ -118,6 +118,8 @@ struct cfg_diags {
 	struct cfg_diag *items;
 	size_t n, cap;
 	size_t nerrors;
+	size_t nwarnings;
+	size_t ndropped;  /* problems counted but not stored (more than 500) */
 };
 
 /* Fills C with the defaults above (all strings NULL). */
