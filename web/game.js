@@ -30,8 +30,7 @@ const COMMANDS = {
 const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
 const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
 
-// Binary frames (docs/protocol.md, "Binary frames"): requested in the
-// handshake, decoded in parseBinaryFrame.
+// Binary frames: requested in the handshake, decoded in parseBinaryFrame.
 const ACCEPT_BINARY = true;
 
 const RECONNECT_MIN_MS = 500;
@@ -123,26 +122,20 @@ function sniffType(bytes) {
 	return 'image/jpeg';
 }
 
-// Decodes one binary frame message (docs/protocol.md, "Binary frames"):
-// "HIPF", a u32 little-endian header length N, N bytes of JSON header
-// ({"frameId": n, ...}), then the image bytes. Returns {meta, bytes} or null.
+// Decodes one binary frame message (hippo's opt-in binary frames): a 16-byte
+// header (byte 0: type 1; bytes 4-7: frameId, u32 big-endian; bytes 8-15:
+// the server's send time in ms, u64 big-endian) then the JPEG or PNG bytes.
+// Returns {meta: {frameId, serverTime}, bytes} or null.
 export function parseBinaryFrame(buf) {
+	if (buf.byteLength < 17)
+		return null;
 	const dv = new DataView(buf);
-	if (buf.byteLength < 8)
+	if (dv.getUint8(0) !== 1)
 		return null;
-	const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
-	if (magic !== 'HIPF')
-		return null;
-	const n = dv.getUint32(4, true);
-	if (8 + n > buf.byteLength)
-		return null;
-	let meta;
-	try {
-		meta = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, n)));
-	} catch (e) {
-		return null;
-	}
-	return { meta, bytes: new Uint8Array(buf, 8 + n) };
+	return {
+		meta: { frameId: dv.getUint32(4, false), serverTime: Number(dv.getBigUint64(8, false)) },
+		bytes: new Uint8Array(buf, 16),
+	};
 }
 
 export class Game {
@@ -170,6 +163,7 @@ export class Game {
 		this.pointerDown = false;
 		this.lastMove = 0;
 		this.handlers = [];
+		this.playing = false;      // a start was sent and no pause/stop since
 		this.build();
 	}
 
@@ -283,7 +277,11 @@ export class Game {
 				hs.accept = ['binary'];
 			this.sendRaw(hs);
 			if (reconnect) {
-				notice('Reconnected. You can go on playing.', 'info', 4000);
+				// The server pauses a game whose connection dropped: resume it
+				// if it was running.
+				if (this.playing)
+					this.send({ command: 'start', resumed: true, ...systemInfo() });
+				notice('Reconnected. The game goes on.', 'info', 4000);
 			} else {
 				notice('');
 			}
@@ -334,11 +332,12 @@ export class Game {
 	}
 
 	// Sends OBJ with the timing fields every message carries: the frame on
-	// screen, how many frames were received, the ms since that frame appeared.
+	// screen (frameId), how many frames were received (frameCount) and the ms
+	// since that frame appeared (sinceFrameMs).
 	send(obj) {
 		if (this.frameId > 0) {
 			obj.frameId = this.frameId;
-			obj.msSinceFrame = Math.round((performance.now() - this.frameShownAt) * 10) / 10;
+			obj.sinceFrameMs = Math.round((performance.now() - this.frameShownAt) * 10) / 10;
 		}
 		obj.frameCount = this.frameCount;
 		return this.sendRaw(obj);
@@ -624,6 +623,8 @@ export class Game {
 			const m = { ...msg };
 			if (m.command === 'start')
 				Object.assign(m, systemInfo());
+			if (m.command === 'start' || m.command === 'pause' || m.command === 'stop')
+				this.playing = m.command === 'start';
 			this.send(m);
 		});
 		return b;

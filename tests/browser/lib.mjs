@@ -227,11 +227,17 @@ export function jsonMessages(list) {
 	return out;
 }
 
-// A TCP proxy on a free 127.0.0.1 port to TARGET_PORT; dropAll() cuts every
-// connection going through it (both directions, like a network failure).
+// A TCP proxy on a free 127.0.0.1 port to TARGET_PORT; dropAll(ms) cuts
+// every connection going through it (both directions, like a network
+// failure) and refuses new ones for MS milliseconds.
 export async function startProxy(checks, targetPort) {
 	const conns = new Set();
+	let blockedUntil = 0;
 	const server = net.createServer((client) => {
+		if (Date.now() < blockedUntil) {
+			client.destroy();
+			return;
+		}
 		const upstream = net.connect(targetPort, '127.0.0.1');
 		const pair = { client, upstream };
 		conns.add(pair);
@@ -261,7 +267,8 @@ export async function startProxy(checks, targetPort) {
 		port,
 		url: `http://127.0.0.1:${port}`,
 		count: () => conns.size,
-		dropAll() {
+		dropAll(ms = 0) {
+			blockedUntil = Date.now() + ms;
 			const n = conns.size;
 			for (const c of conns) {
 				c.client.destroy();
