@@ -7,6 +7,8 @@
 
 static const struct command *const commands[] = {
 	&cmd_check,
+	&cmd_serve,
+	&cmd_deploy,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

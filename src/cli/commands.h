@@ -11,5 +11,7 @@ struct command {
 };
 
 extern const struct command cmd_check;
+extern const struct command cmd_serve;
+extern const struct command cmd_deploy;
 
 #endif
