@@ -84,7 +84,7 @@ static json_t *build_upload(const char *dir)
 	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		char fpath[PATH_MAX];
+		char fpath[PATH_MAX + 256];
 		struct stat st;
 		if (e->d_name[0] == '.')
 			continue;

@@ -163,26 +163,23 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 			return deploy_error(resp_j, 400, err);
 		}
 	}
-	snprintf(root, sizeof root, "%s/projects", flow_data_dir(f));
+	if (flow_pathf(root, sizeof root, "%s/projects", flow_data_dir(f)) < 0)
+		return deploy_error(resp_j, 500, "data folder path too long");
 	if (mkdir(flow_data_dir(f), 0755) < 0 && errno != EEXIST)
 		return deploy_error(resp_j, 500, "cannot create the data folder");
 	if (mkdir(root, 0755) < 0 && errno != EEXIST)
 		return deploy_error(resp_j, 500, "cannot create DATA/projects");
-	snprintf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, id);
-	if (!mkdtemp(tmp))
+	if (flow_pathf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, id) < 0 || !mkdtemp(tmp))
 		return deploy_error(resp_j, 500, "cannot create a temporary folder");
-	snprintf(final, sizeof final, "%s/%s", root, id);
-
-	snprintf(path, sizeof path, "%s/StepFiles", tmp);
-	if (mkdir(path, 0755) < 0)
-		goto io_fail;
-	snprintf(path, sizeof path, "%s/config.yml", tmp);
-	if (write_file(path, config, strlen(config)) < 0)
+	if (flow_pathf(final, sizeof final, "%s/%s", root, id) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/StepFiles", tmp) < 0 || mkdir(path, 0755) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/config.yml", tmp) < 0 ||
+	    write_file(path, config, strlen(config)) < 0)
 		goto io_fail;
 	json_object_foreach(files, name, v)
 	{
-		snprintf(path, sizeof path, "%s/StepFiles/%s", tmp, name);
-		if (write_file(path, json_string_value(v), json_string_length(v)) < 0)
+		if (flow_pathf(path, sizeof path, "%s/StepFiles/%s", tmp, name) < 0 ||
+		    write_file(path, json_string_value(v), json_string_length(v)) < 0)
 			goto io_fail;
 	}
 	if (cfg_load(tmp, &c, &d) < 0) {
@@ -255,17 +252,17 @@ static void respond_tar(struct flow *f, const char *id, struct http_response *re
 	posix_spawn_file_actions_t fa;
 	bool fa_init = false;
 
-	snprintf(scratch, sizeof scratch, "%s/.export-XXXXXX", flow_data_dir(f));
-	if (!mkdtemp(scratch)) {
+	if (flow_pathf(scratch, sizeof scratch, "%s/.export-XXXXXX", flow_data_dir(f)) < 0 ||
+	    !mkdtemp(scratch)) {
 		http_respond_error(resp, 500, "cannot create a scratch folder");
 		return;
 	}
-	snprintf(sub, sizeof sub, "%s/%s", scratch, id);
 	json_t *parts = store_participants_json(flow_store(f), id);
 	char *text = json_dumps(parts, JSON_INDENT(1));
 	json_decref(parts);
-	snprintf(path, sizeof path, "%s/participants.json", sub);
-	if (mkdir(sub, 0755) < 0 || !text || write_file(path, text, strlen(text)) < 0) {
+	if (flow_pathf(sub, sizeof sub, "%s/%s", scratch, id) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/participants.json", sub) < 0 || mkdir(sub, 0755) < 0 ||
+	    !text || write_file(path, text, strlen(text)) < 0) {
 		free(text);
 		http_respond_error(resp, 500, "cannot write participants.json");
 		goto out;
@@ -281,8 +278,8 @@ static void respond_tar(struct flow *f, const char *id, struct http_response *re
 	argv[n++] = scratch;
 	argv[n++] = (char *)id;
 	struct stat st;
-	snprintf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id);
-	if (stat(datadir, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
+	    stat(datadir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		argv[n++] = "-C";
 		argv[n++] = (char *)flow_data_dir(f);
 		argv[n++] = (char *)id;

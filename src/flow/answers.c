@@ -21,6 +21,13 @@ json_t *flow_parse_answers(const char *body, size_t len, const char *content_typ
 		i++;
 	if (i == len)
 		return json_object();
+	/* Some clients send a JSON object with the form content type. */
+	if (form && body[i] == '{') {
+		json_t *t = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_object(t))
+			form = false;
+		json_decref(t);
+	}
 	if (!form) {
 		json_error_t je;
 		o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);

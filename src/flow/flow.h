@@ -83,4 +83,7 @@ int flow_group_balanced(const long long *counts, int n, unsigned rnd);
 json_t *flow_parse_answers(const char *body, size_t len, const char *content_type, char *err,
 			   size_t errlen);
 
+/* snprintf for paths: returns 0, or -1 (ENAMETOOLONG) when OUT was too small. */
+int flow_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

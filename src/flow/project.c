@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,19 @@ static bool valid_file_name(const char *s)
 	if (!s[0] || s[0] == '.' || strchr(s, '/') || strchr(s, '\\') || strstr(s, ".."))
 		return false;
 	return strlen(s) < 256;
+}
+
+int flow_pathf(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 struct flow *flow_new(struct store *store, struct sess_mgr *sess, const char *data_dir)
@@ -325,8 +339,8 @@ int flow_load_deployed(struct flow *f)
 			continue; /* ".", "..", temporary ".tmp-*" folders */
 		char dir[PATH_MAX], err[4096];
 		struct stat st;
-		snprintf(dir, sizeof dir, "%s/%s", path, e->d_name);
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (flow_pathf(dir, sizeof dir, "%s/%s", path, e->d_name) < 0 ||
+		    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		if (flow_project_load(f, dir, false, err, sizeof err) < 0)
 			log_error("flow", "deployed project not loaded", "dir=%s error=\"%s\"", dir,

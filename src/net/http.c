@@ -76,6 +76,50 @@ int http_query_get(const char *q, const char *key, char *out, size_t outlen)
 	return -1;
 }
 
+/* Percent-encodes LEN bytes of S onto OUT at *O; false when OUT is full. */
+static bool encode_onto(const char *s, size_t len, char *out, size_t outlen, size_t *o)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+		size_t need = plain ? 1 : 3;
+		if (*o + need >= outlen)
+			return false;
+		if (plain) {
+			out[(*o)++] = (char)c;
+		} else {
+			out[(*o)++] = '%';
+			out[(*o)++] = hex[c >> 4];
+			out[(*o)++] = hex[c & 15];
+		}
+	}
+	return true;
+}
+
+int http_query_append(char *q, size_t qlen, const char *arg)
+{
+	size_t o = strlen(q), start = o;
+	const char *eq = strchr(arg, '=');
+	size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+	bool ok = true;
+	if (o > 0) {
+		ok = o + 1 < qlen;
+		if (ok)
+			q[o++] = '&';
+	}
+	ok = ok && encode_onto(arg, nlen, q, qlen, &o);
+	if (ok && eq) {
+		ok = o + 1 < qlen;
+		if (ok)
+			q[o++] = '=';
+		ok = ok && encode_onto(eq + 1, strlen(eq + 1), q, qlen, &o);
+	}
+	q[ok ? o : start] = '\0';
+	return ok ? 0 : -1;
+}
+
 void http_response_init(struct http_response *resp)
 {
 	memset(resp, 0, sizeof *resp);

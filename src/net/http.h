@@ -55,6 +55,11 @@ int http_query_get(const char *q, const char *key, char *out, size_t outlen);
  * OUTLEN-1 bytes). Returns the decoded length, or -2 if too long or malformed. */
 int http_url_decode(const char *s, size_t len, char *out, size_t outlen);
 
+/* Appends one decoded argument ARG ("name=value", as libwebsockets hands URI
+ * arguments over) to the raw query string Q, percent-encoded, with a '&'
+ * separator. Returns 0, or -1 (Q unchanged) when it does not fit in QLEN. */
+int http_query_append(char *q, size_t qlen, const char *arg);
+
 void http_response_init(struct http_response *resp);
 void http_response_free(struct http_response *resp);
 /* Sets status and a JSON body (takes ownership of J: it is decref'ed). */

@@ -135,9 +135,16 @@ void store_now(char *buf, size_t len)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	unsigned ms = (unsigned)(ts.tv_nsec / 1000000) % 1000u;
+	if (n > 0 && n + 6 <= len) {
+		buf[n] = '.';
+		buf[n + 1] = (char)('0' + ms / 100);
+		buf[n + 2] = (char)('0' + ms / 10 % 10);
+		buf[n + 3] = (char)('0' + ms % 10);
+		buf[n + 4] = 'Z';
+		buf[n + 5] = '\0';
+	}
 }
 
 const char *store_errmsg(struct store *s)
