@@ -436,6 +436,7 @@ export class Game {
 			bmp.close();
 			this.frameId = p.id;
 			this.frameShownAt = performance.now();
+			this.canvas.dataset.frameId = String(p.id);
 			this.drawTimes.push(this.frameShownAt);
 			if (!this.overlay.hidden)
 				this.overlay.hidden = true;

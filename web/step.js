@@ -146,7 +146,9 @@ export function renderStep(page, opts) {
 				for (const [name, m] of Object.entries(err.fields))
 					placed = fieldError(form, name, m) || placed;
 			if (!placed || (err && err.message)) {
-				formError.textContent = (err && err.message) || 'Your answers could not be sent.';
+				formError.textContent = err && err.status >= 400
+					? `Your answers could not be saved: ${err.message}`
+					: (err && err.message) || 'Your answers could not be sent.';
 				formError.hidden = false;
 			}
 			formError.scrollIntoView({ block: 'nearest' });

@@ -118,7 +118,7 @@ export async function copyText(text) {
 // with a "Your completion code" title (when the page does not say it).
 export function codeBox(code, labeled) {
 	const value = el('output', { className: 'code-box__value', text: code });
-	const status = el('span', { className: 'code-box__status', role: 'status' });
+	const status = el('span', { className: 'visually-hidden', role: 'status' });
 	const btn = el('button', { type: 'button', className: 'btn code-box__copy', text: 'Copy' });
 	btn.addEventListener('click', async () => {
 		const ok = await copyText(code);

@@ -121,13 +121,13 @@ try {
 			`actions: ${[...new Set(acts)].join(',')}`);
 		assert.ok(typeof presses === 'number' && presses > 0);
 	});
-	await t.check('every message after the first frame carries frameId, frameCount and msSinceFrame', () => {
+	await t.check('every message after the first frame carries frameId, frameCount and sinceFrameMs', () => {
 		const acts = sent.filter((m) => 'action' in m);
 		assert.ok(acts.length > 0);
 		for (const m of acts) {
 			assert.ok(Number.isInteger(m.frameId) && m.frameId > 0, JSON.stringify(m));
 			assert.ok(Number.isInteger(m.frameCount) && m.frameCount >= 1, JSON.stringify(m));
-			assert.ok(typeof m.msSinceFrame === 'number' && m.msSinceFrame >= 0, JSON.stringify(m));
+			assert.ok(typeof m.sinceFrameMs === 'number' && m.sinceFrameMs >= 0, JSON.stringify(m));
 		}
 	});
 	await t.check('the start command reports the browser and system', () => {

@@ -72,6 +72,8 @@ export class Checks {
 		this.shot++;
 		const file = path.join(this.outDir, `${String(this.shot).padStart(2, '0')}-${label}.png`);
 		try {
+			// From the top, so the sticky header is where a participant sees it.
+			await page.evaluate(() => window.scrollTo(0, 0));
 			await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
 		} catch (e) {
 			console.log(`# screenshot ${label} failed: ${e.message}`);
