@@ -54,6 +54,7 @@ export function readParams() {
 		css: q.get('css') || '',
 		redirect: q.get('redirect') || '',
 		debug: q.get('debug') === 'true' || q.get('debug') === '1',
+		jsonFrames: q.get('frames') === 'json',
 		crowd: {},
 	};
 	const key = `hippo.${p.projectId}`;
@@ -184,6 +185,7 @@ class Study {
 			this.game = new Game({
 				identity: { projectId: this.params.projectId, userId: this.params.userId },
 				server: ans.server || this.params.server || null,
+				jsonFrames: this.params.jsonFrames,
 				checkMoved: async () => {
 					const a = await this.api.get();
 					return a.page !== 'show_game_page' && a.page !== 'wait';
@@ -237,6 +239,7 @@ function directGame(params) {
 	const game = new Game({
 		identity: { projectId: params.projectId, userId: params.userId },
 		server: params.server,
+		jsonFrames: params.jsonFrames,
 		onDone: () => {
 			setStep(null);
 			showView('final', el('div', { className: 'card card--center' },

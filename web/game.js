@@ -30,8 +30,6 @@ const COMMANDS = {
 const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
 const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
 
-// Binary frames: requested in the handshake, decoded in parseBinaryFrame.
-const ACCEPT_BINARY = true;
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
@@ -140,6 +138,7 @@ export function parseBinaryFrame(buf) {
 
 export class Game {
 	// OPTS: {identity: {projectId, userId}, server: websocket URL or null,
+	//        jsonFrames: ask for base64 JSON frames instead of binary ones,
 	//        onDone(): called after the participant confirms the end,
 	//        checkMoved(): resolves true when the study has moved past the
 	//        game (used while reconnecting; optional)}
@@ -273,7 +272,9 @@ export class Game {
 			this.attempts = 0;
 			this.setConn('ok', 'Connected');
 			const hs = { userId: this.opts.identity.userId, projectId: this.opts.identity.projectId };
-			if (ACCEPT_BINARY)
+			// Binary frames unless the link says frames=json (base64 JSON frames
+			// work with every server, the original's included).
+			if (!this.opts.jsonFrames)
 				hs.accept = ['binary'];
 			this.sendRaw(hs);
 			if (reconnect) {
