@@ -9,6 +9,7 @@ static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_serve,
 	&cmd_deploy,
+	&cmd_trial,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

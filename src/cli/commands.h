@@ -13,5 +13,6 @@ struct command {
 extern const struct command cmd_check;
 extern const struct command cmd_serve;
 extern const struct command cmd_deploy;
+extern const struct command cmd_trial;
 
 #endif

@@ -332,9 +332,9 @@ static bool rate_ok(struct net_conn *c)
 		return true;
 	}
 	c->drops++;
-	if (c->drops == 1 && c->s)
+	if (c->drops == 1 && c->s) /* one error per second of flooding */
 		sess__error(c->s, "message rate limit exceeded: messages dropped");
-	if (c->drops > 5u * (unsigned)rate)
+	if (c->drops > 100u * (unsigned)rate) /* far beyond any client: hostile */
 		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 	return false;
 }
@@ -441,6 +441,7 @@ static int ws_writable(struct net_conn *c, struct lws *wsi)
 	size_t len;
 	bool more;
 	enum sess_out o = sess__next_output(c->s, c, &buf, &len, &more);
+	log_debug("net", "writable", "out=%d len=%zu more=%d", (int)o, len, (int)more);
 	if (o == SESS_OUT_CLOSE) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"done", 4);
 		return -1;
@@ -671,7 +672,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 	info.iface = srv->c.host;
 	info.protocols = srv->protocols;
 	info.user = srv;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.count_threads = 1;
 	info.timeout_secs = 30;
 	info.keepalive_timeout = 30;

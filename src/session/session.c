@@ -172,13 +172,14 @@ static void sink_frame(void *user, const uint8_t *jpeg, size_t len, unsigned lon
 	} else {
 		size_t extra_len = strlen(extra);
 		size_t b64 = 4 * ((len + 2) / 3);
-		if (!fbuf_reserve(f, h + 96 + b64 + 1 + extra_len + 2) || len > INT32_MAX / 2)
+		if (len > INT32_MAX / 2 || !fbuf_reserve(f, h + 96 + b64 + 8 + extra_len + 2))
 			return;
 		char *p = (char *)f->p + h;
 		int n = snprintf(p, 96, "{\"frameId\":%llu,\"serverTime\":0000000000000,\"frame\":\"",
 				 id);
-		f->time_off = (size_t)n - 24; /* the 13 zeros */
-		int w = lws_b64_encode_string((const char *)jpeg, (int)len, p + n, (int)(b64 + 1));
+		f->time_off = (size_t)n - 23; /* the 13 zeros before ,"frame":" */
+		/* lws wants a little room past the encoded text */
+		int w = lws_b64_encode_string((const char *)jpeg, (int)len, p + n, (int)(b64 + 8));
 		if (w < 0)
 			return;
 		size_t pos = (size_t)n + (size_t)w;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "env/env.h"
 #include "render/encode.h"
 #include "trial/recorder.h"
@@ -24,7 +25,7 @@ struct trial {
 	const struct cfg *cfg;
 	char project_id[MSG_ID_MAX + 1];
 	char user_id[MSG_ID_MAX + 1];
-	char trial_id[40];
+	char trial_id[48];
 	struct env env;
 	bool env_open;
 	struct rec *rec;
@@ -224,7 +225,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
-	char stamp[32];
+	char stamp[24];
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(t->trial_id, sizeof t->trial_id, "%s-%08" PRIx32, stamp, (uint32_t)r);
 
@@ -277,8 +278,11 @@ static int begin_episode(struct trial *t)
 	return 0;
 }
 
-/* One record line: the step just taken (or STEP 0 after a reset). */
-static void record(struct trial *t, int action, const struct hippo_step_result *res)
+/* One record line: the step just taken (RES), or without RES the reset line
+ * of an episode (step 0) or, with END set, the trial's last line holding the
+ * inputs received after the last step. */
+static void record(struct trial *t, int action, const struct hippo_step_result *res,
+		   const char *end)
 {
 	struct sbuf b = {0};
 	sb_fmt(&b,
@@ -298,6 +302,8 @@ static void record(struct trial *t, int action, const struct hippo_step_result *
 		sb_fmt(&b, ",\"reward\":%.17g,\"terminated\":%s,\"truncated\":%s,",
 		       isfinite(res->reward) ? res->reward : 0.0, res->terminated ? "true" : "false",
 		       res->truncated ? "true" : "false");
+	} else if (end) {
+		sb_fmt(&b, "\"end\":\"%s\",", end);
 	} else {
 		sb_add(&b, "\"reset\":true,", 13);
 	}
@@ -352,8 +358,10 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		sc->rgb = p;
 		sc->rgb_cap = need;
 	}
-	if (env_render(&t->env, sc->rgb, (size_t)w * 3) < 0)
+	if (env_render(&t->env, sc->rgb, (size_t)w * 3) < 0) {
+		log_warn("trial", "render failed", "user=%s err=\"%s\"", t->user_id, t->env.err);
 		return;
+	}
 	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
 	if (!sc->enc) {
 		sc->enc = enc_jpeg_new(q);
@@ -366,8 +374,10 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 	}
 	size_t len = 0;
 	const uint8_t *jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
-	if (!jpeg)
+	if (!jpeg) {
+		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
+	}
 	char extra[160] = "";
 	if (t->cfg->trial.input_budget > 0)
 		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
@@ -385,7 +395,7 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->next_tick = INT64_MAX;
 	char err[256];
 	if (t->ninputs && t->episode > 0)
-		record(t, t->held, NULL); /* keep inputs received after the last step */
+		record(t, t->held, NULL, sess_end_reason_name(reason)); /* late inputs */
 	rec_end_episode(t->rec, err, sizeof err);
 	meta_line(t, "end", reason);
 	size_t n = 0;
@@ -418,7 +428,7 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		finish(t, SESS_END_ERROR, sink);
 		return;
 	}
-	record(t, 0, NULL);
+	record(t, 0, NULL, NULL);
 }
 
 /* The action for this step from the queue (each queued action lasts at
@@ -456,7 +466,7 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 	t->step++;
 	t->total_steps++;
 	t->score += res.reward;
-	record(t, action, &res);
+	record(t, action, &res, NULL);
 	if (res.terminated || res.truncated) {
 		end_episode(t, sink);
 		if (t->ended)
@@ -500,7 +510,7 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 			finish(t, SESS_END_ERROR, sink);
 			return;
 		}
-		record(t, 0, NULL);
+		record(t, 0, NULL, NULL);
 	}
 	if (t->pending_reset) {
 		t->pending_reset = false;
