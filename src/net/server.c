@@ -133,6 +133,7 @@ static const struct {
 	{"cookie", WSI_TOKEN_HTTP_COOKIE},
 	{"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
 	{"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+	{"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
 };
 
 static const struct {
@@ -164,9 +165,13 @@ static void dispatch(struct net_conn *c, struct lws *wsi)
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		if (strcmp(methods[i].method, req.method) == 0)
 			lws_hdr_copy(wsi, path, sizeof path, methods[i].tok);
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 &&
-	    lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
-		query[0] = '\0';
+	/* libwebsockets hands the arguments over decoded, one fragment each:
+	 * re-encode them into the raw query string http.h promises. */
+	char arg[2048];
+	for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+	     i++)
+		if (http_query_append(query, sizeof query, arg) < 0)
+			break;
 	for (size_t i = 0; i < sizeof req_headers / sizeof req_headers[0]; i++) {
 		if (lws_hdr_total_length(wsi, req_headers[i].tok) <= 0 ||
 		    lws_hdr_copy(wsi, hv[i], sizeof hv[i], req_headers[i].tok) < 0)
