@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #define NET_HANDSHAKE_S 30       /* a websocket must send its handshake within this */
 #define NET_SHUTDOWN_S 3         /* how long shutdown waits for "done" to be written */
 #define NET_HTTP_CHUNK 16384
+#define NET_NOTSENT_LOWAT 32768  /* bytes: about two frames */
 
 struct handler {
 	http_handler_fn fn;
@@ -573,6 +576,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->opened_ns = trial_now_ns();
 		c->tokens = srv->max_rate;
 		c->tokens_ns = c->opened_ns;
+		{
+			/* Keep the kernel's unsent queue short: the socket reports
+			 * writable only below this many unsent bytes, so a slow reader
+			 * makes frames wait in the session's one-frame slot (where a newer
+			 * frame replaces them) rather than in the socket. Throughput is not
+			 * limited (this is not SO_SNDBUF). */
+			int fd = lws_get_socket_fd(wsi), lowat = NET_NOTSENT_LOWAT;
+			if (fd >= 0)
+				setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+		}
 		c->next = srv->conns;
 		if (srv->conns)
 			srv->conns->prev = c;
