@@ -78,7 +78,7 @@ static double steps_per_s(struct env *e, const struct actions *acts, int host, d
 				if (e->ops->step(e->inst, a, e->obs, &res, info, sizeof info, err,
 						 sizeof err) != 0)
 					return -1;
-				done = res.terminated || (++e->elapsed_steps >= 500);
+				done = res.terminated || res.truncated || (++e->elapsed_steps >= 500);
 			}
 			if (done) {
 				env_reset(e, NULL, NULL, 0);
