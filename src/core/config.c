@@ -133,6 +133,10 @@ static const struct cfg__entry table[] = {
 	{"trial.env.command", CFG_T_ARGV, T(env.command), 0, 0, 0, 0, NULL, H, NULL},
 	STR("trial.env.id", T(env.id), H),
 	{"trial.env.options", CFG_T_JSON, T(env.options), 0, 0, 0, 0, NULL, H, NULL},
+	INT("trial.env.startTimeout", T(env.start_timeout_s), 1, 3600, 60, H),
+	INT("trial.env.stepTimeout", T(env.step_timeout_ms), 10, 600000, 5000, H),
+	{"trial.agentCommand", CFG_T_ARGV, T(agent_command), 0, 0, 0, 0, NULL, H, NULL},
+	{"trial.agentOptions", CFG_T_JSON, T(agent_options), 0, 0, 0, 0, NULL, H, NULL},
 	INT("trial.inputBudget", T(input_budget), 0, INT_MAX, 0, H),
 	BOOL("trial.pauseWhenHidden", T(pause_when_hidden), 1, H),
 	INT("trial.reconnectGrace", T(reconnect_grace_s), 0, 86400, 60, H),
@@ -845,12 +849,56 @@ static void set_steps(struct ld *l, const struct cfg__entry *e, const struct ytr
 static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *map,
 		     const struct ytree_node *where);
 
-/* A "did you mean" for keys that differ only in case from a known one. */
+/* Levenshtein distance of two short strings (longer ones: "far"). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A "did you mean" for an unknown PATH: the same key in another case, the
+ * same key name in another section, or a near spelling in the same section. */
 static const char *suggest(const char *path)
 {
+	const char *dot = strrchr(path, '.');
+	const char *name = dot ? dot + 1 : path;
+	size_t plen = dot ? (size_t)(dot - path) : 0;
 	for (size_t i = 0; i < NENTRIES; i++)
 		if (strcasecmp(table[i].path, path) == 0)
 			return table[i].path;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		if (table[i].type != CFG_T_IGNORED && strcasecmp(tdot ? tdot + 1 : table[i].path, name) == 0)
+			return table[i].path;
+	}
+	if (strlen(name) < 4)
+		return NULL;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		size_t tlen = tdot ? (size_t)(tdot - table[i].path) : 0;
+		if (tlen == plen && strncmp(table[i].path, path, plen) == 0 &&
+		    table[i].type != CFG_T_IGNORED &&
+		    edit_distance(tdot ? tdot + 1 : table[i].path, name) <= 2)
+			return table[i].path;
+	}
 	return NULL;
 }
 
@@ -984,7 +1032,8 @@ static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *
 		const struct cfg__entry *e =
 			strlen(k->text) == k->len ? find_entry(path, &idx) : NULL;
 		if (!e) {
-			const char *s = suggest(path);
+			/* suggestions cost more than a lookup: only for messages that are kept */
+			const char *s = l->d->n < CFG_DIAGS_MAX ? suggest(path) : NULL;
 			if (s)
 				warn_at(l, k, path, "unknown key, ignored (did you mean %s?)", s);
 			else
@@ -1211,7 +1260,7 @@ int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
 		diag(diags, CFG_ERROR, 0, 0, NULL, "project folder path too long");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag(diags, CFG_ERROR, 0, 0, NULL, "cannot open: %s", strerror(errno));
 		goto out;
