@@ -113,6 +113,8 @@ def misc(srv):
     check(st == 200 and 'hippo_participants{project="cartpole-demo",step="5"}' in text,
           "/metrics counts participants by step")
     check("hippo_sessions_active" in text, "/metrics has active sessions")
+    frames = [l for l in text.splitlines() if l.startswith("hippo_frames_sent_total ")]
+    check(frames and int(frames[0].split()[1]) > 0, "/metrics counts frames sent: %s" % frames)
     st, j, h = srv.request("OPTIONS", "/next?projectId=%s&userId=u" % P)
     check(st == 204 and h["Access-Control-Allow-Origin"] == "*", "CORS preflight")
     check("POST" in h["Access-Control-Allow-Methods"], "CORS methods include POST")
