@@ -72,7 +72,7 @@ static void query_append_reencodes_decoded_arguments(void)
 	CHECK_INT(http_query_append(q, sizeof q, "x=a&b c=d"), 0);
 	CHECK_INT(http_query_append(q, sizeof q, "flag"), 0);
 	CHECK_STR(q, "projectId=demo&x=a%26b%20c%3Dd&flag");
-	CHECK_INT(http_query_get(q, "x", v, sizeof v), 9);
+	CHECK_INT(http_query_get(q, "x", v, sizeof v), 7);
 	CHECK_STR(v, "a&b c=d");
 	CHECK_INT(http_query_get(q, "projectId", v, sizeof v), 4);
 	CHECK_INT(http_query_get("user%49d=7", "userId", v, sizeof v), 1);
