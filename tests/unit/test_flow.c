@@ -429,6 +429,40 @@ static void groups_see_their_variant(void)
 	CHECK_INT(counts[1], 3);
 }
 
+static void hash_groups_follow_the_original_bucketer(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/hashgroups", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: hash-test\n  name: H\n  groupStrategy: hash\n"
+			 "  events:\n    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: intro.html\n    finalStep: intro.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	const char *texts[3] = {"<p>v0</p>", "<p>v1</p>", "<p>v2</p>"};
+	for (int g = 0; g < 3; g++) {
+		snprintf(path, sizeof path, "%s/StepFiles/intro-%d.html", dir, g);
+		write_text(path, texts[g]);
+	}
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	const char *users[] = {"0a1b2c3d", "ffff", "e0", "not_hex_zz", "abc-123"};
+	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+		char q[128];
+		int st;
+		snprintf(q, sizeof q, "projectId=hash-test&userId=%s", users[i]);
+		json_t *j = call("GET", q, NULL, NULL, &st);
+		int g = flow_group_hash(users[i], 3);
+		CHECK(strstr(page_of(j), texts[g]) != NULL);
+		json_decref(j);
+	}
+}
+
 static void stop_step_ends_the_session(void)
 {
 	char dir[256], path[320], err[4096];
@@ -481,6 +515,7 @@ int main(void)
 	RUN(form_bodies_are_accepted);
 	RUN(not_live_project_is_not_found);
 	RUN(groups_see_their_variant);
+	RUN(hash_groups_follow_the_original_bucketer);
 	RUN(restart_continues_and_reallocates_the_game);
 	env_close();
 	admin_rmtree(tmp);
