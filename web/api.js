@@ -44,18 +44,21 @@ export class Api {
 		this.extra = extra || {};
 	}
 
-	url() {
+	url(step) {
 		const u = new URL('next', document.baseURI);
 		u.searchParams.set('projectId', this.identity.projectId);
 		u.searchParams.set('userId', this.identity.userId);
 		for (const [k, v] of Object.entries(this.extra))
 			u.searchParams.set(k, v);
+		if (step)
+			u.searchParams.set('step', String(step));
 		return u.toString();
 	}
 
 	// One request. Resolves to the parsed answer ({page, ...}); rejects with
-	// an ApiError.
-	async request(method, body) {
+	// an ApiError. STEP: the step a POST answers (the server ignores a
+	// submit for another step: a double submit or a stale tab).
+	async request(method, body, step) {
 		const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
 		if (body !== undefined) {
 			init.headers['Content-Type'] = 'application/json';
@@ -64,7 +67,7 @@ export class Api {
 		debugLog('out', `${method} /next`, body === undefined ? '' : init.body);
 		let res;
 		try {
-			res = await fetch(this.url(), init);
+			res = await fetch(this.url(step), init);
 		} catch (e) {
 			debugLog('info', '/next', `network error: ${e.message}`);
 			throw new ApiError('The study server cannot be reached.', 0, false);
@@ -99,7 +102,7 @@ export class Api {
 		return this.request('GET');
 	}
 
-	post(fields) {
-		return this.request('POST', fields);
+	post(fields, step) {
+		return this.request('POST', fields, step);
 	}
 }

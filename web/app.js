@@ -54,6 +54,7 @@ export function readParams() {
 		css: q.get('css') || '',
 		redirect: q.get('redirect') || '',
 		debug: q.get('debug') === 'true' || q.get('debug') === '1',
+		jsonFrames: q.get('frames') === 'json',
 		crowd: {},
 	};
 	const key = `hippo.${p.projectId}`;
@@ -184,6 +185,7 @@ class Study {
 			this.game = new Game({
 				identity: { projectId: this.params.projectId, userId: this.params.userId },
 				server: ans.server || this.params.server || null,
+				jsonFrames: this.params.jsonFrames,
 				checkMoved: async () => {
 					const a = await this.api.get();
 					return a.page !== 'show_game_page' && a.page !== 'wait';
@@ -199,7 +201,8 @@ class Study {
 		notice('');
 		if (typeof ans.css === 'string' && ans.css)
 			addStylesheet(ans.css);
-		const final = ans.final === true || ans.done === true;
+		// The final step is numbered after the last one (hippo's /next).
+		const final = ans.final === true || (step !== null && total !== null && step > total);
 		const code = typeof ans.completionCode === 'string' && ans.completionCode
 			? ans.completionCode : this.params.userId;
 		renderStep(ans, {
@@ -209,7 +212,7 @@ class Study {
 			onSubmit: async (fields) => {
 				let next;
 				try {
-					next = await this.api.post(fields);
+					next = await this.api.post(fields, step);
 				} catch (err) {
 					if (err.fatal) {
 						this.fail(err);
@@ -236,6 +239,7 @@ function directGame(params) {
 	const game = new Game({
 		identity: { projectId: params.projectId, userId: params.userId },
 		server: params.server,
+		jsonFrames: params.jsonFrames,
 		onDone: () => {
 			setStep(null);
 			showView('final', el('div', { className: 'card card--center' },

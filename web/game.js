@@ -27,12 +27,9 @@ const COMMANDS = {
 	start: '▶ Start', pause: '❚❚ Pause', stop: '■ Stop', reset: '↺ Reset',
 	trainOnline: 'Train online', trainOffline: 'Train offline',
 };
-const FEEDBACK = { good: '👍 Good', bad: '👎 Bad' };
+const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
 const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
 
-// Binary frames (docs/protocol.md, "Binary frames"): requested in the
-// handshake, decoded in parseBinaryFrame.
-const ACCEPT_BINARY = true;
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
@@ -123,30 +120,25 @@ function sniffType(bytes) {
 	return 'image/jpeg';
 }
 
-// Decodes one binary frame message (docs/protocol.md, "Binary frames"):
-// "HIPF", a u32 little-endian header length N, N bytes of JSON header
-// ({"frameId": n, ...}), then the image bytes. Returns {meta, bytes} or null.
+// Decodes one binary frame message (hippo's opt-in binary frames): a 16-byte
+// header (byte 0: type 1; bytes 4-7: frameId, u32 big-endian; bytes 8-15:
+// the server's send time in ms, u64 big-endian) then the JPEG or PNG bytes.
+// Returns {meta: {frameId, serverTime}, bytes} or null.
 export function parseBinaryFrame(buf) {
+	if (buf.byteLength < 17)
+		return null;
 	const dv = new DataView(buf);
-	if (buf.byteLength < 8)
+	if (dv.getUint8(0) !== 1)
 		return null;
-	const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
-	if (magic !== 'HIPF')
-		return null;
-	const n = dv.getUint32(4, true);
-	if (8 + n > buf.byteLength)
-		return null;
-	let meta;
-	try {
-		meta = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, n)));
-	} catch (e) {
-		return null;
-	}
-	return { meta, bytes: new Uint8Array(buf, 8 + n) };
+	return {
+		meta: { frameId: dv.getUint32(4, false), serverTime: Number(dv.getBigUint64(8, false)) },
+		bytes: new Uint8Array(buf, 16),
+	};
 }
 
 export class Game {
 	// OPTS: {identity: {projectId, userId}, server: websocket URL or null,
+	//        jsonFrames: ask for base64 JSON frames instead of binary ones,
 	//        onDone(): called after the participant confirms the end,
 	//        checkMoved(): resolves true when the study has moved past the
 	//        game (used while reconnecting; optional)}
@@ -170,6 +162,7 @@ export class Game {
 		this.pointerDown = false;
 		this.lastMove = 0;
 		this.handlers = [];
+		this.playing = false;      // a start was sent and no pause/stop since
 		this.build();
 	}
 
@@ -191,7 +184,7 @@ export class Game {
 		this.budgetText = el('span', { className: 'budget__text' });
 		this.budgetEl = el('div', { className: 'budget', id: 'budget', hidden: true },
 			el('span', { className: 'budget__label', text: 'Feedback budget' }),
-			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget used' },
+			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget left' },
 				this.budgetBar), this.budgetText);
 		this.controls = el('div', { className: 'controls', id: 'controls', role: 'group',
 			'aria-label': 'Game controls' });
@@ -279,11 +272,17 @@ export class Game {
 			this.attempts = 0;
 			this.setConn('ok', 'Connected');
 			const hs = { userId: this.opts.identity.userId, projectId: this.opts.identity.projectId };
-			if (ACCEPT_BINARY)
+			// Binary frames unless the link says frames=json (base64 JSON frames
+			// work with every server, the original's included).
+			if (!this.opts.jsonFrames)
 				hs.accept = ['binary'];
 			this.sendRaw(hs);
 			if (reconnect) {
-				notice('Reconnected. You can go on playing.', 'info', 4000);
+				// The server pauses a game whose connection dropped: resume it
+				// if it was running.
+				if (this.playing)
+					this.send({ command: 'start', resumed: true, ...systemInfo() });
+				notice('Reconnected. The game goes on.', 'info', 4000);
 			} else {
 				notice('');
 			}
@@ -334,11 +333,12 @@ export class Game {
 	}
 
 	// Sends OBJ with the timing fields every message carries: the frame on
-	// screen, how many frames were received, the ms since that frame appeared.
+	// screen (frameId), how many frames were received (frameCount) and the ms
+	// since that frame appeared (sinceFrameMs).
 	send(obj) {
 		if (this.frameId > 0) {
 			obj.frameId = this.frameId;
-			obj.msSinceFrame = Math.round((performance.now() - this.frameShownAt) * 10) / 10;
+			obj.sinceFrameMs = Math.round((performance.now() - this.frameShownAt) * 10) / 10;
 		}
 		obj.frameCount = this.frameCount;
 		return this.sendRaw(obj);
@@ -437,6 +437,7 @@ export class Game {
 			bmp.close();
 			this.frameId = p.id;
 			this.frameShownAt = performance.now();
+			this.canvas.dataset.frameId = String(p.id);
 			this.drawTimes.push(this.frameShownAt);
 			if (!this.overlay.hidden)
 				this.overlay.hidden = true;
@@ -488,15 +489,16 @@ export class Game {
 		if (typeof used === 'number')
 			this.budget.used = used;
 		const { total: t, used: u } = this.budget;
-		const frac = t > 0 ? Math.min(1, Math.max(0, u / t)) : 1;
+		const left = Math.max(0, t - u);
+		const frac = t > 0 ? Math.min(1, left / t) : 0;
 		this.budgetEl.hidden = false;
 		this.budgetBar.style.width = `${Math.round(frac * 100)}%`;
-		this.budgetBar.classList.toggle('budget__fill--empty', frac >= 1);
+		this.budgetBar.classList.toggle('budget__fill--low', frac < 0.2);
 		const track = this.budgetBar.parentElement;
 		track.setAttribute('aria-valuemin', '0');
 		track.setAttribute('aria-valuemax', String(t));
-		track.setAttribute('aria-valuenow', String(u));
-		this.budgetText.textContent = `${Math.max(0, t - u)} of ${t} left`;
+		track.setAttribute('aria-valuenow', String(left));
+		this.budgetText.textContent = `${left} of ${t} left`;
 	}
 
 	setInstructions(list) {
@@ -623,6 +625,8 @@ export class Game {
 			const m = { ...msg };
 			if (m.command === 'start')
 				Object.assign(m, systemInfo());
+			if (m.command === 'start' || m.command === 'pause' || m.command === 'stop')
+				this.playing = m.command === 'start';
 			this.send(m);
 		});
 		return b;

@@ -117,7 +117,7 @@ export function renderStep(page, opts) {
 		}
 	}
 	if ((exit || opts.final) && codes === 0 && opts.showCode)
-		form.append(codeBox(opts.code));
+		form.append(codeBox(opts.code, true));
 	let busy = false;
 	form.addEventListener('submit', async (e) => {
 		e.preventDefault();
@@ -146,7 +146,9 @@ export function renderStep(page, opts) {
 				for (const [name, m] of Object.entries(err.fields))
 					placed = fieldError(form, name, m) || placed;
 			if (!placed || (err && err.message)) {
-				formError.textContent = (err && err.message) || 'Your answers could not be sent.';
+				formError.textContent = err && err.status >= 400
+					? `Your answers could not be saved: ${err.message}`
+					: (err && err.message) || 'Your answers could not be sent.';
 				formError.hidden = false;
 			}
 			formError.scrollIntoView({ block: 'nearest' });

@@ -47,12 +47,16 @@ export function showView(kind, ...nodes) {
 export function setStep(k, n) {
 	const ind = document.getElementById('step-indicator');
 	const bar = document.getElementById('step-progress');
+	const known = Number.isInteger(n) && n > 0;
 	if (Number.isInteger(k) && k > 0) {
-		ind.textContent = Number.isInteger(n) && n > 0 ? `Step ${Math.min(k, n)} of ${n}` : `Step ${k}`;
-		if (Number.isInteger(n) && n > 0)
-			bar.style.width = `${Math.round(100 * Math.min(k, n) / n)}%`;
+		if (known && k > n)
+			ind.textContent = 'Complete';
+		else
+			ind.textContent = known ? `Step ${k} of ${n}` : `Step ${k}`;
+		bar.style.width = known ? `${Math.round(100 * Math.min(k, n) / n)}%` : '0';
 	} else {
 		ind.textContent = '';
+		bar.style.width = '0';
 	}
 }
 
@@ -110,10 +114,11 @@ export async function copyText(text) {
 	}
 }
 
-// The completion code box: the code, selectable, and a copy button.
-export function codeBox(code) {
+// The completion code box: the code, selectable, and a copy button; LABELED:
+// with a "Your completion code" title (when the page does not say it).
+export function codeBox(code, labeled) {
 	const value = el('output', { className: 'code-box__value', text: code });
-	const status = el('span', { className: 'code-box__status', role: 'status' });
+	const status = el('span', { className: 'visually-hidden', role: 'status' });
 	const btn = el('button', { type: 'button', className: 'btn code-box__copy', text: 'Copy' });
 	btn.addEventListener('click', async () => {
 		const ok = await copyText(code);
@@ -122,8 +127,8 @@ export function codeBox(code) {
 		setTimeout(() => { btn.textContent = 'Copy'; status.textContent = ''; }, 2500);
 	});
 	return el('div', { className: 'code-box', dataset: { code } },
-		el('span', { className: 'code-box__label', text: 'Your completion code' }),
-		el('div', { className: 'code-box__row' }, value, btn), status);
+		labeled ? el('span', { className: 'code-box__label', text: 'Your completion code' }) : null,
+		el('div', { className: 'code-box__row' }, value, btn, status));
 }
 
 // A modal dialog with a title, a message and one button; resolves when the
