@@ -9,6 +9,7 @@
 static const struct bench_kind *const kinds[] = {
 	&bench_env,
 	&bench_trial,
+	&bench_next,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
