@@ -133,6 +133,10 @@ static const struct cfg__entry table[] = {
 	{"trial.env.command", CFG_T_ARGV, T(env.command), 0, 0, 0, 0, NULL, H, NULL},
 	STR("trial.env.id", T(env.id), H),
 	{"trial.env.options", CFG_T_JSON, T(env.options), 0, 0, 0, 0, NULL, H, NULL},
+	INT("trial.env.startTimeout", T(env.start_timeout_s), 1, 3600, 60, H),
+	INT("trial.env.stepTimeout", T(env.step_timeout_ms), 10, 600000, 5000, H),
+	{"trial.agentCommand", CFG_T_ARGV, T(agent_command), 0, 0, 0, 0, NULL, H, NULL},
+	{"trial.agentOptions", CFG_T_JSON, T(agent_options), 0, 0, 0, 0, NULL, H, NULL},
 	INT("trial.inputBudget", T(input_budget), 0, INT_MAX, 0, H),
 	BOOL("trial.pauseWhenHidden", T(pause_when_hidden), 1, H),
 	INT("trial.reconnectGrace", T(reconnect_grace_s), 0, 86400, 60, H),
@@ -1028,7 +1032,8 @@ static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *
 		const struct cfg__entry *e =
 			strlen(k->text) == k->len ? find_entry(path, &idx) : NULL;
 		if (!e) {
-			const char *s = suggest(path);
+			/* suggestions cost more than a lookup: only for messages that are kept */
+			const char *s = l->d->n < CFG_DIAGS_MAX ? suggest(path) : NULL;
 			if (s)
 				warn_at(l, k, path, "unknown key, ignored (did you mean %s?)", s);
 			else
@@ -1255,7 +1260,7 @@ int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
 		diag(diags, CFG_ERROR, 0, 0, NULL, "project folder path too long");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag(diags, CFG_ERROR, 0, 0, NULL, "cannot open: %s", strerror(errno));
 		goto out;

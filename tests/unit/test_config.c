@@ -13,6 +13,9 @@
 #include "core/config.h"
 #include "core/config_table.h"
 
+/* A scratch folder for generated inputs (made in main, removed at the end). */
+static char scratch[64];
+
 /* Everything the loader reported, as `hippo check` prints it with the label
  * "config.yml". Caller frees. */
 static char *diag_text(const struct cfg_diags *d)
@@ -257,6 +260,30 @@ static void hippo_additions_load(void)
 	CHECK_STR(json_string_value(json_array_get(c.trial.instructions, 0)), "One line only");
 	cfg_free(&c);
 	cfg_diags_free(&d);
+}
+
+static void config_that_is_a_fifo_or_folder_is_rejected(void)
+{
+	char path[128];
+	struct cfg c;
+	struct cfg_diags d = {0};
+	printf("config.yml that is a FIFO (nobody writing) or a folder: error, no hang\n");
+	snprintf(path, sizeof path, "%s/config.yml", scratch);
+	unlink(path);
+	CHECK_INT(mkfifo(path, 0600), 0);
+	CHECK_INT(cfg_load(scratch, &c, &d), -1);
+	char *got = diag_text(&d);
+	CHECK_STR(got, "error: config.yml: not a regular file\n");
+	free(got);
+	cfg_diags_free(&d);
+	unlink(path);
+	CHECK_INT(mkdir(path, 0700), 0);
+	CHECK_INT(cfg_load(scratch, &c, &d), -1);
+	got = diag_text(&d);
+	CHECK_STR(got, "error: config.yml: not a regular file\n");
+	free(got);
+	cfg_diags_free(&d);
+	rmdir(path);
 }
 
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -588,8 +615,6 @@ static void odd_documents_are_errors(void)
 	CHECK_YAML("project: 3\n", 1, "error: config.yml:1:10: project: expected a mapping, got text\n");
 }
 
-/* A scratch folder for generated inputs; removed by rm_scratch. */
-static char scratch[64];
 
 static const char *write_scratch(const char *data, size_t len)
 {
@@ -895,6 +920,7 @@ int main(void)
 	RUN(malformed_yaml_fixtures_give_positions);
 	RUN(odd_documents_are_errors);
 	RUN(ten_megabyte_file_is_rejected_before_reading);
+	RUN(config_that_is_a_fifo_or_folder_is_rejected);
 	RUN(deep_nesting_stops_at_the_limit);
 	RUN(aliases_and_anchors_are_rejected);
 	RUN(many_nodes_and_many_problems_are_bounded);

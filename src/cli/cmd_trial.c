@@ -1,0 +1,108 @@
+/* hippo trial PROJECT_DIR: the trial server alone, like the original one:
+ * every websocket connection (any path) that sends a handshake with a valid
+ * userId plays the project's trial; records go to DATA/<projectId>/trials/. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/server.h"
+
+static const char *host = "127.0.0.1";
+static int port = 5000;
+static const char *data_dir = "data";
+static const char *tls_cert, *tls_key;
+static int workers;
+static int grace = -1;
+static const char *log_level = "info";
+
+static const struct opt opts[] = {
+	{"host", OPT_STRING, &host, "ADDR", "address to listen on", 0, 0},
+	{"port", OPT_INT, &port, "PORT", "TCP port (0: any free port, printed at start)", 0,
+	 65535},
+	{"data", OPT_STRING, &data_dir, "DIR", "data folder (records in DIR/<projectId>/trials/)",
+	 0, 0},
+	{"tls-cert", OPT_STRING, &tls_cert, "FILE", "PEM certificate chain: serve wss:// (SIGHUP "
+						    "reloads it)", 0, 0},
+	{"tls-key", OPT_STRING, &tls_key, "FILE", "PEM private key for --tls-cert", 0, 0},
+	{"workers", OPT_INT, &workers, "N", "session worker threads (0: one per core)", 0, 256},
+	{"grace", OPT_INT, &grace, "SECONDS",
+	 "reconnect grace after a disconnect (-1: trial.reconnectGrace of the project)", -1,
+	 86400},
+	{"log-level", OPT_STRING, &log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
+};
+
+static const struct opt_cmd spec = {
+	.name = "trial",
+	.args = "PROJECT_DIR",
+	.summary = "run the trial websocket server of a study alone (protocol of the original)",
+	.min_pos = 1,
+	.max_pos = 1,
+	.opts = opts,
+};
+
+static int run(int argc, char **argv)
+{
+	int npos;
+	int rc = opt_parse(&spec, argc, argv, &npos);
+	if (rc == OPT_EXIT_HELP)
+		return 0;
+	if (rc != OPT_OK)
+		return 2;
+	enum log_level lv;
+	if (!log_level_parse(log_level, &lv)) {
+		fprintf(stderr, "hippo trial: unknown log level '%s'\n", log_level);
+		return 2;
+	}
+	log_set_level(lv);
+	const char *dir = argv[1];
+	struct stat st;
+	if (stat(data_dir, &st) < 0 && mkdir(data_dir, 0755) < 0) {
+		fprintf(stderr, "hippo trial: %s: %s\n", data_dir, strerror(errno));
+		return 1;
+	}
+	struct cfg c;
+	struct cfg_diags d = {0};
+	if (cfg_load(dir, &c, &d) < 0) {
+		char label[4200];
+		snprintf(label, sizeof label, "%s/config.yml", dir);
+		cfg_diags_print(&d, label, stderr);
+		cfg_diags_free(&d);
+		return 1;
+	}
+	cfg_diags_free(&d);
+
+	struct net_config nc;
+	net_config_defaults(&nc);
+	nc.host = host;
+	nc.port = port;
+	nc.data_dir = data_dir;
+	nc.tls_cert = tls_cert;
+	nc.tls_key = tls_key;
+	nc.open_project = &c;
+	nc.workers = workers;
+	nc.grace_s = grace;
+	char err[512];
+	struct net_server *srv = net_server_new(&nc, err, sizeof err);
+	if (!srv) {
+		fprintf(stderr, "hippo trial: %s\n", err);
+		cfg_free(&c);
+		return 1;
+	}
+	/* One line on stdout that scripts (and the tests) can wait for. */
+	printf("hippo trial: listening on %s://%s:%d (project %s, data in %s)\n",
+	       tls_cert ? "wss" : "ws", host, net_server_port(srv),
+	       c.project.id ? c.project.id : "default", data_dir);
+	fflush(stdout);
+	rc = net_server_run(srv);
+	net_server_free(srv);
+	cfg_free(&c);
+	log_info("trial", "stopped", NULL);
+	return rc == 0 ? 0 : 1;
+}
+
+const struct command cmd_trial = {&spec, run};

@@ -1,0 +1,57 @@
+/* recorder: a trial's step records as JSON Lines files (docs/data.md, "Trial
+ * records"), under DATA/<projectId>/trials/<userId>/:
+ *
+ *   episode_<n>.jsonl   one per episode (trial.dataFile: episode), or
+ *   trial.jsonl         one per trial   (trial.dataFile: trial)
+ *   trials.jsonl        one metadata line per trial start and end
+ *
+ * Files are opened O_APPEND and never truncated: a reconnect or a second trial
+ * of the same participant appends (lines carry their trialId). Lines are
+ * buffered in memory and written by rec_flush (the session worker calls it at
+ * least once a second) and at episode end, which also fsyncs. Not thread-safe:
+ * one recorder belongs to one session, used by one thread at a time. */
+#ifndef HIPPO_TRIAL_RECORDER_H
+#define HIPPO_TRIAL_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rec;
+
+struct rec_config {
+	const char *data_dir;
+	const char *project_id; /* validated ids: they become path components */
+	const char *user_id;
+	bool per_episode;       /* episode_<n>.jsonl instead of trial.jsonl */
+};
+
+/* Creates the participant's folder (and parents). Returns NULL with ERR set. */
+struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen);
+
+/* Starts EPISODE (1-based): opens its file in per-episode mode. */
+int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen);
+
+/* Buffers one line (LEN bytes, no newline: one is added). Returns 0, -1 when
+ * the buffer limit (64 MiB of unwritten data) is reached: the line is dropped
+ * and counted in rec_dropped. */
+int rec_append(struct rec *r, const char *line, size_t len);
+
+/* Appends one line to trials.jsonl immediately (written and fsynced). */
+int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen);
+
+/* Writes the buffered lines. Returns 0, or -1 with ERR set (lines kept for a retry). */
+int rec_flush(struct rec *r, char *err, size_t errlen);
+
+/* Flushes, fsyncs and (per-episode mode) closes the episode's file. */
+int rec_end_episode(struct rec *r, char *err, size_t errlen);
+
+/* Paths written so far, relative to the data folder, NULL-terminated (owned by R). */
+const char *const *rec_files(const struct rec *r);
+
+size_t rec_dropped(const struct rec *r);
+unsigned long long rec_lines(const struct rec *r);
+
+/* Flushes, fsyncs and frees. Returns the result of the last flush. */
+int rec_close(struct rec *r, char *err, size_t errlen);
+
+#endif
