@@ -728,6 +728,16 @@ void storage_on_session_end(void *user, const char *project_id, const char *user
 				  project_id, user_id, files[i]);
 }
 
+void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
+			       enum sess_end_reason reason, const char *const *files)
+{
+	struct storage_end_chain *c = user;
+	if (c->st)
+		storage_on_session_end(c->st, project_id, user_id, reason, files);
+	if (c->next)
+		c->next(c->next_user, project_id, user_id, reason, files);
+}
+
 int storage_counts(struct storage *st, struct storage_counts *c)
 {
 	memset(c, 0, sizeof *c);
