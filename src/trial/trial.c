@@ -33,6 +33,7 @@ struct trial {
 	struct tenv src;   /* where the env comes from (built-in, plug-in, process) */
 	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
 	bool started;      /* the env is ready and the start line written */
+	int64_t poll_at;   /* while not started: when to poll the starting process */
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
 
@@ -251,6 +252,8 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	char ctx[96];
 	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
 	if (tenv_open(&t->src, &t->env, p->cfg, ctx, err, errlen) < 0) {
+		log_warn("trial", "environment could not be opened", "user=%s err=\"%s\"",
+			 t->user_id, err);
 		free(t);
 		return NULL;
 	}
@@ -548,7 +551,7 @@ int64_t trial_due(const struct trial *t)
 	if (t->ended)
 		return INT64_MAX;
 	if (!t->started) /* an external process is starting: poll it */
-		return trial_now_ns() + 5000000;
+		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
 	int64_t d = t->next_flush;
@@ -570,8 +573,10 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		finish(t, t->pending_end, sink);
 		return;
 	}
-	if (!t->started && !env_started(t, sink))
+	if (!t->started && !env_started(t, sink)) {
+		t->poll_at = now + 5000000;
 		return;
+	}
 	if (t->episode == 0) {
 		if (begin_episode(t) < 0) {
 			fail_env(t, sink, t->env.err);
@@ -591,6 +596,8 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 			tick(t, sc, sink);
 	} else if (ticking && now >= t->next_tick) {
 		tick(t, sc, sink);
+		if (t->ended) /* finish() parked next_tick at INT64_MAX */
+			return;
 		int64_t period = 1000000000 / (t->fps > 0 ? t->fps : 1);
 		t->next_tick += period;
 		if (t->next_tick <= now) /* fell behind by more than a period: skip, don't burst */

@@ -35,6 +35,12 @@ int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const cha
  * starts, -1 when it failed (message in te->err). */
 int tenv_poll(struct tenv *te);
 
+struct cfg_diags;
+/* For `hippo check`: loads a plug-in named by trial.env.plugin (ABI version,
+ * id) and looks up an external command's program, without starting anything.
+ * Appends an error per problem to DIAGS; returns the number appended. */
+int tenv_check(const struct cfg *cfg, struct cfg_diags *diags);
+
 /* Closes the environment, its process or library (no-op after a failed open). */
 void tenv_close(struct tenv *te);
 
