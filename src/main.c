@@ -7,11 +7,15 @@
 
 static const struct command *const commands[] = {
 	&cmd_check,
+	&cmd_serve,
+	&cmd_deploy,
 	&cmd_trial,
 	&cmd_envs,
 	&cmd_rollout,
 	&cmd_render,
 	&cmd_bench,
+	&cmd_storage,
+	&cmd_export,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

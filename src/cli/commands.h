@@ -11,10 +11,14 @@ struct command {
 };
 
 extern const struct command cmd_check;
+extern const struct command cmd_serve;
+extern const struct command cmd_deploy;
 extern const struct command cmd_trial;
 extern const struct command cmd_envs;
 extern const struct command cmd_rollout;
 extern const struct command cmd_render;
 extern const struct command cmd_bench;
+extern const struct command cmd_storage;
+extern const struct command cmd_export;
 
 #endif

@@ -84,7 +84,8 @@ struct cfg_trial {
 	int min_frame_rate;          /* default 1 */
 	int max_frame_rate;          /* default 90 */
 	char **ui;                   /* control names set true, in file order */
-	size_t nui;                  /* default: left,right,up,down,start,pause */
+	size_t nui;                  /* cfg_load fills left,right,up,down,start,pause when trial.ui
+				      * is absent; cfg_defaults leaves it NULL/0 */
 	json_t *variables;           /* sent verbatim after the UI list (may be NULL) */
 	json_t *instructions;        /* hippo: list of strings sent as {"Instructions":[...]} */
 	/* hippo additions */

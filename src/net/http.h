@@ -51,10 +51,22 @@ const char *http_header_get(const struct http_request *req, const char *name);
  * -2 if too long or malformed (bad %-escape, embedded NUL). */
 int http_query_get(const char *q, const char *key, char *out, size_t outlen);
 
+/* URL-decodes LEN bytes of S ('+' is a space) into OUT (NUL-terminated, at most
+ * OUTLEN-1 bytes). Returns the decoded length, or -2 if too long or malformed. */
+int http_url_decode(const char *s, size_t len, char *out, size_t outlen);
+
+/* Appends one decoded argument ARG ("name=value", as libwebsockets hands URI
+ * arguments over) to the raw query string Q, percent-encoded, with a '&'
+ * separator. Returns 0, or -1 (Q unchanged) when it does not fit in QLEN. */
+int http_query_append(char *q, size_t qlen, const char *arg);
+
 void http_response_init(struct http_response *resp);
 void http_response_free(struct http_response *resp);
 /* Sets status and a JSON body (takes ownership of J: it is decref'ed). */
 void http_respond_json(struct http_response *resp, int status, json_t *j);
+/* Sets status, content type and BODY (malloc'ed, ownership taken; may be NULL). */
+void http_response_set_body(struct http_response *resp, int status, const char *content_type,
+			    char *body, size_t len);
 /* Sets status and {"error": MESSAGE}. */
 void http_respond_error(struct http_response *resp, int status, const char *message);
 /* Appends "NAME: VALUE\r\n" to the extra headers. */

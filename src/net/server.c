@@ -133,6 +133,7 @@ static const struct {
 	{"cookie", WSI_TOKEN_HTTP_COOKIE},
 	{"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
 	{"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+	{"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
 };
 
 static const struct {
@@ -164,9 +165,13 @@ static void dispatch(struct net_conn *c, struct lws *wsi)
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		if (strcmp(methods[i].method, req.method) == 0)
 			lws_hdr_copy(wsi, path, sizeof path, methods[i].tok);
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 &&
-	    lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS) < 0)
-		query[0] = '\0';
+	/* libwebsockets hands the arguments over decoded, one fragment each:
+	 * re-encode them into the raw query string http.h promises. */
+	char arg[2048];
+	for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+	     i++)
+		if (http_query_append(query, sizeof query, arg) < 0)
+			break;
 	for (size_t i = 0; i < sizeof req_headers / sizeof req_headers[0]; i++) {
 		if (lws_hdr_total_length(wsi, req_headers[i].tok) <= 0 ||
 		    lws_hdr_copy(wsi, hv[i], sizeof hv[i], req_headers[i].tok) < 0)
@@ -790,15 +795,18 @@ int net_server_reload_tls(struct net_server *s)
 
 int net_server_run(struct net_server *s)
 {
-	struct sigaction sa, old_term, old_int, old_hup;
+	/* The handlers stay installed after the loop (a second SIGTERM during the
+	 * last flushes is ignored rather than fatal); they act only while a
+	 * server is running. */
 	if (s->c.handle_signals) {
-		running = s;
+		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, &old_term);
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGHUP, &sa, &old_hup);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		running = s;
 	}
 	lws_sul_schedule(s->ctx, 0, &s->sul, on_second, LWS_US_PER_SEC);
 	int rc = 0;
@@ -810,12 +818,8 @@ int net_server_run(struct net_server *s)
 		check_requests(s);
 	}
 	lws_sul_cancel(&s->sul);
-	if (s->c.handle_signals) {
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
+	if (running == s)
 		running = NULL;
-	}
 	return rc;
 }
 

@@ -321,7 +321,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		size_t n = w->n;
-		if (n) /* memcpy from NULL is undefined even for 0 bytes */
+		if (n)
 			memcpy(w->local, w->list, n * sizeof *w->list);
 		w->kicked = false;
 		pthread_mutex_unlock(&w->mu);

@@ -1,0 +1,461 @@
+/* admin: the researcher's API (see admin.h and docs/api.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "flow/admin.h"
+#include "flow/flow.h"
+#include "store/store.h"
+
+#define TAR_MAX_BYTES ((size_t)1 << 30)
+
+extern char **environ;
+
+struct admin {
+	struct flow *flow;
+	char *token;
+};
+
+struct admin *admin_new(struct flow *flow, const char *token)
+{
+	struct admin *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->flow = flow;
+	if (token && token[0]) {
+		a->token = strdup(token);
+		if (!a->token) {
+			free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void admin_free(struct admin *a)
+{
+	if (!a)
+		return;
+	if (a->token) {
+		memset(a->token, 0, strlen(a->token));
+		free(a->token);
+	}
+	free(a);
+}
+
+/* Compares without an early exit, so timing does not tell how much matched. */
+static bool token_equal(const char *given, const char *want)
+{
+	size_t gl = strlen(given), wl = strlen(want);
+	unsigned char diff = gl != wl;
+	for (size_t i = 0; i < wl; i++)
+		diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+	return diff == 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int admin_rmtree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool plain_file_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 200 || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return strstr(s, "..") == NULL;
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static json_t *diags_json(const struct cfg_diags *d)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < d->n; i++) {
+		const struct cfg_diag *x = &d->items[i];
+		char line[1024];
+		snprintf(line, sizeof line, "%s: config.yml:%d:%d: %s: %s",
+			 x->severity == CFG_ERROR ? "error" : "warning", x->line, x->col,
+			 x->path ? x->path : "", x->message ? x->message : "");
+		json_array_append_new(a, json_string(line));
+	}
+	return a;
+}
+
+static int deploy_error(json_t **resp_j, int status, const char *msg)
+{
+	*resp_j = json_pack("{s:s}", "error", msg);
+	return status;
+}
+
+int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
+		 json_t **resp_j)
+{
+	char root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], path[PATH_MAX], err[4096];
+	struct cfg c;
+	struct cfg_diags d = {0};
+	int status = 500;
+	bool loaded = false, exchanged = false;
+	const char *name;
+	json_t *v;
+
+	if (!flow_valid_project_id(id))
+		return deploy_error(resp_j, 400, "invalid project id: expected [A-Za-z0-9-]{1,64}");
+	if (!config)
+		return deploy_error(resp_j, 400, "missing \"config\" (the text of config.yml)");
+	if (files && !json_is_object(files))
+		return deploy_error(resp_j, 400, "\"files\" must be an object {name: text}");
+	if (json_object_size(files) > ADMIN_MAX_FILES)
+		return deploy_error(resp_j, 400, "too many files");
+	json_object_foreach(files, name, v)
+	{
+		if (!plain_file_name(name) || !json_is_string(v)) {
+			snprintf(err, sizeof err,
+				 "file '%.100s': names are [A-Za-z0-9._-] without '..', values text",
+				 name);
+			return deploy_error(resp_j, 400, err);
+		}
+	}
+	if (flow_pathf(root, sizeof root, "%s/projects", flow_data_dir(f)) < 0)
+		return deploy_error(resp_j, 500, "data folder path too long");
+	if (mkdir(flow_data_dir(f), 0755) < 0 && errno != EEXIST)
+		return deploy_error(resp_j, 500, "cannot create the data folder");
+	if (mkdir(root, 0755) < 0 && errno != EEXIST)
+		return deploy_error(resp_j, 500, "cannot create DATA/projects");
+	if (flow_pathf(tmp, sizeof tmp, "%s/.tmp-%s-XXXXXX", root, id) < 0 || !mkdtemp(tmp))
+		return deploy_error(resp_j, 500, "cannot create a temporary folder");
+	if (flow_pathf(final, sizeof final, "%s/%s", root, id) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/StepFiles", tmp) < 0 || mkdir(path, 0755) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/config.yml", tmp) < 0 ||
+	    write_file(path, config, strlen(config)) < 0)
+		goto io_fail;
+	json_object_foreach(files, name, v)
+	{
+		if (flow_pathf(path, sizeof path, "%s/StepFiles/%s", tmp, name) < 0 ||
+		    write_file(path, json_string_value(v), json_string_length(v)) < 0)
+			goto io_fail;
+	}
+	if (cfg_load(tmp, &c, &d) < 0) {
+		*resp_j = json_pack("{s:s,s:o}", "error", "invalid project", "diagnostics",
+				    diags_json(&d));
+		status = 400;
+		goto out;
+	}
+	loaded = true;
+	if (!c.project.id || strcmp(c.project.id, id) != 0) {
+		snprintf(err, sizeof err, "project.id in config.yml is '%s', the URL says '%s'",
+			 c.project.id ? c.project.id : "", id);
+		*resp_j = json_pack("{s:s}", "error", err);
+		status = 400;
+		goto out;
+	}
+	/* Swap the new folder in: the old one ends up at TMP and is removed. */
+	struct stat st;
+	if (stat(final, &st) == 0) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) < 0)
+			goto io_fail;
+		exchanged = true;
+	} else if (rename(tmp, final) < 0) {
+		goto io_fail;
+	}
+	if (flow_project_load(f, final, true, err, sizeof err) < 0) {
+		log_error("admin", "deployed project not registered", "project=%s error=\"%s\"", id,
+			  err);
+		/* Put the previous version back on disk; memory still serves it. */
+		if (exchanged)
+			renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE);
+		*resp_j = json_pack("{s:s}", "error", err);
+		status = 400;
+		goto out;
+	}
+	json_t *list = flow_projects_json(f);
+	json_t *entry = NULL;
+	size_t i;
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0)
+			entry = json_incref(v);
+	json_decref(list);
+	*resp_j = json_pack("{s:s,s:o,s:o}", "deployed", id, "project",
+			    entry ? entry : json_null(), "warnings", diags_json(&d));
+	log_info("admin", "project deployed", "project=%s files=%zu", id,
+		 json_object_size(files));
+	status = 200;
+	goto out;
+io_fail:
+	snprintf(err, sizeof err, "writing the project failed: %s", strerror(errno));
+	*resp_j = json_pack("{s:s}", "error", err);
+	status = 500;
+out:
+	if (loaded)
+		cfg_free(&c);
+	cfg_diags_free(&d);
+	admin_rmtree(tmp);
+	return status;
+}
+
+/* Runs tar in DATA to archive PROJECT's participants.json (written to a
+ * scratch folder) and its trial data folder; the archive goes into RESP. */
+static void respond_tar(struct flow *f, const char *id, struct http_response *resp)
+{
+	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int pipefd[2] = {-1, -1};
+	pid_t pid = -1;
+	posix_spawn_file_actions_t fa;
+	bool fa_init = false;
+
+	if (flow_pathf(scratch, sizeof scratch, "%s/.export-XXXXXX", flow_data_dir(f)) < 0 ||
+	    !mkdtemp(scratch)) {
+		http_respond_error(resp, 500, "cannot create a scratch folder");
+		return;
+	}
+	json_t *parts = store_participants_json(flow_store(f), id);
+	char *text = json_dumps(parts, JSON_INDENT(1));
+	json_decref(parts);
+	if (flow_pathf(sub, sizeof sub, "%s/%s", scratch, id) < 0 ||
+	    flow_pathf(path, sizeof path, "%s/participants.json", sub) < 0 || mkdir(sub, 0755) < 0 ||
+	    !text || write_file(path, text, strlen(text)) < 0) {
+		free(text);
+		http_respond_error(resp, 500, "cannot write participants.json");
+		goto out;
+	}
+	free(text);
+
+	char *argv[12];
+	int n = 0;
+	argv[n++] = "tar";
+	argv[n++] = "-czf";
+	argv[n++] = "-";
+	argv[n++] = "-C";
+	argv[n++] = scratch;
+	argv[n++] = (char *)id;
+	struct stat st;
+	if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
+	    stat(datadir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		argv[n++] = "-C";
+		argv[n++] = (char *)flow_data_dir(f);
+		argv[n++] = (char *)id;
+	}
+	argv[n] = NULL;
+	if (pipe2(pipefd, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0) {
+		http_respond_error(resp, 500, "cannot start tar");
+		goto out;
+	}
+	fa_init = true;
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	if (posix_spawnp(&pid, "tar", &fa, NULL, argv, environ) != 0) {
+		pid = -1;
+		http_respond_error(resp, 500, "cannot start tar");
+		goto out;
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nb = ncap <= TAR_MAX_BYTES ? realloc(buf, ncap) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(pipefd[0], buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(pipefd[0]);
+	pipefd[0] = -1;
+	int wst = 0;
+	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+		;
+	pid = -1;
+	if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || len == cap) {
+		http_respond_error(resp, 500, "tar failed");
+		goto out;
+	}
+	http_response_set_body(resp, 200, "application/gzip", buf, len);
+	buf = NULL;
+	char disp[160];
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s.tar.gz\"", id);
+	http_add_header(resp, "Content-Disposition", disp);
+out:
+	if (fa_init)
+		posix_spawn_file_actions_destroy(&fa);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	free(buf);
+	admin_rmtree(scratch);
+}
+
+/* Parses the JSON object body of an admin POST, or sets RESP and returns NULL. */
+static json_t *json_body(const struct http_request *req, struct http_response *resp)
+{
+	json_error_t je;
+	json_t *j = json_loadb(req->body ? req->body : "", req->body_len, 0, &je);
+	if (!json_is_object(j)) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "the body must be a JSON object (%s)",
+			 j ? "got another value" : je.text);
+		json_decref(j);
+		http_respond_error(resp, 400, msg);
+		return NULL;
+	}
+	return j;
+}
+
+static void route_project(struct admin *a, const char *id, const char *action,
+			  const struct http_request *req, struct http_response *resp)
+{
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	if (strcmp(action, "deploy") == 0 && post) {
+		json_t *b = json_body(req, resp);
+		if (!b)
+			return;
+		json_t *out = NULL;
+		int status = admin_deploy(a->flow, id, json_string_value(json_object_get(b, "config")),
+					  json_object_get(b, "files"), &out);
+		json_decref(b);
+		http_respond_json(resp, status, out);
+		return;
+	}
+	if (!flow_project_exists(a->flow, id)) {
+		http_respond_error(resp, 404, "no such project");
+		return;
+	}
+	if (strcmp(action, "live") == 0 && post) {
+		json_t *b = json_body(req, resp);
+		if (!b)
+			return;
+		json_t *live = json_object_get(b, "live");
+		if (!json_is_boolean(live)) {
+			json_decref(b);
+			http_respond_error(resp, 400, "expected {\"live\": true|false}");
+			return;
+		}
+		bool on = json_is_true(live);
+		json_decref(b);
+		if (flow_project_set_live(a->flow, id, on) < 0) {
+			http_respond_error(resp, 500, "could not store the live flag");
+			return;
+		}
+		log_info("admin", "project live flag set", "project=%s live=%d", id, on);
+		http_respond_json(resp, 200, json_pack("{s:s,s:b}", "id", id, "live", on));
+		return;
+	}
+	if (strcmp(action, "participants") == 0 && get) {
+		http_respond_json(resp, 200, store_participants_json(flow_store(a->flow), id));
+		return;
+	}
+	if (strcmp(action, "data.tar.gz") == 0 && get) {
+		respond_tar(a->flow, id, resp);
+		return;
+	}
+	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||
+		     !strcmp(action, "participants") || !strcmp(action, "data.tar.gz");
+	http_respond_error(resp, known ? 405 : 404, known ? "method not allowed" : "not found");
+}
+
+bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	struct admin *a = user;
+	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
+		return false;
+	http_add_header(resp, "Cache-Control", "no-store");
+	if (!a->token) {
+		http_respond_error(resp, 403,
+				   "the admin API is disabled: start hippo serve with "
+				   "HIPPO_ADMIN_TOKEN or --admin-token-file");
+		return true;
+	}
+	const char *auth = http_header_get(req, "authorization");
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !token_equal(auth + 7, a->token)) {
+		http_add_header(resp, "WWW-Authenticate", "Bearer");
+		http_respond_error(resp, 401, "missing or wrong bearer token");
+		return true;
+	}
+	const char *rest = req->path + 5;
+	if (strcmp(rest, "projects") == 0 || strcmp(rest, "projects/") == 0) {
+		if (strcmp(req->method, "GET") != 0) {
+			http_respond_error(resp, 405, "method not allowed: GET");
+			return true;
+		}
+		http_respond_json(resp, 200, flow_projects_json(a->flow));
+		return true;
+	}
+	if (strncmp(rest, "projects/", 9) == 0) {
+		const char *p = rest + 9;
+		const char *slash = strchr(p, '/');
+		char id[80], action[32];
+		size_t idlen = slash ? (size_t)(slash - p) : strlen(p);
+		if (!slash || idlen >= sizeof id || strlen(slash + 1) >= sizeof action) {
+			http_respond_error(resp, 404, "not found");
+			return true;
+		}
+		memcpy(id, p, idlen);
+		id[idlen] = '\0';
+		snprintf(action, sizeof action, "%s", slash + 1);
+		if (!flow_valid_project_id(id)) {
+			http_respond_error(resp, 400, "invalid project id: expected [A-Za-z0-9-]{1,64}");
+			return true;
+		}
+		route_project(a, id, action, req, resp);
+		return true;
+	}
+	http_respond_error(resp, 404, "not found");
+	return true;
+}

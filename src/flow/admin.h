@@ -1,0 +1,40 @@
+/* admin: the researcher's API under /api/ (docs/api.md). Every request needs
+ * "Authorization: Bearer <token>"; without a configured token the API is
+ * disabled (403). Routes:
+ *
+ *   GET  /api/projects                         the master list
+ *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}}
+ *   POST /api/projects/<id>/live               {"live": true|false}
+ *   GET  /api/projects/<id>/participants       participants with steps and answers
+ *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files
+ */
+#ifndef HIPPO_FLOW_ADMIN_H
+#define HIPPO_FLOW_ADMIN_H
+
+#include <stdbool.h>
+
+#include "net/http.h"
+
+struct flow;
+struct admin;
+
+#define ADMIN_MAX_FILES 1000
+
+/* A new admin API over FLOW (borrowed). TOKEN may be NULL or "": disabled. */
+struct admin *admin_new(struct flow *flow, const char *token);
+void admin_free(struct admin *a);
+
+/* Handles /api/...; false for other paths. USER is the admin. */
+bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp);
+
+/* Deploys a project from an upload: writes CONFIG and FILES (JSON object name
+ * -> text) to a temporary folder, validates it, then replaces
+ * DATA/projects/<ID>/ atomically and registers the new version (participants
+ * are kept). Returns the HTTP status; RESP_J gets the JSON answer. */
+int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
+		 json_t **resp_j);
+
+/* Removes a folder tree (no symlinks followed). */
+int admin_rmtree(const char *path);
+
+#endif

@@ -1,0 +1,92 @@
+/* flow: the study flow behind `/next` (shared/SPEC.md §1-2). It keeps the
+ * registered projects (config + step pages held in memory), moves each
+ * participant through the steps stored in the participant store, assigns
+ * groups, and starts/stops game sessions at the configured steps.
+ *
+ * Semantics (fixing the original's reload bug, docs/compatibility.md): GET
+ * shows the participant's current step and never advances; POST stores the
+ * answers for the current step and advances; the game step advances when the
+ * trial ends. Every function is thread-safe. */
+#ifndef HIPPO_FLOW_FLOW_H
+#define HIPPO_FLOW_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "net/http.h"
+#include "session/session.h"
+
+struct cfg;
+struct store;
+struct flow;
+
+#define FLOW_MAX_BODY (1024 * 1024) /* bytes of a POST /next body */
+#define FLOW_MAX_FIELDS 1000        /* answer fields in one POST */
+#define FLOW_MAX_FIELD_NAME 256     /* bytes of a field name */
+
+/* A new flow over STORE (borrowed) and the session manager SESS (borrowed; may
+ * be NULL, then game steps answer 503). DATA_DIR is the data folder (deployed
+ * projects live in DATA_DIR/projects/<id>/). */
+struct flow *flow_new(struct store *store, struct sess_mgr *sess, const char *data_dir);
+/* Frees the flow and every project version it registered. Sessions must be
+ * stopped first (they borrow project configs). */
+void flow_free(struct flow *f);
+
+/* The server runs TLS: game session URLs use wss://. */
+void flow_set_secure(struct flow *f, bool secure);
+
+/* Registers CFG (ownership taken, also on failure) as the current version of
+ * its project, replacing an older one (which is kept alive until flow_free,
+ * since running sessions borrow it). DEPLOYED: it came through the admin API
+ * (resets the live override). Reads every step page into memory. Returns 0,
+ * or -1 with a message in ERR. */
+int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, size_t errlen);
+/* cfg_load(DIR) + flow_project_add. Errors (with config diagnostics) in ERR. */
+int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen);
+/* Loads every project deployed earlier under DATA_DIR/projects/. Returns the
+ * number loaded; problems are logged. */
+int flow_load_deployed(struct flow *f);
+
+/* Handles /next (GET, POST, OPTIONS; anything else 405). Returns false for
+ * other paths. USER is the flow. */
+bool flow_http_handler(void *user, const struct http_request *req, struct http_response *resp);
+
+/* Session-end callback for sess_on_end (USER is the flow): records the end in
+ * the store and moves a participant waiting on the game step past it. */
+void flow_on_session_end(void *user, const char *project_id, const char *user_id,
+			 enum sess_end_reason reason, const char *const *files);
+
+/* Admin view of projects: [{id, name, researcher, live, version, dir,
+ * participants, completed, steps: {"1": n, ...}}]. */
+json_t *flow_projects_json(struct flow *f);
+/* Sets the live override of a registered project; -1 when unknown. */
+int flow_project_set_live(struct flow *f, const char *id, bool live);
+/* True when ID is registered. */
+bool flow_project_exists(struct flow *f, const char *id);
+struct store *flow_store(struct flow *f);
+const char *flow_data_dir(struct flow *f);
+
+/* Validation of untrusted ids: projectId [A-Za-z0-9-]{1,64}, userId
+ * [A-Za-z0-9_-]{1,64}. */
+bool flow_valid_project_id(const char *s);
+bool flow_valid_user_id(const char *s);
+
+/* Groups: the original bucketer (hash strategy; falls back to FNV-1a when the
+ * characters it reads are not hex, where the original failed), and the
+ * balanced choice: the least-filled group, ties broken by RND. */
+int flow_group_hash(const char *user_id, int n);
+int flow_group_balanced(const long long *counts, int n, unsigned rnd);
+
+/* Parses a POST /next body: a JSON object, or application/x-www-form-urlencoded
+ * when CONTENT_TYPE says so (or the body is not JSON and looks like a form).
+ * Returns a JSON object of answers, or NULL with a message in ERR (invalid
+ * JSON, not an object, too many fields, a field name too long). */
+json_t *flow_parse_answers(const char *body, size_t len, const char *content_type, char *err,
+			   size_t errlen);
+
+/* snprintf for paths: returns 0, or -1 (ENAMETOOLONG) when OUT was too small. */
+int flow_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

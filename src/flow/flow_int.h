@@ -1,0 +1,59 @@
+/* flow internals shared by the files of src/flow/ (flow__ prefix). */
+#ifndef HIPPO_FLOW_FLOW_INT_H
+#define HIPPO_FLOW_FLOW_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "flow/flow.h"
+
+/* A step page, already encoded as a JSON string literal (quotes included), so
+ * a GET only concatenates. */
+struct flow__page {
+	char *json;
+	size_t len;
+};
+
+struct flow__step {
+	int number;
+	bool is_game;
+	int nvariants;            /* 0: one page */
+	struct flow__page *pages; /* nvariants entries, or 1 (none for the game) */
+};
+
+/* One registered version of a project. Versions are never freed before
+ * flow_free: sessions and in-flight requests borrow them. */
+struct flow__project {
+	struct cfg *cfg;
+	int version;
+	bool deployed;
+	int live_override;        /* -1 none (config decides), 0 off, 1 on */
+	struct flow__step *steps; /* sorted by number */
+	size_t nsteps;
+	struct flow__step final;  /* number = last number + 1 */
+	struct flow__project *older;
+};
+
+struct flow {
+	struct store *store;
+	struct sess_mgr *sess;
+	char *data_dir;
+	pthread_mutex_t mu;       /* guards the project table and rnd */
+	struct flow__project **projects; /* current versions */
+	size_t nprojects, cap;
+	struct flow__project *retired;
+	unsigned rnd;
+	bool secure;              /* served over TLS: game URLs are wss:// */
+};
+
+/* The current version of project ID, or NULL. The pointer stays valid until flow_free. */
+struct flow__project *flow__project_get(struct flow *f, const char *id);
+bool flow__project_live(struct flow *f, const struct flow__project *p);
+/* The step shown at NUMBER: a numbered step, or the final step past the last. */
+const struct flow__step *flow__step_at(const struct flow__project *p, int number);
+/* The number of the step after NUMBER. */
+int flow__step_next(const struct flow__project *p, int number);
+unsigned flow__random(struct flow *f);
+
+#endif

@@ -1,0 +1,440 @@
+/* next: the /next handler (shared/SPEC.md §2) and the session events of the
+ * flow. Every check on untrusted input happens before the store is touched, so
+ * a rejected request changes nothing stored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "flow/flow_int.h"
+#include "store/store.h"
+
+#define NOT_FOUND_BODY "\"Project ID Not Found\""
+
+/* Crowd-platform ids the participant UI forwards as query parameters. */
+static const char *const crowd_keys[] = {
+	"PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "assignmentId", "hitId",
+};
+#define CROWD_VALUE_MAX 256
+
+/* Headers never stored: credentials, and addresses unless the project logs IPs. */
+static bool header_secret(const char *name)
+{
+	return strcasecmp(name, "authorization") == 0 || strcasecmp(name, "cookie") == 0 ||
+	       strcasecmp(name, "proxy-authorization") == 0;
+}
+
+static bool header_ip(const char *name)
+{
+	return strcasecmp(name, "x-forwarded-for") == 0 || strcasecmp(name, "x-real-ip") == 0 ||
+	       strcasecmp(name, "forwarded") == 0 || strcasecmp(name, "cf-connecting-ip") == 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void respond_not_found(struct http_response *resp)
+{
+	char *b = strdup(NOT_FOUND_BODY);
+	http_response_set_body(resp, 400, "application/json", b, b ? strlen(b) : 0);
+}
+
+static void add_cors(struct http_response *resp)
+{
+	http_add_header(resp, "Access-Control-Allow-Origin", "*");
+	http_add_header(resp, "Access-Control-Allow-Headers", "Content-Type");
+	http_add_header(resp, "Access-Control-Allow-Methods", "OPTIONS, GET, POST");
+	http_add_header(resp, "Cache-Control", "no-store");
+}
+
+/* Allocates the participant's game session and records it. */
+static void session_allocate(struct flow *f, struct flow__project *p,
+			     const struct store_participant *part)
+{
+	char err[256] = "";
+	if (!f->sess)
+		return;
+	double t0 = now_ms();
+	if (sess_allocate(f->sess, p->cfg, part->user_id, err, sizeof err) < 0) {
+		log_error("flow", "session allocation failed", "project=%s user=%s error=\"%s\"",
+			  part->project_id, part->user_id, err);
+		return;
+	}
+	double t1 = now_ms();
+	if (store_session_start(f->store, part->id, part->step) < 0)
+		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+	log_info("flow", "session allocated", "project=%s user=%s step=%d ms=%.3f",
+		 part->project_id, part->user_id, part->step, t1 - t0);
+}
+
+/* Runs the events of the step the participant just reached. */
+static void enter_step(struct flow *f, struct flow__project *p,
+		       const struct store_participant *part)
+{
+	const struct cfg_project *c = &p->cfg->project;
+	if (c->start_server_step > 0 && part->step == c->start_server_step)
+		session_allocate(f, p, part);
+	if (c->stop_server_step > 0 && part->step == c->stop_server_step && f->sess)
+		sess_stop(f->sess, part->project_id, part->user_id, SESS_END_STOP_STEP);
+}
+
+/* Builds "ws[s]://HOST/ws" from the request, or returns false when the Host
+ * header is missing or holds anything but a host[:port]. */
+static bool server_url(const struct http_request *req, bool secure, char *out, size_t len)
+{
+	const char *host = http_header_get(req, "host");
+	if (!host || !host[0] || strlen(host) > 255)
+		return false;
+	for (const char *c = host; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr(".-:[]_", *c)))
+			return false;
+	const char *proto = http_header_get(req, "x-forwarded-proto");
+	bool tls = secure || (proto && strcasecmp(proto, "https") == 0);
+	snprintf(out, len, "%s://%s/ws", tls ? "wss" : "ws", host);
+	return true;
+}
+
+static void respond_page(struct http_response *resp, const struct flow__page *page, int step,
+			 int total)
+{
+	char tail[96];
+	int tl = snprintf(tail, sizeof tail, ",\"css\":null,\"step\":%d,\"totalSteps\":%d}", step,
+			  total);
+	size_t len = 8 + page->len + (size_t)tl;
+	char *b = malloc(len + 1);
+	if (!b) {
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	memcpy(b, "{\"page\":", 8);
+	memcpy(b + 8, page->json, page->len);
+	memcpy(b + 8 + page->len, tail, (size_t)tl + 1);
+	http_response_set_body(resp, 200, "application/json", b, len);
+}
+
+struct choose_ctx {
+	struct flow *f;
+	const char *user_id;
+	enum cfg_group_strategy strategy;
+};
+
+static int choose_group(void *user, const long long *counts, int n)
+{
+	struct choose_ctx *c = user;
+	if (c->strategy == CFG_GROUPS_HASH)
+		return flow_group_hash(c->user_id, n);
+	return flow_group_balanced(counts, n, flow__random(c->f));
+}
+
+/* The participant's group for a step with N variants, assigned once. */
+static int participant_group(struct flow *f, struct flow__project *p,
+			     const struct store_participant *part, int n)
+{
+	int g = 0;
+	int rc = store_group_get(f->store, part->id, n, &g);
+	if (rc == 1)
+		return g;
+	struct choose_ctx ctx = {f, part->user_id, p->cfg->project.groups};
+	if (rc < 0 || store_group_assign(f->store, part->id, part->project_id, n, choose_group,
+					 &ctx, &g) < 0) {
+		log_error("flow", "group assignment failed", "user=%s error=\"%s\"", part->user_id,
+			  store_errmsg(f->store));
+		return flow_group_hash(part->user_id, n);
+	}
+	log_info("flow", "group assigned", "project=%s user=%s n=%d group=%d", part->project_id,
+		 part->user_id, n, g);
+	return g;
+}
+
+/* True when the participant's last session ended for good (not by a shutdown
+ * or restart, after which it is allocated again). */
+static bool session_over(struct flow *f, const struct store_participant *part)
+{
+	bool open = false;
+	char reason[32];
+	if (store_session_last(f->store, part->id, &open, reason, sizeof reason) != 1 || open)
+		return false;
+	return strcmp(reason, "shutdown") != 0 && strcmp(reason, "restart") != 0 &&
+	       strcmp(reason, "") != 0;
+}
+
+/* The answer for a game step: wait / show_game_page, allocating the session
+ * when there is none. Returns 1 when the game is over and the participant was
+ * moved past it (the caller shows the next step), 0 when RESP is set. */
+static int respond_game(struct flow *f, struct flow__project *p, struct store_participant *part,
+			const struct http_request *req, struct http_response *resp)
+{
+	enum sess_end_reason reason = SESS_END_NONE;
+	if (!f->sess) {
+		http_respond_error(resp, 503, "game sessions are not available on this server");
+		return 0;
+	}
+	enum sess_state st = sess_get_state(f->sess, part->project_id, part->user_id, &reason);
+	if ((st == SESS_ENDED && reason != SESS_END_SHUTDOWN) ||
+	    (st == SESS_NONE && session_over(f, part))) {
+		int next = flow__step_next(p, part->step);
+		if (store_advance(f->store, part->id, part->step, next, NULL,
+				  next >= p->final.number) < 0)
+			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+		store_participant_get(f->store, part->project_id, part->user_id, part);
+		return 1;
+	}
+	if (st == SESS_NONE || st == SESS_ENDED) {
+		/* Reached the game without a session (no startServerStep, or a restart). */
+		bool open = false;
+		char r[32];
+		if (store_session_last(f->store, part->id, &open, r, sizeof r) == 1 && open)
+			store_session_end(f->store, part->id, "lost", NULL);
+		session_allocate(f, p, part);
+		st = sess_get_state(f->sess, part->project_id, part->user_id, &reason);
+	}
+	json_t *j;
+	char url[300];
+	int total = (int)p->nsteps;
+	if (st == SESS_READY || st == SESS_RUNNING || st == SESS_PAUSED) {
+		j = json_pack("{s:s,s:i,s:i}", "page", "show_game_page", "step", part->step,
+			      "totalSteps", total);
+		if (server_url(req, f->secure, url, sizeof url))
+			json_object_set_new(j, "server", json_string(url));
+	} else {
+		j = json_pack("{s:s,s:i,s:i}", "page", "wait", "step", part->step, "totalSteps",
+			      total);
+	}
+	http_respond_json(resp, 200, j);
+	return 0;
+}
+
+/* Logs the request with the headers the original kept. */
+static void log_request(struct flow *f, struct flow__project *p, long long pid,
+			const struct http_request *req, int step)
+{
+	bool log_ip = p->cfg->project.log_ip;
+	json_t *h = json_object();
+	for (size_t i = 0; i < req->nheaders && i < HTTP_MAX_HEADERS; i++) {
+		const struct http_header *hd = &req->headers[i];
+		if (!hd->name || !hd->value || header_secret(hd->name) ||
+		    (!log_ip && header_ip(hd->name)))
+			continue;
+		json_t *v = json_string(hd->value);
+		if (v)
+			json_object_set_new(h, hd->name, v);
+	}
+	char *text = json_dumps(h, JSON_COMPACT);
+	json_decref(h);
+	const char *ip = NULL;
+	if (log_ip) {
+		ip = http_header_get(req, "x-forwarded-for");
+		if (!ip)
+			ip = req->remote_ip;
+	}
+	if (store_request_log(f->store, pid, req->method, step, text, ip) < 0)
+		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+	free(text);
+}
+
+/* Reads an id parameter: 1 ok, 0 absent, -1 malformed (RESP set). */
+static int read_id(const struct http_request *req, const char *key, char *out, size_t len,
+		   bool (*valid)(const char *), struct http_response *resp)
+{
+	int rc = http_query_get(req->query, key, out, len);
+	if (rc == -1 || rc == 0)
+		return 0;
+	if (rc < 0 || !valid(out)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "invalid %s: expected %s", key,
+			 valid == flow_valid_user_id ? "[A-Za-z0-9_-]{1,64}" : "[A-Za-z0-9-]{1,64}");
+		http_respond_error(resp, 400, msg);
+		return -1;
+	}
+	return 1;
+}
+
+/* Crowd ids from the query: a JSON object, or NULL with RESP set on a bad value. */
+static json_t *read_crowd(const struct http_request *req, struct http_response *resp)
+{
+	json_t *crowd = json_object();
+	for (size_t i = 0; i < sizeof crowd_keys / sizeof crowd_keys[0]; i++) {
+		char v[CROWD_VALUE_MAX + 1];
+		int rc = http_query_get(req->query, crowd_keys[i], v, sizeof v);
+		if (rc == -1)
+			continue;
+		json_t *s = rc >= 0 ? json_string(v) : NULL;
+		if (!s) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "invalid %s: malformed or longer than %d bytes",
+				 crowd_keys[i], CROWD_VALUE_MAX);
+			http_respond_error(resp, 400, msg);
+			json_decref(crowd);
+			return NULL;
+		}
+		json_object_set_new(crowd, crowd_keys[i], s);
+	}
+	return crowd;
+}
+
+/* The whole GET/POST logic once the method and path are known. */
+static void handle_next(struct flow *f, const struct http_request *req, bool post,
+			struct http_response *resp)
+{
+	char pid[80], uid[80], stepq[16];
+	json_t *answers = NULL, *crowd = NULL;
+	struct store_participant part;
+	bool created = false;
+	int expect_step = 0;
+
+	int rc = read_id(req, "projectId", pid, sizeof pid, flow_valid_project_id, resp);
+	if (rc < 0)
+		return;
+	if (rc == 0) {
+		respond_not_found(resp);
+		return;
+	}
+	rc = read_id(req, "userId", uid, sizeof uid, flow_valid_user_id, resp);
+	if (rc < 0)
+		return;
+	if (rc == 0) {
+		respond_not_found(resp);
+		return;
+	}
+	struct flow__project *p = flow__project_get(f, pid);
+	if (!p || !flow__project_live(f, p)) {
+		respond_not_found(resp);
+		return;
+	}
+	rc = http_query_get(req->query, "step", stepq, sizeof stepq);
+	if (rc >= 0) {
+		char *end;
+		long v = strtol(stepq, &end, 10);
+		if (rc == 0 || *end || v < 1 || v > 1000000) {
+			http_respond_error(resp, 400, "invalid step: expected a step number");
+			return;
+		}
+		expect_step = (int)v;
+	} else if (rc == -2) {
+		http_respond_error(resp, 400, "invalid step: expected a step number");
+		return;
+	}
+	if (post) {
+		char err[256];
+		if (req->body_len > FLOW_MAX_BODY) {
+			http_respond_error(resp, 413, "body larger than 1 MB");
+			return;
+		}
+		answers = flow_parse_answers(req->body ? req->body : "", req->body_len,
+					     http_header_get(req, "content-type"), err, sizeof err);
+		if (!answers) {
+			http_respond_error(resp, 400, err);
+			return;
+		}
+	}
+	crowd = read_crowd(req, resp);
+	if (!crowd)
+		goto out;
+
+	if (store_participant_ensure(f->store, pid, uid, crowd, &part, &created) < 0) {
+		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+		http_respond_error(resp, 500, "participant store unavailable");
+		goto out;
+	}
+	if (created) {
+		log_info("flow", "participant created", "project=%s user=%s", pid, uid);
+		enter_step(f, p, &part);
+	}
+	const struct flow__step *s = flow__step_at(p, part.step);
+	/* POST submits the current step, unless the client says it answers
+	 * another one (a double submit or a stale tab): then nothing changes. */
+	if (post && !s->is_game && (!expect_step || expect_step == part.step)) {
+		int from = part.step;
+		int to = s == &p->final ? from : flow__step_next(p, from);
+		rc = store_advance(f->store, part.id, from, to, answers, to >= p->final.number);
+		if (rc < 0) {
+			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+			http_respond_error(resp, 500, "participant store unavailable");
+			goto out;
+		}
+		if (store_participant_get(f->store, pid, uid, &part) != 1) {
+			http_respond_error(resp, 500, "participant store unavailable");
+			goto out;
+		}
+		if (rc == 1 && to != from)
+			enter_step(f, p, &part);
+		s = flow__step_at(p, part.step);
+	}
+	log_request(f, p, part.id, req, part.step);
+	/* A game that ended moves the participant on: show the next step. */
+	for (int guard = 0; s->is_game && guard < 8; guard++) {
+		if (respond_game(f, p, &part, req, resp) == 0)
+			goto out;
+		enter_step(f, p, &part);
+		s = flow__step_at(p, part.step);
+	}
+	int g = s->nvariants > 0 ? participant_group(f, p, &part, s->nvariants) : 0;
+	if (s->is_game || !s->pages) {
+		http_respond_error(resp, 500, "the study has too many consecutive game steps");
+		goto out;
+	}
+	respond_page(resp, &s->pages[g], s == &p->final ? p->final.number : part.step,
+		     (int)p->nsteps);
+out:
+	json_decref(answers);
+	json_decref(crowd);
+}
+
+bool flow_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	struct flow *f = user;
+	if (strcmp(req->path, "/next") != 0 && strcmp(req->path, "/next/") != 0)
+		return false;
+	add_cors(resp);
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		http_response_set_body(resp, 204, "text/plain", NULL, 0);
+		return true;
+	}
+	bool post = strcmp(req->method, "POST") == 0;
+	if (!post && strcmp(req->method, "GET") != 0) {
+		http_add_header(resp, "Allow", "OPTIONS, GET, POST");
+		http_respond_error(resp, 405, "method not allowed: use GET, POST or OPTIONS");
+		return true;
+	}
+	handle_next(f, req, post, resp);
+	return true;
+}
+
+void flow_on_session_end(void *user, const char *project_id, const char *user_id,
+			 enum sess_end_reason reason, const char *const *files)
+{
+	struct flow *f = user;
+	struct store_participant part;
+	if (store_participant_get(f->store, project_id, user_id, &part) != 1)
+		return;
+	json_t *fl = json_array();
+	for (size_t i = 0; files && files[i]; i++)
+		json_array_append_new(fl, json_string(files[i]));
+	const char *rname = sess_end_reason_name(reason);
+	if (store_session_end(f->store, part.id, rname, fl) < 0)
+		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+	json_decref(fl);
+	log_info("flow", "session ended", "project=%s user=%s reason=%s step=%d", project_id,
+		 user_id, rname, part.step);
+	if (reason == SESS_END_SHUTDOWN)
+		return; /* resumed (re-allocated) after the restart */
+	struct flow__project *p = flow__project_get(f, project_id);
+	if (!p)
+		return;
+	const struct flow__step *s = flow__step_at(p, part.step);
+	if (!s->is_game)
+		return;
+	/* Events of the step after the game are left to the next request: this
+	 * runs inside the session's own end callback. */
+	int next = flow__step_next(p, part.step);
+	if (store_advance(f->store, part.id, part.step, next, NULL, next >= p->final.number) < 0)
+		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+}

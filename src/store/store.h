@@ -1,0 +1,113 @@
+/* store: the participant store, one SQLite database DATA/hippo.db (WAL mode,
+ * prepared statements with bound parameters only, a busy timeout). It keeps
+ * the deployed projects, participants (current step, group, crowd ids,
+ * completion), their answers, the requests they made, their game sessions
+ * and group assignments. docs/data.md ("Participant store") documents the
+ * schema for readers such as `hippo export`.
+ *
+ * Every function is thread-safe (one connection behind a mutex). Functions
+ * returning int give 0 (or a documented positive value) on success and -1 on
+ * a database error, which is logged by the caller from store_errmsg(). */
+#ifndef HIPPO_STORE_STORE_H
+#define HIPPO_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_ID_MAX 64
+
+struct store;
+
+enum store_status { STORE_ACTIVE = 0, STORE_COMPLETED = 1 };
+
+struct store_participant {
+	long long id;             /* row id, used by the other calls */
+	char project_id[STORE_ID_MAX + 1];
+	char user_id[STORE_ID_MAX + 1];
+	int step;                 /* current step; past the last numbered one = final */
+	enum store_status status;
+	char created[32];         /* ISO 8601 UTC */
+};
+
+/* Opens (creating if needed) PATH, sets WAL, the busy timeout and the schema.
+ * Returns NULL with a message in ERR on failure. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *s);
+/* The last SQLite error message of this connection (not thread-stable). */
+const char *store_errmsg(struct store *s);
+
+/* "2026-11-23T21:30:00.123Z" for now, into BUF (>= 32 bytes). */
+void store_now(char *buf, size_t len);
+
+/* Commits the pending request records now. */
+int store_flush(struct store *s);
+
+/* Finds the participant. Returns 1 and fills *P when found, 0 when not, -1 on error. */
+int store_participant_get(struct store *s, const char *project_id, const char *user_id,
+			  struct store_participant *p);
+/* Finds or creates the participant at step 1 with CROWD (a JSON object of
+ * crowd-platform ids, may be NULL; merged into an existing record's missing
+ * keys). *CREATED tells whether the row is new. */
+int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
+			     json_t *crowd, struct store_participant *p, bool *created);
+
+/* Appends a request record: METHOD, step shown, HEADERS (JSON object text),
+ * IP (NULL unless the project logs IPs). Request records are committed in
+ * batches (at most 256 rows or 200 ms later, and at store_close), so a GET
+ * costs no commit; a kill -9 can lose the last 200 ms of request records, never
+ * answers or steps. */
+int store_request_log(struct store *s, long long pid, const char *method, int step,
+		      const char *headers_json, const char *ip);
+
+/* In one transaction: stores ANSWERS (JSON object; strings verbatim, other
+ * values as JSON text) for step FROM and moves the participant from FROM to
+ * TO, setting the status to completed when COMPLETED. Returns 1 when done, 0
+ * when the participant is no longer at FROM (nothing stored), -1 on error. */
+int store_advance(struct store *s, long long pid, int from, int to, json_t *answers,
+		  bool completed);
+
+/* The participant's group among N variants: returns 1 and sets *GROUP when
+ * assigned, 0 when not. */
+int store_group_get(struct store *s, long long pid, int n, int *group);
+/* Assigns a group among N once: if the participant has none, CHOOSE is called
+ * (inside the transaction) with the current per-group counts of the project
+ * and returns the group; the result is stored. *GROUP gets the stored group. */
+typedef int (*store_choose_fn)(void *user, const long long *counts, int n);
+int store_group_assign(struct store *s, long long pid, const char *project_id, int n,
+		       store_choose_fn choose, void *user, int *group);
+
+/* Sessions: one row per allocation. */
+int store_session_start(struct store *s, long long pid, int step);
+/* Closes the participant's open session(s) with REASON and FILES (a JSON
+ * array, may be NULL). Returns the number of rows closed. */
+int store_session_end(struct store *s, long long pid, const char *reason, json_t *files);
+/* The latest session: returns 1 when one exists, with *OPEN (not stopped yet)
+ * and REASON (empty while open); 0 when none. */
+int store_session_last(struct store *s, long long pid, bool *open, char *reason, size_t rlen);
+/* Marks every open session stopped with REASON (at start-up after a crash or
+ * restart: those sessions are gone). Returns the number closed. */
+int store_sessions_close_all(struct store *s, const char *reason);
+/* Number of open sessions. */
+long long store_sessions_open(struct store *s);
+
+/* Projects: the deployed versions. */
+int store_project_put(struct store *s, const char *id, const char *name, const char *researcher,
+		      const char *dir, bool deployed, int *version);
+/* Live override set by the admin API: 1 on, 0 off, -1 none (config decides). */
+int store_project_live_get(struct store *s, const char *id);
+int store_project_live_set(struct store *s, const char *id, int live);
+
+/* {"<step>": count, ...} of the project's participants, plus the number of
+ * participants in *TOTAL and completed ones in *COMPLETED. */
+json_t *store_step_counts(struct store *s, const char *project_id, long long *total,
+			  long long *completed);
+/* [[project, step, count], ...] over every project (for /metrics). */
+json_t *store_step_counts_all(struct store *s);
+/* The project's participants with their answers, groups, sessions and crowd
+ * ids as a JSON array (admin API, data download). */
+json_t *store_participants_json(struct store *s, const char *project_id);
+
+#endif

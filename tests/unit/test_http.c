@@ -1,0 +1,76 @@
+/* The HTTP helpers: header lookup, query decoding, responses. */
+#include <stdlib.h>
+
+#include "net/http.h"
+#include "test.h"
+
+static void query_get_decodes_values(void)
+{
+	char v[64];
+	CHECK_INT(http_query_get("projectId=demo&userId=u%2D1+x", "userId", v, sizeof v), 5);
+	CHECK_STR(v, "u-1 x");
+	CHECK_INT(http_query_get("projectId=demo&userId=u1", "projectId", v, sizeof v), 4);
+	CHECK_STR(v, "demo");
+	CHECK_INT(http_query_get("a=1&flag&b=", "flag", v, sizeof v), 0);
+	CHECK_INT(http_query_get("a=1&b=", "b", v, sizeof v), 0);
+}
+
+static void query_get_absent_is_minus_one(void)
+{
+	char v[8];
+	CHECK_INT(http_query_get("", "x", v, sizeof v), -1);
+	CHECK_INT(http_query_get("xy=1&yx=2", "x", v, sizeof v), -1);
+	CHECK_INT(http_query_get(NULL, "x", v, sizeof v), -1);
+}
+
+static void query_get_rejects_bad_escapes_and_overflow(void)
+{
+	char v[8];
+	CHECK_INT(http_query_get("x=%zz", "x", v, sizeof v), -2);
+	CHECK_INT(http_query_get("x=%4", "x", v, sizeof v), -2);
+	CHECK_INT(http_query_get("x=%", "x", v, sizeof v), -2);
+	CHECK_INT(http_query_get("x=a%00b", "x", v, sizeof v), -2);
+	CHECK_INT(http_query_get("x=12345678", "x", v, sizeof v), -2);
+	CHECK_INT(http_query_get("x=1234567", "x", v, sizeof v), 7);
+}
+
+static void header_get_is_case_insensitive(void)
+{
+	struct http_request req = {0};
+	req.headers[0] = (struct http_header){"user-agent", "test/1"};
+	req.headers[1] = (struct http_header){"host", "h:1"};
+	req.nheaders = 2;
+	CHECK_STR(http_header_get(&req, "User-Agent"), "test/1");
+	CHECK_STR(http_header_get(&req, "HOST"), "h:1");
+	CHECK(http_header_get(&req, "cookie") == NULL);
+}
+
+static void responses_json_error_and_headers(void)
+{
+	struct http_response r;
+	http_response_init(&r);
+	CHECK_INT(r.status, 200);
+	CHECK_STR(r.content_type, "application/json");
+	http_respond_error(&r, 404, "no \"such\" thing");
+	CHECK_INT(r.status, 404);
+	CHECK_STR(r.body, "{\"error\":\"no \\\"such\\\" thing\"}");
+	CHECK_INT(r.body_len, strlen(r.body));
+	http_respond_json(&r, 201, json_pack("{s:i}", "a", 1));
+	CHECK_STR(r.body, "{\"a\":1}");
+	http_add_header(&r, "X-A", "1");
+	http_add_header(&r, "X-B", "2");
+	http_add_header(&r, "X-Bad", "a\r\nSet-Cookie: x");
+	CHECK_STR(r.extra_headers, "X-A: 1\r\nX-B: 2\r\n");
+	http_response_free(&r);
+	CHECK(r.body == NULL && r.extra_headers == NULL);
+}
+
+int main(void)
+{
+	RUN(query_get_decodes_values);
+	RUN(query_get_absent_is_minus_one);
+	RUN(query_get_rejects_bad_escapes_and_overflow);
+	RUN(header_get_is_case_insensitive);
+	RUN(responses_json_error_and_headers);
+	return test_summary();
+}
