@@ -82,8 +82,7 @@ static int take_frame(struct ext_env *e, json_t *msg)
 	const uint8_t *payload = ext_proc_payload(e->proc, &plen);
 	struct xp_frame f;
 	int rc = xp_frame_parse(msg, plen, &f, perr, sizeof perr);
-	if (rc <= 0) {
-		e->have_frame = false;
+	if (rc <= 0) { /* no frame: the previous one stays */
 		if (rc < 0) {
 			snprintf(m, sizeof m, "protocol error: %s", perr);
 			set_err(e, m);
