@@ -64,8 +64,21 @@ int tenv_poll(struct tenv *te)
 	te->starting = NULL;
 	if (ext_env_open_started(te->env, x, te->err, sizeof te->err) < 0)
 		return -1;
+	ext_env_set_async(x, true);
 	te->ready = true;
 	return 1;
+}
+
+bool tenv_step_pending(const struct tenv *te)
+{
+	return te->ready && te->env->ops == &ext_env_ops && ext_env_step_pending(te->env->inst);
+}
+
+bool tenv_step_ready(struct tenv *te)
+{
+	if (!te->ready || te->env->ops != &ext_env_ops)
+		return true;
+	return ext_env_step_poll(te->env->inst) != 0;
 }
 
 void tenv_close(struct tenv *te)

@@ -69,7 +69,7 @@ env:
   command: [%s, %s]
   stepTimeout: 1000
 """ % (PYTHON, os.path.join(HERE, "faulty_env.py")))
-    srv = Server(None, "--workers", "4", project_dir=d)
+    srv = Server(None, "--workers", "1", project_dir=d)  # all sessions share one worker
     try:
         steady_ws = await connect(srv)
         await handshake(steady_ws, "steady", "plugin-faults")
