@@ -75,7 +75,7 @@ static double steps_per_s(struct env *e, const struct actions *acts, int host, d
 {
 	struct hippo_step_result res;
 	char info[64];
-	char err[256];
+	int limit = e->info->meta.max_episode_steps > 0 ? e->info->meta.max_episode_steps : 1000;
 	unsigned long steps = 0;
 	double t0 = now(), c0 = cpu(), t;
 	do {
@@ -87,14 +87,13 @@ static double steps_per_s(struct env *e, const struct actions *acts, int host, d
 					return -1;
 				done = res.terminated || res.truncated;
 			} else {
-				if (e->ops->step(e->inst, a, e->obs, &res, info, sizeof info, err,
-						 sizeof err) != 0)
+				if (e->ops->step(e->inst, a, e->obs, &res, info, sizeof info, e->err,
+						 sizeof e->err) != 0)
 					return -1;
-				done = res.terminated || (++e->elapsed_steps >= 500);
+				done = res.terminated || res.truncated || ++e->elapsed_steps >= limit;
 			}
-			if (done) {
-				env_reset(e, NULL, NULL, 0);
-			}
+			if (done && env_reset(e, NULL, NULL, 0) != 0)
+				return -1;
 		}
 		t = now();
 	} while (t - t0 < seconds);
@@ -135,10 +134,8 @@ static int run(int argc, char **argv)
 	env_reset(&e, &seed, NULL, 0);
 	e.elapsed_steps = 0;
 	double raw = steps_per_s(&e, &acts, 0, o_seconds);
-	if (host < 0 || raw < 0) {
-		fprintf(stderr, "hippo bench env: step failed: %s\n", e.err);
+	if (host < 0 || raw < 0)
 		goto out;
-	}
 	printf("  %-34s %12.2f M steps/s\n", "step via env_step (checks+TimeLimit)", host / 1e6);
 	printf("  %-34s %12.2f M steps/s\n", "step via ops->step (raw)", raw / 1e6);
 
@@ -189,7 +186,7 @@ static int run(int argc, char **argv)
 	status = 0;
 out:
 	if (status)
-		fprintf(stderr, "hippo bench env: failed: %s\n", e.err[0] ? e.err : "out of memory");
+		fprintf(stderr, "hippo bench env: failed: %s\n", e.err[0] ? e.err : "out of memory or encoder error");
 	enc_jpeg_free(jpg);
 	free(px);
 	free(acts.v);

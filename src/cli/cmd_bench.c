@@ -9,6 +9,7 @@
 static const struct bench_kind *const kinds[] = {
 	&bench_env,
 	&bench_external,
+	&bench_trial,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -17,6 +17,7 @@
 #include "render/encode.h"
 #include "trial/mode.h"
 #include "trial/recorder.h"
+#include "trial/tilejpeg.h"
 #include "trial/trial_env.h"
 
 #define TRIAL_QUEUE 16              /* pending actions (bounded) */
@@ -392,6 +393,14 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		return;
 	}
 	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
+	size_t len = 0;
+	const uint8_t *jpeg = NULL;
+	if (sc->cache && !sc->tenc)
+		sc->tenc = tile_enc_new(sc->cache);
+	if (sc->tenc)
+		jpeg = tile_encode(sc->tenc, sc->rgb, w, h, (size_t)w * 3, q, &len);
+	if (jpeg)
+		goto send;
 	if (!sc->enc) {
 		sc->enc = enc_jpeg_new(q);
 		sc->quality = q;
@@ -401,12 +410,12 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		enc_jpeg_set_quality(sc->enc, q);
 		sc->quality = q;
 	}
-	size_t len = 0;
-	const uint8_t *jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
+	jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
 	if (!jpeg) {
 		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
 	}
+send:;
 	char extra[160] = "";
 	if (t->cfg->trial.input_budget > 0)
 		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
@@ -620,8 +629,9 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 			tick(t, sc, sink);
 	} else if (ticking && now >= t->next_tick) {
 		tick(t, sc, sink);
-		if (t->ended) /* finish() parked next_tick at INT64_MAX */
+		if (t->ended)
 			return;
+		/* the next tick from the ideal time, not from now: no drift */
 		int64_t period = 1000000000 / (t->fps > 0 ? t->fps : 1);
 		if (t->next_tick != INT64_MAX) { /* INT64_MAX: the tick ended the episode */
 			t->next_tick += period;
@@ -836,6 +846,7 @@ void trial_scratch_free(struct trial_scratch *sc)
 {
 	if (sc->enc)
 		enc_jpeg_free(sc->enc);
+	tile_enc_free(sc->tenc);
 	free(sc->rgb);
 	memset(sc, 0, sizeof *sc);
 }
