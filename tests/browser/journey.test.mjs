@@ -99,6 +99,21 @@ try {
 	await t.screenshot(page, 'game');
 	const before = await layout(page);
 
+	// Page visibility is reported. Headless Chromium never hides a page, so
+	// the change is simulated in the page; the message goes to the real server.
+	await page.evaluate(() => {
+		for (const v of ['hidden', 'visible']) {
+			Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+			document.dispatchEvent(new Event('visibilitychange'));
+		}
+		delete document.visibilityState;
+	});
+	await sleep(300);
+	await t.check('visibility changes are sent to the server', () => {
+		const vis = jsonMessages(page.wsSent).filter((m) => 'visibility' in m).map((m) => m.visibility);
+		assert.deepEqual(vis, ['hidden', 'visible']);
+	});
+
 	// Play with the keyboard until the server sends done.
 	const presses = await t.check('the game is played with the arrow keys until "done"',
 		() => playUntilDone(page));
@@ -145,6 +160,8 @@ try {
 		});
 	}
 	t.ok(page.wsReceived.includes('done'), 'the server sent "done"');
+	const errs = jsonMessages(page.wsReceived).filter((m) => 'error' in m);
+	t.ok(errs.length === 0, 'the trial server accepted every message', JSON.stringify(errs));
 
 	// Survey.
 	await page.click('.modal button');

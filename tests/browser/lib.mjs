@@ -4,6 +4,7 @@
 // connections, checks printed one per line, screenshots under out/.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -280,6 +281,51 @@ export async function startProxy(checks, targetPort) {
 			return n;
 		},
 	};
+}
+
+// An HTTP proxy on a free 127.0.0.1 port to TARGET_PORT that adds HEADERS
+// to every HTTP answer (websocket upgrades pass through untouched).
+export async function startHeaderProxy(checks, targetPort, headers) {
+	const sockets = new Set();
+	const server = http.createServer((req, res) => {
+		const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method,
+			path: req.url, headers: req.headers }, (ur) => {
+			res.writeHead(ur.statusCode, { ...ur.headers, ...headers });
+			ur.pipe(res);
+		});
+		up.on('error', () => res.destroy());
+		req.pipe(up);
+	});
+	server.on('upgrade', (req, client, head) => {
+		const up = net.connect(targetPort, '127.0.0.1', () => {
+			let raw = `${req.method} ${req.url} HTTP/1.1\r\n`;
+			for (let i = 0; i < req.rawHeaders.length; i += 2)
+				raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+			up.write(`${raw}\r\n`);
+			if (head.length)
+				up.write(head);
+			up.pipe(client);
+			client.pipe(up);
+		});
+		for (const s of [client, up]) {
+			sockets.add(s);
+			s.on('error', () => { client.destroy(); up.destroy(); });
+			s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); });
+		}
+	});
+	server.on('connection', (s) => {
+		sockets.add(s);
+		s.on('close', () => sockets.delete(s));
+	});
+	const port = await new Promise((resolve) => {
+		server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+	});
+	checks.onCleanup(() => new Promise((r) => {
+		for (const s of sockets)
+			s.destroy();
+		server.close(() => r());
+	}));
+	return { port, url: `http://127.0.0.1:${port}` };
 }
 
 // Layout facts of the current page, for the "clean, consistent" checks.
