@@ -45,8 +45,9 @@ test: deps build build-test browser-deps check-style
 fuzz: deps build-test
 	cd $(TESTBUILD) && for t in tests/fuzz_*; do \
 	  n=$$(basename $$t); \
-	  sh ../../tests/fuzz/run.sh $$PWD/$$t ../../tests/fuzz/corpus/$$n fuzz-long/$$n \
-	     -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+	  dict=$$PWD/../../tests/fuzz/$$n.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  sh ../../tests/fuzz/run.sh $$PWD/$$t ../../tests/fuzz/corpus/$$n $$PWD/fuzz-long/$$n \
+	     -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 $$dict || exit 1; \
 	done
 
 # Benchmarks (figures go to docs/performance.md).

@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev libcurl4-openssl-dev libssl-dev
   # tests: integration (Python + websockets), browser (Chromium + Node), S3 (Node)
   python3 python3-websockets chromium nodejs npm openssl ca-certificates curl
+  # benchmarks
+  wrk
 )
 
 missing=()

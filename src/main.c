@@ -10,6 +10,10 @@ static const struct command *const commands[] = {
 	&cmd_serve,
 	&cmd_deploy,
 	&cmd_trial,
+	&cmd_envs,
+	&cmd_rollout,
+	&cmd_render,
+	&cmd_bench,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -9,4 +9,7 @@ struct bench_kind {
 	int (*run)(int argc, char **argv);
 };
 
+/* The kinds, listed in src/cli/cmd_bench.c's table (one extern per kind). */
+extern const struct bench_kind bench_env; /* src/bench/bench_env.c */
+
 #endif

@@ -14,5 +14,9 @@ extern const struct command cmd_check;
 extern const struct command cmd_serve;
 extern const struct command cmd_deploy;
 extern const struct command cmd_trial;
+extern const struct command cmd_envs;
+extern const struct command cmd_rollout;
+extern const struct command cmd_render;
+extern const struct command cmd_bench;
 
 #endif

@@ -536,12 +536,6 @@ static int ui_add(struct ld *l, const struct ytree_node *name, char **list, size
 {
 	char buf[64], path[PATH_MAX_LEN];
 	snprintf(path, sizeof path, "trial.ui.%s", CLEAN(name, buf));
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp(list[i], name->text) == 0) {
-			err_at(l, name, path, "control listed twice");
-			return 0;
-		}
-	}
 	char *s = dup_text(l, name, path);
 	if (!s)
 		return -1;
@@ -561,19 +555,32 @@ static void set_ui(struct ld *l, const struct cfg__entry *e, const struct ytree_
 		err_at(l, v, e->path, "expected a mapping of control: true/false, got text");
 		return;
 	}
+	size_t step = v->kind == YTREE_MAP ? 2 : 1;
+	if (v->n / step > CFG_MAX_UI) {
+		err_at(l, v, e->path, "too many controls (more than %d)", CFG_MAX_UI);
+		return;
+	}
 	char **list = calloc(v->n + 1, sizeof *list);
 	if (!list) {
 		err_at(l, v, e->path, "out of memory");
 		return;
 	}
 	size_t n = 0;
-	size_t step = v->kind == YTREE_MAP ? 2 : 1;
 	for (size_t i = 0; i < v->n; i += step) {
 		const struct ytree_node *name = v->items[i];
 		char buf[64], path[PATH_MAX_LEN];
 		if (!is_scalar(name) || is_null(name)) {
 			err_at(l, name, e->path, "expected a control name, got %s",
 			       is_scalar(name) ? "nothing" : ytree_kind_name(name));
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup; j += step)
+			dup = is_scalar(v->items[j]) && v->items[j]->len == name->len &&
+			      memcmp(v->items[j]->text, name->text, name->len) == 0;
+		if (dup) {
+			snprintf(path, sizeof path, "trial.ui.%s", CLEAN(name, buf));
+			err_at(l, name, path, "control listed twice");
 			continue;
 		}
 		if (step == 2) {
@@ -838,12 +845,56 @@ static void set_steps(struct ld *l, const struct cfg__entry *e, const struct ytr
 static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *map,
 		     const struct ytree_node *where);
 
-/* A "did you mean" for keys that differ only in case from a known one. */
+/* Levenshtein distance of two short strings (longer ones: "far"). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A "did you mean" for an unknown PATH: the same key in another case, the
+ * same key name in another section, or a near spelling in the same section. */
 static const char *suggest(const char *path)
 {
+	const char *dot = strrchr(path, '.');
+	const char *name = dot ? dot + 1 : path;
+	size_t plen = dot ? (size_t)(dot - path) : 0;
 	for (size_t i = 0; i < NENTRIES; i++)
 		if (strcasecmp(table[i].path, path) == 0)
 			return table[i].path;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		if (table[i].type != CFG_T_IGNORED && strcasecmp(tdot ? tdot + 1 : table[i].path, name) == 0)
+			return table[i].path;
+	}
+	if (strlen(name) < 4)
+		return NULL;
+	for (size_t i = 0; i < NENTRIES; i++) {
+		const char *tdot = strrchr(table[i].path, '.');
+		size_t tlen = tdot ? (size_t)(tdot - table[i].path) : 0;
+		if (tlen == plen && strncmp(table[i].path, path, plen) == 0 &&
+		    table[i].type != CFG_T_IGNORED &&
+		    edit_distance(tdot ? tdot + 1 : table[i].path, name) <= 2)
+			return table[i].path;
+	}
 	return NULL;
 }
 
@@ -977,7 +1028,8 @@ static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *
 		const struct cfg__entry *e =
 			strlen(k->text) == k->len ? find_entry(path, &idx) : NULL;
 		if (!e) {
-			const char *s = suggest(path);
+			/* suggestions cost more than a lookup: only for messages that are kept */
+			const char *s = l->d->n < CFG_DIAGS_MAX ? suggest(path) : NULL;
 			if (s)
 				warn_at(l, k, path, "unknown key, ignored (did you mean %s?)", s);
 			else
@@ -1204,7 +1256,7 @@ int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
 		diag(diags, CFG_ERROR, 0, 0, NULL, "project folder path too long");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag(diags, CFG_ERROR, 0, 0, NULL, "cannot open: %s", strerror(errno));
 		goto out;

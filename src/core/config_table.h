@@ -57,6 +57,7 @@ extern const char *const cfg__ui_controls[];
 #define CFG_MAX_NODES 100000
 #define CFG_MAX_STEPS 1000
 #define CFG_MAX_VARIANTS 100
+#define CFG_MAX_UI 64
 #define CFG_DIAGS_MAX 500
 
 #endif

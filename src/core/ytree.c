@@ -189,7 +189,8 @@ static void parser_error(const yaml_parser_t *p, const char *buf, size_t len,
 			snprintf(msg, sizeof msg, "%s: %s", p->context, problem);
 		else
 			snprintf(msg, sizeof msg, "%s", problem);
-		if (p->problem_mark.index < len && buf[p->problem_mark.index] == '\t') {
+		if (p->problem_mark.index < len && buf[p->problem_mark.index] == '\t' &&
+		    !strstr(problem, "tab")) {
 			size_t n = strlen(msg);
 			snprintf(msg + n, sizeof msg - n, " (a tab: indent with spaces)");
 		}

@@ -32,6 +32,7 @@ struct acrobot {
 	double obs_low[6], obs_high[6];
 	struct rng rng;
 	double s[4]; /* theta1, theta2, dtheta1, dtheta2 */
+	bool s_f32;  /* s holds the float32 reset state (until the first step) */
 	double reset_low, reset_high;
 };
 
@@ -89,12 +90,51 @@ static const struct hippo_env_info *ac_get_info(void *env)
 	return &((struct acrobot *)env)->info;
 }
 
+/* numpy's float32 sin/cos (np.sin/np.cos on float32 with FMA3 or wider,
+ * numpy/_core/src/umath/loops_trigonometric.dispatch): Cody-Waite reduction
+ * by pi/2 in three fused steps, then minimax polynomials evaluated with fused
+ * multiply-adds; the C library for large arguments. Gymnasium's first Acrobot
+ * observation is computed this way because the reset state is float32. */
+static float np_sincosf(float x, bool want_cos)
+{
+	if (isnan(x))
+		return NAN;
+	if (fabsf(x) > (want_cos ? 71476.0625f : 117435.992f))
+		return want_cos ? cosf(x) : sinf(x);
+	float q = x * 0x1.45f306p-1f; /* x * 2/pi, rounded to an integer below */
+	q = q + 0x1.8p23f;
+	q = q - 0x1.8p23f;
+	float r = fmaf(q, -0x1.921fb0p+00f, x);
+	r = fmaf(q, -0x1.5110b4p-22f, r);
+	r = fmaf(q, -0x1.846988p-48f, r);
+	float r2 = r * r;
+	float c = fmaf(0x1.98e616p-16f, r2, -0x1.6c06dcp-10f);
+	c = fmaf(c, r2, 0x1.55553cp-05f);
+	c = fmaf(c, r2, -0x1.000000p-01f);
+	c = fmaf(c, r2, 1.0f);
+	float sn = fmaf(0x1.7d3bbcp-19f, r2, -0x1.a06bbap-13f);
+	sn = fmaf(sn, r2, 0x1.11119ap-07f);
+	sn = fmaf(sn, r2, -0x1.555556p-03f);
+	sn = fmaf(sn, r2, 0.0f);
+	sn = fmaf(sn, r, r);
+	int quadrant = (int)q + (want_cos ? 1 : 0);
+	float v = (quadrant & 1) == 0 ? sn : c;
+	return (quadrant & 2) ? 0.0f - v : v;
+}
+
 static void ac_obs(const struct acrobot *a, double *obs)
 {
-	obs[0] = env__f32(cos(a->s[0]));
-	obs[1] = env__f32(sin(a->s[0]));
-	obs[2] = env__f32(cos(a->s[1]));
-	obs[3] = env__f32(sin(a->s[1]));
+	if (a->s_f32) {
+		obs[0] = np_sincosf((float)a->s[0], true);
+		obs[1] = np_sincosf((float)a->s[0], false);
+		obs[2] = np_sincosf((float)a->s[1], true);
+		obs[3] = np_sincosf((float)a->s[1], false);
+	} else {
+		obs[0] = env__f32(cos(a->s[0]));
+		obs[1] = env__f32(sin(a->s[0]));
+		obs[2] = env__f32(cos(a->s[1]));
+		obs[3] = env__f32(sin(a->s[1]));
+	}
 	obs[4] = env__f32(a->s[2]);
 	obs[5] = env__f32(a->s[3]);
 }
@@ -107,9 +147,7 @@ static int ac_reset(void *env, const uint64_t *seed, double *obs, char *info, si
 		rng_seed(&a->rng, *seed);
 	for (int i = 0; i < 4; i++)
 		a->s[i] = env__f32(rng_uniform(&a->rng, a->reset_low, a->reset_high));
-	/* The state is float32 here, so Gymnasium's first observation takes numpy's
-	 * float32 cos/sin; this uses the float64 ones rounded to float32, which
-	 * agree except in rare last-bit cases (see docs/environments.md). */
+	a->s_f32 = true; /* .astype(np.float32): the first observation uses float32 cos/sin */
 	ac_obs(a, obs);
 	env__empty_info(info, infolen);
 	return 0;
@@ -189,6 +227,7 @@ static int ac_step(void *env, const double *action, double *obs, struct hippo_st
 	a->s[1] = wrap(y[1], -M_PI, M_PI);
 	a->s[2] = bound(y[2], -AC_MAX_VEL_1, AC_MAX_VEL_1);
 	a->s[3] = bound(y[3], -AC_MAX_VEL_2, AC_MAX_VEL_2);
+	a->s_f32 = false;
 	bool terminated = -cos(a->s[0]) - cos(a->s[1] + a->s[0]) > 1.0;
 	res->terminated = terminated;
 	res->truncated = false;

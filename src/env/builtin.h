@@ -25,6 +25,15 @@ extern const struct hippo_env_ops env_mountain_car_continuous_v0_ops;
 extern const struct hippo_env_ops env_acrobot_v1_ops;
 extern const struct hippo_env_ops env_pendulum_v1_ops;
 
+/* MiniGrid (minigrid/minigrid_levels.c) and toy text (frozen_lake.c, taxi.c, cliff_walking.c). */
+extern const struct hippo_env_ops mg_empty_5x5_ops;
+extern const struct hippo_env_ops mg_empty_8x8_ops;
+extern const struct hippo_env_ops mg_doorkey_5x5_ops;
+extern const struct hippo_env_ops mg_fourrooms_ops;
+extern const struct hippo_env_ops tt_frozen_lake_v1_ops;
+extern const struct hippo_env_ops tt_taxi_v3_ops;
+extern const struct hippo_env_ops tt_cliff_walking_v0_ops;
+
 /* Writes a printf-style message to ERR and returns -1. */
 int env__fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

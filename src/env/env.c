@@ -1,6 +1,7 @@
 /* env: the registry of built-in environments and the host wrapper that
  * validates actions and applies Gymnasium's TimeLimit. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,13 @@ static const struct hippo_env_ops *const builtin[] = {
 	&env_mountain_car_continuous_v0_ops,
 	&env_acrobot_v1_ops,
 	&env_pendulum_v1_ops,
+	&mg_empty_5x5_ops,
+	&mg_empty_8x8_ops,
+	&mg_doorkey_5x5_ops,
+	&mg_fourrooms_ops,
+	&tt_frozen_lake_v1_ops,
+	&tt_taxi_v3_ops,
+	&tt_cliff_walking_v0_ops,
 };
 
 #define NBUILTIN (sizeof builtin / sizeof builtin[0])
@@ -263,7 +271,8 @@ int env_reset(struct env *e, const uint64_t *seed, char *info, size_t infolen)
 }
 
 /* Checks ACTION against the action space: Discrete actions must be integral
- * and within [start, start + n); Box actions must be finite. Box values
+ * and within [start, start + n); Box actions must be finite (and within
+ * float32's range for a float32 space). Box values
  * outside [low, high] are passed on, as in Gymnasium, whose environments clip
  * them themselves. */
 static int check_action(struct env *e, const double *action)
@@ -280,11 +289,16 @@ static int check_action(struct env *e, const double *action)
 		return 0;
 	}
 	size_t n = hippo_space_size(s);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(action[i]))
 			return env__fail(e->err, sizeof e->err,
 					 "action[%zu] is %s: actions must be finite numbers", i,
 					 isnan(action[i]) ? "NaN" : "infinite");
+		/* a float32 space would see it as infinite */
+		if (s->dtype == HIPPO_DTYPE_FLOAT32 && fabs(action[i]) > FLT_MAX)
+			return env__fail(e->err, sizeof e->err,
+					 "action[%zu] = %g is beyond float32's range", i, action[i]);
+	}
 	return 0;
 }
 

@@ -34,6 +34,9 @@ struct flow *flow_new(struct store *store, struct sess_mgr *sess, const char *da
  * stopped first (they borrow project configs). */
 void flow_free(struct flow *f);
 
+/* The server runs TLS: game session URLs use wss://. */
+void flow_set_secure(struct flow *f, bool secure);
+
 /* Registers CFG (ownership taken, also on failure) as the current version of
  * its project, replacing an older one (which is kept alive until flow_free,
  * since running sessions borrow it). DEPLOYED: it came through the admin API

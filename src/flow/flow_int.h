@@ -44,6 +44,7 @@ struct flow {
 	size_t nprojects, cap;
 	struct flow__project *retired;
 	unsigned rnd;
+	bool secure;              /* served over TLS: game URLs are wss:// */
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */

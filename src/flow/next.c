@@ -87,7 +87,7 @@ static void enter_step(struct flow *f, struct flow__project *p,
 
 /* Builds "ws[s]://HOST/ws" from the request, or returns false when the Host
  * header is missing or holds anything but a host[:port]. */
-static bool server_url(const struct http_request *req, char *out, size_t len)
+static bool server_url(const struct http_request *req, bool secure, char *out, size_t len)
 {
 	const char *host = http_header_get(req, "host");
 	if (!host || !host[0] || strlen(host) > 255)
@@ -97,7 +97,7 @@ static bool server_url(const struct http_request *req, char *out, size_t len)
 		      (*c >= '0' && *c <= '9') || strchr(".-:[]_", *c)))
 			return false;
 	const char *proto = http_header_get(req, "x-forwarded-proto");
-	bool tls = proto && strcasecmp(proto, "https") == 0;
+	bool tls = secure || (proto && strcasecmp(proto, "https") == 0);
 	snprintf(out, len, "%s://%s/ws", tls ? "wss" : "ws", host);
 	return true;
 }
@@ -202,7 +202,7 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 	if (st == SESS_READY || st == SESS_RUNNING || st == SESS_PAUSED) {
 		j = json_pack("{s:s,s:i,s:i}", "page", "show_game_page", "step", part->step,
 			      "totalSteps", total);
-		if (server_url(req, url, sizeof url))
+		if (server_url(req, f->secure, url, sizeof url))
 			json_object_set_new(j, "server", json_string(url));
 	} else {
 		j = json_pack("{s:s,s:i,s:i}", "page", "wait", "step", part->step, "totalSteps",

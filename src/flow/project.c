@@ -86,6 +86,11 @@ struct flow *flow_new(struct store *store, struct sess_mgr *sess, const char *da
 	return f;
 }
 
+void flow_set_secure(struct flow *f, bool secure)
+{
+	f->secure = secure;
+}
+
 static void step_free(struct flow__step *s)
 {
 	int n = s->nvariants > 0 ? s->nvariants : 1;

@@ -133,6 +133,7 @@ static const struct {
 	{"cookie", WSI_TOKEN_HTTP_COOKIE},
 	{"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
 	{"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+	{"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
 };
 
 static const struct {
@@ -794,15 +795,18 @@ int net_server_reload_tls(struct net_server *s)
 
 int net_server_run(struct net_server *s)
 {
-	struct sigaction sa, old_term, old_int, old_hup;
+	/* The handlers stay installed after the loop (a second SIGTERM during the
+	 * last flushes is ignored rather than fatal); they act only while a
+	 * server is running. */
 	if (s->c.handle_signals) {
-		running = s;
+		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, &old_term);
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGHUP, &sa, &old_hup);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		running = s;
 	}
 	lws_sul_schedule(s->ctx, 0, &s->sul, on_second, LWS_US_PER_SEC);
 	int rc = 0;
@@ -814,12 +818,8 @@ int net_server_run(struct net_server *s)
 		check_requests(s);
 	}
 	lws_sul_cancel(&s->sul);
-	if (s->c.handle_signals) {
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
+	if (running == s)
 		running = NULL;
-	}
 	return rc;
 }
 

@@ -86,6 +86,7 @@ struct sess_mgr {
 	int nw;
 	sess_end_fn end_fn;
 	void *end_user;
+	unsigned long long frames_sent; /* atomic: frames handed to connections */
 };
 
 const char *sess_end_reason_name(enum sess_end_reason r)
@@ -321,7 +322,8 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		size_t n = w->n;
-		memcpy(w->local, w->list, n * sizeof *w->list);
+		if (n)
+			memcpy(w->local, w->list, n * sizeof *w->list);
 		w->kicked = false;
 		pthread_mutex_unlock(&w->mu);
 		int64_t now = trial_now_ns();
@@ -823,6 +825,7 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		s->fpend = t;
 		s->frame_ready = false;
 		stamp_time(&s->fsend, h);
+		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
 		*buf = s->fsend.p + h;
 		*len = s->fsend.len;
 		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;
@@ -851,4 +854,10 @@ void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), v
 		if (n < sizeof batch / sizeof batch[0])
 			return;
 	}
+}
+
+void sess_stats(struct sess_mgr *m, struct sess_stats *st)
+{
+	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
+	st->live = sess__live(m);
 }

@@ -123,10 +123,32 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " WHERE participant = ?1 ORDER BY id",
 };
 
+/* A request log row waiting for the next batch commit. */
+struct pending_req {
+	long long pid;
+	int step;
+	char time[32];
+	char method[16];
+	char *headers, *ip;
+};
+
+#define PENDING_MAX 256
+#define FLUSH_EVERY_MS 200
+#define CHECKPOINT_EVERY_MS 1000
+
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	sqlite3_stmt *st[ST_COUNT];
+	/* Request logs are committed in batches, and WAL checkpoints run on a
+	 * maintenance thread with its own connection, so neither costs the
+	 * HTTP thread a commit or an fsync per request. */
+	struct pending_req pending[PENDING_MAX];
+	size_t npending;
+	sqlite3 *ckpt_db;
+	pthread_t bg;
+	bool bg_started, bg_stop;
+	pthread_cond_t bg_cond;
 };
 
 void store_now(char *buf, size_t len)
@@ -228,6 +250,65 @@ out:
 	return rc;
 }
 
+/* Commits the pending request logs in one transaction. */
+static int flush_locked(struct store *s)
+{
+	int rc = 0;
+	if (s->npending == 0)
+		return 0;
+	bool tx = begin(s) == 0;
+	for (size_t i = 0; i < s->npending; i++) {
+		struct pending_req *r = &s->pending[i];
+		sqlite3_stmt *st = stmt(s, ST_REQ_INSERT);
+		sqlite3_bind_int64(st, 1, r->pid);
+		bind_text(st, 2, r->time);
+		bind_text(st, 3, r->method);
+		sqlite3_bind_int(st, 4, r->step);
+		bind_text(st, 5, r->headers);
+		bind_text(st, 6, r->ip);
+		if (exec_done(st) < 0)
+			rc = -1;
+		free(r->headers);
+		free(r->ip);
+	}
+	s->npending = 0;
+	if (tx && commit(s) < 0) {
+		rollback(s);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void *bg_main(void *arg)
+{
+	struct store *s = arg;
+	long since_ckpt = 0;
+	pthread_mutex_lock(&s->mu);
+	while (!s->bg_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_EVERY_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
+		if (s->bg_stop)
+			break;
+		flush_locked(s);
+		since_ckpt += FLUSH_EVERY_MS;
+		if (since_ckpt >= CHECKPOINT_EVERY_MS && s->ckpt_db) {
+			since_ckpt = 0;
+			pthread_mutex_unlock(&s->mu);
+			sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						  NULL);
+			pthread_mutex_lock(&s->mu);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof *s);
@@ -237,6 +318,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->bg_cond, NULL);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -246,7 +328,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = ON;",
+			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		goto fail;
@@ -260,6 +342,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) == SQLITE_OK)
+		sqlite3_busy_timeout(s->ckpt_db, 5000);
+	if (pthread_create(&s->bg, NULL, bg_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the store's maintenance thread");
+		goto fail;
+	}
+	s->bg_started = true;
 	return s;
 fail:
 	sqlite3_free(msg);
@@ -271,6 +361,20 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->bg_started) {
+		pthread_mutex_lock(&s->mu);
+		s->bg_stop = true;
+		pthread_cond_signal(&s->bg_cond);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->bg, NULL);
+	}
+	if (s->db) {
+		pthread_mutex_lock(&s->mu);
+		flush_locked(s);
+		pthread_mutex_unlock(&s->mu);
+	}
+	sqlite3_close(s->ckpt_db);
+	pthread_cond_destroy(&s->bg_cond);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -397,17 +501,26 @@ out:
 int store_request_log(struct store *s, long long pid, const char *method, int step,
 		      const char *headers_json, const char *ip)
 {
-	char now[32];
-	store_now(now, sizeof now);
+	int rc = 0;
 	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *st = stmt(s, ST_REQ_INSERT);
-	sqlite3_bind_int64(st, 1, pid);
-	bind_text(st, 2, now);
-	bind_text(st, 3, method);
-	sqlite3_bind_int(st, 4, step);
-	bind_text(st, 5, headers_json);
-	bind_text(st, 6, ip);
-	int rc = exec_done(st);
+	if (s->npending == PENDING_MAX)
+		rc = flush_locked(s);
+	struct pending_req *r = &s->pending[s->npending];
+	r->pid = pid;
+	r->step = step;
+	store_now(r->time, sizeof r->time);
+	snprintf(r->method, sizeof r->method, "%s", method ? method : "");
+	r->headers = headers_json ? strdup(headers_json) : NULL;
+	r->ip = ip ? strdup(ip) : NULL;
+	s->npending++;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_flush(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int rc = flush_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -42,6 +42,9 @@ const char *store_errmsg(struct store *s);
 /* "2026-11-23T21:30:00.123Z" for now, into BUF (>= 32 bytes). */
 void store_now(char *buf, size_t len);
 
+/* Commits the pending request records now. */
+int store_flush(struct store *s);
+
 /* Finds the participant. Returns 1 and fills *P when found, 0 when not, -1 on error. */
 int store_participant_get(struct store *s, const char *project_id, const char *user_id,
 			  struct store_participant *p);
@@ -52,7 +55,10 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 			     json_t *crowd, struct store_participant *p, bool *created);
 
 /* Appends a request record: METHOD, step shown, HEADERS (JSON object text),
- * IP (NULL unless the project logs IPs). */
+ * IP (NULL unless the project logs IPs). Request records are committed in
+ * batches (at most 256 rows or 200 ms later, and at store_close), so a GET
+ * costs no commit; a kill -9 can lose the last 200 ms of request records, never
+ * answers or steps. */
 int store_request_log(struct store *s, long long pid, const char *method, int step,
 		      const char *headers_json, const char *ip);
 

@@ -525,9 +525,11 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 	} else if (ticking && now >= t->next_tick) {
 		tick(t, sc, sink);
 		int64_t period = 1000000000 / (t->fps > 0 ? t->fps : 1);
-		t->next_tick += period;
-		if (t->next_tick <= now) /* fell behind by more than a period: skip, don't burst */
-			t->next_tick = now + period;
+		if (t->next_tick != INT64_MAX) { /* INT64_MAX: the tick ended the episode */
+			t->next_tick += period;
+			if (t->next_tick <= now) /* fell behind by more than a period: skip, don't burst */
+				t->next_tick = now + period;
+		}
 	}
 	if (t->ended)
 		return;

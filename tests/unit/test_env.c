@@ -82,6 +82,27 @@ static void test_step_validates_discrete_actions(void)
 	env_close(&e);
 }
 
+static void test_step_validates_box_actions(void)
+{
+	struct env e;
+	char err[256];
+	CHECK(env_open(&e, "Pendulum-v1", NULL, err, sizeof err) == 0);
+	uint64_t seed = 3;
+	CHECK(env_reset(&e, &seed, NULL, 0) == 0);
+	struct hippo_step_result res;
+	double a = NAN;
+	CHECK(env_step(&e, &a, &res, NULL, 0) != 0);
+	CHECK(strstr(e.err, "NaN") != NULL);
+	a = -INFINITY;
+	CHECK(env_step(&e, &a, &res, NULL, 0) != 0);
+	a = 1e300;
+	CHECK(env_step(&e, &a, &res, NULL, 0) != 0);
+	CHECK(strstr(e.err, "float32") != NULL);
+	a = 7.5; /* out of [-2, 2]: clipped by the environment, as in Gymnasium */
+	CHECK(env_step(&e, &a, &res, NULL, 0) == 0);
+	env_close(&e);
+}
+
 static void test_time_limit_truncates(void)
 {
 	struct env e;
@@ -169,6 +190,7 @@ int main(void)
 	RUN(test_abi_version_mismatch_refused);
 	RUN(test_bad_options_refused);
 	RUN(test_step_validates_discrete_actions);
+	RUN(test_step_validates_box_actions);
 	RUN(test_time_limit_truncates);
 	RUN(test_reset_without_seed_continues_generator);
 	RUN(test_render_and_encode_cartpole);

@@ -1,0 +1,163 @@
+"""Black-box tests of the hippo command line: version, help, usage errors and
+`hippo check` on the example study and on broken copies of it."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HIPPO = os.environ.get("HIPPO_BIN", "hippo")
+SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+EXAMPLE = os.path.join(SRC, "examples", "cartpole")
+
+failures = 0
+
+
+def run(*args, cwd=None):
+    p = subprocess.run([HIPPO, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global failures
+    print(("ok   " if cond else "FAIL ") + name)
+    if not cond:
+        failures += 1
+        if detail:
+            print("     " + detail.replace("\n", "\n     "))
+
+
+def test_version_and_help():
+    rc, out, err = run("--version")
+    check("hippo --version exits 0 and prints the version",
+          rc == 0 and re.fullmatch(r"hippo \d+\.\d+\.\d+\n", out) is not None, out + err)
+    rc, out, _ = run("help")
+    check("hippo help lists check", rc == 0 and re.search(r"^  check\s", out, re.M) is not None, out)
+    rc, out, _ = run("check", "--help")
+    check("hippo check --help prints the usage", rc == 0 and out.startswith("usage: hippo check PROJECT_DIR"), out)
+    rc, out2, _ = run("help", "check")
+    check("hippo help check is hippo check --help", rc == 0 and out2 == out, out2)
+
+
+def test_usage_errors():
+    cases = [
+        (("nope",), "hippo: unknown command 'nope'"),
+        (("--nope",), "hippo: unknown option '--nope'"),
+        (("check", "--bogus", "x"), "hippo check: unknown option '--bogus'"),
+        (("check",), "hippo check: missing argument PROJECT_DIR"),
+        (("check", "a", "b"), "hippo check: unexpected argument 'b'"),
+    ]
+    for args, first in cases:
+        rc, out, err = run(*args)
+        lines = err.splitlines()
+        check(f"hippo {' '.join(args)}: exit 2, one-line error then the usage",
+              rc == 2 and out == "" and lines[:1] == [first] and lines[1].startswith("usage: hippo"),
+              f"rc={rc}\n{err}")
+
+
+def test_check_example():
+    rc, out, err = run("check", "examples/cartpole", cwd=SRC)
+    check("hippo check examples/cartpole: exit 0, 'ok'",
+          rc == 0 and out == "examples/cartpole: ok\n" and err == "", f"rc={rc}\n{out}{err}")
+
+
+def test_check_other_examples():
+    for name in sorted(os.listdir(os.path.join(SRC, "examples"))):
+        d = os.path.join("examples", name)
+        if not os.path.exists(os.path.join(SRC, d, "config.yml")):
+            continue
+        rc, out, err = run("check", d, cwd=SRC)
+        check(f"hippo check {d}: exit 0, 'ok'", rc == 0 and out == f"{d}: ok\n", f"rc={rc}\n{out}{err}")
+
+
+def broken_copy(tmp, name, edit=None, remove=None):
+    """A copy of the example study in TMP/NAME with config.yml edited by EDIT
+    (old, new) and StepFiles/REMOVE deleted."""
+    d = os.path.join(tmp, name)
+    shutil.copytree(EXAMPLE, d)
+    path = os.path.join(d, "config.yml")
+    if edit:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        assert edit[0] in text, edit[0]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace(edit[0], edit[1], 1))
+    if remove:
+        os.remove(os.path.join(d, "StepFiles", remove))
+    return d
+
+
+def test_check_invalid(tmp):
+    cases = [
+        ("episodes", ("maxEpisodes: 3", "maxEpisodes: 0"), None,
+         ["error: {d}/config.yml:24:16: trial.maxEpisodes: must be between 1 and 1000000, got 0"]),
+        ("no-survey", None, "survey.html",
+         ["error: {d}/config.yml:18:8: project.steps.4: step file 'survey.html' not found in StepFiles/"]),
+        ("bad-id", ("id: cartpole-demo", "id: cartpole demo"), None,
+         ["error: {d}/config.yml:5:7: project.id: 'cartpole demo' must match [A-Za-z0-9-]{{1,64}}"]),
+        ("events", ("stopServerStep: 4", "stopServerStep: 9"), None,
+         ["error: {d}/config.yml:13:21: project.events.stopServerStep: step 9 does not exist "
+          "(the steps are 1..4, and 5 is finalStep)"]),
+        ("tab", ("  maxEpisodes: 3", "\tmaxEpisodes: 3"), None,
+         ["error: {d}/config.yml:24:1: invalid YAML: while scanning a plain scalar at line 23, "
+          "column 9: found a tab character that violates indentation"]),
+        ("typo", ("  maxEpisodes: 3", "  maxEpisode: 3\n  maxRuntime: 0"), None,
+         ["warning: {d}/config.yml:24:3: trial.maxEpisode: unknown key, ignored (did you mean "
+          "trial.maxEpisodes?)",
+          "warning: {d}/config.yml:25:3: trial.maxRuntime: unknown key, ignored (did you mean "
+          "project.maxRuntime?)"]),
+    ]
+    for name, edit, remove, want in cases:
+        d = broken_copy(tmp, name, edit, remove)
+        rc, out, err = run("check", d)
+        lines = out.splitlines()
+        expect = [w.format(d=d) for w in want]
+        errors = sum(1 for w in want if w.startswith("error"))
+        warnings = len(want) - errors
+        if errors:
+            summary = f"{d}: {errors} error{'s' if errors != 1 else ''}"
+            if warnings:
+                summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
+        else:
+            summary = f"{d}: ok ({warnings} warning{'s' if warnings != 1 else ''})"
+        check(f"hippo check {name}: exit {1 if errors else 0} with the exact file:line:col message",
+              rc == (1 if errors else 0) and lines == expect + [summary] and err == "",
+              f"rc={rc}\n{out}{err}")
+
+
+def test_check_missing_and_huge(tmp):
+    missing = os.path.join(tmp, "does-not-exist")
+    rc, out, _ = run("check", missing)
+    check("hippo check on a missing folder: exit 1",
+          rc == 1 and out == f"error: {missing}: No such file or directory\n{missing}: 1 error\n", out)
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    rc, out, _ = run("check", empty)
+    check("hippo check on a folder without config.yml: exit 1",
+          rc == 1 and out == f"error: {empty}/config.yml: cannot open: No such file or directory\n"
+                             f"{empty}: 1 error\n", out)
+    huge = os.path.join(tmp, "huge")
+    os.mkdir(huge)
+    with open(os.path.join(huge, "config.yml"), "wb") as f:
+        f.write((b"a" * 63 + b"\n") * (10 * 1024 * 1024 // 64))
+    rc, out, _ = run("check", huge)
+    check("hippo check on a 10 MB config.yml: exit 1, 'file too large'",
+          rc == 1 and out.startswith(f"error: {huge}/config.yml: file too large (10485760 bytes"), out)
+
+
+def main():
+    print(f"binary: {HIPPO}")
+    test_version_and_help()
+    test_usage_errors()
+    test_check_example()
+    test_check_other_examples()
+    with tempfile.TemporaryDirectory(prefix="hippo-test-cli-") as tmp:
+        test_check_invalid(tmp)
+        test_check_missing_and_huge(tmp)
+    print("failures:", failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Input policies (trial.inputMode): press applies an action to one step then
+action 0; turn steps only when the participant acts (one frame per action,
+no timer); a page reported hidden pauses the session until visible."""
+import asyncio
+import json
+import os
+
+from trialutil import Server, check, connect, handshake, recv, recv_json, run
+
+
+async def next_frame(ws):
+    while True:
+        m = await recv_json(ws)
+        if isinstance(m, dict) and "frame" in m:
+            return m
+
+
+async def silent(ws, seconds):
+    """True when nothing but non-frame messages arrives for SECONDS."""
+    try:
+        while True:
+            m = await asyncio.wait_for(ws.recv(), seconds)
+            if isinstance(m, str) and "frame" in m:
+                return False
+    except asyncio.TimeoutError:
+        return True
+
+
+async def finish(ws):
+    await ws.send(json.dumps({"command": "stop"}))
+    while (await recv(ws)) != "done":
+        pass
+    await ws.close()
+
+
+async def turn():
+    srv = Server("trial_turn")
+    try:
+        ws = await connect(srv)
+        await handshake(ws, "tina", "trial-turn")
+        await ws.send(json.dumps({"command": "start"}))
+        check(await silent(ws, 0.6), "turn: no frame timer while waiting for an action")
+        ids = []
+        for a in ("right", "left", "right"):
+            await ws.send(json.dumps({"action": a}))
+            ids.append((await next_frame(ws))["frameId"])
+        check(ids == [2, 3, 4], "turn: one step and one frame per action: %s" % ids)
+        check(await silent(ws, 0.6), "turn: then it waits again")
+        await finish(ws)
+        lines = srv.lines(os.path.join(srv.data, "trial-turn", "trials", "tina", "trial.jsonl"))
+        steps = [ln for ln in lines if "action" in ln]
+        check([ln["action"] for ln in steps] == [1, 0, 1], "turn: the steps are the actions")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+async def press():
+    srv = Server("trial_press")
+    try:
+        ws = await connect(srv)
+        await handshake(ws, "pia", "trial-press")
+        await ws.send(json.dumps({"command": "start"}))
+        await next_frame(ws)
+        await ws.send(json.dumps({"action": "right"}))
+        for _ in range(4):
+            await next_frame(ws)
+
+        await ws.send(json.dumps({"visibility": "hidden"}))
+        await ws.send(json.dumps({"command": "requestUI"}))
+        while True:
+            m = await recv_json(ws)
+            if isinstance(m, dict) and "UI" in m:
+                break
+        check(await silent(ws, 0.6), "hidden page: the session pauses")
+        await ws.send(json.dumps({"visibility": "visible"}))
+        await next_frame(ws)
+        check(True, "visible again: frames resume")
+        await finish(ws)
+        lines = srv.lines(os.path.join(srv.data, "trial-press", "trials", "pia", "trial.jsonl"))
+        steps = [ln for ln in lines if "action" in ln]
+        rights = [i for i, ln in enumerate(steps) if ln["action"] == 1]
+        check(len(rights) == 1, "press: 'right' applies to exactly one step")
+        check(all(ln["action"] == 0 for ln in steps[rights[0] + 1:]), "press: then action 0")
+        vis = [i["msg"]["visibility"] for ln in lines for i in ln["inputs"] if "visibility" in i["msg"]]
+        check(vis == ["hidden", "visible"], "visibility changes are recorded")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+async def main():
+    await turn()
+    await press()
+
+
+run(main())

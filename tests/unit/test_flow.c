@@ -1,0 +1,523 @@
+/* The study flow in-process: real handlers over http.h structs, a real SQLite
+ * file, and the real session manager of a server bound to a free port (no
+ * HTTP traffic: the handlers are called directly). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "flow/admin.h"
+#include "flow/flow.h"
+#include "net/server.h"
+#include "store/store.h"
+#include "test.h"
+
+static char tmp[64];
+static char dbpath[128];
+static const char *src_dir;
+
+struct env {
+	struct store *store;
+	struct net_server *srv;
+	struct sess_mgr *sess;
+	struct flow *flow;
+};
+
+static struct env env;
+
+static void env_open(void)
+{
+	char err[4096];
+	env.store = store_open(dbpath, err, sizeof err);
+	if (!env.store) {
+		fprintf(stderr, "store: %s\n", err);
+		exit(1);
+	}
+	store_sessions_close_all(env.store, "restart");
+	struct net_config nc;
+	net_config_defaults(&nc);
+	nc.port = 0;
+	nc.data_dir = tmp;
+	nc.ws_path = "/ws";
+	nc.handle_signals = false;
+	env.srv = net_server_new(&nc, err, sizeof err);
+	if (!env.srv) {
+		fprintf(stderr, "server: %s\n", err);
+		exit(1);
+	}
+	env.sess = net_server_sessions(env.srv);
+	env.flow = flow_new(env.store, env.sess, tmp);
+	sess_on_end(env.sess, flow_on_session_end, env.flow);
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/examples/cartpole", src_dir);
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "project: %s\n", err);
+		exit(1);
+	}
+}
+
+static void env_close(void)
+{
+	net_server_free(env.srv);
+	flow_free(env.flow);
+	store_close(env.store);
+	memset(&env, 0, sizeof env);
+}
+
+/* One request through the /next handler; returns the parsed body (or a
+ * JSON string for non-JSON), the status in *STATUS. */
+static json_t *call(const char *method, const char *query, const char *body, const char *ctype,
+		    int *status)
+{
+	struct http_request req = {0};
+	struct http_response resp;
+	http_response_init(&resp);
+	req.method = method;
+	req.path = "/next";
+	req.query = query;
+	req.body = body ? body : "";
+	req.body_len = body ? strlen(body) : 0;
+	req.remote_ip = "127.0.0.1";
+	req.headers[req.nheaders++] = (struct http_header){"host", "study.example:8080"};
+	req.headers[req.nheaders++] = (struct http_header){"user-agent", "test-agent/1.0"};
+	req.headers[req.nheaders++] = (struct http_header){"x-forwarded-for", "203.0.113.9"};
+	if (ctype)
+		req.headers[req.nheaders++] = (struct http_header){"content-type", ctype};
+	bool took = flow_http_handler(env.flow, &req, &resp);
+	CHECK(took);
+	*status = resp.status;
+	json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, JSON_DECODE_ANY, NULL) : NULL;
+	if (resp.extra_headers)
+		CHECK(strstr(resp.extra_headers, "Access-Control-Allow-Origin: *") != NULL);
+	http_response_free(&resp);
+	return j ? j : json_null();
+}
+
+static const char *page_of(json_t *j)
+{
+	const char *p = json_string_value(json_object_get(j, "page"));
+	return p ? p : "";
+}
+
+static int step_of(json_t *j)
+{
+	return (int)json_integer_value(json_object_get(j, "step"));
+}
+
+static int count_participants(void)
+{
+	long long total = 0, completed = 0;
+	json_decref(store_step_counts(env.store, "cartpole-demo", &total, &completed));
+	return (int)total;
+}
+
+static void get_shows_current_step_and_never_advances(void)
+{
+	int st;
+	json_t *a = call("GET", "projectId=cartpole-demo&userId=reload1", NULL, NULL, &st);
+	CHECK_INT(st, 200);
+	CHECK(strstr(page_of(a), "Consent") != NULL);
+	CHECK_INT(step_of(a), 1);
+	CHECK_INT(json_integer_value(json_object_get(a, "totalSteps")), 4);
+	CHECK(json_is_null(json_object_get(a, "css")));
+	for (int i = 0; i < 3; i++) {
+		json_t *b = call("GET", "projectId=cartpole-demo&userId=reload1", NULL, NULL, &st);
+		CHECK_STR(page_of(b), page_of(a));
+		CHECK_INT(step_of(b), 1);
+		json_decref(b);
+	}
+	json_decref(a);
+}
+
+static void whole_journey_with_game_stop_step_and_final(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=walker_1&PROLIFIC_PID=pp1";
+	json_t *j = call("POST", q, "{\"consent\":\"yes\"}", "application/json", &st);
+	CHECK_INT(st, 200);
+	CHECK_INT(step_of(j), 2); /* instructions: startServerStep */
+	CHECK(strstr(page_of(j), "Instructions") != NULL);
+	json_decref(j);
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "walker_1", NULL), SESS_READY);
+	j = call("POST", q, "{}", "application/json", &st);
+	CHECK_STR(page_of(j), "show_game_page");
+	CHECK_STR(json_string_value(json_object_get(j, "server")), "ws://study.example:8080/ws");
+	CHECK_INT(step_of(j), 3);
+	json_decref(j);
+	/* A reload and a POST on the game step change nothing. */
+	j = call("POST", q, "{}", "application/json", &st);
+	CHECK_STR(page_of(j), "show_game_page");
+	json_decref(j);
+	/* The trial ends (as maxEpisodes would): the participant moves on. */
+	sess_stop(env.sess, "cartpole-demo", "walker_1", SESS_END_DONE);
+	j = call("GET", q, NULL, NULL, &st);
+	CHECK_INT(step_of(j), 4);
+	CHECK(strstr(page_of(j), "<form") != NULL || strlen(page_of(j)) > 20);
+	json_decref(j);
+	j = call("POST", q, "{\"fun\":\"5\",\"comment\":\"<b>hi</b>\"}", "application/json", &st);
+	CHECK_INT(step_of(j), 5); /* finalStep */
+	CHECK(strstr(page_of(j), "<b>hi</b>") == NULL);
+	json_t *again = call("GET", q, NULL, NULL, &st);
+	CHECK_STR(page_of(again), page_of(j));
+	json_decref(again);
+	json_decref(j);
+
+	struct store_participant p;
+	CHECK_INT(store_participant_get(env.store, "cartpole-demo", "walker_1", &p), 1);
+	CHECK_INT(p.status, STORE_COMPLETED);
+	json_t *list = store_participants_json(env.store, "cartpole-demo");
+	json_t *me = NULL, *v;
+	size_t i;
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "userId")), "walker_1"))
+			me = v;
+	CHECK(me != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(me, "crowd"), "PROLIFIC_PID")),
+		  "pp1");
+	json_t *sessions = json_object_get(me, "sessions");
+	CHECK_INT(json_array_size(sessions), 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(sessions, 0), "reason")), "done");
+	bool html_verbatim = false;
+	json_array_foreach(json_object_get(me, "answers"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "field")), "comment"))
+			html_verbatim = !strcmp(json_string_value(json_object_get(v, "value")),
+						"<b>hi</b>");
+	CHECK(html_verbatim);
+	json_decref(list);
+}
+
+static void stop_command_ends_the_game_and_moves_on(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=stopper";
+	json_decref(call("POST", q, "{}", NULL, &st)); /* -> 2, allocated */
+	json_decref(call("POST", q, "{}", NULL, &st)); /* -> 3, game */
+	struct store_participant p;
+	store_participant_get(env.store, "cartpole-demo", "stopper", &p);
+	CHECK_INT(p.step, 3);
+	sess_stop(env.sess, "cartpole-demo", "stopper", SESS_END_STOP);
+	json_t *j = call("GET", q, NULL, NULL, &st);
+	CHECK_INT(step_of(j), 4);
+	json_decref(j);
+	enum sess_end_reason r;
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "stopper", &r), SESS_ENDED);
+	CHECK_INT(r, SESS_END_STOP);
+}
+
+static void max_runtime_end_is_recorded_and_moves_on(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=slowpoke";
+	json_decref(call("POST", q, "{}", NULL, &st)); /* -> 2, allocated */
+	sess_stop(env.sess, "cartpole-demo", "slowpoke", SESS_END_MAX_RUNTIME);
+	json_decref(call("POST", q, "{}", NULL, &st)); /* -> 3: the game is over already */
+	json_t *j = call("GET", q, NULL, NULL, &st);
+	CHECK_INT(step_of(j), 4);
+	json_decref(j);
+	bool open = true;
+	char reason[32] = "";
+	struct store_participant p;
+	store_participant_get(env.store, "cartpole-demo", "slowpoke", &p);
+	CHECK_INT(store_session_last(env.store, p.id, &open, reason, sizeof reason), 1);
+	CHECK(!open);
+	CHECK_STR(reason, "max_runtime");
+}
+
+static void stale_step_post_does_not_advance(void)
+{
+	int st;
+	json_t *j = call("POST", "projectId=cartpole-demo&userId=double1&step=1", "{}", NULL, &st);
+	CHECK_INT(step_of(j), 2);
+	json_decref(j);
+	/* The same submit again (double click, resent form) */
+	j = call("POST", "projectId=cartpole-demo&userId=double1&step=1", "{}", NULL, &st);
+	CHECK_INT(st, 200);
+	CHECK_INT(step_of(j), 2);
+	json_decref(j);
+}
+
+static void bad_input_is_refused_and_changes_nothing(void)
+{
+	int st, before = count_participants();
+	json_t *j;
+	j = call("GET", "projectId=nope&userId=u", NULL, NULL, &st);
+	CHECK_INT(st, 400);
+	CHECK_STR(json_string_value(j), "Project ID Not Found");
+	json_decref(j);
+	j = call("GET", "projectId=cartpole-demo", NULL, NULL, &st);
+	CHECK_INT(st, 400);
+	CHECK_STR(json_string_value(j), "Project ID Not Found");
+	json_decref(j);
+	j = call("GET", "userId=x", NULL, NULL, &st);
+	CHECK_STR(json_string_value(j), "Project ID Not Found");
+	json_decref(j);
+	const char *bad_queries[] = {
+		"projectId=..%2F..%2Fetc&userId=u",
+		"projectId=cartpole-demo&userId=..%2Fpasswd",
+		"projectId=cartpole-demo&userId=a'%3B%20DROP%20TABLE%20participants%3B--",
+		"projectId=cartpole-demo&userId=%zz",
+		("projectId=cartpole-demo&userId="
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+		"projectId=cartpole-demo&userId=u1&step=abc",
+		"projectId=cartpole-demo&userId=u1&PROLIFIC_PID=%00",
+	};
+	for (size_t i = 0; i < sizeof bad_queries / sizeof bad_queries[0]; i++) {
+		j = call("GET", bad_queries[i], NULL, NULL, &st);
+		CHECK_INT(st, 400);
+		CHECK(json_is_string(json_object_get(j, "error")));
+		json_decref(j);
+	}
+	const char *q = "projectId=cartpole-demo&userId=badbody";
+	const char *bodies[] = {"{\"a\":", "[1,2]", "\"x\"", "{\"a\":1,\"a\":2}", "{\"\":1}"};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		j = call("POST", q, bodies[i], "application/json", &st);
+		CHECK_INT(st, 400);
+		json_decref(j);
+	}
+	/* 10 000 fields */
+	size_t cap = 10000 * 16 + 16, n = 0;
+	char *big = malloc(cap);
+	big[n++] = '{';
+	for (int i = 0; i < 10000; i++)
+		n += (size_t)snprintf(big + n, cap - n, "%s\"f%d\":\"v\"", i ? "," : "", i);
+	big[n++] = '}';
+	big[n] = '\0';
+	j = call("POST", q, big, "application/json", &st);
+	CHECK_INT(st, 400);
+	json_decref(j);
+	free(big);
+	/* > 1 MB */
+	big = malloc(FLOW_MAX_BODY + 100);
+	memset(big, ' ', FLOW_MAX_BODY + 99);
+	big[0] = '{';
+	big[FLOW_MAX_BODY + 98] = '}';
+	big[FLOW_MAX_BODY + 99] = '\0';
+	j = call("POST", q, big, "application/json", &st);
+	CHECK_INT(st, 413);
+	json_decref(j);
+	free(big);
+	j = call("PUT", q, "{}", NULL, &st);
+	CHECK_INT(st, 405);
+	json_decref(j);
+	j = call("DELETE", q, NULL, NULL, &st);
+	CHECK_INT(st, 405);
+	json_decref(j);
+	j = call("OPTIONS", q, NULL, NULL, &st);
+	CHECK_INT(st, 204);
+	json_decref(j);
+	CHECK_INT(count_participants(), before);
+}
+
+static void form_bodies_are_accepted(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=former";
+	json_t *j = call("POST", q, "consent=yes&why=a+b%26c&c=1&c=2",
+			 "application/x-www-form-urlencoded", &st);
+	CHECK_INT(st, 200);
+	CHECK_INT(step_of(j), 2);
+	json_decref(j);
+	json_t *list = store_participants_json(env.store, "cartpole-demo");
+	json_t *v, *a;
+	size_t i, k;
+	int seen = 0;
+	json_array_foreach(list, i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "userId")), "former"))
+			continue;
+		json_array_foreach(json_object_get(v, "answers"), k, a)
+		{
+			const char *f = json_string_value(json_object_get(a, "field"));
+			const char *val = json_string_value(json_object_get(a, "value"));
+			seen += !strcmp(f, "why") && !strcmp(val, "a b&c");
+			seen += !strcmp(f, "c") && !strcmp(val, "[\"1\",\"2\"]");
+		}
+	}
+	CHECK_INT(seen, 2);
+	json_decref(list);
+}
+
+static void not_live_project_is_not_found(void)
+{
+	int st;
+	CHECK_INT(flow_project_set_live(env.flow, "cartpole-demo", false), 0);
+	json_t *j = call("GET", "projectId=cartpole-demo&userId=reload1", NULL, NULL, &st);
+	CHECK_INT(st, 400);
+	CHECK_STR(json_string_value(j), "Project ID Not Found");
+	json_decref(j);
+	CHECK_INT(flow_project_set_live(env.flow, "cartpole-demo", true), 0);
+	j = call("GET", "projectId=cartpole-demo&userId=reload1", NULL, NULL, &st);
+	CHECK_INT(st, 200);
+	json_decref(j);
+}
+
+static void restart_continues_and_reallocates_the_game(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=restarter";
+	json_decref(call("POST", q, "{}", NULL, &st));
+	json_t *j = call("POST", q, "{}", NULL, &st);
+	CHECK_STR(page_of(j), "show_game_page");
+	json_decref(j);
+	env_close();
+	env_open();
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "restarter", NULL), SESS_NONE);
+	j = call("GET", q, NULL, NULL, &st);
+	CHECK_INT(step_of(j), 3);
+	CHECK_STR(page_of(j), "show_game_page");
+	json_decref(j);
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "restarter", NULL), SESS_READY);
+	/* Earlier participants kept their steps. */
+	struct store_participant p;
+	CHECK_INT(store_participant_get(env.store, "cartpole-demo", "walker_1", &p), 1);
+	CHECK_INT(p.step, 5);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		exit(1);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void groups_see_their_variant(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/groups", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: groups-test\n  name: G\n  events:\n"
+			 "    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: intro.html\n    2: thanks.html\n"
+			 "    finalStep: thanks.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	snprintf(path, sizeof path, "%s/StepFiles/intro-0.html", dir);
+	write_text(path, "<p>variant zero</p>");
+	snprintf(path, sizeof path, "%s/StepFiles/intro-1.html", dir);
+	write_text(path, "<p>variant one</p>");
+	snprintf(path, sizeof path, "%s/StepFiles/thanks.html", dir);
+	write_text(path, "<p>You may exit now</p>");
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	int counts[2] = {0, 0};
+	for (int u = 0; u < 6; u++) {
+		char q[128];
+		int st;
+		snprintf(q, sizeof q, "projectId=groups-test&userId=g%d", u);
+		json_t *j = call("GET", q, NULL, NULL, &st);
+		int g = strstr(page_of(j), "variant one") ? 1 : 0;
+		CHECK(strstr(page_of(j), "variant") != NULL);
+		counts[g]++;
+		for (int r = 0; r < 3; r++) {
+			json_t *k = call("GET", q, NULL, NULL, &st);
+			CHECK_STR(page_of(k), page_of(j));
+			json_decref(k);
+		}
+		json_decref(j);
+	}
+	/* balanced: least-filled first, so 6 participants split 3/3 */
+	CHECK_INT(counts[0], 3);
+	CHECK_INT(counts[1], 3);
+}
+
+static void hash_groups_follow_the_original_bucketer(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/hashgroups", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: hash-test\n  name: H\n  groupStrategy: hash\n"
+			 "  events:\n    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: intro.html\n    finalStep: intro.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	const char *texts[3] = {"<p>v0</p>", "<p>v1</p>", "<p>v2</p>"};
+	for (int g = 0; g < 3; g++) {
+		snprintf(path, sizeof path, "%s/StepFiles/intro-%d.html", dir, g);
+		write_text(path, texts[g]);
+	}
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	const char *users[] = {"0a1b2c3d", "ffff", "e0", "not_hex_zz", "abc-123"};
+	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+		char q[128];
+		int st;
+		snprintf(q, sizeof q, "projectId=hash-test&userId=%s", users[i]);
+		json_t *j = call("GET", q, NULL, NULL, &st);
+		int g = flow_group_hash(users[i], 3);
+		CHECK(strstr(page_of(j), texts[g]) != NULL);
+		json_decref(j);
+	}
+}
+
+static void stop_step_ends_the_session(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/stopstep", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: stopstep-test\n  name: S\n  events:\n"
+			 "    startServerStep: 1\n    stopServerStep: 2\n"
+			 "  steps:\n    1: a.html\n    2: b.html\n"
+			 "    finalStep: b.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	snprintf(path, sizeof path, "%s/StepFiles/a.html", dir);
+	write_text(path, "<p>a</p>");
+	snprintf(path, sizeof path, "%s/StepFiles/b.html", dir);
+	write_text(path, "<p>b</p>");
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	int st;
+	json_decref(call("GET", "projectId=stopstep-test&userId=s1", NULL, NULL, &st));
+	CHECK_INT(sess_get_state(env.sess, "stopstep-test", "s1", NULL), SESS_READY);
+	json_decref(call("POST", "projectId=stopstep-test&userId=s1", "{}", NULL, &st));
+	enum sess_end_reason r = SESS_END_NONE;
+	CHECK_INT(sess_get_state(env.sess, "stopstep-test", "s1", &r), SESS_ENDED);
+	CHECK_INT(r, SESS_END_STOP_STEP);
+}
+
+int main(void)
+{
+	src_dir = getenv("HIPPO_SRC");
+	if (!src_dir)
+		src_dir = "../..";
+	log_set_level(LOG_WARN);
+	snprintf(tmp, sizeof tmp, "/tmp/hippo-test-flow-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	snprintf(dbpath, sizeof dbpath, "%s/hippo.db", tmp);
+	env_open();
+	RUN(get_shows_current_step_and_never_advances);
+	RUN(whole_journey_with_game_stop_step_and_final);
+	RUN(stop_command_ends_the_game_and_moves_on);
+	RUN(max_runtime_end_is_recorded_and_moves_on);
+	RUN(stop_step_ends_the_session);
+	RUN(stale_step_post_does_not_advance);
+	RUN(bad_input_is_refused_and_changes_nothing);
+	RUN(form_bodies_are_accepted);
+	RUN(not_live_project_is_not_found);
+	RUN(groups_see_their_variant);
+	RUN(hash_groups_follow_the_original_bucketer);
+	RUN(restart_continues_and_reallocates_the_game);
+	env_close();
+	admin_rmtree(tmp);
+	return test_summary();
+}
