@@ -8,6 +8,7 @@
 
 static const struct bench_kind *const kinds[] = {
 	&bench_env,
+	&bench_trial,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

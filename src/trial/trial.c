@@ -524,6 +524,9 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 			tick(t, sc, sink);
 	} else if (ticking && now >= t->next_tick) {
 		tick(t, sc, sink);
+		if (t->ended)
+			return;
+		/* the next tick from the ideal time, not from now: no drift */
 		int64_t period = 1000000000 / (t->fps > 0 ? t->fps : 1);
 		if (t->next_tick != INT64_MAX) { /* INT64_MAX: the tick ended the episode */
 			t->next_tick += period;
