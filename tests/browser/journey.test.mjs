@@ -96,6 +96,7 @@ try {
 		assert.deepEqual([...controls].sort(), ['left', 'pause', 'right', 'start']);
 	});
 	t.ok(await page.locator('#instructions li').count() > 0, 'the instructions panel is filled');
+	t.ok(await page.locator('#frame-hint').isVisible(), 'before Start, the frame says "Press Start to play"');
 	await t.screenshot(page, 'game');
 	const before = await layout(page);
 
@@ -118,6 +119,7 @@ try {
 	const presses = await t.check('the game is played with the arrow keys until "done"',
 		() => playUntilDone(page));
 	const after = await layout(page);
+	t.ok(!(await page.locator('#frame-hint').isVisible()), 'once started, the hint is gone');
 	t.ok(JSON.stringify(before.frameBox) === JSON.stringify(after.frameBox),
 		'the frame box does not move or resize while playing',
 		`${JSON.stringify(before.frameBox)} -> ${JSON.stringify(after.frameBox)}`);
