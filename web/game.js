@@ -189,6 +189,7 @@ export class Game {
 			el('span', { className: 'budget__label', text: 'Feedback budget' }),
 			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget left' },
 				this.budgetBar), this.budgetText);
+		this.stage = el('div', { className: 'game__stage' }, this.box, this.budgetEl);
 		this.controls = el('div', { className: 'controls', id: 'controls', role: 'group',
 			'aria-label': 'Game controls' });
 		this.instrList = el('ul', { className: 'instructions__list' });
@@ -200,7 +201,7 @@ export class Game {
 			el('div', { className: 'game__top' }, this.display,
 				el('div', { className: 'game__status' }, this.fps, this.conn)),
 			el('div', { className: 'game__body' },
-				el('div', { className: 'game__stage' }, this.box, this.budgetEl),
+				this.stage,
 				el('aside', { className: 'game__side' },
 					el('section', { className: 'panel' },
 						el('h2', { className: 'panel__title', text: 'Controls' }),
@@ -453,17 +454,17 @@ export class Game {
 	}
 
 	setAspect(w, h) {
-		this.box.style.setProperty('--ar', String(w / h));
+		this.stage.style.setProperty('--ar', String(w / h));
 	}
 
 	setWindowHints(msg) {
 		const w = Number(msg.gameWindowWidth);
 		const h = Number(msg.gameWindowHeight);
 		if (w > 0)
-			this.box.style.setProperty('--hint-w', `${w}px`);
+			this.stage.style.setProperty('--hint-w', `${w}px`);
 		if (w > 0 && h > 0 && this.frameCount === 0)
 			this.setAspect(w, h);
-		this.box.classList.toggle('frame-box--strict', msg.gameWindowSize === 'strict');
+		this.stage.classList.toggle('game__stage--strict', msg.gameWindowSize === 'strict');
 	}
 
 	updateFps() {

@@ -359,8 +359,9 @@ export async function playUntilDone(page, ms = 150000) {
 	await page.waitForSelector('#frame-box');
 	const start = page.locator('[data-control="start"]');
 	await start.waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
-	if (await start.count())
-		await start.click();
+	// (The game may be over already: then the modal covers the button.)
+	if (await start.count() && !await page.locator('.modal').count())
+		await start.click({ timeout: 5000 }).catch(() => {});
 	const end = Date.now() + ms;
 	let presses = 0;
 	while (Date.now() < end) {
@@ -372,8 +373,8 @@ export async function playUntilDone(page, ms = 150000) {
 		await page.keyboard.up(key);
 		presses++;
 		// A paused or not yet started game (e.g. after a reconnect) is started again.
-		if (presses % 25 === 0 && await start.count() && await start.isEnabled())
-			await start.click().catch(() => {});
+		if (presses % 25 === 0 && await start.count() && !await page.locator('.modal').count())
+			await start.click({ timeout: 2000 }).catch(() => {});
 	}
 	throw new Error(`no end-of-game message after ${ms / 1000} s of play`);
 }
