@@ -25,6 +25,7 @@
 
 #include "core/config.h"
 #include "session/sess_conn.h"
+#include "trial/tilejpeg.h"
 #include "trial/trial.h"
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
@@ -84,8 +85,10 @@ struct sess_mgr {
 	struct sess *wake_head;
 	struct worker *w;
 	int nw;
+	struct tile_cache *tiles; /* encoded MCUs shared by the workers */
 	sess_end_fn end_fn;
 	void *end_user;
+	unsigned long long frames_sent; /* atomic: frames handed to connections */
 };
 
 const char *sess_end_reason_name(enum sess_end_reason r)
@@ -576,6 +579,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		free(m);
 		return NULL;
 	}
+	m->tiles = tile_cache_new(32u << 20);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -583,6 +587,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		struct worker *w = &m->w[i];
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, &ca);
+		w->sc.cache = m->tiles;
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			snprintf(err, errlen, "cannot start worker threads");
 			pthread_condattr_destroy(&ca);
@@ -660,6 +665,7 @@ void sess__mgr_free(struct sess_mgr *m)
 	}
 	free(m->all);
 	free(m->w);
+	tile_cache_free(m->tiles);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -824,6 +830,7 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		s->fpend = t;
 		s->frame_ready = false;
 		stamp_time(&s->fsend, h);
+		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
 		*buf = s->fsend.p + h;
 		*len = s->fsend.len;
 		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;
@@ -852,4 +859,10 @@ void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), v
 		if (n < sizeof batch / sizeof batch[0])
 			return;
 	}
+}
+
+void sess_stats(struct sess_mgr *m, struct sess_stats *st)
+{
+	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
+	st->live = sess__live(m);
 }

@@ -113,6 +113,8 @@ def misc(srv):
     check(st == 200 and 'hippo_participants{project="cartpole-demo",step="5"}' in text,
           "/metrics counts participants by step")
     check("hippo_sessions_active" in text, "/metrics has active sessions")
+    frames = [l for l in text.splitlines() if l.startswith("hippo_frames_sent_total ")]
+    check(frames and int(frames[0].split()[1]) > 0, "/metrics counts frames sent: %s" % frames)
     st, j, h = srv.request("OPTIONS", "/next?projectId=%s&userId=u" % P)
     check(st == 204 and h["Access-Control-Allow-Origin"] == "*", "CORS preflight")
     check("POST" in h["Access-Control-Allow-Methods"], "CORS methods include POST")
@@ -128,7 +130,7 @@ def test():
         misc(srv)
         rc, err = srv.stop()
         check(rc == 0, "a clean shutdown on SIGTERM (rc %s)" % rc)
-        check("ERROR" not in err and "runtime error" not in err, "no errors logged")
+        check("level=error" not in err and "runtime error" not in err, "no errors logged: %s" % [l for l in err.splitlines() if "level=error" in l][:3])
     finally:
         if srv.proc.poll() is None:
             srv.stop()
