@@ -8,6 +8,8 @@
 
 static const struct bench_kind *const kinds[] = {
 	&bench_env,
+	&bench_external,
+	&bench_trial,
 	&bench_next,
 };
 

@@ -19,6 +19,7 @@ BIN = os.environ.get("HIPPO_BIN", os.path.join(HERE, "..", "..", "build", "test"
 PROJECTS = os.path.join(HERE, "projects")
 
 checks = 0
+servers = []
 
 
 def check(cond, what):
@@ -37,6 +38,8 @@ class Server:
         self.tmp = tempfile.mkdtemp(prefix="hippo-trial-")
         self.data = os.path.join(self.tmp, "data")
         pdir = project_dir or os.path.join(PROJECTS, project)
+        servers.append(self)
+        self.err_text = None
         self.proc = subprocess.Popen(
             [BIN, "trial", pdir, "--port", "0", "--data", self.data, *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -69,10 +72,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        err = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode, err
+        if self.err_text is None:
+            self.err_text = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return self.proc.returncode, self.err_text
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -134,6 +138,9 @@ def run(coro):
     except Exception:
         import traceback
         traceback.print_exc()
+        for srv in servers:  # what the servers said (sanitizer reports, logs)
+            rc, err = srv.stop()
+            print("server exit %s; stderr:\n%s" % (rc, err[-6000:]))
         print("%d checks, failed" % checks)
         sys.exit(1)
     print("%d checks passed" % checks)
