@@ -225,6 +225,9 @@ int ext_proc_spawn(const struct ext_proc_conf *c, json_t *hello, struct ext_proc
 	p->fd_out = outp[0];
 	p->fd_err = errp[0];
 	in[1] = outp[0] = errp[0] = -1;
+	/* a 600x400 RGB frame is 720 kB: a 1 MB pipe takes it in one go instead of
+	 * eleven 64 kB rounds of the writer blocking (best effort) */
+	fcntl(p->fd_out, F_SETPIPE_SZ, 1 << 20);
 	fcntl(p->fd_in, F_SETFL, O_NONBLOCK);
 	fcntl(p->fd_out, F_SETFL, O_NONBLOCK);
 	fcntl(p->fd_err, F_SETFL, O_NONBLOCK);

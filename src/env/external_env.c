@@ -32,6 +32,9 @@ struct ext_env {
 	int fw, fh;
 	bool have_frame;
 	tjhandle tj;
+	bool async;                 /* ops_step returns at once while the reply is pending */
+	bool step_pending;          /* a step was asked through ops_step and not yet returned */
+	bool result_ready;          /* its reply came (ext_env_step_poll) */
 	char err[256];
 };
 
@@ -82,8 +85,7 @@ static int take_frame(struct ext_env *e, json_t *msg)
 	const uint8_t *payload = ext_proc_payload(e->proc, &plen);
 	struct xp_frame f;
 	int rc = xp_frame_parse(msg, plen, &f, perr, sizeof perr);
-	if (rc <= 0) {
-		e->have_frame = false;
+	if (rc <= 0) { /* no frame: the previous one stays */
 		if (rc < 0) {
 			snprintf(m, sizeof m, "protocol error: %s", perr);
 			set_err(e, m);
@@ -446,10 +448,75 @@ static int ops_reset(void *env, const uint64_t *seed, double *obs, char *info, s
 	return finish_call(e, obs, info, infolen, err, errlen);
 }
 
+void ext_env_set_async(struct ext_env *e, bool on)
+{
+	e->async = on;
+}
+
+bool ext_env_step_pending(const struct ext_env *e)
+{
+	return e->step_pending;
+}
+
+int ext_env_step_poll(struct ext_env *e)
+{
+	if (!e->step_pending || e->result_ready)
+		return 1;
+	int r = ext_env_poll(e);
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		e->result_ready = true;
+	else
+		e->step_pending = false; /* the retried step reports the failure */
+	return 1;
+}
+
+static void take_result(struct ext_env *e, double *obs, struct hippo_step_result *res,
+			char *info, size_t infolen)
+{
+	memcpy(obs, e->obs, e->obs_n * sizeof *obs);
+	if (info && infolen)
+		snprintf(info, infolen, "%s", e->info_json);
+	*res = e->res;
+	e->step_pending = e->result_ready = false;
+}
+
+/* Asynchronous stepping: the first call sends the request and fails with
+ * step_pending set; the caller retries with the same action once
+ * ext_env_step_poll says the reply is there, and gets the result. */
+static int async_step(struct ext_env *e, const double *action, double *obs,
+		      struct hippo_step_result *res, char *info, size_t infolen, char *err,
+		      size_t errlen)
+{
+	if (e->step_pending && !e->result_ready) {
+		int r = ext_env_poll(e);
+		if (r > 0)
+			e->result_ready = true;
+		else if (r < 0)
+			e->step_pending = false;
+	}
+	if (e->result_ready) {
+		take_result(e, obs, res, info, infolen);
+		return 0;
+	}
+	if (!e->step_pending) {
+		if (ext_env_begin_step(e, action) < 0) {
+			snprintf(err, errlen, "%s", ext_env_error(e));
+			return -1;
+		}
+		e->step_pending = true;
+	}
+	snprintf(err, errlen, "the environment process is still computing the step");
+	return -1;
+}
+
 static int ops_step(void *env, const double *action, double *obs, struct hippo_step_result *res,
 		    char *info, size_t infolen, char *err, size_t errlen)
 {
 	struct ext_env *e = env;
+	if (e->async)
+		return async_step(e, action, obs, res, info, infolen, err, errlen);
 	if (ext_env_begin_step(e, action) < 0) {
 		snprintf(err, errlen, "%s", ext_env_error(e));
 		return -1;

@@ -19,11 +19,11 @@ static int check_table(const struct plugin *p, const struct hippo_env_ops *t, si
 		       size_t errlen)
 {
 	if (t->abi_version != HIPPO_ENV_ABI_VERSION) {
+		/* versions first: a websocket close reason keeps only ~120 bytes */
 		snprintf(err, errlen,
-			 "%s: environment '%s' was built for environment ABI version %u, this hippo "
-			 "speaks %u: rebuild it against this hippo's include/hippo/env.h",
-			 p->path, t->abi_version == 0 || !t->id ? "?" : t->id, t->abi_version,
-			 HIPPO_ENV_ABI_VERSION);
+			 "plug-in built for environment ABI version %u, this hippo speaks %u: %s "
+			 "(environment '%s'): rebuild it against this hippo's include/hippo/env.h",
+			 t->abi_version, HIPPO_ENV_ABI_VERSION, p->path, t->id ? t->id : "?");
 		return -1;
 	}
 	if (!t->id || !t->id[0] || !t->create || !t->destroy || !t->info || !t->reset || !t->step) {

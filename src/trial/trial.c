@@ -34,6 +34,10 @@ struct trial {
 	struct tenv src;   /* where the env comes from (built-in, plug-in, process) */
 	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
 	bool started;      /* the env is ready and the start line written */
+	int64_t poll_at;   /* while not started or stepping: when to poll the process */
+	bool step_pending; /* an external process computes the step of pend_action */
+	int pend_code;
+	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
 
@@ -252,6 +256,8 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	char ctx[96];
 	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
 	if (tenv_open(&t->src, &t->env, p->cfg, ctx, err, errlen) < 0) {
+		log_warn("trial", "environment could not be opened", "user=%s err=\"%s\"",
+			 t->user_id, err);
 		free(t);
 		return NULL;
 	}
@@ -508,31 +514,44 @@ static int next_action(struct trial *t)
 	return t->cfg->trial.input_mode == CFG_INPUT_PRESS ? 0 : t->held;
 }
 
-static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_sink *sink)
+/* Chooses the step's action (the participant's, or the agent's in the
+ * agent modes) into t->pend_code / t->pend_action. Returns -1 on failure. */
+static int choose_action(struct trial *t, const struct trial_sink *sink)
 {
 	bool given = t->qlen > 0; /* the participant acted for this step (advise mode) */
 	int action = next_action(t);
-	double a = (double)action;
+	memset(t->pend_action, 0, sizeof t->pend_action);
+	/* continuous spaces get the zero action from discrete names */
 	if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
-		a += (double)t->env.info->action_space.start;
-	struct hippo_step_result res = {0};
-	double abox[16] = {0};
-	const double *ap = &a;
-	if (t->env.info->action_space.kind == HIPPO_SPACE_BOX)
-		ap = abox; /* continuous spaces get the zero action from discrete names */
+		t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
 	if (t->mode) {
 		char err[256];
-		if (mode_act(t->mode, t->env.obs, t->total_steps, given ? action : -1, &action, abox,
-			     err, sizeof err) < 0) {
+		if (mode_act(t->mode, t->env.obs, t->total_steps, given ? action : -1, &action,
+			     t->pend_action, err, sizeof err) < 0) {
 			fail_env(t, sink, err);
-			return;
+			return -1;
 		}
-		ap = abox;
 	}
+	t->pend_code = action;
+	return 0;
+}
+
+static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_sink *sink)
+{
+	/* an external process's step is asynchronous: the first call sends it, the
+	 * call after tenv_step_ready() takes the result (same action) */
+	if (!t->step_pending && choose_action(t, sink) < 0)
+		return;
+	int action = t->pend_code;
+	const double *ap = t->pend_action;
+	struct hippo_step_result res = {0};
 	if (env_step(&t->env, ap, &res, t->info, sizeof t->info) < 0) {
-		fail_env(t, sink, t->env.err);
+		t->step_pending = tenv_step_pending(&t->src);
+		if (!t->step_pending)
+			fail_env(t, sink, t->env.err);
 		return;
 	}
+	t->step_pending = false;
 	if (t->mode)
 		mode_observe(t->mode, t->total_steps, ap, &res, t->env.obs);
 	t->step++;
@@ -556,8 +575,8 @@ int64_t trial_due(const struct trial *t)
 {
 	if (t->ended)
 		return INT64_MAX;
-	if (!t->started) /* an external process is starting: poll it */
-		return trial_now_ns() + 5000000;
+	if (!t->started || t->step_pending) /* an external process is starting or stepping */
+		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
 	int64_t d = t->next_flush;
@@ -579,8 +598,10 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		finish(t, t->pending_end, sink);
 		return;
 	}
-	if (!t->started && !env_started(t, sink))
+	if (!t->started && !env_started(t, sink)) {
+		t->poll_at = now + 5000000;
 		return;
+	}
 	if (t->episode == 0) {
 		if (begin_episode(t) < 0) {
 			fail_env(t, sink, t->env.err);
@@ -588,13 +609,21 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		}
 		record(t, 0, NULL, NULL);
 	}
-	if (t->pending_reset) {
+	bool waiting = t->step_pending && !tenv_step_ready(&t->src);
+	if (t->step_pending && !waiting) { /* the process answered: finish that step */
+		tick(t, sc, sink);
+		if (t->ended)
+			return;
+	}
+	if (waiting)
+		t->poll_at = now + 1000000;
+	if (t->pending_reset && !waiting) {
 		t->pending_reset = false;
 		end_episode(t, sink);
 		if (t->ended)
 			return;
 	}
-	bool ticking = t->attached && t->playing && !t->hidden;
+	bool ticking = t->attached && t->playing && !t->hidden && !waiting;
 	if (ticking && t->cfg->trial.input_mode == CFG_INPUT_TURN) {
 		if (t->qlen > 0)
 			tick(t, sc, sink);

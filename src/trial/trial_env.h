@@ -35,6 +35,19 @@ int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const cha
  * starts, -1 when it failed (message in te->err). */
 int tenv_poll(struct tenv *te);
 
+/* Steps of an external process do not block: env_step() fails at once with
+ * tenv_step_pending() true while the process computes; tenv_step_ready()
+ * (without blocking) says when to call env_step() again with the same
+ * action. Always false / true for other environments. */
+bool tenv_step_pending(const struct tenv *te);
+bool tenv_step_ready(struct tenv *te);
+
+struct cfg_diags;
+/* For `hippo check`: loads a plug-in named by trial.env.plugin (ABI version,
+ * id) and looks up an external command's program, without starting anything.
+ * Appends an error per problem to DIAGS; returns the number appended. */
+int tenv_check(const struct cfg *cfg, struct cfg_diags *diags);
+
 /* Closes the environment, its process or library (no-op after a failed open). */
 void tenv_close(struct tenv *te);
 
