@@ -90,6 +90,7 @@ void net_config_defaults(struct net_config *c)
 	c->data_dir = "data";
 	c->grace_s = -1;
 	c->max_http_body = 1 << 20;
+	c->max_sessions = 2000;
 	c->handle_signals = true;
 }
 
@@ -689,6 +690,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.count_threads = 1;
 	info.timeout_secs = 30;
+	info.max_http_header_data = 8192; /* long study URLs (crowd-platform ids) */
 	info.keepalive_timeout = 30;
 	if (cfg->tls_cert) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -719,6 +721,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 		.open_project = cfg->open_project,
 		.workers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1),
 		.grace_s = cfg->grace_s,
+		.max_sessions = cfg->max_sessions ? cfg->max_sessions : 2000,
 		.headroom = LWS_PRE,
 		.wake = wake_ctx,
 		.wake_user = srv->ctx,
