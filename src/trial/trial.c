@@ -95,6 +95,11 @@ const char *trial_id(const struct trial *t)
 	return t->trial_id;
 }
 
+bool trial_starting(const struct trial *t)
+{
+	return !t->started && !t->ended;
+}
+
 enum sess_end_reason trial_ended(const struct trial *t)
 {
 	return t->ended;
