@@ -75,6 +75,11 @@ int agent_open(struct agent *a, const char *name, const struct agent_args *args,
 	return agent_open_ops(a, ops, args, err, errlen);
 }
 
+int agent_ready(struct agent *a)
+{
+	return a->ops->ready ? a->ops->ready(a->inst, a->err, sizeof a->err) : 1;
+}
+
 int agent_act(struct agent *a, const double *obs, long t, double *action)
 {
 	if (a->ops->act(a->inst, obs, t, action, a->err, sizeof a->err) < 0)

@@ -35,6 +35,10 @@ struct agent_ops {
 	int (*create)(const struct agent_args *args, void **agent, char *err, size_t errlen);
 	/* Frees the instance. AGENT may be NULL. */
 	void (*destroy)(void *agent);
+	/* Without blocking: 1 when the agent can act, 0 while it starts (an agent
+	 * process loading its model), -1 when it failed (message in ERR). May be
+	 * NULL: ready at once. */
+	int (*ready)(void *agent, char *err, size_t errlen);
 	/* Writes the action for observation OBS at step T to ACTION (action space
 	 * size scalars). */
 	int (*act)(void *agent, const double *obs, long t, double *action, char *err,
@@ -75,6 +79,8 @@ int agent_open(struct agent *a, const char *name, const struct agent_args *args,
 	       size_t errlen);
 int agent_open_ops(struct agent *a, const struct agent_ops *ops, const struct agent_args *args,
 		   char *err, size_t errlen);
+/* ready() (1, 0 or -1 with the message in a->err). */
+int agent_ready(struct agent *a);
 /* act() with the error kept in a->err. */
 int agent_act(struct agent *a, const double *obs, long t, double *action);
 void agent_observe(struct agent *a, long t, const double *action, double reward,

@@ -98,6 +98,22 @@ static int ready(struct ext_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+static int ea_ready(void *agent, char *err, size_t errlen)
+{
+	struct ext_agent *a = agent;
+	if (a->ready)
+		return 1;
+	enum ext_state st = ext_proc_progress(a->proc);
+	if (st == EXT_FAILED) {
+		snprintf(err, errlen, "%s", ext_proc_error(a->proc));
+		return -1;
+	}
+	if (st == EXT_STARTING)
+		return 0;
+	a->ready = true;
+	return 1;
+}
+
 static int ea_act(void *agent, const double *obs, long t, double *action, char *err,
 		  size_t errlen)
 {
@@ -164,6 +180,7 @@ const struct agent_ops agent_external_ops = {
 	.summary = "an agent served by a child process (hippo_env.serve_agent)",
 	.create = ea_create,
 	.destroy = ea_destroy,
+	.ready = ea_ready,
 	.act = ea_act,
 	.observe = ea_observe,
 	.feedback = ea_feedback,

@@ -57,6 +57,16 @@ int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps,
 	return 0;
 }
 
+int mode_ready(struct mode *m, char *err, size_t errlen)
+{
+	if (!m)
+		return 1;
+	int r = agent_ready(&m->agent);
+	if (r < 0)
+		snprintf(err, errlen, "the agent failed: %s", m->agent.err);
+	return r;
+}
+
 int mode_act(struct mode *m, const double *obs, long long t, int human, int *code,
 	     double *action, char *err, size_t errlen)
 {

@@ -33,7 +33,8 @@ struct trial {
 	bool env_open;
 	struct tenv src;   /* where the env comes from (built-in, plug-in, process) */
 	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
-	bool started;      /* the env is ready and the start line written */
+	bool started;      /* the env and agent are ready, the start line written */
+	bool mode_opened;
 	int64_t poll_at;   /* while not started or stepping: when to poll the process */
 	bool step_pending; /* an external process computes the step of pend_action */
 	int pend_code;
@@ -227,16 +228,24 @@ static void meta_line(struct trial *t, const char *event, enum sess_end_reason r
 }
 
 /* Once the environment is ready (at once, or after an external process's
- * hello): the agent of the trial's mode, then the start line. */
+ * hello): opens the agent of the trial's mode; once that is ready too (an agent
+ * process answers hello), writes the start line. Returns 1 when started, 0
+ * while the agent starts, -1 with ERR. */
 static int start_env(struct trial *t, char *err, size_t errlen)
 {
 	char ctx[96];
 	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
-	if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
-		return -1;
+	if (!t->mode_opened) {
+		if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
+			return -1;
+		t->mode_opened = true;
+	}
+	int r = mode_ready(t->mode, err, errlen);
+	if (r <= 0)
+		return r;
 	t->started = true;
 	meta_line(t, "start", SESS_END_NONE);
-	return 0;
+	return 1;
 }
 
 struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
@@ -471,11 +480,12 @@ static bool env_started(struct trial *t, const struct trial_sink *sink)
 	int rc = tenv_poll(&t->src);
 	if (rc == 0)
 		return false;
-	if (rc < 0 || start_env(t, err, sizeof err) < 0) {
+	int started = rc < 0 ? -1 : start_env(t, err, sizeof err);
+	if (started < 0) {
 		fail_env(t, sink, rc < 0 ? t->src.err : err);
 		return false;
 	}
-	return true;
+	return started > 0;
 }
 
 void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink)
