@@ -82,8 +82,9 @@ int agent_ready(struct agent *a)
 
 int agent_act(struct agent *a, const double *obs, long t, double *action)
 {
-	if (a->ops->act(a->inst, obs, t, action, a->err, sizeof a->err) < 0)
-		return -1;
+	int r = a->ops->act(a->inst, obs, t, action, a->err, sizeof a->err);
+	if (r != 0)
+		return r < 0 ? -1 : 1;
 	for (size_t i = 0; i < a->action_n; i++)
 		if (!isfinite(action[i])) {
 			snprintf(a->err, sizeof a->err, "agent %s chose a non-finite action",

@@ -55,9 +55,11 @@ struct ext_proc_conf {
 int ext_proc_spawn(const struct ext_proc_conf *c, json_t *hello, struct ext_proc **out, char *err,
 		   size_t errlen);
 
-/* Queues MSG (stolen) with optional PAYLOAD. With EXPECT_REPLY the process
- * becomes BUSY until its reply arrives or step_timeout_ms pass. Only in IDLE.
- * Returns 0, or -1 (failed process, or a request already outstanding). */
+/* Queues MSG (stolen). With EXPECT_REPLY (a request; only in IDLE) the process
+ * becomes BUSY until its reply arrives or step_timeout_ms pass; without (a
+ * notification) it may be queued in any state but FAILED, behind an
+ * outstanding request. Returns 0, or -1 (failed process, a request already
+ * outstanding, or more than 1 MiB the process has not read: then it fails). */
 int ext_proc_send(struct ext_proc *p, json_t *msg, bool expect_reply);
 
 /* Makes progress without blocking: writes queued bytes, reads replies and

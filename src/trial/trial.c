@@ -37,7 +37,8 @@ struct trial {
 	bool mode_opened;
 	int64_t poll_at;   /* while not started or stepping: when to poll the process */
 	bool step_pending; /* an external process computes the step of pend_action */
-	int pend_code;
+	bool act_pending;  /* an agent process computes the action */
+	int pend_code, pend_human;
 	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
@@ -530,24 +531,31 @@ static int next_action(struct trial *t)
 }
 
 /* Chooses the step's action (the participant's, or the agent's in the
- * agent modes) into t->pend_code / t->pend_action. Returns -1 on failure. */
+ * agent modes) into t->pend_code / t->pend_action. Returns 0; 1 while an
+ * agent process computes it (t->act_pending: called again once it answered,
+ * with the participant's input taken the first time); -1 on failure. */
 static int choose_action(struct trial *t, const struct trial_sink *sink)
 {
-	bool given = t->qlen > 0; /* the participant acted for this step (advise mode) */
-	int action = next_action(t);
-	memset(t->pend_action, 0, sizeof t->pend_action);
-	/* continuous spaces get the zero action from discrete names */
-	if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
-		t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
+	if (!t->act_pending) {
+		bool given = t->qlen > 0; /* the participant acted for this step (advise) */
+		int action = next_action(t);
+		memset(t->pend_action, 0, sizeof t->pend_action);
+		/* continuous spaces get the zero action from discrete names */
+		if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
+			t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
+		t->pend_code = action;
+		t->pend_human = given ? action : -1;
+	}
 	if (t->mode) {
 		char err[256];
-		if (mode_act(t->mode, t->env.obs, t->total_steps, given ? action : -1, &action,
-			     t->pend_action, err, sizeof err) < 0) {
+		int r = mode_act(t->mode, t->env.obs, t->total_steps, t->pend_human, &t->pend_code,
+				 t->pend_action, err, sizeof err);
+		t->act_pending = r > 0;
+		if (r < 0)
 			fail_env(t, sink, err);
-			return -1;
-		}
+		if (r != 0)
+			return r < 0 ? -1 : 1;
 	}
-	t->pend_code = action;
 	return 0;
 }
 
@@ -555,7 +563,7 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 {
 	/* an external process's step is asynchronous: the first call sends it, the
 	 * call after tenv_step_ready() takes the result (same action) */
-	if (!t->step_pending && choose_action(t, sink) < 0)
+	if (!t->step_pending && choose_action(t, sink) != 0)
 		return;
 	int action = t->pend_code;
 	const double *ap = t->pend_action;
@@ -590,7 +598,7 @@ int64_t trial_due(const struct trial *t)
 {
 	if (t->ended)
 		return INT64_MAX;
-	if (!t->started || t->step_pending) /* an external process is starting or stepping */
+	if (!t->started || t->step_pending || t->act_pending) /* waiting for a process */
 		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
@@ -624,8 +632,10 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		}
 		record(t, 0, NULL, NULL);
 	}
-	bool waiting = t->step_pending && !tenv_step_ready(&t->src);
-	if (t->step_pending && !waiting) { /* the process answered: finish that step */
+	char merr[256];
+	bool waiting = (t->step_pending && !tenv_step_ready(&t->src)) ||
+		       (t->act_pending && mode_ready(t->mode, merr, sizeof merr) == 0);
+	if ((t->step_pending || t->act_pending) && !waiting) { /* a process answered */
 		tick(t, sc, sink);
 		if (t->ended)
 			return;
