@@ -25,6 +25,7 @@
 
 #include "core/config.h"
 #include "session/sess_conn.h"
+#include "trial/recorder.h"
 #include "trial/tilejpeg.h"
 #include "trial/trial.h"
 
@@ -667,6 +668,7 @@ void sess__mgr_free(struct sess_mgr *m)
 	free(m->all);
 	free(m->w);
 	tile_cache_free(m->tiles);
+	rec_sync_wait(); /* every record on disk before the server is gone */
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
