@@ -163,6 +163,7 @@ export class Game {
 		this.lastMove = 0;
 		this.handlers = [];
 		this.playing = false;      // a start was sent and no pause/stop since
+		this.paused = false;       // the last of start/pause/stop was pause
 		this.build();
 	}
 
@@ -179,13 +180,16 @@ export class Game {
 			role: 'img', 'aria-label': 'Game' });
 		this.ctx = this.canvas.getContext('2d');
 		this.overlay = el('div', { className: 'frame-box__overlay', text: 'Connecting…' });
-		this.box = el('div', { className: 'frame-box', id: 'frame-box' }, this.canvas, this.overlay);
+		this.hint = el('div', { className: 'frame-box__hint', id: 'frame-hint', hidden: true });
+		this.box = el('div', { className: 'frame-box', id: 'frame-box' }, this.canvas, this.hint,
+			this.overlay);
 		this.budgetBar = el('div', { className: 'budget__fill' });
 		this.budgetText = el('span', { className: 'budget__text' });
 		this.budgetEl = el('div', { className: 'budget', id: 'budget', hidden: true },
 			el('span', { className: 'budget__label', text: 'Feedback budget' }),
 			el('div', { className: 'budget__track', role: 'progressbar', 'aria-label': 'Feedback budget left' },
 				this.budgetBar), this.budgetText);
+		this.stage = el('div', { className: 'game__stage' }, this.box, this.budgetEl);
 		this.controls = el('div', { className: 'controls', id: 'controls', role: 'group',
 			'aria-label': 'Game controls' });
 		this.instrList = el('ul', { className: 'instructions__list' });
@@ -197,7 +201,7 @@ export class Game {
 			el('div', { className: 'game__top' }, this.display,
 				el('div', { className: 'game__status' }, this.fps, this.conn)),
 			el('div', { className: 'game__body' },
-				el('div', { className: 'game__stage' }, this.box, this.budgetEl),
+				this.stage,
 				el('aside', { className: 'game__side' },
 					el('section', { className: 'panel' },
 						el('h2', { className: 'panel__title', text: 'Controls' }),
@@ -439,8 +443,10 @@ export class Game {
 			this.frameShownAt = performance.now();
 			this.canvas.dataset.frameId = String(p.id);
 			this.drawTimes.push(this.frameShownAt);
-			if (!this.overlay.hidden)
+			if (!this.overlay.hidden) {
 				this.overlay.hidden = true;
+				this.updateHint();
+			}
 			if (typeof p.border === 'string' && CSS.supports('color', p.border))
 				this.box.style.borderColor = p.border;
 		}
@@ -448,17 +454,17 @@ export class Game {
 	}
 
 	setAspect(w, h) {
-		this.box.style.setProperty('--ar', String(w / h));
+		this.stage.style.setProperty('--ar', String(w / h));
 	}
 
 	setWindowHints(msg) {
 		const w = Number(msg.gameWindowWidth);
 		const h = Number(msg.gameWindowHeight);
 		if (w > 0)
-			this.box.style.setProperty('--hint-w', `${w}px`);
+			this.stage.style.setProperty('--hint-w', `${w}px`);
 		if (w > 0 && h > 0 && this.frameCount === 0)
 			this.setAspect(w, h);
-		this.box.classList.toggle('frame-box--strict', msg.gameWindowSize === 'strict');
+		this.stage.classList.toggle('game__stage--strict', msg.gameWindowSize === 'strict');
 	}
 
 	updateFps() {
@@ -563,6 +569,7 @@ export class Game {
 			});
 			parts.push(form);
 		}
+		this.updateHint();
 		if (parts.length === 0)
 			parts.push(el('p', { className: 'muted', text: this.everConnected ? 'No controls for this game.'
 				: 'Controls appear when the game is connected.' }));
@@ -618,6 +625,18 @@ export class Game {
 		return b;
 	}
 
+	// "Press Start" over the frame while a game with a Start button is not
+	// running (before the first start, after a pause, after a reload).
+	updateHint() {
+		const show = this.ui.has('start') && !this.playing && this.frameCount > 0 && !this.finished;
+		if (show)
+			this.hint.textContent = this.paused ? 'Paused: press Start to go on' : 'Press Start to play';
+		this.hint.hidden = !show;
+		const start = this.controls.querySelector('[data-control="start"]');
+		if (start)
+			start.classList.toggle('btn--primary', show);
+	}
+
 	commandButton(name, label, msg, extraClass) {
 		const b = el('button', { type: 'button', className: `btn btn--cmd ${extraClass || ''}`,
 			dataset: { control: name }, text: label });
@@ -625,8 +644,11 @@ export class Game {
 			const m = { ...msg };
 			if (m.command === 'start')
 				Object.assign(m, systemInfo());
-			if (m.command === 'start' || m.command === 'pause' || m.command === 'stop')
+			if (m.command === 'start' || m.command === 'pause' || m.command === 'stop') {
 				this.playing = m.command === 'start';
+				this.paused = m.command === 'pause';
+				this.updateHint();
+			}
 			this.send(m);
 		});
 		return b;
@@ -721,6 +743,7 @@ export class Game {
 			return;
 		this.releaseAll();
 		this.destroy();
+		this.updateHint();
 		this.setConn('done', 'Finished');
 		notice('');
 		await modal('You have completed this part',

@@ -102,6 +102,9 @@ export function renderStep(page, opts) {
 	// them so they are not left as dead text for assistive technology.
 	for (const s of content.querySelectorAll('script'))
 		s.remove();
+	// A step file with its own <form>: its fields belong to the page's form.
+	for (const f of content.querySelectorAll('form'))
+		f.replaceWith(...f.childNodes);
 	const codes = fillCodes(content, opts.code);
 	const exit = content.textContent.includes(EXIT_TEXT);
 	const form = el('form', { className: 'step card', method: 'post', action: '#',

@@ -49,6 +49,7 @@ static const struct opt_cmd spec = {
 struct serve_ctx {
 	struct flow *flow;
 	struct store *store;
+	struct sess_mgr *sess;
 };
 
 /* Reads the admin token from FILE (first line, surrounding blanks trimmed). */
@@ -75,10 +76,15 @@ static char *read_token(const char *file)
  * validated already, so this is belt and braces. */
 static void metrics_text(struct serve_ctx *c, FILE *m)
 {
+	struct sess_stats st;
+	sess_stats(c->sess, &st);
 	fprintf(m, "# HELP hippo_sessions_active Game sessions allocated and not ended.\n"
 		   "# TYPE hippo_sessions_active gauge\n"
-		   "hippo_sessions_active %lld\n",
-		store_sessions_open(c->store));
+		   "hippo_sessions_active %zu\n"
+		   "# HELP hippo_frames_sent_total Frames sent to participants.\n"
+		   "# TYPE hippo_frames_sent_total counter\n"
+		   "hippo_frames_sent_total %llu\n",
+		st.live, st.frames_sent);
 	fprintf(m, "# HELP hippo_participants Participants by project and current step.\n"
 		   "# TYPE hippo_participants gauge\n");
 	json_t *rows = store_step_counts_all(c->store);
@@ -195,6 +201,9 @@ static int run(int argc, char **argv)
 	nc.ws_path = "/ws";
 	nc.tls_cert = opt_tls_cert;
 	nc.tls_key = opt_tls_key;
+	/* Deploy uploads (config + step files as JSON) may exceed /next's 1 MB,
+	 * which the flow enforces itself. */
+	nc.max_http_body = 4u << 20;
 	srv = net_server_new(&nc, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "hippo serve: %s\n", err);
@@ -219,7 +228,7 @@ static int run(int argc, char **argv)
 	}
 	sess_on_end(sess, flow_on_session_end, flow);
 
-	struct serve_ctx ctx = {flow, store};
+	struct serve_ctx ctx = {flow, store, sess};
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
 	net_server_add_handler(srv, admin_http_handler, admin);

@@ -64,7 +64,13 @@ int http_query_get(const char *q, const char *key, char *out, size_t outlen)
 		size_t plen = end ? (size_t)(end - p) : strlen(p);
 		const char *eq = memchr(p, '=', plen);
 		size_t nlen = eq ? (size_t)(eq - p) : plen;
-		if (nlen == klen && memcmp(p, key, klen) == 0) {
+		char name[256];
+		bool match = nlen == klen && memcmp(p, key, klen) == 0;
+		/* An encoded name ("user%49d") matches its decoded key too. */
+		if (!match && memchr(p, '%', nlen) &&
+		    http_url_decode(p, nlen, name, sizeof name) == (int)klen)
+			match = memcmp(name, key, klen) == 0;
+		if (match) {
 			const char *v = eq ? eq + 1 : p + plen;
 			size_t vlen = eq ? plen - nlen - 1 : 0;
 			return http_url_decode(v, vlen, out, outlen);

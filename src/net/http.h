@@ -46,8 +46,8 @@ typedef bool (*http_handler_fn)(void *user, const struct http_request *req,
 /* The value of header NAME (case-insensitive), or NULL. */
 const char *http_header_get(const struct http_request *req, const char *name);
 
-/* Finds KEY in the raw query string Q, URL-decodes its value into OUT (at most
- * OUTLEN-1 bytes, NUL-terminated). Returns the decoded length, -1 if absent,
+/* Finds KEY in the raw query string Q (names compare decoded), URL-decodes its
+ * value into OUT (at most OUTLEN-1 bytes, NUL-terminated). Returns the decoded length, -1 if absent,
  * -2 if too long or malformed (bad %-escape, embedded NUL). */
 int http_query_get(const char *q, const char *key, char *out, size_t outlen);
 

@@ -89,6 +89,7 @@ struct sess_mgr {
 	struct tile_cache *tiles; /* encoded MCUs shared by the workers */
 	sess_end_fn end_fn;
 	void *end_user;
+	unsigned long long frames_sent; /* atomic: frames handed to connections */
 };
 
 const char *sess_end_reason_name(enum sess_end_reason r)
@@ -833,6 +834,7 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		s->fpend = t;
 		s->frame_ready = false;
 		stamp_time(&s->fsend, h);
+		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
 		*buf = s->fsend.p + h;
 		*len = s->fsend.len;
 		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;
@@ -861,4 +863,10 @@ void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), v
 		if (n < sizeof batch / sizeof batch[0])
 			return;
 	}
+}
+
+void sess_stats(struct sess_mgr *m, struct sess_stats *st)
+{
+	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
+	st->live = sess__live(m);
 }

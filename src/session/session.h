@@ -62,4 +62,11 @@ enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const
 /* Registers the callback invoked whenever a session ends. */
 void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
 
+/* Counters for /metrics. */
+struct sess_stats {
+	unsigned long long frames_sent; /* frames handed to participants' connections */
+	size_t live;                    /* sessions not ended */
+};
+void sess_stats(struct sess_mgr *m, struct sess_stats *st);
+
 #endif

@@ -29,6 +29,8 @@ struct qjob {
 	char key[1100];
 	char *content; /* when set, written to PATH (atomically) before the job is recorded */
 	size_t content_len;
+	long long size; /* of the local file when recorded, -1 unknown */
+	double mtime;
 };
 
 struct project {
@@ -180,7 +182,10 @@ static int db_open(struct storage *st, char *err, size_t errlen)
 	return 0;
 }
 
-/* Inserts or re-arms the job for (endpoint, bucket, key). Caller holds db_mu. */
+/* Inserts or re-arms the job for (endpoint, bucket, key). A file that was
+ * verified remotely after its last change (same size, modified before the
+ * verification) is not uploaded again: trial files may be submitted both at
+ * episode end and at session end. Caller holds db_mu. */
 static int db_insert(struct storage *st, const struct qjob *j)
 {
 	static const char sql[] =
@@ -188,7 +193,9 @@ static int db_insert(struct storage *st, const struct qjob *j)
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)"
 		" ON CONFLICT(endpoint, bucket, key) DO UPDATE SET path=excluded.path,"
 		" region=excluded.region, state='pending', attempts=0, next_try=excluded.next_try,"
-		" updated=excluded.updated, last_error=NULL, owner=NULL, gen=gen+1";
+		" updated=excluded.updated, last_error=NULL, owner=NULL, gen=gen+1"
+		" WHERE NOT (uploads.state='done' AND uploads.path=excluded.path AND"
+		" uploads.size=?7 AND ?8 < uploads.updated)";
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
@@ -199,6 +206,8 @@ static int db_insert(struct storage *st, const struct qjob *j)
 	sqlite3_bind_text(s, 4, j->dest.bucket, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, j->key, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 6, now_s());
+	sqlite3_bind_int64(s, 7, j->size);
+	sqlite3_bind_double(s, 8, j->mtime);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 out:
 	if (rc != 0)
@@ -235,6 +244,26 @@ static int write_file_atomic(const struct storage *st, const char *rel, const ch
 	return 0;
 }
 
+/* Notes the size and modification time of J's file (-1 when J carries
+ * content to write or the file is absent). */
+static void file_stat(const struct storage *st, struct qjob *j)
+{
+	char path[4200];
+	struct stat sb;
+	j->size = -1;
+	j->mtime = 0;
+	if (j->content)
+		return;
+	if (j->path[0] == '/')
+		snprintf(path, sizeof path, "%s", j->path);
+	else
+		snprintf(path, sizeof path, "%s/%s", st->data_dir, j->path);
+	if (stat(path, &sb) != 0)
+		return;
+	j->size = (long long)sb.st_size;
+	j->mtime = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
+}
+
 /* Moves every queued job into the spool. */
 static void drain_queue(struct storage *st)
 {
@@ -248,6 +277,7 @@ static void drain_queue(struct storage *st)
 	pthread_mutex_lock(&st->db_mu);
 	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (struct qjob *j = list; j; j = j->next) {
+		file_stat(st, j);
 		if (j->content && write_file_atomic(st, j->path, j->content, j->content_len) != 0) {
 			log_error("storage", "cannot write file for upload", "path=%s err=\"%s\"",
 				  j->path, strerror(errno));
@@ -600,6 +630,7 @@ static int submit(struct storage *st, const struct storage_dest *dest, const cha
 	/* queue full: record it directly rather than lose it */
 	pthread_mutex_lock(&st->db_mu);
 	int rc = -1;
+	file_stat(st, j);
 	if (!j->content || write_file_atomic(st, j->path, j->content, j->content_len) == 0)
 		rc = db_insert(st, j);
 	pthread_mutex_unlock(&st->db_mu);
@@ -695,6 +726,16 @@ void storage_on_session_end(void *user, const char *project_id, const char *user
 		if (storage_submit_trial_file(st, project_id, user_id, files[i]) != 0)
 			log_error("storage", "cannot queue upload", "project=%s user=%s file=%s",
 				  project_id, user_id, files[i]);
+}
+
+void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
+			       enum sess_end_reason reason, const char *const *files)
+{
+	struct storage_end_chain *c = user;
+	if (c->st)
+		storage_on_session_end(c->st, project_id, user_id, reason, files);
+	if (c->next)
+		c->next(c->next_user, project_id, user_id, reason, files);
 }
 
 int storage_counts(struct storage *st, struct storage_counts *c)

@@ -104,6 +104,22 @@ void storage_on_session_end(void *user, const char *project_id, const char *user
 long storage_sync_project(struct storage *st, const char *project_id,
 			  const struct storage_dest *d);
 
+/* sess_on_end takes one callback; this one submits the session's files and
+ * then calls NEXT (e.g. flow_on_session_end). USER is a struct
+ * storage_end_chain that must outlive the session manager:
+ *
+ *   static struct storage_end_chain chain;
+ *   chain = (struct storage_end_chain){st, flow_on_session_end, flow};
+ *   sess_on_end(sess, storage_session_end_chain, &chain);
+ */
+struct storage_end_chain {
+	struct storage *st;
+	sess_end_fn next;   /* may be NULL */
+	void *next_user;
+};
+void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
+			       enum sess_end_reason reason, const char *const *files);
+
 /* Counts of jobs by state. */
 struct storage_counts {
 	long pending, failed, done, queued; /* queued: submitted, not yet in the spool */

@@ -2,7 +2,8 @@
 // answers are sent as one JSON object exactly as entered, required fields are
 // enforced, the button is disabled while sending, an error from the server
 // is shown beside the form, a page with its own submit button gets no extra
-// one, and the `css` and `redirect` link parameters work.
+// one (nor a form of its own), and the `css` and `redirect` link parameters
+// work.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +114,10 @@ try {
 	t.ok((await layout(page)).step === 'Step 2 of 2', 'the header shows "Step 2 of 2"');
 	await t.screenshot(page, 'own-button');
 	await page.click('form.step button[type="submit"]');
+	await page.waitForSelector('.code-box');
+	await t.check('a step file\'s own <form> is merged into the page\'s form', () => {
+		assert.deepEqual(JSON.parse(posts[posts.length - 1].body), { inner: 'kept' });
+	});
 
 	// Final page, then the redirect.
 	await page.waitForSelector('.code-box');

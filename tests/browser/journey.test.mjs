@@ -96,13 +96,30 @@ try {
 		assert.deepEqual([...controls].sort(), ['left', 'pause', 'right', 'start']);
 	});
 	t.ok(await page.locator('#instructions li').count() > 0, 'the instructions panel is filled');
+	t.ok(await page.locator('#frame-hint').isVisible(), 'before Start, the frame says "Press Start to play"');
 	await t.screenshot(page, 'game');
 	const before = await layout(page);
+
+	// Page visibility is reported. Headless Chromium never hides a page, so
+	// the change is simulated in the page; the message goes to the real server.
+	await page.evaluate(() => {
+		for (const v of ['hidden', 'visible']) {
+			Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+			document.dispatchEvent(new Event('visibilitychange'));
+		}
+		delete document.visibilityState;
+	});
+	await sleep(300);
+	await t.check('visibility changes are sent to the server', () => {
+		const vis = jsonMessages(page.wsSent).filter((m) => 'visibility' in m).map((m) => m.visibility);
+		assert.deepEqual(vis, ['hidden', 'visible']);
+	});
 
 	// Play with the keyboard until the server sends done.
 	const presses = await t.check('the game is played with the arrow keys until "done"',
 		() => playUntilDone(page));
 	const after = await layout(page);
+	t.ok(!(await page.locator('#frame-hint').isVisible()), 'once started, the hint is gone');
 	t.ok(JSON.stringify(before.frameBox) === JSON.stringify(after.frameBox),
 		'the frame box does not move or resize while playing',
 		`${JSON.stringify(before.frameBox)} -> ${JSON.stringify(after.frameBox)}`);
@@ -145,6 +162,8 @@ try {
 		});
 	}
 	t.ok(page.wsReceived.includes('done'), 'the server sent "done"');
+	const errs = jsonMessages(page.wsReceived).filter((m) => 'error' in m);
+	t.ok(errs.length === 0, 'the trial server accepted every message', JSON.stringify(errs));
 
 	// Survey.
 	await page.click('.modal button');

@@ -4,6 +4,7 @@
 // connections, checks printed one per line, screenshots under out/.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,6 +283,51 @@ export async function startProxy(checks, targetPort) {
 	};
 }
 
+// An HTTP proxy on a free 127.0.0.1 port to TARGET_PORT that adds HEADERS
+// to every HTTP answer (websocket upgrades pass through untouched).
+export async function startHeaderProxy(checks, targetPort, headers) {
+	const sockets = new Set();
+	const server = http.createServer((req, res) => {
+		const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method,
+			path: req.url, headers: req.headers }, (ur) => {
+			res.writeHead(ur.statusCode, { ...ur.headers, ...headers });
+			ur.pipe(res);
+		});
+		up.on('error', () => res.destroy());
+		req.pipe(up);
+	});
+	server.on('upgrade', (req, client, head) => {
+		const up = net.connect(targetPort, '127.0.0.1', () => {
+			let raw = `${req.method} ${req.url} HTTP/1.1\r\n`;
+			for (let i = 0; i < req.rawHeaders.length; i += 2)
+				raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+			up.write(`${raw}\r\n`);
+			if (head.length)
+				up.write(head);
+			up.pipe(client);
+			client.pipe(up);
+		});
+		for (const s of [client, up]) {
+			sockets.add(s);
+			s.on('error', () => { client.destroy(); up.destroy(); });
+			s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); });
+		}
+	});
+	server.on('connection', (s) => {
+		sockets.add(s);
+		s.on('close', () => sockets.delete(s));
+	});
+	const port = await new Promise((resolve) => {
+		server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+	});
+	checks.onCleanup(() => new Promise((r) => {
+		for (const s of sockets)
+			s.destroy();
+		server.close(() => r());
+	}));
+	return { port, url: `http://127.0.0.1:${port}` };
+}
+
 // Layout facts of the current page, for the "clean, consistent" checks.
 export function layout(page) {
 	return page.evaluate(() => {
@@ -313,8 +359,9 @@ export async function playUntilDone(page, ms = 150000) {
 	await page.waitForSelector('#frame-box');
 	const start = page.locator('[data-control="start"]');
 	await start.waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
-	if (await start.count())
-		await start.click();
+	// (The game may be over already: then the modal covers the button.)
+	if (await start.count() && !await page.locator('.modal').count())
+		await start.click({ timeout: 5000 }).catch(() => {});
 	const end = Date.now() + ms;
 	let presses = 0;
 	while (Date.now() < end) {
@@ -326,8 +373,8 @@ export async function playUntilDone(page, ms = 150000) {
 		await page.keyboard.up(key);
 		presses++;
 		// A paused or not yet started game (e.g. after a reconnect) is started again.
-		if (presses % 25 === 0 && await start.count() && await start.isEnabled())
-			await start.click().catch(() => {});
+		if (presses % 25 === 0 && await start.count() && !await page.locator('.modal').count())
+			await start.click({ timeout: 2000 }).catch(() => {});
 	}
 	throw new Error(`no end-of-game message after ${ms / 1000} s of play`);
 }

@@ -58,6 +58,7 @@ try {
 	const after = await frameId();
 	t.ok(after > before, 'the same game session goes on (its frame numbers continue)',
 		`${before} -> ${after}`);
+	t.ok(await page.locator('#frame-hint').isVisible(), 'after the reload, the frame says "Press Start to play"');
 	await sleep(300);
 	await t.screenshot(page, 'game-reloaded');
 	t.ok((await layout(page)).step === 'Step 3 of 4', 'reload on the game: "Step 3 of 4"');

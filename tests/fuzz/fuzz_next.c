@@ -37,6 +37,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)flow_valid_user_id(out);
 		}
 	}
+	/* Re-encoding a decoded argument (what the server does with libwebsockets'
+	 * fragments) must give back the same value. */
+	char q[512] = "", val[512];
+	if (strlen(buf) < 100 && http_query_append(q, sizeof q, buf) == 0) {
+		const char *eq = strchr(buf, '=');
+		size_t nlen = eq ? (size_t)(eq - buf) : strlen(buf);
+		char name[128];
+		memcpy(name, buf, nlen);
+		name[nlen] = '\0';
+		if (nlen > 0 && !strchr(name, '&')) {
+			int rc = http_query_get(q, name, val, sizeof val);
+			if (rc < 0 || strcmp(val, eq ? eq + 1 : "") != 0)
+				abort();
+		}
+	}
 	const char *ctype = blen && (body[0] & 1) ? "application/x-www-form-urlencoded" : NULL;
 	char err[256];
 	json_t *a = flow_parse_answers(body, blen, ctype, err, sizeof err);

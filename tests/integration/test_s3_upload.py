@@ -72,6 +72,21 @@ def test_upload_and_verify(tmp):
         assert code == 200 and body == open(user, "rb").read()
         print("check: local files are kept and unchanged")
         assert os.path.exists(ep) and md5_file(ep) == md5_before
+        add(data, env, s3.endpoint, "P/trials/u1/episode_1_user_u1.jsonl",
+            "P/Trials/u1/episode_1_user_u1.jsonl")
+        j2 = job(status(data, env), "P/Trials/u1/episode_1_user_u1.jsonl")
+        print("check: submitting an unchanged verified file again uploads nothing:", j2["state"])
+        assert j2["state"] == "done" and j2["attempts"] == j["attempts"]
+        with open(ep, "a") as f:
+            f.write('{"step": -1}\n')
+        add(data, env, s3.endpoint, "P/trials/u1/episode_1_user_u1.jsonl",
+            "P/Trials/u1/episode_1_user_u1.jsonl")
+        j3 = job(status(data, env), "P/Trials/u1/episode_1_user_u1.jsonl")
+        print("check: a changed file is queued again:", j3["state"])
+        assert j3["state"] == "pending"
+        hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
+        assert s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read()
+        md5_before = md5_file(ep)
         # text status lists nothing pending
         p = hippo(["storage", "status", "--data", data], env, check=0)
         print("check: status:", p.stdout.strip())

@@ -65,6 +65,23 @@ static void responses_json_error_and_headers(void)
 	CHECK(r.body == NULL && r.extra_headers == NULL);
 }
 
+static void query_append_reencodes_decoded_arguments(void)
+{
+	char q[64] = "", v[32];
+	CHECK_INT(http_query_append(q, sizeof q, "projectId=demo"), 0);
+	CHECK_INT(http_query_append(q, sizeof q, "x=a&b c=d"), 0);
+	CHECK_INT(http_query_append(q, sizeof q, "flag"), 0);
+	CHECK_STR(q, "projectId=demo&x=a%26b%20c%3Dd&flag");
+	CHECK_INT(http_query_get(q, "x", v, sizeof v), 7);
+	CHECK_STR(v, "a&b c=d");
+	CHECK_INT(http_query_get(q, "projectId", v, sizeof v), 4);
+	CHECK_INT(http_query_get("user%49d=7", "userId", v, sizeof v), 1);
+	char small[12] = "";
+	CHECK_INT(http_query_append(small, sizeof small, "a=b"), 0);
+	CHECK_INT(http_query_append(small, sizeof small, "long=value"), -1);
+	CHECK_STR(small, "a=b");
+}
+
 int main(void)
 {
 	RUN(query_get_decodes_values);
@@ -72,5 +89,6 @@ int main(void)
 	RUN(query_get_rejects_bad_escapes_and_overflow);
 	RUN(header_get_is_case_insensitive);
 	RUN(responses_json_error_and_headers);
+	RUN(query_append_reencodes_decoded_arguments);
 	return test_summary();
 }

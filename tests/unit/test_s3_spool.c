@@ -118,6 +118,14 @@ static void local_projects_queue_nothing(void)
 	storage_close(st);
 }
 
+static int next_calls;
+static void next_end(void *user, const char *project_id, const char *user_id,
+		     enum sess_end_reason reason, const char *const *files)
+{
+	if (strcmp(project_id, "P") == 0 && reason == SESS_END_DONE && files[0])
+		next_calls++;
+}
+
 static void keys_follow_the_original_layout(void)
 {
 	char sub[128];
@@ -129,7 +137,10 @@ static void keys_follow_the_original_layout(void)
 	struct storage_dest d = dest("study-1");
 	storage_set_project(st, "P", &d);
 	const char *files[] = {"P/trials/u1/episode_1.jsonl", "P/trials/u1/episode_2.jsonl", NULL};
-	storage_on_session_end(st, "P", "u1", SESS_END_DONE, files);
+	struct storage_end_chain chain = {st, next_end, NULL};
+	storage_session_end_chain(&chain, "P", "u1", SESS_END_DONE, files);
+	printf("check: the chained session-end callback ran after the submission\n");
+	CHECK_INT(next_calls, 1);
 	storage_close(st);
 	CHECK_INT(storage_open(&st, &o, err, sizeof err), 0);
 	struct collect c = {0};
