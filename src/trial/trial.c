@@ -38,6 +38,7 @@ struct trial {
 	int64_t poll_at;   /* while not started or stepping: when to poll the process */
 	bool step_pending; /* an external process computes the step of pend_action */
 	bool act_pending;  /* an agent process computes the action */
+	bool reset_pending;/* an external process computes the reset of begin_episode */
 	int pend_code, pend_human;
 	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
@@ -310,14 +311,20 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 static int begin_episode(struct trial *t)
 {
 	char err[256];
-	t->episode++;
-	t->step = 0;
-	t->score = 0;
-	if (rec_begin_episode(t->rec, t->episode, err, sizeof err) < 0)
-		return -1;
+	if (!t->reset_pending) {
+		t->episode++;
+		t->step = 0;
+		t->score = 0;
+		if (rec_begin_episode(t->rec, t->episode, err, sizeof err) < 0)
+			return -1;
+	}
 	uint64_t seed = t->seed;
-	if (env_reset(&t->env, t->episode == 1 ? &seed : NULL, t->info, sizeof t->info) < 0)
-		return -1;
+	if (env_reset(&t->env, t->episode == 1 ? &seed : NULL, t->info, sizeof t->info) < 0) {
+		/* an external process computes the reset: called again when it answered */
+		t->reset_pending = tenv_step_pending(&t->src);
+		return t->reset_pending ? 1 : -1;
+	}
+	t->reset_pending = false;
 	t->want_frame = true;
 	return 0;
 }
@@ -506,11 +513,11 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		finish(t, SESS_END_DONE, sink);
 		return;
 	}
-	if (begin_episode(t) < 0) {
+	int r = begin_episode(t);
+	if (r < 0)
 		fail_env(t, sink, t->env.err);
-		return;
-	}
-	record(t, 0, NULL, NULL);
+	else if (r == 0)
+		record(t, 0, NULL, NULL); /* else when the process answered (trial_run) */
 }
 
 /* The action for this step from the queue (each queued action lasts at
@@ -598,7 +605,7 @@ int64_t trial_due(const struct trial *t)
 {
 	if (t->ended)
 		return INT64_MAX;
-	if (!t->started || t->step_pending || t->act_pending) /* waiting for a process */
+	if (!t->started || t->step_pending || t->act_pending || t->reset_pending)
 		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
@@ -625,15 +632,18 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		t->poll_at = now + 5000000;
 		return;
 	}
-	if (t->episode == 0) {
-		if (begin_episode(t) < 0) {
+	/* the first episode; or a reset an external process has answered */
+	if (t->episode == 0 || (t->reset_pending && tenv_step_ready(&t->src))) {
+		int r = begin_episode(t);
+		if (r < 0) {
 			fail_env(t, sink, t->env.err);
 			return;
 		}
-		record(t, 0, NULL, NULL);
+		if (r == 0)
+			record(t, 0, NULL, NULL);
 	}
 	char merr[256];
-	bool waiting = (t->step_pending && !tenv_step_ready(&t->src)) ||
+	bool waiting = ((t->step_pending || t->reset_pending) && !tenv_step_ready(&t->src)) ||
 		       (t->act_pending && mode_ready(t->mode, merr, sizeof merr) == 0);
 	if ((t->step_pending || t->act_pending) && !waiting) { /* a process answered */
 		tick(t, sc, sink);

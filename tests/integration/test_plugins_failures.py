@@ -99,7 +99,7 @@ async def main():
     d = study("plugin-faults", """
 game: Faulty-v0
 maxEpisodes: 100000
-actionSpace: [left, right, crash, hang, garbage]
+actionSpace: [left, right, crash, hang, garbage, hangreset]
 startingFrameRate: 30
 env:
   command: [%s, %s]
@@ -115,7 +115,8 @@ env:
 
         cases = [("u-crash", "crash", "exited with status 3"),
                  ("u-hang", "hang", "step timeout"),
-                 ("u-garbage", "garbage", "protocol error: bad magic")]
+                 ("u-garbage", "garbage", "protocol error: bad magic"),
+                 ("u-hangreset", "hangreset", "step timeout")]
         for user, action, needle in cases:
             before = steady.frames
             await failing_session(srv, user, action, needle)
