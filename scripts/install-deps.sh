@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries
-  libwebsockets-dev libjansson-dev libyaml-dev libturbojpeg0-dev libspng-dev
+  libwebsockets-dev libjansson-dev libyaml-dev libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev
   # tests: integration (Python + websockets), browser (Chromium + Node), S3 (Node)
   python3 python3-websockets chromium nodejs npm openssl ca-certificates curl

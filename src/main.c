@@ -14,6 +14,8 @@ static const struct command *const commands[] = {
 	&cmd_rollout,
 	&cmd_render,
 	&cmd_bench,
+	&cmd_storage,
+	&cmd_export,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -11,6 +11,8 @@ struct bench_kind {
 
 /* The kinds, listed in src/cli/cmd_bench.c's table (one extern per kind). */
 extern const struct bench_kind bench_env; /* src/bench/bench_env.c */
+extern const struct bench_kind bench_external; /* src/bench/bench_external.c */
 extern const struct bench_kind bench_trial; /* src/bench/bench_trial.c */
+extern const struct bench_kind bench_next; /* src/bench/bench_next.c */
 
 #endif

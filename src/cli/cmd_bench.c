@@ -8,7 +8,9 @@
 
 static const struct bench_kind *const kinds[] = {
 	&bench_env,
+	&bench_external,
 	&bench_trial,
+	&bench_next,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

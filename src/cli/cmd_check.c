@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "trial/trial_env.h"
 
 static const struct opt_cmd spec = {
 	.name = "check",
@@ -49,6 +50,10 @@ static int run(int argc, char **argv)
 	struct cfg c;
 	struct cfg_diags d = {0};
 	int ok = cfg_load(dir, &c, &d) == 0;
+	if (ok && tenv_check(&c, &d) > 0) { /* plug-in ABI and id, external programs */
+		cfg_free(&c);
+		ok = 0;
+	}
 	cfg_diags_print(&d, label, stdout);
 	if (ok)
 		printf("%.*s: ok", (int)n, dir);

@@ -2,6 +2,8 @@
  * writes the final frame as PNG or JPEG (by the --out extension). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "cli/commands.h"
 #include "cli/envrun.h"
@@ -41,6 +43,13 @@ static int run(int argc, char **argv)
 		return rc == OPT_EXIT_HELP ? 0 : 2;
 	if (!o_out) {
 		fprintf(stderr, "hippo render: --out FILE is required (.png, .jpg or .jpeg)\n");
+		return 2;
+	}
+	const char *dot = strrchr(o_out, '.');
+	if (!dot || (strcasecmp(dot, ".png") != 0 && strcasecmp(dot, ".jpg") != 0 &&
+		     strcasecmp(dot, ".jpeg") != 0)) {
+		fprintf(stderr, "hippo render: %s: unknown image type (use .png, .jpg or .jpeg)\n",
+			o_out);
 		return 2;
 	}
 	struct envrun r;

@@ -201,6 +201,9 @@ static int run(int argc, char **argv)
 	nc.ws_path = "/ws";
 	nc.tls_cert = opt_tls_cert;
 	nc.tls_key = opt_tls_key;
+	/* Deploy uploads (config + step files as JSON) may exceed /next's 1 MB,
+	 * which the flow enforces itself. */
+	nc.max_http_body = 4u << 20;
 	srv = net_server_new(&nc, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "hippo serve: %s\n", err);

@@ -18,5 +18,7 @@ extern const struct command cmd_envs;
 extern const struct command cmd_rollout;
 extern const struct command cmd_render;
 extern const struct command cmd_bench;
+extern const struct command cmd_storage;
+extern const struct command cmd_export;
 
 #endif

@@ -45,6 +45,8 @@ struct cfg_env_source {
 	char **command;   /* argv of an external process (NULL-terminated), or NULL */
 	char *id;         /* environment id inside the plug-in/process (default: trial.game) */
 	json_t *options;  /* passed verbatim to the env (may be NULL) */
+	int start_timeout_s;  /* external process: hello answered within (default 60) */
+	int step_timeout_ms;  /* external process: each reply within (default 5000) */
 };
 
 struct cfg_project {
@@ -82,13 +84,16 @@ struct cfg_trial {
 	int min_frame_rate;          /* default 1 */
 	int max_frame_rate;          /* default 90 */
 	char **ui;                   /* control names set true, in file order */
-	size_t nui;                  /* default: left,right,up,down,start,pause */
+	size_t nui;                  /* cfg_load fills left,right,up,down,start,pause when trial.ui
+				      * is absent; cfg_defaults leaves it NULL/0 */
 	json_t *variables;           /* sent verbatim after the UI list (may be NULL) */
 	json_t *instructions;        /* hippo: list of strings sent as {"Instructions":[...]} */
 	/* hippo additions */
 	enum cfg_input_mode input_mode;  /* default hold */
 	enum cfg_trial_mode mode;        /* default play */
 	char *agent;                     /* built-in agent for feedback/advise/watch, e.g. "tamer" */
+	char **agent_command;            /* argv of an external agent process, or NULL */
+	json_t *agent_options;           /* passed to the agent as JSON (may be NULL) */
 	struct cfg_env_source env;
 	int input_budget;                /* feedback budget, 0 = unlimited */
 	bool pause_when_hidden;          /* default true */

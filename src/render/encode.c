@@ -58,7 +58,7 @@ const uint8_t *enc_jpeg_encode(struct enc_jpeg *e, const uint8_t *rgb, int w, in
 	if (w <= 0 || h <= 0 || stride < (size_t)w * 3 || stride > (size_t)INT32_MAX)
 		return NULL;
 	unsigned long need = tjBufSize(w, h, TJSAMP_420);
-	if (need == (unsigned long)-1)
+	if (need == (unsigned long)-1 || need > (unsigned long)INT32_MAX)
 		return NULL;
 	if (need > e->cap) {
 		unsigned char *nb = tjAlloc((int)need);

@@ -25,6 +25,8 @@
 
 #include "core/config.h"
 #include "session/sess_conn.h"
+#include "trial/recorder.h"
+#include "trial/tilejpeg.h"
 #include "trial/trial.h"
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
@@ -84,6 +86,7 @@ struct sess_mgr {
 	struct sess *wake_head;
 	struct worker *w;
 	int nw;
+	struct tile_cache *tiles; /* encoded MCUs shared by the workers */
 	sess_end_fn end_fn;
 	void *end_user;
 	unsigned long long frames_sent; /* atomic: frames handed to connections */
@@ -577,6 +580,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		free(m);
 		return NULL;
 	}
+	m->tiles = tile_cache_new(32u << 20);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -584,6 +588,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		struct worker *w = &m->w[i];
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, &ca);
+		w->sc.cache = m->tiles;
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			snprintf(err, errlen, "cannot start worker threads");
 			pthread_condattr_destroy(&ca);
@@ -661,6 +666,8 @@ void sess__mgr_free(struct sess_mgr *m)
 	}
 	free(m->all);
 	free(m->w);
+	tile_cache_free(m->tiles);
+	rec_sync_wait(); /* every record on disk before the server is gone */
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,81 @@ struct rec {
 	char **files;     /* relative paths, NULL-terminated */
 	size_t nfiles;
 };
+
+/* ---- fsync off the callers' threads ----
+ * fsync can take tens of milliseconds on a busy disk; a session worker that
+ * waited for it would stall every session it runs. Data is written (to the
+ * page cache) by the caller, then a duplicate of the descriptor goes to one
+ * process-wide sync thread that fsyncs and closes it. rec_sync_wait blocks
+ * until every queued fsync is done (shutdown). A full queue falls back to an
+ * inline fsync: never lose the guarantee, only the latency. */
+
+#define SYNC_QUEUE 4096
+
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t sync_idle_cv = PTHREAD_COND_INITIALIZER;
+static int sync_q[SYNC_QUEUE];
+static size_t sync_head, sync_len, sync_busy;
+static bool sync_started;
+
+static void *sync_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&sync_mu);
+	for (;;) {
+		while (sync_len == 0)
+			pthread_cond_wait(&sync_cv, &sync_mu);
+		int fd = sync_q[sync_head];
+		sync_head = (sync_head + 1) % SYNC_QUEUE;
+		sync_len--;
+		sync_busy++;
+		pthread_mutex_unlock(&sync_mu);
+		fsync(fd);
+		close(fd);
+		pthread_mutex_lock(&sync_mu);
+		sync_busy--;
+		if (sync_len == 0 && sync_busy == 0)
+			pthread_cond_broadcast(&sync_idle_cv);
+	}
+	return NULL;
+}
+
+/* Queues an fsync of FD (the caller keeps FD). */
+static void sync_later(int fd)
+{
+	int d = dup(fd);
+	if (d < 0) {
+		fsync(fd);
+		return;
+	}
+	pthread_mutex_lock(&sync_mu);
+	if (!sync_started) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, sync_main, NULL) == 0) {
+			pthread_detach(th);
+			sync_started = true;
+		}
+	}
+	if (!sync_started || sync_len == SYNC_QUEUE) {
+		pthread_mutex_unlock(&sync_mu);
+		fsync(d);
+		close(d);
+		return;
+	}
+	sync_q[(sync_head + sync_len) % SYNC_QUEUE] = d;
+	sync_len++;
+	pthread_cond_signal(&sync_cv);
+	pthread_mutex_unlock(&sync_mu);
+}
+
+void rec_sync_wait(void)
+{
+	pthread_mutex_lock(&sync_mu);
+	while (sync_len > 0 || sync_busy > 0)
+		pthread_cond_wait(&sync_idle_cv, &sync_mu);
+	pthread_mutex_unlock(&sync_mu);
+}
 
 /* mkdir -p for PATH (modified in place temporarily). */
 static int mkdirs(char *path)
@@ -161,7 +238,7 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 	if (rc == 0)
 		rc = write_all(fd, "\n", 1);
 	if (rc == 0)
-		rc = fsync(fd);
+		sync_later(fd);
 	if (rc < 0)
 		snprintf(err, errlen, "trials.jsonl: %s", strerror(errno));
 	close(fd);
@@ -187,10 +264,8 @@ int rec_flush(struct rec *r, char *err, size_t errlen)
 int rec_end_episode(struct rec *r, char *err, size_t errlen)
 {
 	int rc = rec_flush(r, err, errlen);
-	if (r->fd >= 0 && fsync(r->fd) < 0 && rc == 0) {
-		snprintf(err, errlen, "fsync: %s", strerror(errno));
-		rc = -1;
-	}
+	if (r->fd >= 0 && rc == 0)
+		sync_later(r->fd);
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
@@ -220,10 +295,7 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 	int rc = 0;
 	if (r->fd >= 0) {
 		rc = rec_flush(r, err, errlen);
-		if (fsync(r->fd) < 0 && rc == 0) {
-			snprintf(err, errlen, "fsync: %s", strerror(errno));
-			rc = -1;
-		}
+		sync_later(r->fd);
 		close(r->fd);
 	}
 	for (size_t i = 0; i < r->nfiles; i++)

@@ -8,8 +8,10 @@
  * Files are opened O_APPEND and never truncated: a reconnect or a second trial
  * of the same participant appends (lines carry their trialId). Lines are
  * buffered in memory and written by rec_flush (the session worker calls it at
- * least once a second) and at episode end, which also fsyncs. Not thread-safe:
- * one recorder belongs to one session, used by one thread at a time. */
+ * least once a second) and at episode end, which also fsyncs: on a separate
+ * sync thread, so that a slow disk never stalls the caller (rec_sync_wait
+ * waits for every pending fsync). Not thread-safe: one recorder belongs to one
+ * session, used by one thread at a time. */
 #ifndef HIPPO_TRIAL_RECORDER_H
 #define HIPPO_TRIAL_RECORDER_H
 
@@ -36,13 +38,13 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen);
  * and counted in rec_dropped. */
 int rec_append(struct rec *r, const char *line, size_t len);
 
-/* Appends one line to trials.jsonl immediately (written and fsynced). */
+/* Appends one line to trials.jsonl immediately (written; fsync queued). */
 int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen);
 
 /* Writes the buffered lines. Returns 0, or -1 with ERR set (lines kept for a retry). */
 int rec_flush(struct rec *r, char *err, size_t errlen);
 
-/* Flushes, fsyncs and (per-episode mode) closes the episode's file. */
+/* Flushes, queues the fsync and (per-episode mode) closes the episode's file. */
 int rec_end_episode(struct rec *r, char *err, size_t errlen);
 
 /* Paths written so far, relative to the data folder, NULL-terminated (owned by R). */
@@ -51,7 +53,10 @@ const char *const *rec_files(const struct rec *r);
 size_t rec_dropped(const struct rec *r);
 unsigned long long rec_lines(const struct rec *r);
 
-/* Flushes, fsyncs and frees. Returns the result of the last flush. */
+/* Flushes, queues the fsync and frees. Returns the result of the last flush. */
 int rec_close(struct rec *r, char *err, size_t errlen);
+
+/* Blocks until every fsync queued by any recorder is done (process-wide). */
+void rec_sync_wait(void);
 
 #endif

@@ -15,7 +15,10 @@
 #include "core/log.h"
 #include "env/env.h"
 #include "render/encode.h"
+#include "trial/mode.h"
 #include "trial/recorder.h"
+#include "trial/tilejpeg.h"
+#include "trial/trial_env.h"
 
 #define TRIAL_QUEUE 16              /* pending actions (bounded) */
 #define TRIAL_MAX_INPUT_BYTES 65536 /* recorded input text per step; more is counted, not kept */
@@ -28,6 +31,13 @@ struct trial {
 	char trial_id[48];
 	struct env env;
 	bool env_open;
+	struct tenv src;   /* where the env comes from (built-in, plug-in, process) */
+	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
+	bool started;      /* the env is ready and the start line written */
+	int64_t poll_at;   /* while not started or stepping: when to poll the process */
+	bool step_pending; /* an external process computes the step of pend_action */
+	int pend_code;
+	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
 
@@ -211,6 +221,19 @@ static void meta_line(struct trial *t, const char *event, enum sess_end_reason r
 	free(s);
 }
 
+/* Once the environment is ready (at once, or after an external process's
+ * hello): the agent of the trial's mode, then the start line. */
+static int start_env(struct trial *t, char *err, size_t errlen)
+{
+	char ctx[96];
+	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
+	if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
+		return -1;
+	t->started = true;
+	meta_line(t, "start", SESS_END_NONE);
+	return 0;
+}
+
 struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 {
 	struct trial *t = calloc(1, sizeof *t);
@@ -230,11 +253,11 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	snprintf(t->trial_id, sizeof t->trial_id, "%s-%08" PRIx32, stamp, (uint32_t)r);
 
 	const struct cfg_trial *ct = &p->cfg->trial;
-	const char *game = ct->game ? ct->game : "CartPole-v1";
-	char *opts = ct->env.options ? json_dumps(ct->env.options, JSON_COMPACT) : NULL;
-	int rc = env_open(&t->env, game, opts, err, errlen);
-	free(opts);
-	if (rc < 0) {
+	char ctx[96];
+	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
+	if (tenv_open(&t->src, &t->env, p->cfg, ctx, err, errlen) < 0) {
+		log_warn("trial", "environment could not be opened", "user=%s err=\"%s\"",
+			 t->user_id, err);
 		free(t);
 		return NULL;
 	}
@@ -245,7 +268,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 				 .per_episode = ct->data_file == CFG_DATA_EPISODE};
 	t->rec = rec_open(&rc_, err, errlen);
 	if (!t->rec) {
-		env_close(&t->env);
+		tenv_close(&t->src);
 		free(t);
 		return NULL;
 	}
@@ -257,7 +280,13 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	t->rtt_ms = -1;
 	t->next_tick = INT64_MAX;
 	t->next_flush = trial_now_ns() + 1000000000;
-	meta_line(t, "start", SESS_END_NONE);
+	if (t->src.ready && start_env(t, err, errlen) < 0) {
+		char e2[256];
+		rec_close(t->rec, e2, sizeof e2);
+		tenv_close(&t->src);
+		free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -302,6 +331,7 @@ static void record(struct trial *t, int action, const struct hippo_step_result *
 		sb_fmt(&b, ",\"reward\":%.17g,\"terminated\":%s,\"truncated\":%s,",
 		       isfinite(res->reward) ? res->reward : 0.0, res->terminated ? "true" : "false",
 		       res->truncated ? "true" : "false");
+		sb_add(&b, mode_record(t->mode), strlen(mode_record(t->mode)));
 	} else if (end) {
 		sb_fmt(&b, "\"end\":\"%s\",", end);
 	} else {
@@ -363,6 +393,14 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		return;
 	}
 	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
+	size_t len = 0;
+	const uint8_t *jpeg = NULL;
+	if (sc->cache && !sc->tenc)
+		sc->tenc = tile_enc_new(sc->cache);
+	if (sc->tenc)
+		jpeg = tile_encode(sc->tenc, sc->rgb, w, h, (size_t)w * 3, q, &len);
+	if (jpeg)
+		goto send;
 	if (!sc->enc) {
 		sc->enc = enc_jpeg_new(q);
 		sc->quality = q;
@@ -372,12 +410,12 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		enc_jpeg_set_quality(sc->enc, q);
 		sc->quality = q;
 	}
-	size_t len = 0;
-	const uint8_t *jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
+	jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
 	if (!jpeg) {
 		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
 	}
+send:;
 	char extra[160] = "";
 	if (t->cfg->trial.input_budget > 0)
 		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
@@ -409,6 +447,32 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 		sink->text(sink->user, "done", 4);
 }
 
+/* The environment (or the agent) failed: the participant and the log get WHY,
+ * then the trial ends. */
+static void fail_env(struct trial *t, const struct trial_sink *sink, const char *why)
+{
+	char msg[400];
+	log_warn("trial", "environment failed", "user=%s err=\"%s\"", t->user_id, why);
+	snprintf(msg, sizeof msg, "The game stopped because of an error: %s", why);
+	if (sink)
+		send_error(sink, msg);
+	finish(t, SESS_END_ERROR, sink);
+}
+
+/* Polls a starting environment; true once it is ready and the trial started. */
+static bool env_started(struct trial *t, const struct trial_sink *sink)
+{
+	char err[256];
+	int rc = tenv_poll(&t->src);
+	if (rc == 0)
+		return false;
+	if (rc < 0 || start_env(t, err, sizeof err) < 0) {
+		fail_env(t, sink, rc < 0 ? t->src.err : err);
+		return false;
+	}
+	return true;
+}
+
 void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink)
 {
 	finish(t, reason, sink);
@@ -419,13 +483,15 @@ void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_
 static void end_episode(struct trial *t, const struct trial_sink *sink)
 {
 	char err[256];
+	if (t->mode)
+		mode_episode_end(t->mode, t->episode, t->score, t->step);
 	rec_end_episode(t->rec, err, sizeof err);
 	if (t->episode >= t->cfg->trial.max_episodes) {
 		finish(t, SESS_END_DONE, sink);
 		return;
 	}
 	if (begin_episode(t) < 0) {
-		finish(t, SESS_END_ERROR, sink);
+		fail_env(t, sink, t->env.err);
 		return;
 	}
 	record(t, 0, NULL, NULL);
@@ -448,21 +514,46 @@ static int next_action(struct trial *t)
 	return t->cfg->trial.input_mode == CFG_INPUT_PRESS ? 0 : t->held;
 }
 
+/* Chooses the step's action (the participant's, or the agent's in the
+ * agent modes) into t->pend_code / t->pend_action. Returns -1 on failure. */
+static int choose_action(struct trial *t, const struct trial_sink *sink)
+{
+	bool given = t->qlen > 0; /* the participant acted for this step (advise mode) */
+	int action = next_action(t);
+	memset(t->pend_action, 0, sizeof t->pend_action);
+	/* continuous spaces get the zero action from discrete names */
+	if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
+		t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
+	if (t->mode) {
+		char err[256];
+		if (mode_act(t->mode, t->env.obs, t->total_steps, given ? action : -1, &action,
+			     t->pend_action, err, sizeof err) < 0) {
+			fail_env(t, sink, err);
+			return -1;
+		}
+	}
+	t->pend_code = action;
+	return 0;
+}
+
 static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_sink *sink)
 {
-	int action = next_action(t);
-	double a = (double)action;
-	if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
-		a += (double)t->env.info->action_space.start;
+	/* an external process's step is asynchronous: the first call sends it, the
+	 * call after tenv_step_ready() takes the result (same action) */
+	if (!t->step_pending && choose_action(t, sink) < 0)
+		return;
+	int action = t->pend_code;
+	const double *ap = t->pend_action;
 	struct hippo_step_result res = {0};
-	double abox[16] = {0};
-	const double *ap = &a;
-	if (t->env.info->action_space.kind == HIPPO_SPACE_BOX)
-		ap = abox; /* continuous spaces get the zero action from discrete names */
 	if (env_step(&t->env, ap, &res, t->info, sizeof t->info) < 0) {
-		finish(t, SESS_END_ERROR, sink);
+		t->step_pending = tenv_step_pending(&t->src);
+		if (!t->step_pending)
+			fail_env(t, sink, t->env.err);
 		return;
 	}
+	t->step_pending = false;
+	if (t->mode)
+		mode_observe(t->mode, t->total_steps, ap, &res, t->env.obs);
 	t->step++;
 	t->total_steps++;
 	t->score += res.reward;
@@ -484,6 +575,8 @@ int64_t trial_due(const struct trial *t)
 {
 	if (t->ended)
 		return INT64_MAX;
+	if (!t->started || t->step_pending) /* an external process is starting or stepping */
+		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
 	int64_t d = t->next_flush;
@@ -505,20 +598,32 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		finish(t, t->pending_end, sink);
 		return;
 	}
+	if (!t->started && !env_started(t, sink)) {
+		t->poll_at = now + 5000000;
+		return;
+	}
 	if (t->episode == 0) {
 		if (begin_episode(t) < 0) {
-			finish(t, SESS_END_ERROR, sink);
+			fail_env(t, sink, t->env.err);
 			return;
 		}
 		record(t, 0, NULL, NULL);
 	}
-	if (t->pending_reset) {
+	bool waiting = t->step_pending && !tenv_step_ready(&t->src);
+	if (t->step_pending && !waiting) { /* the process answered: finish that step */
+		tick(t, sc, sink);
+		if (t->ended)
+			return;
+	}
+	if (waiting)
+		t->poll_at = now + 1000000;
+	if (t->pending_reset && !waiting) {
 		t->pending_reset = false;
 		end_episode(t, sink);
 		if (t->ended)
 			return;
 	}
-	bool ticking = t->attached && t->playing && !t->hidden;
+	bool ticking = t->attached && t->playing && !t->hidden && !waiting;
 	if (ticking && t->cfg->trial.input_mode == CFG_INPUT_TURN) {
 		if (t->qlen > 0)
 			tick(t, sc, sink);
@@ -698,8 +803,17 @@ void trial_on_message(struct trial *t, const struct trial_msg *m, int64_t now,
 		t->seen_frame = m->frame_id;
 		t->reaction_ms = m->since_frame_ms;
 	}
-	if (m->has & MSG_FEEDBACK)
+	if (m->has & MSG_FEEDBACK) {
 		t->used_budget++;
+		int budget = t->cfg->trial.input_budget;
+		if (t->mode && (budget == 0 || t->used_budget <= budget)) {
+			/* the step whose outcome was on screen: frame ids and steps advance together */
+			long long lag = m->frame_id >= 0 && (unsigned long long)m->frame_id <= t->frame_id
+						? (long long)(t->frame_id - (unsigned long long)m->frame_id)
+						: 0;
+			mode_feedback(t->mode, m->feedback_good ? 1 : -1, t->total_steps - 1 - lag);
+		}
+	}
 	if ((m->has & MSG_VISIBILITY) && t->cfg->trial.pause_when_hidden) {
 		bool was = t->hidden;
 		t->hidden = !m->visible;
@@ -716,8 +830,9 @@ void trial_free(struct trial *t)
 		finish(t, SESS_END_SHUTDOWN, NULL);
 	char err[256];
 	rec_close(t->rec, err, sizeof err);
+	mode_close(t->mode);
 	if (t->env_open)
-		env_close(&t->env);
+		tenv_close(&t->src);
 	if (t->files) {
 		for (size_t i = 0; t->files[i]; i++)
 			free(t->files[i]);
@@ -731,6 +846,7 @@ void trial_scratch_free(struct trial_scratch *sc)
 {
 	if (sc->enc)
 		enc_jpeg_free(sc->enc);
+	tile_enc_free(sc->tenc);
 	free(sc->rgb);
 	memset(sc, 0, sizeof *sc);
 }

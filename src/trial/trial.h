@@ -19,6 +19,8 @@
 
 struct cfg;
 struct enc_jpeg;
+struct tile_cache;
+struct tile_enc;
 struct trial;
 
 /* Where a trial's output goes (implemented by the session). */
@@ -32,9 +34,12 @@ struct trial_sink {
 		      const char *extra);
 };
 
-/* Per worker-thread scratch: the encoder and the RGB buffer, reused across
- * frames and sessions (no allocation per frame). */
+/* Per worker-thread scratch: the encoders and the RGB buffer, reused across
+ * frames and sessions (no allocation per frame). CACHE (shared by the
+ * workers, may be NULL) enables the MCU-caching encoder (src/trial/tilejpeg.h). */
 struct trial_scratch {
+	struct tile_cache *cache;
+	struct tile_enc *tenc;
 	struct enc_jpeg *enc;
 	int quality;
 	uint8_t *rgb;

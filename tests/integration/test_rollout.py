@@ -155,6 +155,15 @@ def test_minigrid_keys_lifted():
           "MiniGrid step lines carry agent_pos and agent_dir")
 
 
+def test_bench_env_runs():
+    # a smoke test of the benchmark command: it runs and reports, no timing is asserted
+    rc, out, err = hippo("bench", "env", "CartPole-v1", "--seconds", "0.05")
+    check(rc == 0 and "M steps/s" in out and "step + render + JPEG" in out,
+          "hippo bench env CartPole-v1 reports steps/s and render+JPEG frames/s")
+    rc, out, err = hippo("bench", "env", "NoSuchEnv-v0")
+    check(rc != 0 and "unknown environment" in err, "hippo bench env refuses an unknown id")
+
+
 def test_bad_input():
     rc, out, err = hippo("rollout", "CartPol-v1", "--seed", "1")
     check(rc != 0 and "unknown environment 'CartPol-v1'" in err and "CartPole-v1" in err,

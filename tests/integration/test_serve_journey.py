@@ -4,8 +4,11 @@ examples/cartpole`: consent -> instructions (session allocated) -> game
 reloading at every step; two groups; unknown project; the UI, /healthz and
 /metrics."""
 import asyncio
+import json
 import os
 import uuid
+
+import websockets
 
 from serveutil import EXAMPLE, PROJECTS, Serve, check, main, play_until_done, wait_for
 
@@ -91,6 +94,37 @@ def groups(srv):
     check(me["groups"] == {"2": 0 if seen[user] == "A" else 1}, "the group is stored: %s" % me["groups"])
 
 
+async def stop_step_game(srv, user):
+    """Connects to the session allocated at step 1, submits step 1 (reaching the
+    stop step) while playing, and returns what the websocket got."""
+    async with websockets.connect("ws://127.0.0.1:%d/ws" % srv.port, max_size=16 << 20,
+                                  open_timeout=30) as ws:
+        await ws.send(json.dumps({"userId": user, "projectId": "serve-stopstep"}))
+        await ws.send(json.dumps({"command": "start"}))
+        frames = 0
+        while frames < 5:
+            m = await asyncio.wait_for(ws.recv(), 30)
+            frames += isinstance(m, bytes) or '"frame"' in m
+        loop = asyncio.get_running_loop()
+        st, j = await loop.run_in_executor(None, lambda: srv.next("serve-stopstep", user, {}))
+        while True:
+            m = await asyncio.wait_for(ws.recv(), 30)
+            if m == "done":
+                return frames, j
+
+
+def stop_step(srv):
+    user = "stopper_" + uuid.uuid4().hex[:8]
+    st, j = srv.next("serve-stopstep", user)
+    check(st == 200 and j["step"] == 1, "step 1 allocates the session (startServerStep)")
+    frames, j = asyncio.run(stop_step_game(srv, user))
+    check(j["step"] == 2, "submitting step 1 reaches the stop step")
+    check(frames >= 5, "the game was running (%d frames) and got done at the stop step" % frames)
+    st, parts, _ = srv.admin("GET", "/projects/serve-stopstep/participants")
+    s = [p for p in parts if p["userId"] == user][0]["sessions"]
+    check(len(s) == 1 and s[0]["reason"] == "stop_step", "the record says stop_step: %s" % s)
+
+
 def misc(srv):
     st, j = srv.next("no-such-project", "u1")
     check(st == 400 and j == "Project ID Not Found", "unknown project: 400 \"Project ID Not Found\"")
@@ -121,16 +155,18 @@ def misc(srv):
 
 
 def test():
-    srv = Serve(EXAMPLE, os.path.join(PROJECTS, "serve_groups"))
+    srv = Serve(EXAMPLE, os.path.join(PROJECTS, "serve_groups"),
+                os.path.join(PROJECTS, "serve_stopstep"))
     try:
         check(any("/?projectId=cartpole-demo" in l for l in srv.banner),
               "serve prints the URL to open: %s" % srv.banner[1].strip())
         journey(srv)
         groups(srv)
+        stop_step(srv)
         misc(srv)
         rc, err = srv.stop()
         check(rc == 0, "a clean shutdown on SIGTERM (rc %s)" % rc)
-        check("ERROR" not in err and "runtime error" not in err, "no errors logged")
+        check("level=error" not in err and "runtime error" not in err, "no errors logged: %s" % [l for l in err.splitlines() if "level=error" in l][:3])
     finally:
         if srv.proc.poll() is None:
             srv.stop()

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/config.h"
 #include "core/log.h"
 #include "flow/admin.h"
@@ -463,6 +465,62 @@ static void hash_groups_follow_the_original_bucketer(void)
 	}
 }
 
+/* The stored request of USER (latest): its headers JSON and ip column. */
+static void last_request(const char *user, char *headers, size_t hlen, char *ip, size_t iplen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	headers[0] = ip[0] = '\0';
+	store_flush(env.store);
+	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT r.headers, coalesce(r.ip, '') FROM requests r JOIN participants p"
+			       " ON p.id = r.participant WHERE p.user_id = ?1 ORDER BY r.id DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(headers, hlen, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(ip, iplen, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void requests_keep_headers_but_no_ip_unless_asked(void)
+{
+	char headers[1024], ip[64], dir[256], path[320], err[4096];
+	int st;
+	json_decref(call("GET", "projectId=cartpole-demo&userId=logged1", NULL, NULL, &st));
+	last_request("logged1", headers, sizeof headers, ip, sizeof ip);
+	CHECK(strstr(headers, "\"user-agent\":\"test-agent/1.0\"") != NULL);
+	CHECK(strstr(headers, "203.0.113.9") == NULL);
+	CHECK_STR(ip, "");
+
+	snprintf(dir, sizeof dir, "%s/logip", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: logip-test\n  name: L\n  logIp: true\n"
+			 "  events:\n    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: a.html\n    finalStep: a.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	snprintf(path, sizeof path, "%s/StepFiles/a.html", dir);
+	write_text(path, "<p>a</p>");
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	json_decref(call("GET", "projectId=logip-test&userId=logged2", NULL, NULL, &st));
+	last_request("logged2", headers, sizeof headers, ip, sizeof ip);
+	CHECK(strstr(headers, "203.0.113.9") != NULL);
+	CHECK_STR(ip, "203.0.113.9");
+}
+
 static void stop_step_ends_the_session(void)
 {
 	char dir[256], path[320], err[4096];
@@ -515,6 +573,7 @@ int main(void)
 	RUN(form_bodies_are_accepted);
 	RUN(not_live_project_is_not_found);
 	RUN(groups_see_their_variant);
+	RUN(requests_keep_headers_but_no_ip_unless_asked);
 	RUN(hash_groups_follow_the_original_bucketer);
 	RUN(restart_continues_and_reallocates_the_game);
 	env_close();

@@ -9,7 +9,7 @@
 
 struct rng_case {
 	uint64_t seed;
-	uint64_t state[4]; /* SeedSequence(seed).generate_state(4, np.uint64) */
+	uint64_t state[4]; /* SeedSequence(seed).generate_state(4, np.uint64), for reference */
 	uint64_t raw[3];   /* PCG64(seed).random_raw(3) */
 	double random[3];  /* default_rng(seed).random(3) */
 	double uniform[4]; /* default_rng(seed).uniform(-0.05, 0.05, size=4) */

@@ -1,0 +1,181 @@
+/* bench next: the study flow in-process, without sockets (bench/next.sh
+ * measures the same over HTTP with wrk). Measures, with a real SQLite file
+ * and the real session manager:
+ *   - GET /next for existing participants: requests/s and latency percentiles
+ *     of the handler (participant lookup, request record, page answer);
+ *   - the POST that reaches startServerStep (answers stored, step advanced,
+ *     session allocated);
+ *   - the POST that reaches the game step, whose answer is show_game_page. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "cli/opt.h"
+#include "core/log.h"
+#include "flow/admin.h"
+#include "flow/flow.h"
+#include "net/server.h"
+#include "store/store.h"
+
+static int o_requests = 100000;
+static int o_participants = 200;
+static const char *o_project = "examples/cartpole";
+
+static const struct opt opts[] = {
+	{"requests", OPT_INT, &o_requests, "N", "GET requests to time", 100, 100000000},
+	{"participants", OPT_INT, &o_participants, "P", "participants (GETs cycle over them)", 1,
+	 100000},
+	{"project", OPT_STRING, &o_project, "DIR", "study folder (startServerStep before the game)",
+	 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
+};
+
+static const struct opt_cmd spec = {
+	.name = "bench next",
+	.args = NULL,
+	.summary = "/next handler latency in-process: GET, session allocation, show_game_page",
+	.min_pos = 0,
+	.max_pos = 0,
+	.opts = opts,
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double pct(const double *sorted, size_t n, double p)
+{
+	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return sorted[i < n ? i : n - 1];
+}
+
+/* One request through the handler; returns its time in microseconds. */
+static double timed(struct flow *f, const char *method, const char *query, const char *body,
+		    char *page, size_t plen)
+{
+	struct http_request req = {0};
+	struct http_response resp;
+	http_response_init(&resp);
+	req.method = method;
+	req.path = "/next";
+	req.query = query;
+	req.body = body ? body : "";
+	req.body_len = body ? strlen(body) : 0;
+	req.remote_ip = "127.0.0.1";
+	req.headers[req.nheaders++] = (struct http_header){"host", "127.0.0.1:8080"};
+	req.headers[req.nheaders++] = (struct http_header){"user-agent", "bench/1.0"};
+	req.headers[req.nheaders++] = (struct http_header){"content-type", "application/json"};
+	double t0 = now_us();
+	flow_http_handler(f, &req, &resp);
+	double t1 = now_us();
+	if (page)
+		snprintf(page, plen, "%.*s", resp.body ? (int)(resp.body_len < 200 ? resp.body_len : 200)
+						       : 0, resp.body ? resp.body : "");
+	if (resp.status != 200)
+		fprintf(stderr, "bench next: %s %s answered %d\n", method, query, resp.status);
+	http_response_free(&resp);
+	return t1 - t0;
+}
+
+static void report(const char *what, double *t, size_t n)
+{
+	qsort(t, n, sizeof *t, cmp_double);
+	printf("%-34s n=%-7zu p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %9.1f us\n", what, n,
+	       pct(t, n, 50), pct(t, n, 90), pct(t, n, 99), t[n - 1]);
+}
+
+static int run(int argc, char **argv)
+{
+	int npos, rc = 1;
+	char tmp[] = "/tmp/hippo-bench-next-XXXXXX", path[256], err[4096], q[192];
+	struct store *store = NULL;
+	struct net_server *srv = NULL;
+	struct flow *flow = NULL;
+	double *t = NULL, *alloc = NULL, *game = NULL;
+	int prc = opt_parse(&spec, argc, argv, &npos);
+	if (prc == OPT_EXIT_HELP)
+		return 0;
+	if (prc != OPT_OK)
+		return 2;
+	log_set_level(LOG_WARN);
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/hippo.db", tmp);
+	store = store_open(path, err, sizeof err);
+	struct net_config nc;
+	net_config_defaults(&nc);
+	nc.port = 0;
+	nc.data_dir = tmp;
+	nc.handle_signals = false;
+	srv = store ? net_server_new(&nc, err, sizeof err) : NULL;
+	flow = srv ? flow_new(store, net_server_sessions(srv), tmp) : NULL;
+	if (!flow || flow_project_load(flow, o_project, false, err, sizeof err) < 0) {
+		fprintf(stderr, "bench next: %s\n", err);
+		goto out;
+	}
+	sess_on_end(net_server_sessions(srv), flow_on_session_end, flow);
+	size_t np = (size_t)o_participants, nr = (size_t)o_requests;
+	t = malloc(nr * sizeof *t);
+	alloc = malloc(np * sizeof *alloc);
+	game = malloc(np * sizeof *game);
+	if (!t || !alloc || !game)
+		goto out;
+	json_t *projects = flow_projects_json(flow);
+	char pid[80];
+	snprintf(pid, sizeof pid, "%s",
+		 json_string_value(json_object_get(json_array_get(projects, 0), "id")));
+	json_decref(projects);
+
+	char page[256];
+	for (size_t i = 0; i < np; i++) {
+		snprintf(q, sizeof q, "projectId=%s&userId=bench%zu", pid, i);
+		timed(flow, "GET", q, NULL, NULL, 0);                         /* created, step 1 */
+		alloc[i] = timed(flow, "POST", q, "{\"consent\":\"yes\"}", NULL, 0); /* step 2 */
+		game[i] = timed(flow, "POST", q, "{}", page, sizeof page);   /* the game step */
+		if (!strstr(page, "show_game_page"))
+			fprintf(stderr, "bench next: no show_game_page: %s\n", page);
+	}
+	/* Participants on a step page for the timed GETs. */
+	for (size_t i = 0; i < np; i++) {
+		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i);
+		timed(flow, "GET", q, NULL, NULL, 0);
+	}
+	double t0 = now_us();
+	for (size_t i = 0; i < nr; i++) {
+		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i % np);
+		t[i] = timed(flow, "GET", q, NULL, NULL, 0);
+	}
+	double elapsed = (now_us() - t0) / 1e6;
+	printf("study %s, %zu participants, data in %s (SQLite, WAL)\n", pid, np, tmp);
+	report("GET /next (step page)", t, nr);
+	printf("%-34s %.0f requests/s on one thread\n", "", (double)nr / elapsed);
+	report("POST reaching startServerStep", alloc, np);
+	report("POST reaching the game step", game, np);
+	rc = 0;
+out:
+	if (srv)
+		net_server_free(srv);
+	flow_free(flow);
+	store_close(store);
+	admin_rmtree(tmp);
+	free(t);
+	free(alloc);
+	free(game);
+	return rc;
+}
+
+const struct bench_kind bench_next = {"next", "/next handler latency in-process", run};

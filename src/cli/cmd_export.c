@@ -1,0 +1,114 @@
+/* hippo export: a project's participants, answers, steps and episodes as CSV
+ * or JSON Lines tables (docs/data.md, "Export"). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "core/config.h"
+#include "export/export.h"
+
+static const char *data_dir = "data";
+static const char *format = "csv";
+static const char *out_dir = "export";
+static bool progress, no_progress;
+
+static const struct opt opts[] = {
+	{"data", OPT_STRING, &data_dir, "DIR", "data folder (DIR/hippo.db and DIR/PROJECT/trials/)",
+	 0, 0},
+	{"format", OPT_STRING, &format, "csv|jsonl", "table format", 0, 0},
+	{"out", OPT_STRING, &out_dir, "OUTDIR", "folder for the four tables (created if needed)", 0,
+	 0},
+	{"progress", OPT_FLAG, &progress, NULL, "draw a progress bar on stderr even when it is not "
+						 "a terminal", 0, 0},
+	{"no-progress", OPT_FLAG, &no_progress, NULL, "never draw the progress bar", 0, 0},
+	{0},
+};
+
+static const struct opt_cmd spec = {
+	.name = "export",
+	.args = "PROJECT",
+	.summary = "write a project's participants, answers, steps and episodes as CSV or JSON "
+		   "Lines (PROJECT: a project id, or a study folder with config.yml)",
+	.min_pos = 1,
+	.max_pos = 1,
+	.opts = opts,
+};
+
+/* PROJECT is an id, or a folder whose config.yml names the id. */
+static int project_id_of(const char *arg, char *id, size_t cap)
+{
+	char path[4096];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/config.yml", arg);
+	if (stat(path, &sb) != 0) {
+		snprintf(id, cap, "%s", arg);
+		return 0;
+	}
+	struct cfg c;
+	struct cfg_diags d = {0};
+	if (cfg_load(arg, &c, &d) != 0) {
+		cfg_diags_print(&d, "config.yml", stderr);
+		cfg_diags_free(&d);
+		return -1;
+	}
+	cfg_diags_free(&d);
+	snprintf(id, cap, "%s", c.project.id ? c.project.id : "");
+	cfg_free(&c);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	int npos;
+	int rc = opt_parse(&spec, argc, argv, &npos);
+	if (rc != OPT_OK)
+		return rc == OPT_EXIT_HELP ? 0 : 2;
+	enum exp_format fmt;
+	if (strcmp(format, "csv") == 0) {
+		fmt = EXP_CSV;
+	} else if (strcmp(format, "jsonl") == 0) {
+		fmt = EXP_JSONL;
+	} else {
+		fprintf(stderr, "hippo export: --format must be csv or jsonl, not '%s'\n", format);
+		return 2;
+	}
+	char id[256];
+	if (project_id_of(argv[1], id, sizeof id) != 0)
+		return 1;
+	struct exp_opts o = {.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
+			     .format = fmt,
+			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
+	struct exp_stats st;
+	char err[1024];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (exp_run(&o, &st, err, sizeof err) != 0) {
+		fprintf(stderr, "hippo export: %s\n", err);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr,
+		"hippo export: %s: %lld participants, %lld answers, %lld steps, %lld episodes "
+		"(%d observation columns) from %lld files, %.1f MB in %.2f s -> %s (%s)\n",
+		id, st.participants, st.answers, st.steps, st.episodes, st.obs_columns, st.files,
+		(double)st.bytes / 1e6, secs, out_dir, format);
+	if (st.no_store)
+		fprintf(stderr, "hippo export: warning: no participant store %s/hippo.db: "
+				"participants and answers are empty\n",
+			data_dir);
+	if (st.bad_lines)
+		fprintf(stderr, "hippo export: warning: %lld unreadable record line(s) skipped, "
+				"first: %s\n",
+			st.bad_lines, st.first_bad);
+	if (st.obs_clipped)
+		fprintf(stderr, "hippo export: warning: %lld observation values beyond %d columns "
+				"left out (use --format jsonl for all)\n",
+			st.obs_clipped, st.obs_columns);
+	return 0;
+}
+
+const struct command cmd_export = {&spec, run};

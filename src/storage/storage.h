@@ -1,0 +1,153 @@
+/* storage: where study data goes besides the data folder. Data files are
+ * always written locally first (DATA/...); when a project stores to S3, each
+ * closed file is handed to a persistent upload spool:
+ *
+ *   storage_submit() ──► bounded in-memory queue ──► worker thread:
+ *        records the job in DATA/spool/uploads.db (SQLite) ──► s3_put_verified
+ *        ──► done (remote ETag and size match the local MD5 and size)
+ *         └► failure: retried with exponential backoff, also after a restart
+ *
+ * Local files are never deleted or modified by this module. A job is "done"
+ * only after verification; "pending" jobs wait for their next try; "failed"
+ * jobs gave up (max attempts, or the local file vanished) and wait for
+ * `hippo storage retry`. Every function here is thread-safe; storage_submit
+ * never waits for the network or the disk (see its comment). */
+#ifndef HIPPO_STORAGE_STORAGE_H
+#define HIPPO_STORAGE_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "session/session.h"
+
+struct cfg;
+struct storage;
+
+/* An S3 destination as stored with every job (so a restart needs no config). */
+struct storage_dest {
+	char endpoint[512]; /* "" for AWS */
+	char region[64];    /* "" means us-east-1 */
+	char bucket[64];
+	char prefix[256];   /* prepended to keys with a '/' when not "" */
+};
+
+/* Fills D from a loaded config. Returns 1 when the project stores to S3
+ * (project.storage: s3, or the original trial.s3upload: true with
+ * awsSetup.bucket, as resolved by the config loader), 0 when data stays
+ * local, -1 (message in ERR) when S3 is asked for without a usable bucket or
+ * prefix. */
+int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err, size_t errlen);
+
+struct storage_opts {
+	const char *data_dir;  /* required: the data folder; the spool lives in DATA/spool/ */
+	int retry_base_ms;     /* first retry delay (default 2000) */
+	int retry_max_ms;      /* backoff ceiling (default 600000 = 10 min) */
+	int max_attempts;      /* give up ("failed") after this many; 0 = never (default 0) */
+	long timeout_s;        /* per request; 0: none, a 60 s low-speed limit applies (default 0) */
+	bool no_worker;        /* open the spool only (status, add): no uploads from this process */
+};
+
+/* Opens (creating if needed) the spool of O->data_dir and starts the worker,
+ * which also resumes jobs left pending by an earlier run. Returns 0 and *OUT,
+ * or -1 with a message in ERR. */
+int storage_open(struct storage **out, const struct storage_opts *o, char *err, size_t errlen);
+
+/* Records every queued submission, stops the worker (an upload under way is
+ * finished or abandoned at its next timeout; it stays pending) and frees ST. */
+void storage_close(struct storage *st);
+
+/* Registers PROJECT_ID's destination (copied); DEST NULL means local only.
+ * Submissions for an unregistered project are local only too. */
+int storage_set_project(struct storage *st, const char *project_id,
+			const struct storage_dest *dest);
+
+/* Queues the upload of LOCAL_PATH (relative to the data folder, or absolute)
+ * to KEY (relative: the project's prefix is prepended) for PROJECT_ID. Returns
+ * 0 when queued or when the project is local only, -1 on invalid arguments
+ * (an unsafe key or path). Never blocks on I/O: it appends to a bounded
+ * queue; only if that queue is full (4096 entries) does it write the job to
+ * the spool itself rather than lose it. */
+int storage_submit(struct storage *st, const char *project_id, const char *local_path,
+		   const char *key);
+
+/* Same with an explicit destination (used by `hippo storage add`). */
+int storage_submit_to(struct storage *st, const struct storage_dest *dest,
+		      const char *local_path, const char *key);
+
+/* The original key layout: PROJECT/Trials/USER/FILE (FILE: the base name of
+ * LOCAL_PATH) and PROJECT/Users/USER.json. */
+int storage_submit_trial_file(struct storage *st, const char *project_id, const char *user_id,
+			      const char *local_path);
+int storage_submit_participant(struct storage *st, const char *project_id, const char *user_id,
+			       const char *local_path);
+
+/* Writes JSON_TEXT (LEN bytes: the participant record) to
+ * DATA/PROJECT/users/USER.json and queues its upload to PROJECT/Users/USER.json,
+ * when PROJECT_ID stores to S3 (otherwise nothing happens: the participant
+ * store DATA/hippo.db is the local copy). The text is copied; the file is
+ * written by the worker (temporary file, fsync, rename), so the caller never
+ * waits for the disk. A later call for the same participant replaces the
+ * file and re-arms the upload. */
+int storage_submit_participant_record(struct storage *st, const char *project_id,
+				      const char *user_id, const char *json_text, size_t len);
+
+/* A sess_end_fn (session/session.h) with USER = the struct storage *:
+ * submits each data file of the ended session as a trial file. */
+void storage_on_session_end(void *user, const char *project_id, const char *user_id,
+			    enum sess_end_reason reason, const char *const *files);
+
+/* Queues every data file of PROJECT_ID (DATA/P/trials/U/NAME.jsonl and
+ * DATA/P/users/U.json) to D that is not already pending, or done with the same
+ * size: a catch-up after a crash, or for a study that switched to S3. Returns
+ * the number queued, or -1. */
+long storage_sync_project(struct storage *st, const char *project_id,
+			  const struct storage_dest *d);
+
+/* sess_on_end takes one callback; this one submits the session's files and
+ * then calls NEXT (e.g. flow_on_session_end). USER is a struct
+ * storage_end_chain that must outlive the session manager:
+ *
+ *   static struct storage_end_chain chain;
+ *   chain = (struct storage_end_chain){st, flow_on_session_end, flow};
+ *   sess_on_end(sess, storage_session_end_chain, &chain);
+ */
+struct storage_end_chain {
+	struct storage *st;
+	sess_end_fn next;   /* may be NULL */
+	void *next_user;
+};
+void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
+			       enum sess_end_reason reason, const char *const *files);
+
+/* Counts of jobs by state. */
+struct storage_counts {
+	long pending, failed, done, queued; /* queued: submitted, not yet in the spool */
+	long attempts_total;               /* upload attempts made by this process */
+};
+int storage_counts(struct storage *st, struct storage_counts *c);
+
+/* Waits until no job is queued or pending-and-due within TIMEOUT_MS (jobs
+ * waiting for a later retry count as pending). Returns 0 when nothing is
+ * pending, 1 on timeout. */
+int storage_wait_idle(struct storage *st, long timeout_ms);
+
+/* One spool row, for listings. */
+struct storage_job {
+	long long id;
+	const char *state;  /* "pending" | "failed" | "done" */
+	const char *path, *endpoint, *bucket, *key, *md5, *etag, *last_error;
+	long long size;
+	int attempts;
+	double created, updated, next_try; /* unix seconds */
+};
+
+/* Calls FN for each job whose state is in STATES ("pending,failed", NULL =
+ * all), oldest first. Returns the number of rows or -1. */
+long storage_list(struct storage *st, const char *states,
+		  void (*fn)(void *user, const struct storage_job *j), void *user);
+
+/* Sets failed jobs back to pending, due now. Returns how many, or -1. */
+long storage_retry_failed(struct storage *st);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""A pole-balancing env (clients/python/examples/pure_env.py) with three extra
+actions that misbehave, for test_plugins_failures: "crash" exits at once,
+"hang" never answers, "garbage" writes text into the protocol stream."""
+import os
+import sys
+import time
+
+SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "clients", "python", "examples"))
+sys.path.insert(0, os.path.join(SRC, "clients", "python"))
+import hippo_env  # noqa: E402
+import pure_env  # noqa: E402
+
+channel = hippo_env._stdio_channel()
+
+
+class Faulty(pure_env.PureCartPole):
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.action_space = hippo_env.Discrete(5, names=["left", "right", "crash", "hang",
+                                                         "garbage"])
+
+    def step(self, action):
+        if action == 2:
+            print("faulty_env: crashing on purpose", file=sys.stderr, flush=True)
+            os._exit(3)
+        if action == 3:
+            print("faulty_env: hanging on purpose", file=sys.stderr, flush=True)
+            time.sleep(3600)
+        if action == 4:
+            channel.wfile.write(b"Traceback? no: plain text where a message belongs\n")
+            channel.wfile.flush()
+            time.sleep(3600)
+        return super().step(action)
+
+
+sys.exit(hippo_env.serve(lambda env_id, options: Faulty(**options), channel=channel))

@@ -1,0 +1,105 @@
+"""External environment processes that crash, hang or write garbage: each ends
+only its own session, with a clear {"error": ...} to its participant and a
+line in the log, and its process is reaped; a parallel session keeps
+receiving frames throughout (counted, not timed)."""
+import asyncio
+import json
+import os
+import subprocess
+
+from pluginutil import PYTHON, study
+from trialutil import Server, check, connect, frames_until, handshake, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "--ppid", str(pid)], capture_output=True,
+                         text=True)
+    return [ln.split() for ln in out.stdout.splitlines() if ln.strip()]
+
+
+class Watcher:
+    """Reads the steady participant's messages in the background, counting frames."""
+
+    def __init__(self, ws):
+        self.ws, self.frames, self.errors = ws, 0, []
+        self.task = asyncio.ensure_future(self.read())
+
+    async def read(self):
+        async for m in self.ws:
+            if isinstance(m, str) and m.startswith("{"):
+                j = json.loads(m)
+                if "frame" in j:
+                    self.frames += 1
+                if "error" in j:
+                    self.errors.append(j["error"])
+            elif m == "done":
+                return
+
+    async def more_frames(self, n, timeout=60):
+        """Waits until N more frames arrived; returns how many did."""
+        start = self.frames
+        for _ in range(timeout * 20):
+            if self.frames - start >= n:
+                break
+            await asyncio.sleep(0.05)
+        return self.frames - start
+
+
+async def failing_session(srv, user, action, needle):
+    ws = await connect(srv)
+    await handshake(ws, user, "plugin-faults")
+    await ws.send(json.dumps({"command": "start"}))
+    await ws.send(json.dumps({"action": action}))
+    msgs = await frames_until(ws, lambda m: m == "done")
+    errs = [m["error"] for m in msgs if isinstance(m, dict) and "error" in m]
+    check(any(needle in e for e in errs), "%s: the participant is told: %s" % (action, errs))
+    await ws.close()
+    return errs
+
+
+async def main():
+    d = study("plugin-faults", """
+game: Faulty-v0
+maxEpisodes: 100000
+actionSpace: [left, right, crash, hang, garbage]
+startingFrameRate: 30
+env:
+  command: [%s, %s]
+  stepTimeout: 1000
+""" % (PYTHON, os.path.join(HERE, "faulty_env.py")))
+    srv = Server(None, "--workers", "1", project_dir=d)  # all sessions share one worker
+    try:
+        steady_ws = await connect(srv)
+        await handshake(steady_ws, "steady", "plugin-faults")
+        await steady_ws.send(json.dumps({"command": "start"}))
+        steady = Watcher(steady_ws)
+        check(await steady.more_frames(10) >= 10, "the steady session plays")
+
+        cases = [("u-crash", "crash", "exited with status 3"),
+                 ("u-hang", "hang", "step timeout"),
+                 ("u-garbage", "garbage", "protocol error: bad magic")]
+        for user, action, needle in cases:
+            before = steady.frames
+            await failing_session(srv, user, action, needle)
+            got = await steady.more_frames(15)
+            check(got >= 15, "the steady session kept receiving frames after '%s' (%d during, "
+                  "%d after)" % (action, steady.frames - before - got, got))
+
+        kids = children(srv.proc.pid)
+        check(len(kids) == 1, "only the steady session's process is left: %s" % kids)
+        check(all("Z" not in k[1] for k in kids), "no zombie processes")
+        check(steady.errors == [], "the steady session saw no error")
+        await steady_ws.send(json.dumps({"command": "stop"}))
+        await asyncio.wait_for(steady.task, 30)
+    finally:
+        rc, err = srv.stop()
+        srv.cleanup()
+    for needle in ("exited with status 3", "step timeout", "bad magic",
+                   "faulty_env: crashing on purpose"):
+        check(needle in err, "the log has '%s'" % needle)
+    check(rc == 0, "the server exits cleanly")
+
+
+run(main())
