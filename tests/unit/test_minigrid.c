@@ -184,15 +184,18 @@ static void spaces_and_metadata_are_minigrids(void)
 	}
 }
 
-static void step_before_reset_and_after_the_end_is_refused(void)
+static void step_and_render_before_reset_and_step_after_the_end_are_refused(void)
 {
 	void *inst = NULL;
 	char err[128], info[256];
 	double obs[MG_OBS_N], a = MG_FORWARD;
 	struct hippo_step_result res;
 	uint64_t seed = 0;
+	uint8_t frame[160 * 160 * 3];
 	CHECK_INT(mg_empty_5x5_ops.create(NULL, &inst, err, sizeof err), 0);
 	CHECK(mg_empty_5x5_ops.step(inst, &a, obs, &res, info, sizeof info, err, sizeof err) < 0);
+	CHECK(mg_empty_5x5_ops.render(inst, frame, 160 * 3, err, sizeof err) < 0);
+	printf("render before reset: %s\n", err);
 	CHECK_INT(mg_empty_5x5_ops.reset(inst, &seed, obs, info, sizeof info, err, sizeof err), 0);
 	static const int path[] = {MG_FORWARD, MG_FORWARD, MG_RIGHT, MG_FORWARD, MG_FORWARD};
 	for (int i = 0; i < 5; i++) {
@@ -281,7 +284,7 @@ int main(void)
 {
 	RUN(reference_trajectories_match_minigrid);
 	RUN(spaces_and_metadata_are_minigrids);
-	RUN(step_before_reset_and_after_the_end_is_refused);
+	RUN(step_and_render_before_reset_and_step_after_the_end_are_refused);
 	RUN(invalid_actions_are_refused);
 	RUN(options_set_max_steps_and_reject_the_rest);
 	RUN(unseeded_resets_draw_valid_layouts);

@@ -378,6 +378,7 @@ int mg__create(const struct mg_level *level, const struct hippo_env_args *args, 
 	env->level = level;
 	env->max_steps = max_steps;
 	env->needs_reset = true;
+	env->agent_dir = -1; /* render() refuses until reset() */
 	env->width = env->height = level->size;
 	for (int i = 0; i < MG_OBS_N; i++) {
 		env->low[i] = 0;
