@@ -69,6 +69,13 @@ async def main():
         await ws.send(json.dumps({"command": "pause"}))
         await ws.send(json.dumps({"command": "requestUI"}))
         await frames_until(ws, lambda m: isinstance(m, dict) and "UI" in m)
+        # a frame made just before the pause may still be on its way: let it
+        # arrive, then nothing more may come
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 0.3)
+        except asyncio.TimeoutError:
+            pass
         quiet = True
         try:
             m = await asyncio.wait_for(ws.recv(), 0.6)
