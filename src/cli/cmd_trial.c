@@ -19,6 +19,7 @@ static const char *data_dir = "data";
 static const char *tls_cert, *tls_key;
 static int workers;
 static int grace = -1;
+static int max_sessions = 2000;
 static const char *log_level = "info";
 
 static const struct opt opts[] = {
@@ -34,6 +35,8 @@ static const struct opt opts[] = {
 	{"grace", OPT_INT, &grace, "SECONDS",
 	 "reconnect grace after a disconnect (-1: trial.reconnectGrace of the project)", -1,
 	 86400},
+	{"max-sessions", OPT_INT, &max_sessions, "N", "live sessions at most; more are refused", 1,
+	 1000000},
 	{"log-level", OPT_STRING, &log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
@@ -129,6 +132,7 @@ static int run(int argc, char **argv)
 	nc.open_project = &c;
 	nc.workers = workers;
 	nc.grace_s = grace;
+	nc.max_sessions = (size_t)max_sessions;
 	char err[512];
 	struct net_server *srv = net_server_new(&nc, err, sizeof err);
 	if (!srv) {

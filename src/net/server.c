@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #define NET_HANDSHAKE_S 30       /* a websocket must send its handshake within this */
 #define NET_SHUTDOWN_S 3         /* how long shutdown waits for "done" to be written */
 #define NET_HTTP_CHUNK 16384
+#define NET_NOTSENT_LOWAT 32768  /* bytes: about two frames */
 
 struct handler {
 	http_handler_fn fn;
@@ -87,6 +90,7 @@ void net_config_defaults(struct net_config *c)
 	c->data_dir = "data";
 	c->grace_s = -1;
 	c->max_http_body = 1 << 20;
+	c->max_sessions = 2000;
 	c->handle_signals = true;
 }
 
@@ -573,6 +577,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->opened_ns = trial_now_ns();
 		c->tokens = srv->max_rate;
 		c->tokens_ns = c->opened_ns;
+		{
+			/* Keep the kernel's unsent queue short: the socket reports
+			 * writable only below this many unsent bytes, so a slow reader
+			 * makes frames wait in the session's one-frame slot (where a newer
+			 * frame replaces them) rather than in the socket. Throughput is not
+			 * limited (this is not SO_SNDBUF). */
+			int fd = lws_get_socket_fd(wsi), lowat = NET_NOTSENT_LOWAT;
+			if (fd >= 0)
+				setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+		}
 		c->next = srv->conns;
 		if (srv->conns)
 			srv->conns->prev = c;
@@ -676,6 +690,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.count_threads = 1;
 	info.timeout_secs = 30;
+	info.max_http_header_data = 8192; /* long study URLs (crowd-platform ids) */
 	info.keepalive_timeout = 30;
 	if (cfg->tls_cert) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -706,6 +721,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 		.open_project = cfg->open_project,
 		.workers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1),
 		.grace_s = cfg->grace_s,
+		.max_sessions = cfg->max_sessions ? cfg->max_sessions : 2000,
 		.headroom = LWS_PRE,
 		.wake = wake_ctx,
 		.wake_user = srv->ctx,

@@ -22,6 +22,7 @@ struct sess_mgr_config {
 	const struct cfg *open_project; /* create sessions on handshake (hippo trial), or NULL */
 	int workers;                    /* worker threads, >= 1 */
 	int grace_s;                    /* -1: the project's trial.reconnectGrace */
+	size_t max_sessions;            /* live sessions at most; 0: no limit */
 	size_t headroom;                /* bytes reserved before every output buffer (LWS_PRE) */
 	/* Called from any thread when some connection has output to write; the
 	 * server then calls sess__drain_wakes on its I/O thread. */

@@ -499,6 +499,10 @@ int sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id
 	pthread_mutex_unlock(&m->mu);
 	if (live)
 		return 0;
+	if (m->c.max_sessions && sess__live(m) >= m->c.max_sessions) {
+		snprintf(err, errlen, "too many live sessions (%zu)", m->c.max_sessions);
+		return -1;
+	}
 	s = create(m, cfg, user_id, err, errlen);
 	if (!s)
 		return -1;
@@ -709,6 +713,10 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 		if (!open) {
 			snprintf(err, errlen, s ? "the session of this participant has ended"
 						: "no session for this participant");
+			return NULL;
+		}
+		if (m->c.max_sessions && sess__live(m) >= m->c.max_sessions) {
+			snprintf(err, errlen, "the server is full, try again later");
 			return NULL;
 		}
 		s = create(m, open, user, err, errlen);

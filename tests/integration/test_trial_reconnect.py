@@ -96,5 +96,30 @@ async def main():
         srv.cleanup()
     check(rc == 0, "server exits 0")
 
+    # A bounded number of live sessions: the one too many is refused.
+    srv = Server("trial_protocol", "--max-sessions", "2")
+    try:
+        a = await connect(srv)
+        await handshake(a, "one", "trial-protocol")
+        b = await connect(srv)
+        await handshake(b, "two", "trial-protocol")
+        c = await connect(srv)
+        await c.send(json.dumps({"userId": "three", "projectId": "trial-protocol"}))
+        code, reason = None, ""
+        try:
+            while True:
+                await recv(c)
+        except websockets.ConnectionClosed as e:
+            code, reason = (e.rcvd.code, e.rcvd.reason) if e.rcvd else (e.code, "")
+        check(code == 1008 and "full" in reason, "--max-sessions: one too many is refused (%s)" % reason)
+        b2 = await connect(srv)
+        got = await handshake(b2, "two", "trial-protocol")
+        check("frame" in got[-1], "an existing participant can still reconnect")
+        for w in (a, b2):
+            await w.close()
+    finally:
+        srv.stop()
+        srv.cleanup()
+
 
 run(main())
