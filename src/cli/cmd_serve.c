@@ -77,6 +77,38 @@ static char *read_token(const char *file)
 	return strdup(s);
 }
 
+/* Submits the record of every participant of PROJECT_ID that has no local
+ * record file yet (data collected before the project stored to S3). Returns
+ * how many. */
+static long records_missing(struct serve_ctx *c, const char *project_id)
+{
+	long n = 0;
+	json_t *all = store_participants_json(c->store, project_id);
+	size_t i;
+	json_t *p;
+	json_array_foreach(all, i, p)
+	{
+		const char *uid = json_string_value(json_object_get(p, "userId"));
+		char path[PATH_MAX];
+		struct stat sb;
+		if (!uid || !flow_valid_user_id(uid) ||
+		    flow_pathf(path, sizeof path, "%s/%s/users/%s.json", opt_data, project_id,
+			       uid) < 0 ||
+		    stat(path, &sb) == 0)
+			continue;
+		json_t *rec = json_pack("{s:s}", "projectId", project_id);
+		json_object_update(rec, p);
+		char *text = json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		json_decref(rec);
+		if (text && storage_submit_participant_record(c->storage, project_id, uid, text,
+							      strlen(text)) == 0)
+			n++;
+		free(text);
+	}
+	json_decref(all);
+	return n;
+}
+
 /* flow hook: registers the project's destination with the upload spool. At
  * start-up, files written while the server was down or before the project
  * switched to S3 are queued too (`hippo storage sync`); a deploy only
@@ -98,6 +130,7 @@ static int on_project_added(void *user, const struct cfg *cfg, char *err, size_t
 		 cfg->project.id, d.bucket, d.prefix, d.endpoint[0] ? d.endpoint : "aws");
 	if (!c->running) {
 		long n = storage_sync_project(c->storage, cfg->project.id, &d);
+		n += records_missing(c, cfg->project.id);
 		if (n > 0)
 			log_info("serve", "files not uploaded yet queued", "project=%s count=%ld",
 				 cfg->project.id, n);
