@@ -434,7 +434,7 @@ json_t *flow_projects_json(struct flow *f)
 	pthread_mutex_lock(&f->mu);
 	size_t n = f->nprojects;
 	struct flow__project **ps = malloc((n ? n : 1) * sizeof *ps);
-	if (ps)
+	if (ps && n)
 		memcpy(ps, f->projects, n * sizeof *ps);
 	pthread_mutex_unlock(&f->mu);
 	if (!ps)

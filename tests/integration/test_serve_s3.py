@@ -113,6 +113,16 @@ def wait_spool_idle(data, env, what):
     return doc
 
 
+def deploy_body(study):
+    with open(os.path.join(study, "config.yml")) as f:
+        config = f.read()
+    files = {}
+    for n in os.listdir(os.path.join(study, "StepFiles")):
+        with open(os.path.join(study, "StepFiles", n)) as f:
+            files[n] = f.read()
+    return {"config": config, "files": files}
+
+
 def stop(srv):
     """Stops SRV once; returns (exit code, stderr) the first time."""
     if getattr(srv, "stopped", False):
@@ -183,13 +193,21 @@ def serve_new_style(tmp, s3, env):
 
 
 def serve_original_style(tmp, s3, env):
-    print("== hippo serve, trial.s3upload: true + awsSetup.bucket, one file per trial")
+    print("== hippo serve, deployed: trial.s3upload: true + awsSetup.bucket, one file per trial")
     pid = "s3-orig"
     extra = "  awsSetup:\n    bucket: %s\n    region: us-east-1\n" % BUCKET
     study = make_study(tmp, pid, extra, {"maxEpisodes": "2", "dataFile": "trial",
                                          "s3upload": "true"})
-    srv = Serve(study)
+    srv = Serve()
     try:
+        # Deployed through the admin API: the destination is registered too.
+        st, j, _ = srv.admin("POST", "/projects/%s/deploy" % pid, deploy_body(study))
+        check(st == 200, "the study is deployed to a running server")
+        bad = make_study(tmp, "s3-bad", "  storage:\n    s3:\n      bucket: %s\n"
+                         "      prefix: \"no spaces allowed\"\n" % BUCKET, {})
+        st, j, _ = srv.admin("POST", "/projects/s3-bad/deploy", deploy_body(bad))
+        check(st == 400 and "prefix" in j.get("error", ""),
+              "a study with an unusable S3 prefix is refused: %s" % j.get("error"))
         user = "o-" + uuid.uuid4().hex[:12]
         srv.next(pid, user)
         srv.next(pid, user, {"consent": "no"})
