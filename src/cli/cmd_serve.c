@@ -3,10 +3,12 @@
  * websockets at /ws, the admin API at /api/, /healthz and /metrics. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "core/config.h"
@@ -49,13 +51,72 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
+/* Upload counts for /metrics, read from the spool once a second by a
+ * thread of their own: the spool's lock can be held for a batch of fsyncs,
+ * and the I/O thread that answers /metrics must never wait for that. */
+struct upload_gauge {
+	struct storage *st;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, stop, have;
+	struct storage_counts c;
+};
+
 struct serve_ctx {
 	struct flow *flow;
 	struct store *store;
 	struct sess_mgr *sess;
 	struct storage *storage;
+	struct upload_gauge *gauge;
 	bool running; /* past start-up: deploys skip the catch-up sync */
 };
+
+static void *gauge_main(void *arg)
+{
+	struct upload_gauge *g = arg;
+	pthread_mutex_lock(&g->mu);
+	while (!g->stop) {
+		pthread_mutex_unlock(&g->mu);
+		struct storage_counts c;
+		bool ok = storage_counts(g->st, &c) == 0;
+		pthread_mutex_lock(&g->mu);
+		if (ok) {
+			g->c = c;
+			g->have = true;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (!g->stop)
+			pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+static void gauge_start(struct upload_gauge *g, struct storage *st)
+{
+	*g = (struct upload_gauge){.st = st};
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->started = pthread_create(&g->th, NULL, gauge_main, g) == 0;
+}
+
+static void gauge_stop(struct upload_gauge *g)
+{
+	if (!g->st)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	if (g->started)
+		pthread_join(g->th, NULL);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	g->st = NULL;
+}
 
 /* Reads the admin token from FILE (first line, surrounding blanks trimmed). */
 static char *read_token(const char *file)
@@ -207,7 +268,14 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 			json_is_true(json_object_get(r, "live")));
 	json_decref(projects);
 	struct storage_counts sc;
-	if (c->storage && storage_counts(c->storage, &sc) == 0)
+	bool have = false;
+	if (c->gauge && c->gauge->started) {
+		pthread_mutex_lock(&c->gauge->mu);
+		sc = c->gauge->c;
+		have = c->gauge->have;
+		pthread_mutex_unlock(&c->gauge->mu);
+	}
+	if (have)
 		fprintf(m, "# HELP hippo_uploads Uploads to S3 by state (pending includes queued).\n"
 			   "# TYPE hippo_uploads gauge\n"
 			   "hippo_uploads{state=\"pending\"} %ld\n"
@@ -263,6 +331,7 @@ static int run(int argc, char **argv)
 	struct admin *admin = NULL;
 	struct net_server *srv = NULL;
 	struct storage *storage = NULL;
+	static struct upload_gauge gauge;
 	char *token = NULL;
 	enum log_level level;
 
@@ -334,7 +403,8 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	flow_set_secure(flow, opt_tls_cert != NULL);
-	struct serve_ctx ctx = {flow, store, sess, storage, false};
+	gauge_start(&gauge, storage);
+	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false};
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});
@@ -383,6 +453,7 @@ out:
 		net_server_free(srv);
 	rec_on_file_closed(NULL, NULL);
 	/* After the server: sessions ended at shutdown have queued their files. */
+	gauge_stop(&gauge);
 	if (storage)
 		storage_close(storage);
 	admin_free(admin);

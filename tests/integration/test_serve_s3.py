@@ -131,6 +131,11 @@ def stop(srv):
     return srv.stop()
 
 
+def upload_gauge(text, state):
+    m = re.search(r'hippo_uploads\{state="%s"\} (\d+)' % state, text)
+    return int(m.group(1)) if m else None
+
+
 def metrics(srv):
     st, body, _ = srv.request("GET", "/metrics", raw=True)
     return body.decode()
@@ -171,12 +176,12 @@ def serve_new_style(tmp, s3, env):
         assert_uploaded(s3, srv.data, pid, user, "per-episode files")
         meta = os.path.join(srv.data, pid, "trials", user, "trials.jsonl")
         check(os.path.exists(meta), "the trial metadata file trials.jsonl is uploaded too")
-        wait_spool_idle(srv.data, env, "serve")
-        m = wait_for(lambda: (lambda t: t if 'hippo_uploads{state="pending"} 0' in t else None)(
-            metrics(srv)), "/metrics to show no pending upload")
-        done = int(re.search(r'hippo_uploads\{state="done"\} (\d+)', m).group(1))
-        check('hippo_uploads{state="failed"} 0' in m and done > 0,
-              "/metrics: hippo_uploads pending 0, failed 0, done %d" % done)
+        doc = wait_spool_idle(srv.data, env, "serve")
+        m = wait_for(lambda: (lambda t: t if upload_gauge(t, "pending") == 0 and
+                              upload_gauge(t, "done") == doc["done"] else None)(metrics(srv)),
+                     "/metrics to show the verified uploads (refreshed once a second)")
+        check(upload_gauge(m, "failed") == 0 and "hippo_upload_attempts_total" in m,
+              "/metrics: hippo_uploads pending 0, failed 0, done %d" % doc["done"])
         code, err = stop(srv)
         check(code == 0, "serve stopped cleanly")
         doc = status(srv.data, env)
