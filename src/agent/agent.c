@@ -75,10 +75,16 @@ int agent_open(struct agent *a, const char *name, const struct agent_args *args,
 	return agent_open_ops(a, ops, args, err, errlen);
 }
 
+int agent_ready(struct agent *a)
+{
+	return a->ops->ready ? a->ops->ready(a->inst, a->err, sizeof a->err) : 1;
+}
+
 int agent_act(struct agent *a, const double *obs, long t, double *action)
 {
-	if (a->ops->act(a->inst, obs, t, action, a->err, sizeof a->err) < 0)
-		return -1;
+	int r = a->ops->act(a->inst, obs, t, action, a->err, sizeof a->err);
+	if (r != 0)
+		return r < 0 ? -1 : 1;
 	for (size_t i = 0; i < a->action_n; i++)
 		if (!isfinite(action[i])) {
 			snprintf(a->err, sizeof a->err, "agent %s chose a non-finite action",

@@ -25,6 +25,7 @@ struct agent_args {
 	uint64_t seed;                    /* for the agent's own random choices */
 	int fps;                          /* the trial's frame rate (steps per second), > 0 */
 	const char *log_ctx;              /* "user=u1" for log lines, or NULL */
+	bool nonblocking;                 /* act() may return 1 (AGAIN) instead of waiting */
 };
 
 struct agent_ops {
@@ -35,8 +36,14 @@ struct agent_ops {
 	int (*create)(const struct agent_args *args, void **agent, char *err, size_t errlen);
 	/* Frees the instance. AGENT may be NULL. */
 	void (*destroy)(void *agent);
+	/* Without blocking: 1 when the agent can act, 0 while it starts (an agent
+	 * process loading its model), -1 when it failed (message in ERR). May be
+	 * NULL: ready at once. */
+	int (*ready)(void *agent, char *err, size_t errlen);
 	/* Writes the action for observation OBS at step T to ACTION (action space
-	 * size scalars). */
+	 * size scalars) and returns 0. With agent_args.nonblocking an agent may
+	 * instead return 1 (AGAIN: the answer is being computed): the caller polls
+	 * ready() until it is not 0, then calls act() again with the same OBS and T. */
 	int (*act)(void *agent, const double *obs, long t, double *action, char *err,
 		   size_t errlen);
 	/* The outcome of the action taken at step T. May be NULL. */
@@ -75,7 +82,9 @@ int agent_open(struct agent *a, const char *name, const struct agent_args *args,
 	       size_t errlen);
 int agent_open_ops(struct agent *a, const struct agent_ops *ops, const struct agent_args *args,
 		   char *err, size_t errlen);
-/* act() with the error kept in a->err. */
+/* ready() (1, 0 or -1 with the message in a->err). */
+int agent_ready(struct agent *a);
+/* act() with the error kept in a->err: 0, 1 (AGAIN) or -1. */
 int agent_act(struct agent *a, const double *obs, long t, double *action);
 void agent_observe(struct agent *a, long t, const double *action, double reward,
 		   const double *next_obs, bool terminated, bool truncated);

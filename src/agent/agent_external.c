@@ -17,7 +17,9 @@ struct ext_agent {
 	struct ext_proc *proc;
 	struct hippo_space action;
 	size_t obs_n, act_n;
-	bool ready;
+	bool ready;        /* hello answered */
+	bool nonblocking;  /* act() returns 1 (AGAIN) instead of waiting */
+	bool act_pending;  /* an act request is outstanding */
 };
 
 static int ea_create(const struct agent_args *args, void **out, char *err, size_t errlen)
@@ -58,6 +60,7 @@ static int ea_create(const struct agent_args *args, void **out, char *err, size_
 	if (ext_proc_spawn(&c, hello, &a->proc, err, errlen) < 0)
 		goto out;
 	a->action = args->env->action_space;
+	a->nonblocking = args->nonblocking;
 	a->act_n = hippo_space_size(&args->env->action_space);
 	a->obs_n = hippo_space_size(&args->env->observation_space);
 	*out = a;
@@ -98,19 +101,26 @@ static int ready(struct ext_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-static int ea_act(void *agent, const double *obs, long t, double *action, char *err,
-		  size_t errlen)
+/* 1 when the agent can answer (hello done, no act outstanding, or its reply
+ * is there), 0 while busy, -1 when the process failed. */
+static int ea_ready(void *agent, char *err, size_t errlen)
 {
 	struct ext_agent *a = agent;
-	char perr[200];
-	if (ready(a, err, errlen) < 0)
-		return -1;
-	json_t *m = json_pack("{s:s, s:I, s:o}", "type", "act", "step", (json_int_t)t,
-			      "observation", numbers(obs, a->obs_n));
-	if (ext_proc_send(a->proc, m, true) < 0 || ext_proc_wait(a->proc) == EXT_FAILED) {
+	enum ext_state st = ext_proc_progress(a->proc);
+	if (st == EXT_FAILED) {
 		snprintf(err, errlen, "%s", ext_proc_error(a->proc));
 		return -1;
 	}
+	if (st == EXT_STARTING || st == EXT_BUSY)
+		return 0;
+	a->ready = true;
+	return 1;
+}
+
+/* Reads the act reply into ACTION. */
+static int take_action(struct ext_agent *a, double *action, char *err, size_t errlen)
+{
+	char perr[200];
 	json_t *r = ext_proc_reply(a->proc);
 	const char *type = json_string_value(json_object_get(r, "type"));
 	if (!type || strcmp(type, "act") != 0 ||
@@ -126,9 +136,46 @@ static int ea_act(void *agent, const double *obs, long t, double *action, char *
 	return 0;
 }
 
+static int ea_act(void *agent, const double *obs, long t, double *action, char *err,
+		  size_t errlen)
+{
+	struct ext_agent *a = agent;
+	if (a->act_pending) { /* nonblocking: the second call takes the reply */
+		enum ext_state st = ext_proc_progress(a->proc);
+		if (st == EXT_BUSY)
+			return 1;
+		a->act_pending = false;
+		if (st == EXT_FAILED) {
+			snprintf(err, errlen, "%s", ext_proc_error(a->proc));
+			return -1;
+		}
+		return take_action(a, action, err, errlen);
+	}
+	if (ready(a, err, errlen) < 0)
+		return -1;
+	json_t *m = json_pack("{s:s, s:I, s:o}", "type", "act", "step", (json_int_t)t,
+			      "observation", numbers(obs, a->obs_n));
+	if (ext_proc_send(a->proc, m, true) < 0) {
+		snprintf(err, errlen, "%s", ext_proc_error(a->proc));
+		return -1;
+	}
+	if (a->nonblocking) {
+		a->act_pending = true;
+		ext_proc_progress(a->proc);
+		return 1;
+	}
+	if (ext_proc_wait(a->proc) == EXT_FAILED) {
+		snprintf(err, errlen, "%s", ext_proc_error(a->proc));
+		return -1;
+	}
+	return take_action(a, action, err, errlen);
+}
+
+/* Notifications are queued behind an outstanding request; a failed process
+ * drops them (the next act() reports the failure). */
 static void notify(struct ext_agent *a, json_t *m)
 {
-	if (!a->ready || ext_proc_state(a->proc) != EXT_IDLE) {
+	if (ext_proc_state(a->proc) == EXT_FAILED) {
 		json_decref(m);
 		return;
 	}
@@ -164,6 +211,7 @@ const struct agent_ops agent_external_ops = {
 	.summary = "an agent served by a child process (hippo_env.serve_agent)",
 	.create = ea_create,
 	.destroy = ea_destroy,
+	.ready = ea_ready,
 	.act = ea_act,
 	.observe = ea_observe,
 	.feedback = ea_feedback,

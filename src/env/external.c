@@ -23,6 +23,7 @@ extern char **environ;
 #define EXT_READ_CHUNK  65536
 #define EXT_ERRLINE_MAX 512
 #define EXT_CLOSE_GRACE_MS 100
+#define EXT_MAX_QUEUED  (1u << 20) /* bytes waiting for the process to read */
 
 struct ext_proc {
 	pid_t pid;
@@ -299,8 +300,12 @@ int ext_proc_send(struct ext_proc *p, json_t *msg, bool expect_reply)
 {
 	char *text = NULL;
 	int rc = -1;
-	if (p->state != EXT_IDLE || !msg)
+	if (!msg || p->state == EXT_FAILED || (expect_reply && p->state != EXT_IDLE))
 		goto out;
+	if (p->wlen - p->woff > EXT_MAX_QUEUED) {
+		ext_proc_fail(p, "the process does not read its input (more than 1 MiB queued)");
+		goto out;
+	}
 	text = json_dumps(msg, JSON_COMPACT);
 	if (!text) {
 		ext_proc_fail(p, "out of memory");

@@ -55,9 +55,11 @@ struct ext_proc_conf {
 int ext_proc_spawn(const struct ext_proc_conf *c, json_t *hello, struct ext_proc **out, char *err,
 		   size_t errlen);
 
-/* Queues MSG (stolen) with optional PAYLOAD. With EXPECT_REPLY the process
- * becomes BUSY until its reply arrives or step_timeout_ms pass. Only in IDLE.
- * Returns 0, or -1 (failed process, or a request already outstanding). */
+/* Queues MSG (stolen). With EXPECT_REPLY (a request; only in IDLE) the process
+ * becomes BUSY until its reply arrives or step_timeout_ms pass; without (a
+ * notification) it may be queued in any state but FAILED, behind an
+ * outstanding request. Returns 0, or -1 (failed process, a request already
+ * outstanding, or more than 1 MiB the process has not read: then it fails). */
 int ext_proc_send(struct ext_proc *p, json_t *msg, bool expect_reply);
 
 /* Makes progress without blocking: writes queued bytes, reads replies and
@@ -132,11 +134,11 @@ struct env;
  * failure, when X is closed). Returns 0, or -1 with ERR. */
 int ext_env_open_started(struct env *e, struct ext_env *x, char *err, size_t errlen);
 
-/* Asynchronous stepping through ext_env_ops (the trial loop): with ON, a
- * step() call sends the request and returns -1 at once with
+/* Asynchronous steps and resets through ext_env_ops (the trial loop): with
+ * ON, a step() or reset() call sends the request and returns -1 at once with
  * ext_env_step_pending() true; ext_env_step_poll() returns 1 once the reply
- * (or a failure) is there, and the caller then repeats step() with the same
- * action to get the result (or the error). Resets still wait. */
+ * (or a failure) is there, and the caller then repeats the call with the same
+ * arguments to get the result (or the error). */
 void ext_env_set_async(struct ext_env *e, bool on);
 bool ext_env_step_pending(const struct ext_env *e);
 int ext_env_step_poll(struct ext_env *e);

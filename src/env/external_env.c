@@ -437,10 +437,16 @@ static int finish_call(struct ext_env *e, double *obs, char *info, size_t infole
 	return 0;
 }
 
+static int async_call(struct ext_env *e, const uint64_t *seed, const double *action, double *obs,
+		      struct hippo_step_result *res, char *info, size_t infolen, char *err,
+		      size_t errlen);
+
 static int ops_reset(void *env, const uint64_t *seed, double *obs, char *info, size_t infolen,
 		     char *err, size_t errlen)
 {
 	struct ext_env *e = env;
+	if (e->async)
+		return async_call(e, seed, NULL, obs, NULL, info, infolen, err, errlen);
 	if (ext_env_begin_reset(e, seed) < 0) {
 		snprintf(err, errlen, "%s", ext_env_error(e));
 		return -1;
@@ -478,14 +484,16 @@ static void take_result(struct ext_env *e, double *obs, struct hippo_step_result
 	memcpy(obs, e->obs, e->obs_n * sizeof *obs);
 	if (info && infolen)
 		snprintf(info, infolen, "%s", e->info_json);
-	*res = e->res;
+	if (res)
+		*res = e->res;
 	e->step_pending = e->result_ready = false;
 }
 
-/* Asynchronous stepping: the first call sends the request and fails with
- * step_pending set; the caller retries with the same action once
- * ext_env_step_poll says the reply is there, and gets the result. */
-static int async_step(struct ext_env *e, const double *action, double *obs,
+/* Asynchronous steps and resets: the first call sends the request and fails
+ * with step_pending set; the caller repeats the call (same arguments) once
+ * ext_env_step_poll says the reply is there, and gets the result. RES is NULL
+ * for a reset. */
+static int async_call(struct ext_env *e, const uint64_t *seed, const double *action, double *obs,
 		      struct hippo_step_result *res, char *info, size_t infolen, char *err,
 		      size_t errlen)
 {
@@ -501,13 +509,14 @@ static int async_step(struct ext_env *e, const double *action, double *obs,
 		return 0;
 	}
 	if (!e->step_pending) {
-		if (ext_env_begin_step(e, action) < 0) {
+		int rc = res ? ext_env_begin_step(e, action) : ext_env_begin_reset(e, seed);
+		if (rc < 0) {
 			snprintf(err, errlen, "%s", ext_env_error(e));
 			return -1;
 		}
 		e->step_pending = true;
 	}
-	snprintf(err, errlen, "the environment process is still computing the step");
+	snprintf(err, errlen, "the environment process is still computing");
 	return -1;
 }
 
@@ -516,7 +525,7 @@ static int ops_step(void *env, const double *action, double *obs, struct hippo_s
 {
 	struct ext_env *e = env;
 	if (e->async)
-		return async_step(e, action, obs, res, info, infolen, err, errlen);
+		return async_call(e, NULL, action, obs, res, info, infolen, err, errlen);
 	if (ext_env_begin_step(e, action) < 0) {
 		snprintf(err, errlen, "%s", ext_env_error(e));
 		return -1;

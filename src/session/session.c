@@ -552,6 +552,8 @@ enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const
 		return SESS_NONE;
 	pthread_mutex_lock(&s->mu);
 	enum sess_state st = s->state;
+	if (st == SESS_READY && s->trial && trial_starting(s->trial))
+		st = SESS_STARTING; /* its environment process has not said hello yet */
 	if (reason)
 		*reason = st == SESS_ENDED ? s->reason : SESS_END_NONE;
 	pthread_mutex_unlock(&s->mu);

@@ -45,7 +45,8 @@ int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps,
 	else
 		opts = ct->agent_options ? json_dumps(ct->agent_options, JSON_COMPACT) : NULL;
 	struct agent_args args = {
-		.env = info, .options_json = opts, .seed = seed, .fps = fps, .log_ctx = log_ctx};
+		.env = info, .options_json = opts, .seed = seed, .fps = fps, .log_ctx = log_ctx,
+		.nonblocking = true};
 	int rc = agent_open(&m->agent, ct->agent_command ? NULL : ct->agent ? ct->agent : "tamer",
 			    &args, err, errlen);
 	free(opts);
@@ -57,14 +58,26 @@ int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps,
 	return 0;
 }
 
+int mode_ready(struct mode *m, char *err, size_t errlen)
+{
+	if (!m)
+		return 1;
+	int r = agent_ready(&m->agent);
+	if (r < 0)
+		snprintf(err, errlen, "the agent failed: %s", m->agent.err);
+	return r;
+}
+
 int mode_act(struct mode *m, const double *obs, long long t, int human, int *code,
 	     double *action, char *err, size_t errlen)
 {
 	const struct hippo_space *as = &m->info->action_space;
 	bool discrete = as->kind == HIPPO_SPACE_DISCRETE;
-	if (agent_act(&m->agent, obs, (long)t, action) < 0) {
-		snprintf(err, errlen, "%s", m->agent.err);
-		return -1;
+	int r = agent_act(&m->agent, obs, (long)t, action);
+	if (r != 0) {
+		if (r < 0)
+			snprintf(err, errlen, "the agent: %s", m->agent.err);
+		return r;
 	}
 	int agent_code = discrete ? (int)(action[0] - (double)as->start) : 0;
 	*code = agent_code;

@@ -26,10 +26,17 @@ struct mode;
 int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps, uint64_t seed,
 	      const char *log_ctx, struct mode **out, char *err, size_t errlen);
 
+/* Without blocking: 1 when the agent can act or its answer is there (always
+ * in play mode), 0 while an agent process starts or computes, -1 with ERR
+ * when it failed. */
+int mode_ready(struct mode *m, char *err, size_t errlen);
+
 /* Chooses step T's action for observation OBS. HUMAN is the participant's
  * action code for this step (index into trial.actionSpace), or -1 if none was
  * given. Writes the code taken to *CODE and the environment's action
- * (action-space size scalars) to ACTION. Returns 0, or -1 with ERR. */
+ * (action-space size scalars) to ACTION. Returns 0; 1 when an agent process
+ * is computing it (poll mode_ready until it is not 0, then call again with
+ * the same arguments); or -1 with ERR. */
 int mode_act(struct mode *m, const double *obs, long long t, int human, int *code,
 	     double *action, char *err, size_t errlen);
 

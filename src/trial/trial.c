@@ -33,10 +33,13 @@ struct trial {
 	bool env_open;
 	struct tenv src;   /* where the env comes from (built-in, plug-in, process) */
 	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
-	bool started;      /* the env is ready and the start line written */
+	bool started;      /* the env and agent are ready, the start line written */
+	bool mode_opened;
 	int64_t poll_at;   /* while not started or stepping: when to poll the process */
 	bool step_pending; /* an external process computes the step of pend_action */
-	int pend_code;
+	bool act_pending;  /* an agent process computes the action */
+	bool reset_pending;/* an external process computes the reset of begin_episode */
+	int pend_code, pend_human;
 	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
@@ -93,6 +96,11 @@ static uint64_t random64(void)
 const char *trial_id(const struct trial *t)
 {
 	return t->trial_id;
+}
+
+bool trial_starting(const struct trial *t)
+{
+	return !t->started && !t->ended;
 }
 
 enum sess_end_reason trial_ended(const struct trial *t)
@@ -222,16 +230,24 @@ static void meta_line(struct trial *t, const char *event, enum sess_end_reason r
 }
 
 /* Once the environment is ready (at once, or after an external process's
- * hello): the agent of the trial's mode, then the start line. */
+ * hello): opens the agent of the trial's mode; once that is ready too (an agent
+ * process answers hello), writes the start line. Returns 1 when started, 0
+ * while the agent starts, -1 with ERR. */
 static int start_env(struct trial *t, char *err, size_t errlen)
 {
 	char ctx[96];
 	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
-	if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
-		return -1;
+	if (!t->mode_opened) {
+		if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
+			return -1;
+		t->mode_opened = true;
+	}
+	int r = mode_ready(t->mode, err, errlen);
+	if (r <= 0)
+		return r;
 	t->started = true;
 	meta_line(t, "start", SESS_END_NONE);
-	return 0;
+	return 1;
 }
 
 struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
@@ -295,14 +311,20 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 static int begin_episode(struct trial *t)
 {
 	char err[256];
-	t->episode++;
-	t->step = 0;
-	t->score = 0;
-	if (rec_begin_episode(t->rec, t->episode, err, sizeof err) < 0)
-		return -1;
+	if (!t->reset_pending) {
+		t->episode++;
+		t->step = 0;
+		t->score = 0;
+		if (rec_begin_episode(t->rec, t->episode, err, sizeof err) < 0)
+			return -1;
+	}
 	uint64_t seed = t->seed;
-	if (env_reset(&t->env, t->episode == 1 ? &seed : NULL, t->info, sizeof t->info) < 0)
-		return -1;
+	if (env_reset(&t->env, t->episode == 1 ? &seed : NULL, t->info, sizeof t->info) < 0) {
+		/* an external process computes the reset: called again when it answered */
+		t->reset_pending = tenv_step_pending(&t->src);
+		return t->reset_pending ? 1 : -1;
+	}
+	t->reset_pending = false;
 	t->want_frame = true;
 	return 0;
 }
@@ -466,11 +488,12 @@ static bool env_started(struct trial *t, const struct trial_sink *sink)
 	int rc = tenv_poll(&t->src);
 	if (rc == 0)
 		return false;
-	if (rc < 0 || start_env(t, err, sizeof err) < 0) {
+	int started = rc < 0 ? -1 : start_env(t, err, sizeof err);
+	if (started < 0) {
 		fail_env(t, sink, rc < 0 ? t->src.err : err);
 		return false;
 	}
-	return true;
+	return started > 0;
 }
 
 void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink)
@@ -490,11 +513,11 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		finish(t, SESS_END_DONE, sink);
 		return;
 	}
-	if (begin_episode(t) < 0) {
+	int r = begin_episode(t);
+	if (r < 0)
 		fail_env(t, sink, t->env.err);
-		return;
-	}
-	record(t, 0, NULL, NULL);
+	else if (r == 0)
+		record(t, 0, NULL, NULL); /* else when the process answered (trial_run) */
 }
 
 /* The action for this step from the queue (each queued action lasts at
@@ -515,24 +538,31 @@ static int next_action(struct trial *t)
 }
 
 /* Chooses the step's action (the participant's, or the agent's in the
- * agent modes) into t->pend_code / t->pend_action. Returns -1 on failure. */
+ * agent modes) into t->pend_code / t->pend_action. Returns 0; 1 while an
+ * agent process computes it (t->act_pending: called again once it answered,
+ * with the participant's input taken the first time); -1 on failure. */
 static int choose_action(struct trial *t, const struct trial_sink *sink)
 {
-	bool given = t->qlen > 0; /* the participant acted for this step (advise mode) */
-	int action = next_action(t);
-	memset(t->pend_action, 0, sizeof t->pend_action);
-	/* continuous spaces get the zero action from discrete names */
-	if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
-		t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
+	if (!t->act_pending) {
+		bool given = t->qlen > 0; /* the participant acted for this step (advise) */
+		int action = next_action(t);
+		memset(t->pend_action, 0, sizeof t->pend_action);
+		/* continuous spaces get the zero action from discrete names */
+		if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
+			t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
+		t->pend_code = action;
+		t->pend_human = given ? action : -1;
+	}
 	if (t->mode) {
 		char err[256];
-		if (mode_act(t->mode, t->env.obs, t->total_steps, given ? action : -1, &action,
-			     t->pend_action, err, sizeof err) < 0) {
+		int r = mode_act(t->mode, t->env.obs, t->total_steps, t->pend_human, &t->pend_code,
+				 t->pend_action, err, sizeof err);
+		t->act_pending = r > 0;
+		if (r < 0)
 			fail_env(t, sink, err);
-			return -1;
-		}
+		if (r != 0)
+			return r < 0 ? -1 : 1;
 	}
-	t->pend_code = action;
 	return 0;
 }
 
@@ -540,7 +570,7 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 {
 	/* an external process's step is asynchronous: the first call sends it, the
 	 * call after tenv_step_ready() takes the result (same action) */
-	if (!t->step_pending && choose_action(t, sink) < 0)
+	if (!t->step_pending && choose_action(t, sink) != 0)
 		return;
 	int action = t->pend_code;
 	const double *ap = t->pend_action;
@@ -575,7 +605,7 @@ int64_t trial_due(const struct trial *t)
 {
 	if (t->ended)
 		return INT64_MAX;
-	if (!t->started || t->step_pending) /* an external process is starting or stepping */
+	if (!t->started || t->step_pending || t->act_pending || t->reset_pending)
 		return t->poll_at;
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
@@ -602,15 +632,20 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		t->poll_at = now + 5000000;
 		return;
 	}
-	if (t->episode == 0) {
-		if (begin_episode(t) < 0) {
+	/* the first episode; or a reset an external process has answered */
+	if (t->episode == 0 || (t->reset_pending && tenv_step_ready(&t->src))) {
+		int r = begin_episode(t);
+		if (r < 0) {
 			fail_env(t, sink, t->env.err);
 			return;
 		}
-		record(t, 0, NULL, NULL);
+		if (r == 0)
+			record(t, 0, NULL, NULL);
 	}
-	bool waiting = t->step_pending && !tenv_step_ready(&t->src);
-	if (t->step_pending && !waiting) { /* the process answered: finish that step */
+	char merr[256];
+	bool waiting = ((t->step_pending || t->reset_pending) && !tenv_step_ready(&t->src)) ||
+		       (t->act_pending && mode_ready(t->mode, merr, sizeof merr) == 0);
+	if ((t->step_pending || t->act_pending) && !waiting) { /* a process answered */
 		tick(t, sc, sink);
 		if (t->ended)
 			return;

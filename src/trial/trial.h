@@ -90,6 +90,10 @@ void trial_run(struct trial *t, int64_t now_ns, struct trial_scratch *sc,
  * (no-op if already ended). */
 void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink);
 
+/* True while the trial's environment process starts (before its hello):
+ * the session is SESS_STARTING, the page shows "wait". */
+bool trial_starting(const struct trial *t);
+
 /* SESS_END_NONE while running, otherwise why it ended. */
 enum sess_end_reason trial_ended(const struct trial *t);
 

@@ -35,10 +35,10 @@ int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const cha
  * starts, -1 when it failed (message in te->err). */
 int tenv_poll(struct tenv *te);
 
-/* Steps of an external process do not block: env_step() fails at once with
- * tenv_step_pending() true while the process computes; tenv_step_ready()
- * (without blocking) says when to call env_step() again with the same
- * action. Always false / true for other environments. */
+/* Steps and resets of an external process do not block: env_step() or
+ * env_reset() fails at once with tenv_step_pending() true while the process
+ * computes; tenv_step_ready() (without blocking) says when to repeat the call
+ * with the same arguments. Always false / true for other environments. */
 bool tenv_step_pending(const struct tenv *te);
 bool tenv_step_ready(struct tenv *te);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A pole-balancing env (clients/python/examples/pure_env.py) with three extra
 actions that misbehave, for test_plugins_failures: "crash" exits at once,
-"hang" never answers, "garbage" writes text into the protocol stream."""
+"hang" never answers, "garbage" writes text into the protocol stream,
+"hangreset" ends the episode and then never answers the reset."""
 import os
 import sys
 import time
@@ -18,8 +19,15 @@ channel = hippo_env._stdio_channel()
 class Faulty(pure_env.PureCartPole):
     def __init__(self, **options):
         super().__init__(**options)
-        self.action_space = hippo_env.Discrete(5, names=["left", "right", "crash", "hang",
-                                                         "garbage"])
+        self.action_space = hippo_env.Discrete(6, names=["left", "right", "crash", "hang",
+                                                         "garbage", "hangreset"])
+        self.hang_reset = False
+
+    def reset(self, seed=None):
+        if self.hang_reset:
+            print("faulty_env: hanging in reset on purpose", file=sys.stderr, flush=True)
+            time.sleep(3600)
+        return super().reset(seed=seed)
 
     def step(self, action):
         if action == 2:
@@ -32,6 +40,10 @@ class Faulty(pure_env.PureCartPole):
             channel.wfile.write(b"Traceback? no: plain text where a message belongs\n")
             channel.wfile.flush()
             time.sleep(3600)
+        if action == 5:
+            self.hang_reset = True
+            obs, reward, _, truncated, info = super().step(0)
+            return obs, reward, True, truncated, info
         return super().step(action)
 
 

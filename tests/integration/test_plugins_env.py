@@ -118,7 +118,24 @@ env:
           "the log names both ABI versions")
 
 
+def check_finds_missing_programs():
+    d = study("plugin-missing", """
+game: Missing-v0
+actionSpace: [left, right]
+env:
+  command: [./no-such-env.sh, --fast]
+agentCommand: [no-such-agent-program]
+mode: feedback
+""")
+    out = subprocess.run([BIN, "check", d], capture_output=True, text=True, timeout=60)
+    print(out.stdout.strip())
+    check(out.returncode == 1 and "trial.env.command: program './no-such-env.sh' not found"
+          in out.stdout and "trial.agentCommand: program 'no-such-agent-program' not found"
+          in out.stdout, "hippo check reports env and agent programs that do not exist")
+
+
 async def main():
+    check_finds_missing_programs()
     await c_plugin_trial()
     await python_env_trial()
     await abi_mismatch()

@@ -6,8 +6,9 @@ import asyncio
 import json
 import os
 import subprocess
+import tempfile
 
-from pluginutil import PYTHON, study
+from pluginutil import PURE_ENV, PYTHON, study
 from trialutil import Server, check, connect, frames_until, handshake, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,9 +48,9 @@ class Watcher:
         return self.frames - start
 
 
-async def failing_session(srv, user, action, needle):
+async def failing_session(srv, user, action, needle, project="plugin-faults"):
     ws = await connect(srv)
-    await handshake(ws, user, "plugin-faults")
+    await handshake(ws, user, project)
     await ws.send(json.dumps({"command": "start"}))
     await ws.send(json.dumps({"action": action}))
     msgs = await frames_until(ws, lambda m: m == "done")
@@ -59,11 +60,46 @@ async def failing_session(srv, user, action, needle):
     return errs
 
 
+async def hanging_agent():
+    lock = os.path.join(tempfile.mkdtemp(prefix="hippo-agent-lock-"), "steady")
+    d = study("agent-faults", """
+game: PureCartPole-v0
+maxEpisodes: 100000
+actionSpace: [left, right]
+startingFrameRate: 30
+mode: watch
+agentCommand: [%s, %s]
+agentOptions: {lock: %s}
+env:
+  command: [%s, %s]
+  stepTimeout: 1000
+""" % (PYTHON, os.path.join(HERE, "hang_agent.py"), lock, PYTHON, PURE_ENV))
+    srv = Server(None, "--workers", "1", project_dir=d)
+    try:
+        steady_ws = await connect(srv)
+        await handshake(steady_ws, "steady", "agent-faults")
+        await steady_ws.send(json.dumps({"command": "start"}))
+        steady = Watcher(steady_ws)
+        check(await steady.more_frames(10) >= 10, "the session with a working agent plays")
+        before = steady.frames
+        await failing_session(srv, "u-agent", "right", "step timeout", "agent-faults")
+        got = await steady.more_frames(15)
+        check(got >= 15, "a hung agent process ends only its session; the other kept "
+              "receiving frames (%d during, %d after)" % (steady.frames - before - got, got))
+        await steady_ws.send(json.dumps({"command": "stop"}))
+        await asyncio.wait_for(steady.task, 30)
+    finally:
+        rc, err = srv.stop()
+        srv.cleanup()
+    check("hang_agent: stuck on purpose" in err, "the agent's stderr is in the log")
+
+
 async def main():
+    await hanging_agent()
     d = study("plugin-faults", """
 game: Faulty-v0
 maxEpisodes: 100000
-actionSpace: [left, right, crash, hang, garbage]
+actionSpace: [left, right, crash, hang, garbage, hangreset]
 startingFrameRate: 30
 env:
   command: [%s, %s]
@@ -79,7 +115,8 @@ env:
 
         cases = [("u-crash", "crash", "exited with status 3"),
                  ("u-hang", "hang", "step timeout"),
-                 ("u-garbage", "garbage", "protocol error: bad magic")]
+                 ("u-garbage", "garbage", "protocol error: bad magic"),
+                 ("u-hangreset", "hangreset", "step timeout")]
         for user, action, needle in cases:
             before = steady.frames
             await failing_session(srv, user, action, needle)
