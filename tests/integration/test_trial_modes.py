@@ -72,6 +72,11 @@ async def press():
             m = await recv_json(ws)
             if isinstance(m, dict) and "UI" in m:
                 break
+        try:  # a frame made just before may still arrive: let it
+            while True:
+                await asyncio.wait_for(ws.recv(), 0.3)
+        except asyncio.TimeoutError:
+            pass
         check(await silent(ws, 0.6), "hidden page: the session pauses")
         await ws.send(json.dumps({"visibility": "visible"}))
         await next_frame(ws)
