@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -639,6 +641,24 @@ static void on_signal(int sig)
 	lws_cancel_service(srv->ctx);
 }
 
+/* Checks that HOST:PORT can be bound (IPv4 literals only; others are left to
+ * libwebsockets), so the common "address in use" gets a precise message. */
+static int can_bind(const char *host, int port, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (port <= 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
 struct net_server *net_server_new(const struct net_config *cfg, char *err, size_t errlen)
 {
 	struct net_server *srv = calloc(1, sizeof *srv);
@@ -674,6 +694,10 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 			return NULL;
 		}
 
+	if (can_bind(srv->c.host, cfg->port, err, errlen) < 0) {
+		free(srv);
+		return NULL;
+	}
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	srv->protocols[0] = (struct lws_protocols){
 		.name = "hippo",
