@@ -53,15 +53,26 @@ static const struct opt_cmd spec = {
 
 /* Upload counts for /metrics, read from the spool once a second by a
  * thread of their own: the spool's lock can be held for a batch of fsyncs,
- * and the I/O thread that answers /metrics must never wait for that. */
+ * and the I/O thread that answers /metrics must never wait for that. The
+ * counts (a scan of the spool's state index) are only refreshed while
+ * someone reads /metrics (within the last minute). */
+#define GAUGE_IDLE_S 60
 struct upload_gauge {
 	struct storage *st;
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, stop, have;
+	time_t last_read; /* CLOCK_MONOTONIC seconds */
 	struct storage_counts c;
 };
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 struct serve_ctx {
 	struct flow *flow;
@@ -77,13 +88,15 @@ static void *gauge_main(void *arg)
 	struct upload_gauge *g = arg;
 	pthread_mutex_lock(&g->mu);
 	while (!g->stop) {
-		pthread_mutex_unlock(&g->mu);
-		struct storage_counts c;
-		bool ok = storage_counts(g->st, &c) == 0;
-		pthread_mutex_lock(&g->mu);
-		if (ok) {
-			g->c = c;
-			g->have = true;
+		if (mono_s() - g->last_read < GAUGE_IDLE_S) {
+			pthread_mutex_unlock(&g->mu);
+			struct storage_counts c;
+			bool ok = storage_counts(g->st, &c) == 0;
+			pthread_mutex_lock(&g->mu);
+			if (ok) {
+				g->c = c;
+				g->have = true;
+			}
 		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -97,7 +110,7 @@ static void *gauge_main(void *arg)
 
 static void gauge_start(struct upload_gauge *g, struct storage *st)
 {
-	*g = (struct upload_gauge){.st = st};
+	*g = (struct upload_gauge){.st = st, .last_read = mono_s()};
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->started = pthread_create(&g->th, NULL, gauge_main, g) == 0;
@@ -273,6 +286,9 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 		pthread_mutex_lock(&c->gauge->mu);
 		sc = c->gauge->c;
 		have = c->gauge->have;
+		if (mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
+			pthread_cond_signal(&c->gauge->cv); /* idle: refresh now */
+		c->gauge->last_read = mono_s();
 		pthread_mutex_unlock(&c->gauge->mu);
 	}
 	if (have)
