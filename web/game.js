@@ -31,6 +31,12 @@ const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
 const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
 
 
+// Close codes of the trial server (docs/protocol.md): another connection
+// for the same participant took over; the connection was refused (no
+// session, bad ids).
+const CLOSE_TAKEN_OVER = 4001;
+const CLOSE_REFUSED = 1008;
+
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
 
@@ -305,13 +311,44 @@ export class Game {
 			if (this.finished)
 				return;
 			this.releaseAll(false);
+			if (e.code === CLOSE_TAKEN_OVER) {
+				this.takenOver();
+				return;
+			}
 			this.setConn('lost', 'Reconnecting…');
-			notice('The connection to the game was lost. Reconnecting… your game is kept.', 'warn');
+			if (e.code === CLOSE_REFUSED) {
+				// No session (any more) for this participant: ask the study
+				// flow at once instead of retrying blindly.
+				notice(`The game server refused the connection${e.reason ? ` (${e.reason})` : ''}. Trying again…`,
+					'warn');
+				this.attempts = Math.max(this.attempts, 3);
+			} else {
+				notice('The connection to the game was lost. Reconnecting… your game is kept.', 'warn');
+			}
 			this.scheduleReconnect();
 		};
 		ws.onerror = () => {
 			debugLog('info', 'ws', 'error');
 		};
+	}
+
+	// Another window or tab of this participant took the game over: no
+	// reconnect (the two would take it from each other forever) until the
+	// participant asks to play here again.
+	takenOver() {
+		this.setConn('lost', 'Open elsewhere');
+		notice('');
+		const again = el('button', { type: 'button', className: 'btn btn--primary', id: 'play-here',
+			text: 'Play here instead' });
+		again.addEventListener('click', () => {
+			this.overlay.hidden = this.frameCount > 0;
+			this.overlay.replaceChildren('Connecting…');
+			this.setConn('wait', 'Connecting…');
+			this.connect();
+		});
+		this.overlay.replaceChildren(el('div', { className: 'frame-box__message', role: 'alert' },
+			el('p', { text: 'This game is now open in another window or tab.' }), again));
+		this.overlay.hidden = false;
 	}
 
 	async scheduleReconnect() {

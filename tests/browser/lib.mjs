@@ -192,7 +192,8 @@ export async function launch(checks, options = {}) {
 }
 
 // Collects a page's console errors, uncaught exceptions and the websocket
-// messages it sends and receives (page.wsSent / page.wsReceived: strings).
+// messages it sends and receives (page.wsSent / page.wsReceived, and per
+// socket in page.sockets[i].sent / .received: strings).
 export function watchPage(page) {
 	page.errors = [];
 	page.wsSent = [];
@@ -205,12 +206,18 @@ export function watchPage(page) {
 	page.on('pageerror', (e) => page.errors.push(`exception: ${e.message}`));
 	page.on('websocket', (ws) => {
 		page.sockets.push(ws);
+		ws.sent = [];
+		ws.received = [];
 		ws.on('framesent', (f) => {
-			if (typeof f.payload === 'string')
+			if (typeof f.payload === 'string') {
 				page.wsSent.push(f.payload);
+				ws.sent.push(f.payload);
+			}
 		});
 		ws.on('framereceived', (f) => {
-			page.wsReceived.push(typeof f.payload === 'string' ? f.payload : `<binary ${f.payload.length}>`);
+			const m = typeof f.payload === 'string' ? f.payload : `<binary ${f.payload.length}>`;
+			page.wsReceived.push(m);
+			ws.received.push(m);
 		});
 	});
 }

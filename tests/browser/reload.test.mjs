@@ -56,8 +56,11 @@ try {
 	t.ok(hs.length >= 2 && hs[hs.length - 1].userId === userId,
 		'the new websocket\'s handshake names the same participant');
 	const after = await frameId();
-	t.ok(after > before, 'the same game session goes on (its frame numbers continue)',
-		`${before} -> ${after}`);
+	const trialIds = page.sockets.map((ws) => jsonMessages(ws.received).find((m) => m.hello))
+		.filter(Boolean).map((m) => m.hello.trialId);
+	t.ok(trialIds.length >= 2 && trialIds.every((x) => x === trialIds[0]) && after >= before,
+		'the same game session goes on (same trial, frame numbers continue)',
+		`${trialIds.join(' ')}; frames ${before} -> ${after}`);
 	t.ok(await page.locator('#frame-hint').isVisible(), 'after the reload, the frame says "Press Start to play"');
 	await sleep(300);
 	await t.screenshot(page, 'game-reloaded');
