@@ -1,6 +1,7 @@
 /* Fuzzes the trial websocket message parser (src/trial/msg.c) and feeds every
  * accepted message to a real trial (CartPole-v1, records in a temporary
  * folder), so commands, actions, frame-rate changes and feedback run too. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,10 @@ static const struct trial_sink sink = {NULL, sink_text, sink_frame};
 static void setup(void)
 {
 	static char dir[] = "/tmp/hippo-fuzz-trial-XXXXXX";
-	if (!mkdtemp(dir))
+	static bool made;
+	if (!made && !mkdtemp(dir)) /* once: later trials (after a "stop") reuse it */
 		abort();
+	made = true;
 	cfg_defaults(&cfg);
 	cfg.project.id = "fuzz";
 	cfg.trial.game = "CartPole-v1";
