@@ -3,18 +3,23 @@
  * websockets at /ws, the admin API at /api/, /healthz and /metrics. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/commands.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
 #include "net/server.h"
 #include "net/static.h"
+#include "storage/storage.h"
 #include "store/store.h"
+#include "trial/recorder.h"
 
 static const char *opt_host = "127.0.0.1";
 static int opt_port = 8080;
@@ -46,11 +51,85 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
+/* Upload counts for /metrics, read from the spool once a second by a
+ * thread of their own: the spool's lock can be held for a batch of fsyncs,
+ * and the I/O thread that answers /metrics must never wait for that. The
+ * counts (a scan of the spool's state index) are only refreshed while
+ * someone reads /metrics (within the last minute). */
+#define GAUGE_IDLE_S 60
+struct upload_gauge {
+	struct storage *st;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, stop, have;
+	time_t last_read; /* CLOCK_MONOTONIC seconds */
+	struct storage_counts c;
+};
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 struct serve_ctx {
 	struct flow *flow;
 	struct store *store;
 	struct sess_mgr *sess;
+	struct storage *storage;
+	struct upload_gauge *gauge;
+	bool running; /* past start-up: deploys skip the catch-up sync */
 };
+
+static void *gauge_main(void *arg)
+{
+	struct upload_gauge *g = arg;
+	pthread_mutex_lock(&g->mu);
+	while (!g->stop) {
+		if (mono_s() - g->last_read < GAUGE_IDLE_S) {
+			pthread_mutex_unlock(&g->mu);
+			struct storage_counts c;
+			bool ok = storage_counts(g->st, &c) == 0;
+			pthread_mutex_lock(&g->mu);
+			if (ok) {
+				g->c = c;
+				g->have = true;
+			}
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (!g->stop)
+			pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+static void gauge_start(struct upload_gauge *g, struct storage *st)
+{
+	*g = (struct upload_gauge){.st = st, .last_read = mono_s()};
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->started = pthread_create(&g->th, NULL, gauge_main, g) == 0;
+}
+
+static void gauge_stop(struct upload_gauge *g)
+{
+	if (!g->st)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	if (g->started)
+		pthread_join(g->th, NULL);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	g->st = NULL;
+}
 
 /* Reads the admin token from FILE (first line, surrounding blanks trimmed). */
 static char *read_token(const char *file)
@@ -70,6 +149,99 @@ static char *read_token(const char *file)
 		len--;
 	s[len] = '\0';
 	return strdup(s);
+}
+
+/* Submits the record of every participant of PROJECT_ID that has no local
+ * record file yet (data collected before the project stored to S3). Returns
+ * how many. */
+static long records_missing(struct serve_ctx *c, const char *project_id)
+{
+	long n = 0;
+	json_t *all = store_participants_json(c->store, project_id);
+	size_t i;
+	json_t *p;
+	json_array_foreach(all, i, p)
+	{
+		const char *uid = json_string_value(json_object_get(p, "userId"));
+		char path[PATH_MAX];
+		struct stat sb;
+		if (!uid || !flow_valid_user_id(uid) ||
+		    flow_pathf(path, sizeof path, "%s/%s/users/%s.json", opt_data, project_id,
+			       uid) < 0 ||
+		    stat(path, &sb) == 0)
+			continue;
+		json_t *rec = json_pack("{s:s}", "projectId", project_id);
+		json_object_update(rec, p);
+		char *text = json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		json_decref(rec);
+		if (text && storage_submit_participant_record(c->storage, project_id, uid, text,
+							      strlen(text)) == 0)
+			n++;
+		free(text);
+	}
+	json_decref(all);
+	return n;
+}
+
+/* flow hook: registers the project's destination with the upload spool. At
+ * start-up, files written while the server was down or before the project
+ * switched to S3 are queued too (`hippo storage sync`); a deploy only
+ * changes the destination, so the I/O thread never scans a data folder. */
+static int on_project_added(void *user, const struct cfg *cfg, char *err, size_t errlen)
+{
+	struct serve_ctx *c = user;
+	struct storage_dest d;
+	int k = storage_dest_from_cfg(cfg, &d, err, errlen);
+	if (k < 0)
+		return -1;
+	if (storage_set_project(c->storage, cfg->project.id, k == 1 ? &d : NULL) < 0) {
+		snprintf(err, errlen, "cannot register the project's storage");
+		return -1;
+	}
+	if (k == 0)
+		return 0;
+	log_info("serve", "project stores to S3", "project=%s bucket=%s prefix=%s endpoint=%s",
+		 cfg->project.id, d.bucket, d.prefix, d.endpoint[0] ? d.endpoint : "aws");
+	if (!c->running) {
+		long n = storage_sync_project(c->storage, cfg->project.id, &d);
+		n += records_missing(c, cfg->project.id);
+		if (n > 0)
+			log_info("serve", "files not uploaded yet queued", "project=%s count=%ld",
+				 cfg->project.id, n);
+	}
+	return 0;
+}
+
+/* flow hook: the participant record changed. For projects storing to S3 it
+ * is read from the store (one participant: a few indexed queries) and handed
+ * to the spool, which writes DATA/P/users/U.json and uploads it as
+ * P/Users/U.json on its own thread. */
+static void on_participant_changed(void *user, const struct cfg *cfg, const char *project_id,
+				   const char *user_id)
+{
+	struct serve_ctx *c = user;
+	struct storage_dest d;
+	char err[256];
+	if (storage_dest_from_cfg(cfg, &d, err, sizeof err) != 1)
+		return;
+	json_t *rec = store_participant_json(c->store, project_id, user_id);
+	char *text = rec ? json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(rec);
+	if (!text || storage_submit_participant_record(c->storage, project_id, user_id, text,
+						       strlen(text)) != 0)
+		log_error("serve", "participant record not queued for upload",
+			  "project=%s user=%s", project_id, user_id);
+	free(text);
+}
+
+/* recorder hook: an episode file was closed; upload it now rather than at
+ * the end of the session (a local-only project makes this a no-op). */
+static void on_episode_closed(void *user, const char *project_id, const char *user_id,
+			      const char *rel_path)
+{
+	if (storage_submit_trial_file(user, project_id, user_id, rel_path) != 0)
+		log_error("serve", "episode file not queued for upload", "project=%s file=%s",
+			  project_id, rel_path);
 }
 
 /* Prometheus label values: backslash, quote and newline escaped. Ids are
@@ -108,6 +280,27 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 			json_string_value(json_object_get(r, "id")),
 			json_is_true(json_object_get(r, "live")));
 	json_decref(projects);
+	struct storage_counts sc;
+	bool have = false;
+	if (c->gauge && c->gauge->started) {
+		pthread_mutex_lock(&c->gauge->mu);
+		sc = c->gauge->c;
+		have = c->gauge->have;
+		if (mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
+			pthread_cond_signal(&c->gauge->cv); /* idle: refresh now */
+		c->gauge->last_read = mono_s();
+		pthread_mutex_unlock(&c->gauge->mu);
+	}
+	if (have)
+		fprintf(m, "# HELP hippo_uploads Uploads to S3 by state (pending includes queued).\n"
+			   "# TYPE hippo_uploads gauge\n"
+			   "hippo_uploads{state=\"pending\"} %ld\n"
+			   "hippo_uploads{state=\"failed\"} %ld\n"
+			   "hippo_uploads{state=\"done\"} %ld\n"
+			   "# HELP hippo_upload_attempts_total Upload attempts by this process.\n"
+			   "# TYPE hippo_upload_attempts_total counter\n"
+			   "hippo_upload_attempts_total %ld\n",
+			sc.pending + sc.queued, sc.failed, sc.done, sc.attempts_total);
 }
 
 static bool ops_handler(void *user, const struct http_request *req, struct http_response *resp)
@@ -153,6 +346,8 @@ static int run(int argc, char **argv)
 	struct flow *flow = NULL;
 	struct admin *admin = NULL;
 	struct net_server *srv = NULL;
+	struct storage *storage = NULL;
+	static struct upload_gauge gauge;
 	char *token = NULL;
 	enum log_level level;
 
@@ -181,6 +376,13 @@ static int run(int argc, char **argv)
 	int closed = store_sessions_close_all(store, "restart");
 	if (closed > 0)
 		log_info("serve", "sessions of the previous run closed", "count=%d", closed);
+	/* The upload spool (DATA/spool/): its worker resumes uploads left pending
+	 * by an earlier run at once. */
+	if (storage_open(&storage, &(struct storage_opts){.data_dir = opt_data}, err,
+			 sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: %s\n", err);
+		goto out;
+	}
 
 	if (opt_token_file) {
 		token = read_token(opt_token_file);
@@ -217,6 +419,12 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	flow_set_secure(flow, opt_tls_cert != NULL);
+	gauge_start(&gauge, storage);
+	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false};
+	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
+						  .project_added = on_project_added,
+						  .participant_changed = on_participant_changed});
+	rec_on_file_closed(on_episode_closed, storage);
 	int ndeployed = flow_load_deployed(flow);
 	if (ndeployed > 0)
 		log_info("serve", "deployed projects loaded", "count=%d", ndeployed);
@@ -226,9 +434,13 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
-	sess_on_end(sess, flow_on_session_end, flow);
+	/* A session's files (the last episode, trial.jsonl, trials.jsonl) are
+	 * queued for upload before the flow records the end. */
+	static struct storage_end_chain chain;
+	chain = (struct storage_end_chain){storage, flow_on_session_end, flow};
+	sess_on_end(sess, storage_session_end_chain, &chain);
+	ctx.running = true;
 
-	struct serve_ctx ctx = {flow, store, sess};
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
 	net_server_add_handler(srv, admin_http_handler, admin);
@@ -255,6 +467,11 @@ out:
 	/* The server first: its shutdown ends sessions, which calls into the flow. */
 	if (srv)
 		net_server_free(srv);
+	rec_on_file_closed(NULL, NULL);
+	/* After the server: sessions ended at shutdown have queued their files. */
+	gauge_stop(&gauge);
+	if (storage)
+		storage_close(storage);
 	admin_free(admin);
 	flow_free(flow);
 	store_close(store);

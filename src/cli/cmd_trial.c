@@ -10,6 +10,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/server.h"
+#include "storage/storage.h"
+#include "trial/recorder.h"
 
 static const char *host = "127.0.0.1";
 static int port = 5000;
@@ -48,6 +50,42 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
+/* recorder hook: uploads each episode file as soon as it is closed. */
+static void on_episode_closed(void *user, const char *project_id, const char *user_id,
+			      const char *rel_path)
+{
+	if (storage_submit_trial_file(user, project_id, user_id, rel_path) != 0)
+		log_error("trial", "episode file not queued for upload", "project=%s file=%s",
+			  project_id, rel_path);
+}
+
+/* When the project stores to S3 (project.storage: s3, or trial.s3upload with
+ * awsSetup.bucket): opens the spool, registers the destination and queues
+ * what an earlier run left behind. Returns 0 (*OUT NULL when data stays
+ * local) or -1 with a message on stderr. */
+static int open_storage(const struct cfg *c, struct storage **out)
+{
+	char err[512];
+	struct storage_dest d;
+	*out = NULL;
+	int k = storage_dest_from_cfg(c, &d, err, sizeof err);
+	if (k <= 0) {
+		if (k < 0)
+			fprintf(stderr, "hippo trial: %s\n", err);
+		return k;
+	}
+	const char *id = c->project.id ? c->project.id : "default";
+	if (storage_open(out, &(struct storage_opts){.data_dir = data_dir}, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo trial: %s\n", err);
+		return -1;
+	}
+	storage_set_project(*out, id, &d);
+	long n = storage_sync_project(*out, id, &d);
+	log_info("trial", "data files upload to S3", "project=%s bucket=%s queued=%ld", id,
+		 d.bucket, n);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	int npos;
@@ -78,6 +116,11 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	cfg_diags_free(&d);
+	struct storage *store = NULL;
+	if (open_storage(&c, &store) < 0) {
+		cfg_free(&c);
+		return 1;
+	}
 
 	struct net_config nc;
 	net_config_defaults(&nc);
@@ -94,8 +137,16 @@ static int run(int argc, char **argv)
 	struct net_server *srv = net_server_new(&nc, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "hippo trial: %s\n", err);
+		if (store)
+			storage_close(store);
 		cfg_free(&c);
 		return 1;
+	}
+	if (store) {
+		/* Episode files go up as each episode ends; the rest (trial.jsonl,
+		 * trials.jsonl) when the session ends. */
+		rec_on_file_closed(on_episode_closed, store);
+		sess_on_end(net_server_sessions(srv), storage_on_session_end, store);
 	}
 	/* One line on stdout that scripts (and the tests) can wait for. */
 	printf("hippo trial: listening on %s://%s:%d (project %s, data in %s)\n",
@@ -104,6 +155,9 @@ static int run(int argc, char **argv)
 	fflush(stdout);
 	rc = net_server_run(srv);
 	net_server_free(srv);
+	rec_on_file_closed(NULL, NULL);
+	if (store)
+		storage_close(store);
 	cfg_free(&c);
 	log_info("trial", "stopped", NULL);
 	return rc == 0 ? 0 : 1;

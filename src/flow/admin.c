@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "export/export.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
 #include "store/store.h"
@@ -240,8 +241,26 @@ out:
 	return status;
 }
 
-/* Runs tar in DATA to archive PROJECT's participants.json (written to a
- * scratch folder) and its trial data folder; the archive goes into RESP. */
+/* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
+ * SUB/export/. A project without data has none: logged, not an error. */
+static void export_tables(struct flow *f, const char *id, const char *sub)
+{
+	char out[PATH_MAX], err[512];
+	struct exp_stats es;
+	if (flow_pathf(out, sizeof out, "%s/export", sub) < 0)
+		return;
+	struct exp_opts eo = {.data_dir = flow_data_dir(f),
+			      .project_id = id,
+			      .out_dir = out,
+			      .format = EXP_CSV};
+	if (exp_run(&eo, &es, err, sizeof err) < 0)
+		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
+			 err);
+}
+
+/* Runs tar in DATA to archive PROJECT's participants.json and export tables
+ * (written to a scratch folder) and its trial data folder; the archive goes
+ * into RESP. */
 static void respond_tar(struct flow *f, const char *id, struct http_response *resp)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
@@ -268,6 +287,7 @@ static void respond_tar(struct flow *f, const char *id, struct http_response *re
 		goto out;
 	}
 	free(text);
+	export_tables(f, id, sub);
 
 	char *argv[12];
 	int n = 0;

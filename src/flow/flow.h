@@ -37,6 +37,21 @@ void flow_free(struct flow *f);
 /* The server runs TLS: game session URLs use wss://. */
 void flow_set_secure(struct flow *f, bool secure);
 
+/* Optional hooks (e.g. for storage). Both run on the thread making the
+ * change, without flow locks held, and must not block. */
+struct flow_hooks {
+	void *user;
+	/* A project version is about to be registered (start-up, deploy).
+	 * Returning -1 (message in ERR) rejects it. */
+	int (*project_added)(void *user, const struct cfg *cfg, char *err, size_t errlen);
+	/* The participant's stored record changed: created, answered,
+	 * advanced, a session started or ended. CFG is the project's. */
+	void (*participant_changed)(void *user, const struct cfg *cfg, const char *project_id,
+				    const char *user_id);
+};
+/* Sets the hooks (copied); call before any project is added. */
+void flow_set_hooks(struct flow *f, const struct flow_hooks *h);
+
 /* Registers CFG (ownership taken, also on failure) as the current version of
  * its project, replacing an older one (which is kept alive until flow_free,
  * since running sessions borrow it). DEPLOYED: it came through the admin API

@@ -45,6 +45,7 @@ struct flow {
 	struct flow__project *retired;
 	unsigned rnd;
 	bool secure;              /* served over TLS: game URLs are wss:// */
+	struct flow_hooks hooks;  /* optional; set before projects are added */
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */

@@ -85,6 +85,14 @@ static void enter_step(struct flow *f, struct flow__project *p,
 		sess_stop(f->sess, part->project_id, part->user_id, SESS_END_STOP_STEP);
 }
 
+/* Tells the hook that the participant's stored record changed. */
+static void changed(struct flow *f, const struct flow__project *p, const char *project_id,
+		    const char *user_id)
+{
+	if (f->hooks.participant_changed)
+		f->hooks.participant_changed(f->hooks.user, p->cfg, project_id, user_id);
+}
+
 /* Builds "ws[s]://HOST/ws" from the request, or returns false when the Host
  * header is missing or holds anything but a host[:port]. */
 static bool server_url(const struct http_request *req, bool secure, char *out, size_t len)
@@ -287,8 +295,9 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	char pid[80], uid[80], stepq[16];
 	json_t *answers = NULL, *crowd = NULL;
 	struct store_participant part;
-	bool created = false;
+	bool created = false, dirty = false;
 	int expect_step = 0;
+	struct flow__project *p = NULL;
 
 	int rc = read_id(req, "projectId", pid, sizeof pid, flow_valid_project_id, resp);
 	if (rc < 0)
@@ -304,7 +313,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		respond_not_found(resp);
 		return;
 	}
-	struct flow__project *p = flow__project_get(f, pid);
+	p = flow__project_get(f, pid);
 	if (!p || !flow__project_live(f, p)) {
 		respond_not_found(resp);
 		return;
@@ -347,6 +356,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	if (created) {
 		log_info("flow", "participant created", "project=%s user=%s", pid, uid);
 		enter_step(f, p, &part);
+		dirty = true;
 	}
 	const struct flow__step *s = flow__step_at(p, part.step);
 	/* POST submits the current step, unless the client says it answers
@@ -366,6 +376,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		}
 		if (rc == 1 && to != from)
 			enter_step(f, p, &part);
+		dirty = dirty || rc == 1;
 		s = flow__step_at(p, part.step);
 	}
 	log_request(f, p, part.id, req, part.step);
@@ -373,6 +384,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	for (int guard = 0; s->is_game && guard < 8; guard++) {
 		if (respond_game(f, p, &part, req, resp) == 0)
 			goto out;
+		dirty = true;
 		enter_step(f, p, &part);
 		s = flow__step_at(p, part.step);
 	}
@@ -384,6 +396,8 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	respond_page(resp, &s->pages[g], s == &p->final ? p->final.number : part.step,
 		     (int)p->nsteps);
 out:
+	if (dirty)
+		changed(f, p, pid, uid);
 	json_decref(answers);
 	json_decref(crowd);
 }
@@ -424,17 +438,18 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
 	json_decref(fl);
 	log_info("flow", "session ended", "project=%s user=%s reason=%s step=%d", project_id,
 		 user_id, rname, part.step);
-	if (reason == SESS_END_SHUTDOWN)
-		return; /* resumed (re-allocated) after the restart */
 	struct flow__project *p = flow__project_get(f, project_id);
 	if (!p)
 		return;
 	const struct flow__step *s = flow__step_at(p, part.step);
-	if (!s->is_game)
-		return;
-	/* Events of the step after the game are left to the next request: this
-	 * runs inside the session's own end callback. */
-	int next = flow__step_next(p, part.step);
-	if (store_advance(f->store, part.id, part.step, next, NULL, next >= p->final.number) < 0)
-		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+	/* After a shutdown the session is resumed (re-allocated) at the next
+	 * start. Events of the step after the game are left to the next
+	 * request: this runs inside the session's own end callback. */
+	if (reason != SESS_END_SHUTDOWN && s->is_game) {
+		int next = flow__step_next(p, part.step);
+		if (store_advance(f->store, part.id, part.step, next, NULL,
+				  next >= p->final.number) < 0)
+			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+	}
+	changed(f, p, project_id, user_id);
 }

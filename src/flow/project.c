@@ -91,6 +91,11 @@ void flow_set_secure(struct flow *f, bool secure)
 	f->secure = secure;
 }
 
+void flow_set_hooks(struct flow *f, const struct flow_hooks *h)
+{
+	f->hooks = *h;
+}
+
 static void step_free(struct flow__step *s)
 {
 	int n = s->nvariants > 0 ? s->nvariants : 1;
@@ -264,6 +269,9 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 		goto fail;
 	p->final.number = p->nsteps ? p->steps[p->nsteps - 1].number + 1 : 1;
 	p->final.is_game = false;
+	if (f->hooks.project_added &&
+	    f->hooks.project_added(f->hooks.user, cfg, err, errlen) < 0)
+		goto fail;
 	if (store_project_put(f->store, cfg->project.id, cfg->project.name,
 			      cfg->project.researcher, dir, deployed, &p->version) < 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(f->store));
@@ -426,7 +434,7 @@ json_t *flow_projects_json(struct flow *f)
 	pthread_mutex_lock(&f->mu);
 	size_t n = f->nprojects;
 	struct flow__project **ps = malloc((n ? n : 1) * sizeof *ps);
-	if (ps)
+	if (ps && n)
 		memcpy(ps, f->projects, n * sizeof *ps);
 	pthread_mutex_unlock(&f->mu);
 	if (!ps)

@@ -88,7 +88,11 @@ int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err
 		return 0;
 	set_field(d->bucket, sizeof d->bucket, p->s3.bucket, p->aws_bucket, NULL);
 	set_field(d->region, sizeof d->region, p->s3.region, p->aws_region, "us-east-1");
-	set_field(d->endpoint, sizeof d->endpoint, p->s3.endpoint, NULL, NULL);
+	/* The AWS tools' variables name an S3-compatible store for studies whose
+	 * config has none (the original awsSetup keys only know AWS). */
+	const char *env_ep = getenv("AWS_ENDPOINT_URL_S3");
+	set_field(d->endpoint, sizeof d->endpoint, p->s3.endpoint,
+		  env_ep && *env_ep ? env_ep : getenv("AWS_ENDPOINT_URL"), NULL);
 	set_field(d->prefix, sizeof d->prefix, p->s3.prefix, NULL, NULL);
 	size_t n = strlen(d->prefix);
 	while (n > 0 && d->prefix[n - 1] == '/')

@@ -69,6 +69,7 @@ enum stmt_id {
 	ST_ANSWER_LIST,
 	ST_GROUP_LIST,
 	ST_SESS_LIST,
+	ST_PART_ONE,
 	ST_COUNT
 };
 
@@ -121,6 +122,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GROUP_LIST] = "SELECT n, grp, assigned FROM groups WHERE participant = ?1 ORDER BY n",
 	[ST_SESS_LIST] = "SELECT step, started, stopped, reason, files FROM sessions"
 			 " WHERE participant = ?1 ORDER BY id",
+	[ST_PART_ONE] = "SELECT id, user_id, created, updated, step, status, crowd"
+			" FROM participants WHERE project_id = ?1 AND user_id = ?2",
 };
 
 /* A request log row waiting for the next batch commit. */
@@ -936,4 +939,26 @@ json_t *store_participants_json(struct store *s, const char *project_id)
 	pthread_mutex_unlock(&s->mu);
 	free(ids);
 	return list;
+}
+
+json_t *store_participant_json(struct store *s, const char *project_id, const char *user_id)
+{
+	json_t *p = NULL;
+	long long id = 0;
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *st = stmt(s, ST_PART_ONE);
+	bind_text(st, 1, project_id);
+	bind_text(st, 2, user_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		p = json_pack("{s:s,s:o,s:o,s:o,s:i,s:o,s:o}", "projectId", project_id, "userId",
+			      col_str(st, 1), "created", col_str(st, 2), "updated", col_str(st, 3),
+			      "step", sqlite3_column_int(st, 4), "status", col_str(st, 5), "crowd",
+			      col_json(st, 6));
+	}
+	sqlite3_reset(st);
+	if (p)
+		participant_details(s, id, p);
+	pthread_mutex_unlock(&s->mu);
+	return p;
 }

@@ -109,5 +109,8 @@ json_t *store_step_counts_all(struct store *s);
 /* The project's participants with their answers, groups, sessions and crowd
  * ids as a JSON array (admin API, data download). */
 json_t *store_participants_json(struct store *s, const char *project_id);
+/* One participant in the same shape, plus "projectId" (the participant record
+ * uploaded as PROJECT/Users/USER.json), or NULL when unknown. */
+json_t *store_participant_json(struct store *s, const char *project_id, const char *user_id);
 
 #endif

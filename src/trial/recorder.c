@@ -25,7 +25,18 @@ struct rec {
 	unsigned long long lines;
 	char **files;     /* relative paths, NULL-terminated */
 	size_t nfiles;
+	char project_id[72], user_id[72]; /* for the file-closed hook */
+	char cur[600];    /* relative path of the open per-episode file */
 };
+
+static rec_closed_fn closed_fn;
+static void *closed_user;
+
+void rec_on_file_closed(rec_closed_fn fn, void *user)
+{
+	closed_fn = fn;
+	closed_user = user;
+}
 
 /* ---- fsync off the callers' threads ----
  * fsync can take tens of milliseconds on a busy disk; a session worker that
@@ -161,6 +172,8 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 	r->fd = -1;
 	r->per_episode = c->per_episode;
 	snprintf(r->rel, sizeof r->rel, "%s/trials/%s", c->project_id, c->user_id);
+	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
+	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
 	snprintf(r->dir, sizeof r->dir, "%s/%s", c->data_dir, r->rel);
 	r->files = calloc(1, sizeof *r->files);
 	if (!r->files || mkdirs(r->dir) < 0) {
@@ -186,6 +199,7 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 	char name[64];
 	snprintf(name, sizeof name, "episode_%d.jsonl", episode);
 	r->fd = open_file(r, name, err, errlen);
+	snprintf(r->cur, sizeof r->cur, "%s/%s", r->rel, name);
 	return r->fd < 0 ? -1 : 0;
 }
 
@@ -269,6 +283,8 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
+		if (closed_fn)
+			closed_fn(closed_user, r->project_id, r->user_id, r->cur);
 	}
 	return rc;
 }

@@ -59,4 +59,13 @@ int rec_close(struct rec *r, char *err, size_t errlen);
 /* Blocks until every fsync queued by any recorder is done (process-wide). */
 void rec_sync_wait(void);
 
+/* Optional, process-wide: FN is called (on the recorder's thread, after the
+ * data is written and its fsync queued) each time a per-episode data file is
+ * closed, with the ids and the file's path relative to the data folder. Used
+ * to upload each episode as soon as it ends. Set it before any recorder is
+ * opened; FN must not block (e.g. storage_submit_trial_file). NULL clears it. */
+typedef void (*rec_closed_fn)(void *user, const char *project_id, const char *user_id,
+			      const char *rel_path);
+void rec_on_file_closed(rec_closed_fn fn, void *user);
+
 #endif
