@@ -19,7 +19,9 @@ struct http_header {
 /* A complete request. Every pointer is owned by the server and valid only
  * during the handler call. */
 struct http_request {
-	const char *method;     /* "GET", "POST", "OPTIONS", ... */
+	const char *method;     /* "GET", "POST", "OPTIONS", "HEAD", ...; for HEAD the
+				 * server sends the answer's headers (with its
+				 * Content-Length), never its body */
 	const char *path;       /* URL path without the query, not decoded: "/next" */
 	const char *query;      /* raw query string without '?', "" if none */
 	const char *body;       /* NUL-terminated copy of the body, "" if none */

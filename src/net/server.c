@@ -46,6 +46,7 @@ struct net_conn {
 	bool body_too_big;
 	struct http_response resp;
 	bool have_resp, headers_sent;
+	bool head;    /* a HEAD request: the GET answer's headers, never its body */
 	size_t sent;
 	/* websocket */
 	char *rx;
@@ -168,6 +169,7 @@ static void dispatch(struct net_conn *c, struct lws *wsi)
 	char hv[sizeof req_headers / sizeof req_headers[0]][1024];
 	struct http_request req = {0};
 	req.method = method_of(wsi);
+	c->head = strcmp(req.method, "HEAD") == 0;
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		if (strcmp(methods[i].method, req.method) == 0)
 			lws_hdr_copy(wsi, path, sizeof path, methods[i].tok);
@@ -245,7 +247,7 @@ static int http_write(struct net_conn *c, struct lws *wsi)
 		    lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		c->headers_sent = true;
-		if (c->resp.body_len) {
+		if (c->resp.body_len && !c->head) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}

@@ -39,15 +39,14 @@ bool static_http_handler(void *user, const struct http_request *req, struct http
 		http_response_set_body(resp, 304, a->content_type, NULL, 0);
 		return true;
 	}
-	char *body = NULL;
-	if (!head) {
-		body = malloc(a->len ? a->len : 1);
-		if (!body) {
-			http_respond_error(resp, 500, "out of memory");
-			return true;
-		}
-		memcpy(body, a->data, a->len);
+	/* HEAD gets the same answer; the server sends its headers only
+	 * (Content-Length included) */
+	char *body = malloc(a->len ? a->len : 1);
+	if (!body) {
+		http_respond_error(resp, 500, "out of memory");
+		return true;
 	}
-	http_response_set_body(resp, 200, a->content_type, body, head ? 0 : a->len);
+	memcpy(body, a->data, a->len);
+	http_response_set_body(resp, 200, a->content_type, body, a->len);
 	return true;
 }

@@ -23,6 +23,8 @@
 #define TRIAL_QUEUE 16              /* pending actions (bounded) */
 #define TRIAL_MAX_INPUT_BYTES 65536 /* recorded input text per step; more is counted, not kept */
 #define TRIAL_INFO_MAX 1024
+#define TRIAL_DISPLAY_MAX 160
+#define TRIAL_DISPLAY_NS 250000000 /* binary frames: at most 4 display messages a second */
 
 struct trial {
 	const struct cfg *cfg;
@@ -68,6 +70,11 @@ struct trial {
 	double reaction_ms;
 	double rtt_ms;
 	int used_budget;
+	bool binary;       /* the client takes binary frames: display and budget go as text */
+	bool disp_dirty;   /* a step or an episode changed the display since it was sent */
+	bool disp_force;   /* send the display at once (episode start, attach) */
+	int64_t disp_at;   /* binary frames: the display may be sent again from then */
+	char disp_sent[TRIAL_DISPLAY_MAX]; /* the display object last sent ("" after attach) */
 	char info[TRIAL_INFO_MAX];
 };
 
@@ -182,6 +189,52 @@ static void send_json(const struct trial_sink *sink, json_t *j)
 static void send_error(const struct trial_sink *sink, const char *msg)
 {
 	send_json(sink, json_pack("{s:s}", "error", msg));
+}
+
+/* The display panel's values as a JSON object: the episode ("k / max"), its
+ * return so far (rounded to 2 decimals) and the step in the episode. */
+static void display_obj(const struct trial *t, char *buf, size_t len)
+{
+	double s = isfinite(t->score) ? round(t->score * 100) / 100 : 0;
+	if (s == 0)
+		s = 0; /* no "-0" */
+	snprintf(buf, len, "{\"episode\":\"%d / %d\",\"score\":%.15g,\"step\":%lld}",
+		 t->episode, t->cfg->trial.max_episodes, s, t->step);
+}
+
+/* Binary frames: sends {"display": {...}} as a text message when it changed,
+ * at most every TRIAL_DISPLAY_NS unless forced (episode start and end, attach). */
+static void send_display_text(struct trial *t, const struct trial_sink *sink, bool force)
+{
+	if (!t->attached || !(t->disp_dirty || t->disp_force || force))
+		return;
+	int64_t now = trial_now_ns();
+	force = force || t->disp_force;
+	if (!force && now < t->disp_at)
+		return;
+	char obj[TRIAL_DISPLAY_MAX], msg[TRIAL_DISPLAY_MAX + 16];
+	display_obj(t, obj, sizeof obj);
+	t->disp_dirty = t->disp_force = false;
+	if (strcmp(obj, t->disp_sent) == 0)
+		return;
+	int n = snprintf(msg, sizeof msg, "{\"display\":%s}", obj);
+	if (n <= 0 || (size_t)n >= sizeof msg)
+		return;
+	sink->text(sink->user, msg, (size_t)n);
+	snprintf(t->disp_sent, sizeof t->disp_sent, "%s", obj);
+	t->disp_at = now + TRIAL_DISPLAY_NS;
+}
+
+/* Binary frames: the feedback budget as a text message (JSON frames carry it). */
+static void send_budget_text(const struct trial *t, const struct trial_sink *sink)
+{
+	if (!t->binary || t->cfg->trial.input_budget <= 0)
+		return;
+	char msg[80];
+	int n = snprintf(msg, sizeof msg, "{\"inputBudget\":%d,\"usedInputBudget\":%d}",
+			 t->cfg->trial.input_budget, t->used_budget);
+	if (n > 0 && (size_t)n < sizeof msg)
+		sink->text(sink->user, msg, (size_t)n);
 }
 
 static void send_ui(struct trial *t, const struct trial_sink *sink)
@@ -326,6 +379,7 @@ static int begin_episode(struct trial *t)
 	}
 	t->reset_pending = false;
 	t->want_frame = true;
+	t->disp_dirty = t->disp_force = true;
 	return 0;
 }
 
@@ -438,12 +492,25 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		return;
 	}
 send:;
-	char extra[160] = "";
-	if (t->cfg->trial.input_budget > 0)
-		snprintf(extra, sizeof extra, ",\"inputBudget\":%d,\"usedInputBudget\":%d",
-			 t->cfg->trial.input_budget, t->used_budget);
+	char extra[96 + TRIAL_DISPLAY_MAX] = "";
+	size_t xn = 0;
+	if (t->cfg->trial.input_budget > 0 && !t->binary)
+		xn = (size_t)snprintf(extra, sizeof extra,
+				      ",\"inputBudget\":%d,\"usedInputBudget\":%d",
+				      t->cfg->trial.input_budget, t->used_budget);
+	if (!t->binary && (t->disp_dirty || t->disp_force)) { /* the display rides along */
+		char obj[TRIAL_DISPLAY_MAX];
+		display_obj(t, obj, sizeof obj);
+		if (strcmp(obj, t->disp_sent) != 0 && xn < sizeof extra) {
+			snprintf(extra + xn, sizeof extra - xn, ",\"display\":%s", obj);
+			snprintf(t->disp_sent, sizeof t->disp_sent, "%s", obj);
+		}
+		t->disp_dirty = t->disp_force = false;
+	}
 	sink->frame(sink->user, jpeg, len, ++t->frame_id, extra);
 	t->want_frame = false;
+	if (t->binary)
+		send_display_text(t, sink, false);
 }
 
 static void finish(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink)
@@ -506,6 +573,8 @@ void trial_end(struct trial *t, enum sess_end_reason reason, const struct trial_
 static void end_episode(struct trial *t, const struct trial_sink *sink)
 {
 	char err[256];
+	if (t->binary)
+		send_display_text(t, sink, true); /* the episode's final score */
 	if (t->mode)
 		mode_episode_end(t->mode, t->episode, t->score, t->step);
 	rec_end_episode(t->rec, err, sizeof err);
@@ -587,6 +656,7 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 	t->step++;
 	t->total_steps++;
 	t->score += res.reward;
+	t->disp_dirty = true;
 	record(t, action, &res, NULL);
 	if (res.terminated || res.truncated) {
 		end_episode(t, sink);
@@ -610,6 +680,8 @@ int64_t trial_due(const struct trial *t)
 	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
 		return 0;
 	int64_t d = t->next_flush;
+	if (t->binary && t->attached && t->disp_dirty && t->disp_at < d)
+		d = t->disp_at;
 	if (t->attached && t->playing && !t->hidden) {
 		if (t->cfg->trial.input_mode == CFG_INPUT_TURN)
 			return t->qlen > 0 ? 0 : d;
@@ -678,6 +750,8 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		return;
 	if (t->want_frame && t->attached)
 		send_frame(t, sc, sink);
+	if (t->binary && t->disp_dirty && now >= t->disp_at)
+		send_display_text(t, sink, false); /* a change held back by the throttle */
 	if (now >= t->next_flush) {
 		rec_flush(t->rec, err, sizeof err);
 		t->next_flush = now + 1000000000;
@@ -688,6 +762,9 @@ void trial_on_attach(struct trial *t, const struct trial_msg *hs, const struct t
 {
 	t->attached = true;
 	t->hidden = false;
+	t->binary = hs && hs->accept_binary;
+	t->disp_sent[0] = '\0'; /* a new connection: the display is sent again */
+	t->disp_force = t->episode > 0;
 	if (hs && hs->want_hello) {
 		json_t *sup = json_pack("[s,s,s,s,s]", "binary", "feedback", "visibility", "ping",
 					"sinceFrameMs");
@@ -702,6 +779,7 @@ void trial_on_attach(struct trial *t, const struct trial_msg *hs, const struct t
 		send_json(sink, json_incref(t->cfg->trial.variables));
 	if (t->cfg->trial.instructions)
 		send_json(sink, json_pack("{s:O}", "Instructions", t->cfg->trial.instructions));
+	send_budget_text(t, sink);
 	t->want_frame = true;
 }
 
@@ -840,6 +918,7 @@ void trial_on_message(struct trial *t, const struct trial_msg *m, int64_t now,
 	}
 	if (m->has & MSG_FEEDBACK) {
 		t->used_budget++;
+		send_budget_text(t, sink);
 		int budget = t->cfg->trial.input_budget;
 		if (t->mode && (budget == 0 || t->used_budget <= budget)) {
 			/* the step whose outcome was on screen: frame ids and steps advance together */

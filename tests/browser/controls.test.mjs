@@ -47,6 +47,10 @@ try {
 
 	await page.click('[data-control="start"]');
 	await sleep(300);
+	await t.check('JSON frames: the display panel shows the episode out of 50', () =>
+		page.waitForFunction(() => /^\d+ \/ 50$/.test(
+			document.querySelector('#display [data-key="episode"] dd')?.textContent ?? ''),
+		null, { timeout: 15000 }));
 
 	// Each mapped key: its action on press, noop on release.
 	for (const [code, action] of Object.entries(KEYS)) {

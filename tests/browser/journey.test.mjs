@@ -96,6 +96,13 @@ try {
 		assert.deepEqual([...controls].sort(), ['left', 'pause', 'right', 'start']);
 	});
 	t.ok(await page.locator('#instructions li').count() > 0, 'the instructions panel is filled');
+	const shownDisplay = () => page.$$eval('#display .display__item',
+		(es) => Object.fromEntries(es.map((e) => [e.dataset.key, e.querySelector('dd').textContent])));
+	await t.check('the display panel shows episode 1 / 3, score 0, step 0 (binary frames)', async () => {
+		await page.waitForFunction(() => document.querySelector('#display [data-key="episode"]'),
+			null, { timeout: 15000 });
+		assert.deepEqual(await shownDisplay(), { episode: '1 / 3', score: '0', step: '0' });
+	});
 	t.ok(await page.locator('#frame-hint').isVisible(), 'before Start, the frame says "Press Start to play"');
 	await t.screenshot(page, 'game');
 	const before = await layout(page);
@@ -120,6 +127,11 @@ try {
 		() => playUntilDone(page));
 	const after = await layout(page);
 	t.ok(!(await page.locator('#frame-hint').isVisible()), 'once started, the hint is gone');
+	await t.check('at the end the display shows the last episode and its final score', async () => {
+		const d = await shownDisplay();
+		assert.equal(d.episode, '3 / 3');
+		assert.ok(Number(d.step) > 0 && d.score === d.step, JSON.stringify(d));
+	});
 	t.ok(JSON.stringify(before.frameBox) === JSON.stringify(after.frameBox),
 		'the frame box does not move or resize while playing',
 		`${JSON.stringify(before.frameBox)} -> ${JSON.stringify(after.frameBox)}`);

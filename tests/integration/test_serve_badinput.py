@@ -1,8 +1,9 @@
 """Bad input on /next over real HTTP: path traversal in ids, oversized
 bodies, invalid JSON, 10 000 fields, SQL metacharacters, HTML in answers,
-missing parameters, other methods. Each gets a clear 4xx JSON answer and
-changes nothing stored; the server keeps serving."""
+missing parameters, other methods (HEAD: headers only). Each gets a clear 4xx
+JSON answer and changes nothing stored; the server keeps serving."""
 import json
+import socket
 import urllib.parse
 
 from serveutil import EXAMPLE, Serve, check, main
@@ -13,6 +14,36 @@ P = "cartpole-demo"
 def snapshot(srv):
     st, j, _ = srv.admin("GET", "/projects/%s/participants" % P)
     return json.dumps(j, sort_keys=True)
+
+
+def head_then_get(srv, head_path, get_path="/healthz"):
+    """HEAD HEAD_PATH then GET GET_PATH on one keep-alive connection: returns the
+    HEAD answer's status and headers and the GET answer's raw bytes (a body
+    after the HEAD headers would show up as the start of the second answer)."""
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+    try:
+        s.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % head_path).encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {k.strip().lower(): v.strip() for k, v in
+                (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                   % get_path).encode())
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        return status, hdrs, rest
+    finally:
+        s.close()
 
 
 def test():
@@ -64,6 +95,19 @@ def test():
         for m in ("PUT", "DELETE", "PATCH"):
             st, j, h = srv.request(m, url, "{}")
             check(st == 405 and j.get("error"), "%s: 405 with a JSON error" % m)
+        for path, want in (("/next?projectId=%s&userId=victim" % P, 405), ("/", 200),
+                           ("/healthz", 405)):
+            st, h, after = head_then_get(srv, path)
+            check(st == want and int(h.get("content-length", "-1")) > 0,
+                  "HEAD %s: %d with the answer's Content-Length (%s)"
+                  % (path, want, h.get("content-length")))
+            check(after.startswith(b"HTTP/1.1 200"),
+                  "HEAD %s: no body follows (the next answer on the connection is intact)"
+                  % path)
+        st, page, _ = srv.request("GET", "/", raw=True)
+        st2, h, _ = head_then_get(srv, "/")
+        check(st == 200 and int(h["content-length"]) == len(page),
+              "HEAD / announces the length GET / sends (%d)" % len(page))
         check(snapshot(srv) == before, "none of that changed anything stored")
 
         # Stored verbatim, never reflected.

@@ -1,9 +1,11 @@
 """Episodes and the end of a trial: maxEpisodes -> done, one file per episode
 (fsynced, complete), the hello reply and binary frames (opt-in), a generated
-userId for an empty one, and several participants at once."""
+userId for an empty one, several participants at once, and the display panel's
+values (inside JSON frames; as throttled text messages with binary frames)."""
 import asyncio
 import json
 import struct
+import time
 
 from trialutil import Server, check, connect, handshake, recv, run
 
@@ -27,8 +29,8 @@ async def main():
     try:
         # 1. maxEpisodes: 2 -> done after the second episode, then a clean close.
         ws = await connect(srv)
-        await handshake(ws, "bob", "trial-basic")
-        frames = await play_to_done(ws)
+        first = await handshake(ws, "bob", "trial-basic")
+        frames = [json.dumps(first[-1])] + await play_to_done(ws)
         check(len(frames) > 5, "frames streamed until done (%d)" % len(frames))
         try:
             await recv(ws)
@@ -48,6 +50,20 @@ async def main():
             check([ln["step"] for ln in lines] == list(range(len(lines))),
                   "episode %d steps 0..%d" % (n, len(lines) - 1))
             check(all(ln["action"] == 1 for ln in lines[1:]), "held action 'right' = 1")
+        lens = [len(srv.lines("%s/trial-basic/trials/bob/episode_%d.jsonl" % (srv.data, n))) - 1
+                for n in (1, 2)]
+        disp = [json.loads(m)["display"] for m in frames
+                if isinstance(m, str) and "display" in json.loads(m)]
+        check(len(disp) > 5 and disp[0] == {"episode": "1 / 2", "score": 0, "step": 0},
+              "JSON frames carry the display, first {episode: 1 / 2, score: 0, step: 0}")
+        check(all(d["score"] == d["step"] for d in disp),
+              "display score is the episode's return (CartPole: 1 per step)")
+        eps = [d["episode"] for d in disp]
+        check(eps == sorted(eps) and set(eps) == {"1 / 2", "2 / 2"},
+              "display episode goes 1 / 2 then 2 / 2")
+        steps2 = [d["step"] for d in disp if d["episode"] == "2 / 2"]
+        check(steps2[0] == 0 and max(steps2) <= lens[1],
+              "episode 2's display starts at step 0 (%d steps recorded)" % lens[1])
         meta = srv.lines("%s/trial-basic/trials/bob/trials.jsonl" % srv.data)
         check(meta[-1]["event"] == "end" and meta[-1]["reason"] == "done"
               and meta[-1]["episodes"] == 2, "trials.jsonl ends with reason done, 2 episodes")
@@ -65,6 +81,37 @@ async def main():
         typ, fid, sent = b[0], struct.unpack(">I", b[4:8])[0], struct.unpack(">Q", b[8:16])[0]
         check(typ == 1 and fid == 1 and sent > 1.6e12, "binary header: type 1, frameId 1, time")
         check(b[16:19] == b"\xff\xd8\xff", "binary payload is the JPEG")
+        await ws.send(json.dumps({"command": "start"}))
+        await ws.send(json.dumps({"action": "right"}))
+        t0 = time.monotonic()
+        # control messages go out before a waiting frame: the first display may
+        # have come with the handshake
+        texts, nframes = [m for m in got if isinstance(m, dict) and "display" in m], 1
+        while True:
+            m = await recv(ws)
+            if m == "done":
+                break
+            if isinstance(m, bytes):
+                nframes += 1
+            else:
+                texts.append(json.loads(m))
+        elapsed = time.monotonic() - t0
+        disp = [m["display"] for m in texts if "display" in m]
+        check(all(set(m) == {"display"} for m in texts),
+              "binary frames: the display comes as its own text message")
+        lens = [len(srv.lines("%s/trial-basic/trials/carol/episode_%d.jsonl" % (srv.data, n))) - 1
+                for n in (1, 2)]
+        check(disp[0] == {"episode": "1 / 2", "score": 0, "step": 0},
+              "the display is sent at the episode start: %s" % disp[0])
+        check(all(d["score"] == d["step"] for d in disp), "display score = return (CartPole)")
+        check({"episode": "1 / 2", "score": lens[0], "step": lens[0]} in disp,
+              "episode 1's end is always shown: score %d" % lens[0])
+        check({"episode": "2 / 2", "score": 0, "step": 0} in disp, "episode 2's start is shown")
+        check(disp[-1] == {"episode": "2 / 2", "score": lens[1], "step": lens[1]},
+              "the last display before done is episode 2's end: %s" % disp[-1])
+        check(len(disp) <= 4 * elapsed + 6,
+              "throttled: %d display messages for %d frames in %.1f s" % (len(disp), nframes,
+                                                                          elapsed))
         await ws.close()
 
         # 3. An empty userId gets a generated one (told in hello).

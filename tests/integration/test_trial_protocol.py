@@ -1,6 +1,7 @@
 """The trial websocket protocol end to end with a real client: handshake, UI,
 variables, first frame, start, actions, frame-rate changes, feedback, pause,
-requestUI, reset, stop -> done, then the recorded file line by line."""
+requestUI, reset, stop -> done, then the recorded file line by line; the
+display and the feedback budget with JSON and with binary frames."""
 import asyncio
 import json
 
@@ -43,11 +44,18 @@ async def main():
               "frames carry the server's send time (epoch ms)")
         check(f1["inputBudget"] == 10 and f1["usedInputBudget"] == 0,
               "frames carry the feedback budget")
+        check(f1["display"] == {"episode": "1 / 50", "score": 0, "step": 0},
+              "the first frame carries the display: %s" % f1.get("display"))
 
         await ws.send(json.dumps({"command": "start", "browser": "test", "frameId": 1}))
         got = await frames(ws, 5)
         ids = frame_ids(got)
         check(all(b > a for a, b in zip([1] + ids, ids)), "frame ids increase: %s" % ids)
+        disp = [m["display"] for m in got if "display" in m]
+        check(len(disp) >= 4 and all(d["episode"] == "1 / 50" and d["score"] == d["step"]
+                                     for d in disp)
+              and [d["step"] for d in disp] == sorted({d["step"] for d in disp}),
+              "frames carry the changed display: steps %s" % [d["step"] for d in disp])
 
         last = ids[-1]
         await ws.send(json.dumps({"actionType": "ArrowRight", "action": "RIGHT",
@@ -87,6 +95,9 @@ async def main():
         await ws.send(json.dumps({"command": "reset"}))
         m = await recv_json(ws)
         check("frame" in m, "reset sends the first frame of the next episode")
+        reset_disp = m.get("display", {})
+        check(reset_disp.get("step") == 0 and reset_disp.get("score") == 0,
+              "its display shows step 0: %s" % reset_disp)
         await ws.send(json.dumps({"command": "start"}))
         await frames(ws, 3)
         await ws.send(json.dumps({"command": "stop"}))
@@ -163,12 +174,48 @@ async def main():
         rl = [ln for ln in lines if any(i["msg"].get("command") == "reset" for i in ln["inputs"])]
         check(len(rl) == 1 and rl[0].get("reset") is True and rl[0]["step"] == 0,
               "the reset command is recorded on the new episode's reset line")
+        check(reset_disp["episode"] == "%d / 50" % rl[0]["episode"],
+              "the display after reset shows the new episode (%s)" % reset_disp["episode"])
         meta = srv.lines(files[1])
         check([m["event"] for m in meta] == ["start", "end"], "trials.jsonl: start and end")
         check(meta[1]["reason"] == "stop" and meta[0]["seed"] == 7,
               "the end reason is stop; the seed is recorded")
         check(srv.alive(), "the server is still running")
         await ws.close()
+
+        # Binary frames: display and budget as text messages of their own.
+        ws = await connect(srv)
+        got = await handshake(ws, "dave", "trial-protocol", accept=["binary"])
+        texts = [m for m in got if isinstance(m, dict)]
+        check({"inputBudget": 10, "usedInputBudget": 0} in texts,
+              "binary frames: the budget is sent at the start, as text")
+        await ws.send(json.dumps({"command": "start"}))
+        for k in (1, 2, 3):
+            await ws.send(json.dumps({"feedback": "good" if k % 2 else "bad"}))
+        budget, disp, nframes = [], [m["display"] for m in texts if "display" in m], 0
+        while len(budget) < 3 or nframes < 20:
+            m = await recv(ws)
+            if isinstance(m, bytes):
+                nframes += 1
+                continue
+            j = json.loads(m)
+            if "usedInputBudget" in j:
+                budget.append(j)
+            if "display" in j:
+                disp.append(j["display"])
+        check([b["usedInputBudget"] for b in budget] == [1, 2, 3]
+              and all(b["inputBudget"] == 10 for b in budget),
+              "each feedback sends the used budget: %s" % budget)
+        check(disp and disp[0] == {"episode": "1 / 50", "score": 0, "step": 0}
+              and all(d["episode"].endswith(" / 50") and d["score"] == d["step"] for d in disp),
+              "the display arrives as text (%d messages for %d frames): %s"
+              % (len(disp), nframes, disp))
+        await ws.send(json.dumps({"command": "stop"}))
+        await frames_until(ws, lambda m: m == "done")
+        await ws.close()
+        fb = [ln for ln in srv.lines(srv.files("trial-protocol", "dave")[0])
+              for i in ln["inputs"] if "feedback" in i["msg"]]
+        check(len(fb) == 3, "the three feedback messages are recorded")
     finally:
         rc, err = srv.stop()
         srv.cleanup()
