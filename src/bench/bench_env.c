@@ -106,8 +106,8 @@ static int run(int argc, char **argv)
 	o_seconds = 2.0;
 	o_quality = 80;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+	if (rc != OPT_OK)
+		return rc;
 	struct env e;
 	char err[512];
 	if (env_open(&e, argv[1], NULL, err, sizeof err) != 0) {

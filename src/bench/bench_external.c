@@ -48,10 +48,8 @@ static int run(int argc, char **argv)
 {
 	int npos, rc = 1;
 	int o = opt_parse(&spec, argc, argv, &npos);
-	if (o == OPT_EXIT_HELP)
-		return 0;
 	if (o != OPT_OK)
-		return 2;
+		return o;
 	char *dflt[] = {"/usr/bin/python3", "clients/python/examples/pure_env.py", NULL};
 	char **cmd = npos > 0 ? argv + 1 : dflt;
 	if (npos > 0)

@@ -105,10 +105,8 @@ static int run(int argc, char **argv)
 	struct flow *flow = NULL;
 	double *t = NULL, *alloc = NULL, *game = NULL;
 	int prc = opt_parse(&spec, argc, argv, &npos);
-	if (prc == OPT_EXIT_HELP)
-		return 0;
 	if (prc != OPT_OK)
-		return 2;
+		return prc;
 	log_set_level(LOG_WARN);
 	if (!mkdtemp(tmp)) {
 		perror("mkdtemp");

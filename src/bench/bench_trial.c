@@ -296,10 +296,8 @@ static int run(int argc, char **argv)
 {
 	int npos;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc == OPT_EXIT_HELP)
-		return 0;
 	if (rc != OPT_OK)
-		return 2;
+		return rc;
 	char url[1024];
 	snprintf(url, sizeof url, "%s", o_url);
 	const char *prot, *addr, *path;

@@ -28,10 +28,8 @@ static int run(int argc, char **argv)
 {
 	int npos;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc == OPT_EXIT_HELP)
-		return 0;
 	if (rc != OPT_OK)
-		return 2;
+		return rc;
 
 	const char *dir = argv[1];
 	struct stat st;

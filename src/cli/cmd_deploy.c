@@ -138,10 +138,8 @@ static int run(int argc, char **argv)
 {
 	int npos, rc = 1;
 	int prc = opt_parse(&spec, argc, argv, &npos);
-	if (prc == OPT_EXIT_HELP)
-		return 0;
 	if (prc != OPT_OK)
-		return 2;
+		return prc;
 	if (!opt_server) {
 		fprintf(stderr, "hippo deploy: --server URL is required\n");
 		return 2;

@@ -137,8 +137,8 @@ static int run(int argc, char **argv)
 	int npos;
 	json_out = false;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+	if (rc != OPT_OK)
+		return rc;
 	for (size_t i = 0; i < env_builtin_count(); i++) {
 		const struct hippo_env_ops *ops = env_builtin(i);
 		struct env e;

@@ -65,7 +65,7 @@ static int run(int argc, char **argv)
 	int npos;
 	int rc = opt_parse(&spec, argc, argv, &npos);
 	if (rc != OPT_OK)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+		return rc;
 	enum exp_format fmt;
 	if (strcmp(format, "csv") == 0) {
 		fmt = EXP_CSV;

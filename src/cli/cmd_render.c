@@ -39,8 +39,8 @@ static int run(int argc, char **argv)
 	o_steps = -1;
 	o_quality = 90;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+	if (rc != OPT_OK)
+		return rc;
 	if (!o_out) {
 		fprintf(stderr, "hippo render: --out FILE is required (.png, .jpg or .jpeg)\n");
 		return 2;

@@ -96,8 +96,8 @@ static int run(int argc, char **argv)
 	o_seed = o_actions = o_options = NULL;
 	o_steps = -1;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+	if (rc != OPT_OK)
+		return rc;
 	struct envrun r;
 	if (envrun_open(&r, "rollout", argv[1], o_options, o_seed, o_actions) != 0)
 		return 1;

@@ -352,10 +352,8 @@ static int run(int argc, char **argv)
 	enum log_level level;
 
 	int prc = opt_parse(&spec, argc, argv, &npos);
-	if (prc == OPT_EXIT_HELP)
-		return 0;
 	if (prc != OPT_OK)
-		return 2;
+		return prc;
 	if (!log_level_parse(opt_log_level, &level)) {
 		fprintf(stderr, "hippo serve: --log-level: unknown level '%s'\n", opt_log_level);
 		return 2;

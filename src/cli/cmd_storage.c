@@ -217,7 +217,7 @@ static int run(int argc, char **argv)
 	int npos;
 	int rc = opt_parse(&spec, argc, argv, &npos);
 	if (rc != OPT_OK)
-		return rc == OPT_EXIT_HELP ? 0 : 2;
+		return rc;
 	const char *sub = argv[1];
 	bool is_push = strcmp(sub, "push") == 0, is_add = strcmp(sub, "add") == 0;
 	bool is_sync = strcmp(sub, "sync") == 0;

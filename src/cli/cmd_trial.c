@@ -90,10 +90,8 @@ static int run(int argc, char **argv)
 {
 	int npos;
 	int rc = opt_parse(&spec, argc, argv, &npos);
-	if (rc == OPT_EXIT_HELP)
-		return 0;
 	if (rc != OPT_OK)
-		return 2;
+		return rc;
 	enum log_level lv;
 	if (!log_level_parse(log_level, &lv)) {
 		fprintf(stderr, "hippo trial: unknown log level '%s'\n", log_level);

@@ -30,14 +30,15 @@ struct opt_cmd {
 	const struct opt *opts;/* terminated by an entry with name NULL; may be NULL */
 };
 
-enum { OPT_OK = 0, OPT_EXIT_HELP = 1, OPT_EXIT_USAGE = 2 };
+/* The non-OK values are the exit codes a command returns: `if (rc != OPT_OK) return rc;`. */
+enum { OPT_OK = -1, OPT_EXIT_HELP = 0, OPT_EXIT_USAGE = 2 };
 
 /* Parses ARGV (argv[0] is the command name) against CMD. Options may be given as
  * "--name value" or "--name=value" anywhere; "--" ends options. Positional
  * arguments are moved, in order, to the front of argv starting at argv[1] and
- * their count stored in *NPOS. Returns OPT_OK; OPT_EXIT_HELP after printing
- * help for --help/-h (exit 0); OPT_EXIT_USAGE after printing a one-line error and
- * the usage to stderr (exit 2). */
+ * their count stored in *NPOS. Returns OPT_OK; OPT_EXIT_HELP (0) after printing
+ * help for --help/-h; OPT_EXIT_USAGE (2) after printing a one-line error and the
+ * usage to stderr. */
 int opt_parse(const struct opt_cmd *cmd, int argc, char **argv, int *npos);
 
 /* Prints "usage: hippo NAME [options] ARGS" and the option list to F. */

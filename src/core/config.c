@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/text.h"
 #include "core/config_table.h"
 #include "core/ytree.h"
 
@@ -849,31 +850,6 @@ static void set_steps(struct ld *l, const struct cfg__entry *e, const struct ytr
 static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *map,
 		     const struct ytree_node *where);
 
-/* Levenshtein distance of two short strings (longer ones: "far"). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-	if (la >= 63 || lb >= 63)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* A "did you mean" for an unknown PATH: the same key in another case, the
  * same key name in another section, or a near spelling in the same section. */
 static const char *suggest(const char *path)
@@ -896,7 +872,7 @@ static const char *suggest(const char *path)
 		size_t tlen = tdot ? (size_t)(tdot - table[i].path) : 0;
 		if (tlen == plen && strncmp(table[i].path, path, plen) == 0 &&
 		    table[i].type != CFG_T_IGNORED &&
-		    edit_distance(tdot ? tdot + 1 : table[i].path, name) <= 2)
+		    text_edit_distance(tdot ? tdot + 1 : table[i].path, name, false, 62) <= 2)
 			return table[i].path;
 	}
 	return NULL;

@@ -10,6 +10,7 @@
 
 #include "env/builtin.h"
 #include "env/env.h"
+#include "core/text.h"
 
 /* One line per environment, in `hippo envs` order. */
 static const struct hippo_env_ops *const builtin[] = {
@@ -50,40 +51,15 @@ const struct hippo_env_ops *env_find(const char *id)
 	return NULL;
 }
 
-/* Case-insensitive Levenshtein distance, capped at 255 characters per side. */
-static int edit_distance(const char *a, const char *b)
-{
-	size_t la = strnlen(a, 255), lb = strnlen(b, 255);
-	int row[256];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int diag = row[0];
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int up = row[j];
-			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			int best = diag + cost;
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 void env_suggest(const char *id, char *out, size_t outlen)
 {
 	if (outlen == 0)
 		return;
 	out[0] = '\0';
-	int dist[NBUILTIN];
+	size_t dist[NBUILTIN];
 	int used[NBUILTIN] = {0};
 	for (size_t i = 0; i < NBUILTIN; i++)
-		dist[i] = edit_distance(id ? id : "", builtin[i]->id);
+		dist[i] = text_edit_distance(id ? id : "", builtin[i]->id, true, TEXT_EDIT_MAX);
 	size_t len = 0;
 	for (int k = 0; k < 3 && k < (int)NBUILTIN; k++) {
 		size_t best = NBUILTIN;

@@ -4,17 +4,7 @@
 #include <time.h>
 
 #include "flow/flow.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "core/text.h"
 
 /* The original bucketer's window: factor N into primes, drop duplicates and the
  * smallest prime, multiply the rest (1 if none). */
@@ -45,7 +35,7 @@ int flow_group_hash(const char *user_id, int n)
 	long sum = 0;
 	bool hex = k > 0;
 	for (size_t i = len - k; i < len; i++) {
-		int v = hexval((unsigned char)user_id[i]);
+		int v = text_hexval((unsigned char)user_id[i]);
 		if (v < 0) {
 			hex = false;
 			break;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "net/http.h"
+#include "core/text.h"
 
 const char *http_header_get(const struct http_request *req, const char *name)
 {
@@ -14,17 +15,6 @@ const char *http_header_get(const struct http_request *req, const char *name)
 		if (req->headers[i].name && strcasecmp(req->headers[i].name, name) == 0)
 			return req->headers[i].value;
 	return NULL;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int http_url_decode(const char *s, size_t len, char *out, size_t outlen)
@@ -39,7 +29,7 @@ int http_url_decode(const char *s, size_t len, char *out, size_t outlen)
 		} else if (c == '%') {
 			if (i + 2 >= len)
 				return -2;
-			int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+			int hi = text_hexval((unsigned char)s[i + 1]), lo = text_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -2;
 			c = hi * 16 + lo;
