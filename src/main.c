@@ -58,7 +58,10 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
-			opt_help(c->spec, stdout);
+			if (c->help)
+				c->help(stdout);
+			else
+				opt_help(c->spec, stdout);
 			return 0;
 		}
 		usage(stdout);

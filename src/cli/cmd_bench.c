@@ -44,9 +44,15 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < NKINDS; i++)
 		if (strcmp(kinds[i]->name, argv[1]) == 0)
 			return kinds[i]->run(argc - 1, argv + 1);
-	fprintf(stderr, "hippo bench: unknown kind '%s'\n", argv[1]);
+	fprintf(stderr, "hippo bench: unknown %s '%s'\n", argv[1][0] == '-' ? "option" : "kind",
+		argv[1]);
 	list(stderr);
 	return 2;
 }
 
-const struct command cmd_bench = {&spec, run};
+static void help(FILE *f)
+{
+	list(f);
+}
+
+const struct command cmd_bench = {.spec = &spec, .run = run, .help = help};

@@ -67,4 +67,4 @@ static int run(int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
-const struct command cmd_check = {&spec, run};
+const struct command cmd_check = {.spec = &spec, .run = run};

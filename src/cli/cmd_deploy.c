@@ -231,4 +231,4 @@ out:
 	return rc;
 }
 
-const struct command cmd_deploy = {&spec, run};
+const struct command cmd_deploy = {.spec = &spec, .run = run};

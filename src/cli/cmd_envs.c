@@ -176,4 +176,4 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-const struct command cmd_envs = {&spec, run};
+const struct command cmd_envs = {.spec = &spec, .run = run};

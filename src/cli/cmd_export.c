@@ -30,11 +30,11 @@ static const struct opt opts[] = {
 static const struct opt_cmd spec = {
 	.name = "export",
 	.args = "PROJECT",
-	.summary = "write a project's participants, answers, steps and episodes as CSV or JSON "
-		   "Lines (PROJECT: a project id, or a study folder with config.yml)",
+	.summary = "write a project's participants, answers, steps and episodes as CSV or JSON Lines",
 	.min_pos = 1,
 	.max_pos = 1,
 	.opts = opts,
+	.details = "PROJECT is a project id, or a study folder with config.yml.",
 };
 
 /* PROJECT is an id, or a folder whose config.yml names the id. */
@@ -111,4 +111,4 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-const struct command cmd_export = {&spec, run};
+const struct command cmd_export = {.spec = &spec, .run = run};

@@ -105,4 +105,4 @@ out:
 	return status;
 }
 
-const struct command cmd_render = {&spec, run};
+const struct command cmd_render = {.spec = &spec, .run = run};

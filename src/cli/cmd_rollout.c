@@ -162,4 +162,4 @@ out:
 	return status;
 }
 
-const struct command cmd_rollout = {&spec, run};
+const struct command cmd_rollout = {.spec = &spec, .run = run};

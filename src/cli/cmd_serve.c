@@ -480,4 +480,4 @@ out:
 	return rc;
 }
 
-const struct command cmd_serve = {&spec, run};
+const struct command cmd_serve = {.spec = &spec, .run = run};

@@ -40,12 +40,15 @@ static const struct opt opts[] = {
 static const struct opt_cmd spec = {
 	.name = "storage",
 	.args = "status | push | retry | sync | add FILE KEY",
-	.summary = "upload spool: list pending/failed uploads (status), upload them now and wait "
-		   "(push), re-arm failed ones (retry), queue a project's files not uploaded yet "
-		   "(sync --project DIR), queue one file (add)",
+	.summary = "the S3 upload spool: what is pending or failed, push, retry, sync",
 	.min_pos = 1,
 	.max_pos = 3,
 	.opts = opts,
+	.details = "  status             list pending and failed uploads\n"
+		   "  push               upload everything pending now and wait\n"
+		   "  retry              re-arm failed uploads\n"
+		   "  sync --project DIR queue a project's files that were never uploaded\n"
+		   "  add FILE KEY       queue one file",
 };
 
 static void fmt_time(double t, char *out, size_t cap)
@@ -271,4 +274,4 @@ static int run(int argc, char **argv)
 	return rc;
 }
 
-const struct command cmd_storage = {&spec, run};
+const struct command cmd_storage = {.spec = &spec, .run = run};

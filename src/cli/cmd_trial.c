@@ -161,4 +161,4 @@ static int run(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
-const struct command cmd_trial = {&spec, run};
+const struct command cmd_trial = {.spec = &spec, .run = run};

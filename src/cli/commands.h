@@ -3,11 +3,14 @@
 #ifndef HIPPO_CLI_COMMANDS_H
 #define HIPPO_CLI_COMMANDS_H
 
+#include <stdio.h>
+
 #include "cli/opt.h"
 
 struct command {
 	const struct opt_cmd *spec;         /* name, usage, options: also the --help text */
 	int (*run)(int argc, char **argv);  /* argv[0] is the command name; returns the exit code */
+	void (*help)(FILE *f);              /* full help when spec's is not all (may be NULL) */
 };
 
 extern const struct command cmd_check;

@@ -23,6 +23,8 @@ void opt_help(const struct opt_cmd *cmd, FILE *f)
 {
 	usage_line(cmd, f);
 	fprintf(f, "\n%s\n", cmd->summary);
+	if (cmd->details)
+		fprintf(f, "\n%s\n", cmd->details);
 	if (!cmd->opts)
 		return;
 	fprintf(f, "\noptions:\n");

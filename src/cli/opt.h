@@ -28,6 +28,7 @@ struct opt_cmd {
 	const char *summary;   /* one line */
 	int min_pos, max_pos;  /* positional argument count bounds (max -1: unbounded) */
 	const struct opt *opts;/* terminated by an entry with name NULL; may be NULL */
+	const char *details;   /* more lines for --help after the summary (may be NULL) */
 };
 
 /* The non-OK values are the exit codes a command returns: `if (rc != OPT_OK) return rc;`. */

@@ -10,7 +10,7 @@ static const struct opt opts[] = {
 	{"verbose", OPT_FLAG, &verbose, NULL, "more output", 0, 0},
 	{0},
 };
-static const struct opt_cmd cmd = {"demo", "DIR", "a demo", 1, 1, opts};
+static const struct opt_cmd cmd = {.name = "demo", .args = "DIR", .summary = "a demo", .min_pos = 1, .max_pos = 1, .opts = opts};
 
 static void options_and_positionals_in_any_order(void)
 {
