@@ -10,10 +10,10 @@ packages=(
   # libraries
   libwebsockets-dev libjansson-dev libyaml-dev libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev
-  # tests: integration (Python + websockets), browser (Chromium + Node), S3 (Node)
-  python3 python3-websockets chromium nodejs npm openssl ca-certificates curl
+  # tests: integration (Python + websockets, numpy for reference values), browser (Chromium + Node), S3 (Node)
+  python3 python3-websockets python3-numpy chromium nodejs npm openssl ca-certificates curl
   # benchmarks
-  wrk
+  wrk time
 )
 
 missing=()
