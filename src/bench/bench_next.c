@@ -65,18 +65,13 @@ static double pct(const double *sorted, size_t n, double p)
 static double timed(struct flow *f, const char *method, const char *query, const char *body,
 		    char *page, size_t plen)
 {
-	struct http_request req = {0};
+	struct http_request req;
 	struct http_response resp;
 	http_response_init(&resp);
-	req.method = method;
-	req.path = "/next";
-	req.query = query;
-	req.body = body ? body : "";
-	req.body_len = body ? strlen(body) : 0;
-	req.remote_ip = "127.0.0.1";
-	req.headers[req.nheaders++] = (struct http_header){"host", "127.0.0.1:8080"};
-	req.headers[req.nheaders++] = (struct http_header){"user-agent", "bench/1.0"};
-	req.headers[req.nheaders++] = (struct http_header){"content-type", "application/json"};
+	http_request_init(&req, method, "/next", query, body);
+	http_request_add_header(&req, "host", "127.0.0.1:8080");
+	http_request_add_header(&req, "user-agent", "bench/1.0");
+	http_request_add_header(&req, "content-type", "application/json");
 	double t0 = now_us();
 	flow_http_handler(f, &req, &resp);
 	double t1 = now_us();

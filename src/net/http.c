@@ -116,6 +116,26 @@ int http_query_append(char *q, size_t qlen, const char *arg)
 	return ok ? 0 : -1;
 }
 
+void http_request_init(struct http_request *req, const char *method, const char *path,
+		       const char *query, const char *body)
+{
+	memset(req, 0, sizeof *req);
+	req->method = method;
+	req->path = path;
+	req->query = query ? query : "";
+	req->body = body ? body : "";
+	req->body_len = body ? strlen(body) : 0;
+	req->remote_ip = "127.0.0.1";
+}
+
+bool http_request_add_header(struct http_request *req, const char *name, const char *value)
+{
+	if (req->nheaders >= HTTP_MAX_HEADERS)
+		return false;
+	req->headers[req->nheaders++] = (struct http_header){name, value};
+	return true;
+}
+
 void http_response_init(struct http_response *resp)
 {
 	memset(resp, 0, sizeof *resp);

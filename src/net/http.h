@@ -62,6 +62,13 @@ int http_url_decode(const char *s, size_t len, char *out, size_t outlen);
  * separator. Returns 0, or -1 (Q unchanged) when it does not fit in QLEN. */
 int http_query_append(char *q, size_t qlen, const char *arg);
 
+/* Fills REQ for an in-process call (tests, benchmarks): METHOD, PATH, QUERY and
+ * BODY (NULL: none) are borrowed, no headers, remote_ip "127.0.0.1". */
+void http_request_init(struct http_request *req, const char *method, const char *path,
+		       const char *query, const char *body);
+/* Appends a header to REQ (borrowed strings); false when REQ is full. */
+bool http_request_add_header(struct http_request *req, const char *name, const char *value);
+
 void http_response_init(struct http_response *resp);
 void http_response_free(struct http_response *resp);
 /* Sets status and a JSON body (takes ownership of J: it is decref'ed). */

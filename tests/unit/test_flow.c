@@ -73,20 +73,15 @@ static void env_close(void)
 static json_t *call(const char *method, const char *query, const char *body, const char *ctype,
 		    int *status)
 {
-	struct http_request req = {0};
+	struct http_request req;
 	struct http_response resp;
 	http_response_init(&resp);
-	req.method = method;
-	req.path = "/next";
-	req.query = query;
-	req.body = body ? body : "";
-	req.body_len = body ? strlen(body) : 0;
-	req.remote_ip = "127.0.0.1";
-	req.headers[req.nheaders++] = (struct http_header){"host", "study.example:8080"};
-	req.headers[req.nheaders++] = (struct http_header){"user-agent", "test-agent/1.0"};
-	req.headers[req.nheaders++] = (struct http_header){"x-forwarded-for", "203.0.113.9"};
+	http_request_init(&req, method, "/next", query, body);
+	http_request_add_header(&req, "host", "study.example:8080");
+	http_request_add_header(&req, "user-agent", "test-agent/1.0");
+	http_request_add_header(&req, "x-forwarded-for", "203.0.113.9");
 	if (ctype)
-		req.headers[req.nheaders++] = (struct http_header){"content-type", ctype};
+		http_request_add_header(&req, "content-type", ctype);
 	bool took = flow_http_handler(env.flow, &req, &resp);
 	CHECK(took);
 	*status = resp.status;

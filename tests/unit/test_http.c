@@ -45,6 +45,21 @@ static void header_get_is_case_insensitive(void)
 	CHECK(http_header_get(&req, "cookie") == NULL);
 }
 
+static void in_process_requests_are_built_and_bounded(void)
+{
+	struct http_request req;
+	http_request_init(&req, "POST", "/next", NULL, "{\"a\":1}");
+	CHECK_STR(req.method, "POST");
+	CHECK_STR(req.query, "");
+	CHECK_INT(req.body_len, 7);
+	CHECK_INT(req.nheaders, 0);
+	for (int i = 0; i < HTTP_MAX_HEADERS; i++)
+		CHECK(http_request_add_header(&req, "x-h", "v"));
+	CHECK(!http_request_add_header(&req, "one-too-many", "v"));
+	CHECK_INT(req.nheaders, HTTP_MAX_HEADERS);
+	CHECK_STR(http_header_get(&req, "X-H"), "v");
+}
+
 static void responses_json_error_and_headers(void)
 {
 	struct http_response r;
@@ -88,6 +103,7 @@ int main(void)
 	RUN(query_get_absent_is_minus_one);
 	RUN(query_get_rejects_bad_escapes_and_overflow);
 	RUN(header_get_is_case_insensitive);
+	RUN(in_process_requests_are_built_and_bounded);
 	RUN(responses_json_error_and_headers);
 	RUN(query_append_reencodes_decoded_arguments);
 	return test_summary();
