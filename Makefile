@@ -9,8 +9,9 @@ EXAMPLE   ?= examples/cartpole
 HOST      ?= 127.0.0.1
 PORT      ?= 8080
 FUZZ_SECONDS ?= 300
+CHAOS_SECONDS ?= 60
 
-.PHONY: all deps build build-test run test unit fuzz bench clean check-style browser-deps
+.PHONY: all deps build build-test run test fuzz chaos bench clean check-style browser-deps
 
 all: build
 
@@ -49,6 +50,10 @@ fuzz: deps build-test
 	  sh ../../tests/fuzz/run.sh $$PWD/$$t ../../tests/fuzz/corpus/$$n $$PWD/fuzz-long/$$n \
 	     -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 $$dict || exit 1; \
 	done
+
+# The adversarial suite at length (tests/chaos/README.md): CHAOS_SECONDS per attack.
+chaos: deps build-test
+	cd $(TESTBUILD) && CHAOS_SECONDS=$(CHAOS_SECONDS) ctest --output-on-failure -L chaos
 
 # Benchmarks (figures go to docs/performance.md).
 bench: deps build
