@@ -1,5 +1,6 @@
-/* hippo check PROJECT_DIR: validates config.yml and StepFiles/ without running
- * anything. Every problem is printed to stdout as
+/* hippo check PROJECT_DIR: validates config.yml and StepFiles/ (step files
+ * inside the study, trial.game a known environment without trial.env) without
+ * running anything. Every problem is printed to stdout as
  *   error: DIR/config.yml:LINE:COL: key.path: message
  * followed by one summary line; exit 0 when there is no error (warnings
  * allowed), 1 otherwise, 2 for usage errors. */
@@ -47,7 +48,8 @@ static int run(int argc, char **argv)
 
 	struct cfg c;
 	struct cfg_diags d = {0};
-	int ok = cfg_load(dir, &c, &d) == 0;
+	struct cfg_load_opts lo = {.game_known = tenv_game_known};
+	int ok = cfg_load_with(dir, &lo, &c, &d) == 0;
 	if (ok && tenv_check(&c, &d) > 0) { /* plug-in ABI and id, external programs */
 		cfg_free(&c);
 		ok = 0;

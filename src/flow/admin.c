@@ -183,10 +183,15 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 		    write_file(path, json_string_value(v), json_string_length(v)) < 0)
 			goto io_fail;
 	}
-	if (cfg_load(tmp, &c, &d) < 0) {
-		*resp_j = json_pack("{s:s,s:o}", "error", "invalid project", "diagnostics",
-				    diags_json(&d));
-		status = 400;
+	if (flow_cfg_load_deployed(f, tmp, &c, &d) < 0) {
+		/* 403 when the study is valid but names code this server does not run */
+		bool refused = d.nrefused > 0 && d.nrefused == d.nerrors;
+		*resp_j = json_pack("{s:s,s:o}", "error",
+				    refused ? "this server does not run programs or plug-ins named "
+					      "by deployed studies (hippo serve --trust-deployed-code)"
+					    : "invalid project",
+				    "diagnostics", diags_json(&d));
+		status = refused ? 403 : 400;
 		goto out;
 	}
 	loaded = true;

@@ -169,3 +169,11 @@ int tenv_check(const struct cfg *cfg, struct cfg_diags *diags)
 	}
 	return n;
 }
+
+bool tenv_game_known(const char *id, char *near, size_t nearlen)
+{
+	if (env_find(id))
+		return true;
+	env_suggest(id, near, nearlen);
+	return false;
+}
