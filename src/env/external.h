@@ -95,6 +95,10 @@ struct ext_env_conf {
 	struct ext_proc_conf proc;
 	const char *id;           /* sent in hello (the process may choose another) */
 	const char *options_json; /* object text sent as hello "options", or NULL */
+	/* The study's action names (trial.actionSpace, NULL-terminated), or NULL:
+	 * an environment that declares no action space (none, null, or an empty
+	 * box) gets Discrete(n) with these names. */
+	char *const *action_names;
 };
 
 /* Spawns the environment process and sends hello; the process is ready once
