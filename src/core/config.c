@@ -1265,8 +1265,8 @@ static int set_default_ui(struct cfg *c)
 
 /* ---- public entry points ------------------------------------------------ */
 
-static int load_buffer(const char *dir, const struct cfg_load_opts *opts, const char *yaml,
-		       size_t len, struct cfg *c, struct cfg_diags *diags)
+int cfg_load_buffer_with(const char *dir, const struct cfg_load_opts *opts, const char *yaml,
+			 size_t len, struct cfg *c, struct cfg_diags *diags)
 {
 	static const struct ytree_limits lim = {CFG_MAX_BYTES, CFG_MAX_DEPTH, CFG_MAX_NODES};
 	struct ytree_node *root = NULL;
@@ -1321,7 +1321,7 @@ out:
 int cfg_load_buffer(const char *dir, const char *yaml, size_t len, struct cfg *c,
 		    struct cfg_diags *diags)
 {
-	return load_buffer(dir, NULL, yaml, len, c, diags);
+	return cfg_load_buffer_with(dir, NULL, yaml, len, c, diags);
 }
 
 int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
@@ -1374,7 +1374,7 @@ int cfg_load_with(const char *dir, const struct cfg_load_opts *opts, struct cfg 
 		}
 		got += (size_t)r;
 	}
-	rc = load_buffer(dir, opts, buf, size, c, diags);
+	rc = cfg_load_buffer_with(dir, opts, buf, size, c, diags);
 out:
 	if (fd >= 0)
 		close(fd);

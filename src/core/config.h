@@ -160,6 +160,9 @@ struct cfg_load_opts {
 /* cfg_load with OPTS (may be NULL: the same as cfg_load). */
 int cfg_load_with(const char *dir, const struct cfg_load_opts *opts, struct cfg *c,
 		  struct cfg_diags *diags);
+/* cfg_load_buffer with OPTS (may be NULL). */
+int cfg_load_buffer_with(const char *dir, const struct cfg_load_opts *opts, const char *yaml,
+			 size_t len, struct cfg *c, struct cfg_diags *diags);
 
 /* Same from memory: YAML text of LEN bytes; step files are looked up in
  * DIR/StepFiles when DIR is not NULL (otherwise not checked). Used by the fuzz

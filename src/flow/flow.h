@@ -50,6 +50,10 @@ void flow_set_trust_deployed_code(struct flow *f, bool trust);
  * environment). Same contract as cfg_load. */
 int flow_cfg_load_deployed(struct flow *f, const char *dir, struct cfg *c,
 			   struct cfg_diags *diags);
+/* The same checks on the text of a config.yml (LEN bytes) alone, before
+ * anything is written: step files are not looked at. */
+int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, struct cfg *c,
+				 struct cfg_diags *diags);
 
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */

@@ -331,13 +331,18 @@ fail:
 /* cfg_load with the flow's checks: a known game always, and for a study that
  * came through the admin API (UNTRUSTED) no program or plug-in unless the
  * operator allowed it. */
-static int load_cfg(struct flow *f, const char *dir, bool untrusted, struct cfg *c,
-		    struct cfg_diags *d)
+static struct cfg_load_opts load_opts(const struct flow *f, bool untrusted)
 {
-	struct cfg_load_opts o = {
+	return (struct cfg_load_opts){
 		.flags = untrusted && !f->trust_deployed_code ? CFG_LOAD_NO_CODE : 0,
 		.game_known = tenv_game_known,
 	};
+}
+
+static int load_cfg(struct flow *f, const char *dir, bool untrusted, struct cfg *c,
+		    struct cfg_diags *d)
+{
+	struct cfg_load_opts o = load_opts(f, untrusted);
 	return cfg_load_with(dir, &o, c, d);
 }
 
@@ -345,6 +350,13 @@ int flow_cfg_load_deployed(struct flow *f, const char *dir, struct cfg *c,
 			   struct cfg_diags *diags)
 {
 	return load_cfg(f, dir, true, c, diags);
+}
+
+int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, struct cfg *c,
+				 struct cfg_diags *diags)
+{
+	struct cfg_load_opts o = load_opts(f, true);
+	return cfg_load_buffer_with(NULL, &o, yaml, len, c, diags);
 }
 
 /* flow_project_load; UNTRUSTED: the folder came through the admin API. */
