@@ -283,8 +283,11 @@ class _EnvServer:
         names = getattr(env, "action_names", None)
         if names is None and hasattr(unwrapped, "get_action_meanings"):
             names = unwrapped.get_action_meanings()
-        aspace = describe_space(getattr(env, "action_space", None), names)
-        self.discrete_action = aspace["kind"] == "discrete"
+        declared = getattr(env, "action_space", None)
+        # No action space: hippo uses the study's trial.actionSpace
+        # (Discrete(n)) and sends plain integers.
+        aspace = describe_space(declared, names) if declared is not None else None
+        self.discrete_action = aspace is None or aspace["kind"] == "discrete"
         ospace = describe_space(getattr(env, "observation_space", None))
         self.obs_space = ospace
         w, h = self._render_size(unwrapped if hasattr(unwrapped, "screen_width") else env)

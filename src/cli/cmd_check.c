@@ -1,5 +1,7 @@
-/* hippo check PROJECT_DIR: validates config.yml and StepFiles/ without running
- * anything. Every problem is printed to stdout as
+/* hippo check PROJECT_DIR: validates config.yml and StepFiles/ (step files
+ * inside the study, trial.game a known environment without trial.env), loads
+ * a plug-in's tables, and starts an external environment process once for its
+ * hello (at most CHECK_HELLO_MAX_S seconds). Every problem is printed to stdout as
  *   error: DIR/config.yml:LINE:COL: key.path: message
  * followed by one summary line; exit 0 when there is no error (warnings
  * allowed), 1 otherwise, 2 for usage errors. */
@@ -18,6 +20,8 @@ static const struct opt_cmd spec = {
 	.min_pos = 1,
 	.max_pos = 1,
 };
+
+#define CHECK_HELLO_MAX_S 60
 
 static const char *plural(size_t n)
 {
@@ -47,8 +51,10 @@ static int run(int argc, char **argv)
 
 	struct cfg c;
 	struct cfg_diags d = {0};
-	int ok = cfg_load(dir, &c, &d) == 0;
-	if (ok && tenv_check(&c, &d) > 0) { /* plug-in ABI and id, external programs */
+	struct cfg_load_opts lo = {.game_known = tenv_game_known};
+	int ok = cfg_load_with(dir, &lo, &c, &d) == 0;
+	/* plug-in ABI and id, external programs; then the environment's hello */
+	if (ok && (tenv_check(&c, &d) > 0 || tenv_probe(&c, CHECK_HELLO_MAX_S, &d) > 0)) {
 		cfg_free(&c);
 		ok = 0;
 	}

@@ -28,6 +28,7 @@ static const char *opt_token_file = NULL;
 static const char *opt_tls_cert = NULL;
 static const char *opt_tls_key = NULL;
 static const char *opt_log_level = "info";
+static bool opt_trust_deployed_code = false;
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
@@ -39,6 +40,10 @@ static const struct opt opts[] = {
 	{"tls-cert", OPT_STRING, &opt_tls_cert, "PEM", "certificate chain (https/wss)", 0, 0},
 	{"tls-key", OPT_STRING, &opt_tls_key, "PEM", "private key (https/wss)", 0, 0},
 	{"log-level", OPT_STRING, &opt_log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
+	{"trust-deployed-code", OPT_FLAG, &opt_trust_deployed_code, NULL,
+	 "let studies deployed through the admin API run programs and plug-ins (the admin token "
+	 "is then equivalent to a shell)",
+	 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -417,6 +422,7 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	flow_set_secure(flow, opt_tls_cert != NULL);
+	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
 	gauge_start(&gauge, storage);
 	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false};
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,

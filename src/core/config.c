@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/text.h"
 #include "core/config_table.h"
+#include "core/path.h"
 #include "core/ytree.h"
 
 _Static_assert(sizeof(enum cfg_data_file) == sizeof(int), "enums are stored through int *");
@@ -66,6 +67,7 @@ static const char *check_project_id(const struct cfg *c)
 #define IGN(path) {path, CFG_T_IGNORED, 0, 0, 0, 0, 0, NULL, 0, NULL}
 #define H CFG_F_HIPPO
 #define REQ CFG_F_REQUIRED
+#define CODE (CFG_F_HIPPO | CFG_F_CODE)
 
 static const struct cfg__entry table[] = {
 	SEC("project", REQ),
@@ -130,13 +132,13 @@ static const struct cfg__entry table[] = {
 	ENUM("trial.mode", T(mode), mode_names, H),
 	STR("trial.agent", T(agent), H),
 	SEC("trial.env", H),
-	STR("trial.env.plugin", T(env.plugin), H),
-	{"trial.env.command", CFG_T_ARGV, T(env.command), 0, 0, 0, 0, NULL, H, NULL},
+	STR("trial.env.plugin", T(env.plugin), CODE),
+	{"trial.env.command", CFG_T_ARGV, T(env.command), 0, 0, 0, 0, NULL, CODE, NULL},
 	STR("trial.env.id", T(env.id), H),
 	{"trial.env.options", CFG_T_JSON, T(env.options), 0, 0, 0, 0, NULL, H, NULL},
 	INT("trial.env.startTimeout", T(env.start_timeout_s), 1, 3600, 60, H),
 	INT("trial.env.stepTimeout", T(env.step_timeout_ms), 10, 600000, 5000, H),
-	{"trial.agentCommand", CFG_T_ARGV, T(agent_command), 0, 0, 0, 0, NULL, H, NULL},
+	{"trial.agentCommand", CFG_T_ARGV, T(agent_command), 0, 0, 0, 0, NULL, CODE, NULL},
 	{"trial.agentOptions", CFG_T_JSON, T(agent_options), 0, 0, 0, 0, NULL, H, NULL},
 	INT("trial.inputBudget", T(input_budget), 0, INT_MAX, 0, H),
 	BOOL("trial.pauseWhenHidden", T(pause_when_hidden), 1, H),
@@ -284,6 +286,8 @@ struct ld {
 	struct cfg *c;
 	struct cfg_diags *d;
 	const char *dir;                        /* NULL: step files not checked */
+	struct cfg_load_opts opts;
+	bool refused_code;                      /* a CFG_F_CODE key was refused */
 	const struct ytree_node *key[NENTRIES]; /* key node of each entry seen */
 	const struct ytree_node *val[NENTRIES]; /* its value node */
 	const struct ytree_node *root;
@@ -709,14 +713,31 @@ static void set_json(struct ld *l, const struct cfg__entry *e, const struct ytre
 
 /* ---- steps -------------------------------------------------------------- */
 
+enum step_file { STEP_FILE_NONE, STEP_FILE_OK, STEP_FILE_OUTSIDE };
+
+/* Whether StepFiles/NAME is a regular file inside the study folder DIR. A
+ * symbolic link (the file's or StepFiles/'s own) may point elsewhere inside
+ * the study, never outside it: the page would be served to anyone. */
+static enum step_file step_file(const char *dir, const char *name)
+{
+	char rel[PATH_MAX], res[PATH_MAX];
+	struct stat st;
+	int n = snprintf(rel, sizeof rel, "StepFiles/%s", name);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return STEP_FILE_NONE;
+	switch (path_inside(dir, rel, res, sizeof res)) {
+	case PATH_INSIDE:
+		return stat(res, &st) == 0 && S_ISREG(st.st_mode) ? STEP_FILE_OK : STEP_FILE_NONE;
+	case PATH_OUTSIDE:
+		return STEP_FILE_OUTSIDE;
+	default:
+		return STEP_FILE_NONE;
+	}
+}
+
 static bool file_exists(const char *dir, const char *name)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int n = snprintf(path, sizeof path, "%s/StepFiles/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return false;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return step_file(dir, name) != STEP_FILE_NONE;
 }
 
 /* Counts the variants <stem>-0<ext>, <stem>-1<ext>... of FILE in StepFiles/. */
@@ -767,6 +788,25 @@ static bool set_step(struct ld *l, const char *path, const struct ytree_node *k,
 	if (step->nvariants == 0 && !file_exists(l->dir, file)) {
 		err_at(l, v, path, "step file '%s' not found in StepFiles/", CLEAN(v, buf));
 		return false;
+	}
+	/* the page (or each variant) must not lead out of the study */
+	const char *dot = strrchr(file, '.');
+	int stem = dot ? (int)(dot - file) : (int)strlen(file);
+	for (int g = step->nvariants ? 0 : -1; g < step->nvariants || g < 0; g++) {
+		char shown[512];
+		if (g < 0)
+			snprintf(shown, sizeof shown, "%s", file);
+		else
+			snprintf(shown, sizeof shown, "%.*s-%d%s", stem, file, g, dot ? dot : "");
+		if (step_file(l->dir, shown) == STEP_FILE_OUTSIDE) {
+			err_at(l, v, path,
+			       "step file '%.200s' is a symbolic link to a file outside the study "
+			       "folder (it would be served to participants)",
+			       shown);
+			return false;
+		}
+		if (g < 0)
+			break;
 	}
 	return true;
 }
@@ -1022,6 +1062,15 @@ static void walk_map(struct ld *l, const char *prefix, const struct ytree_node *
 		}
 		l->key[idx] = k;
 		l->val[idx] = v;
+		if ((e->flags & CFG_F_CODE) && (l->opts.flags & CFG_LOAD_NO_CODE) && !is_null(v)) {
+			err_at(l, k, path,
+			       "names a program or plug-in, which a study deployed through the "
+			       "admin API may not do on this server (its operator can allow it with "
+			       "hippo serve --trust-deployed-code)");
+			l->d->nrefused++;
+			l->refused_code = true;
+			continue;
+		}
 		set_value(l, e, k, v);
 	}
 	for (size_t i = 0; i < NENTRIES; i++) {
@@ -1144,6 +1193,29 @@ static void resolve_storage(struct ld *l)
 		       "project.awsSetup.bucket)");
 }
 
+/* trial.env.plugin: a path inside the study folder (relative, no '..', and
+ * no symbolic link leading out): studies never load a library from elsewhere
+ * on the host. A file that does not exist yet is left to `hippo check`. */
+static void check_plugin_path(struct ld *l, const char *p)
+{
+	const struct ytree_node *v = val_of(l, "trial.env.plugin");
+	char buf[64];
+	bool dotdot = false;
+	for (const char *s = p; s; s = strchr(s, '/'), s = s ? s + 1 : NULL)
+		if (s[0] == '.' && s[1] == '.' && (s[2] == '/' || s[2] == '\0'))
+			dotdot = true;
+	if (p[0] == '/' || dotdot) {
+		err_at(l, v, "trial.env.plugin",
+		       "'%s' must be a path inside the study folder (relative, without '..')",
+		       v ? CLEAN(v, buf) : "");
+		return;
+	}
+	if (l->dir && path_inside(l->dir, p, NULL, 0) == PATH_OUTSIDE)
+		err_at(l, v, "trial.env.plugin",
+		       "'%s' is a symbolic link to a file outside the study folder",
+		       v ? CLEAN(v, buf) : "");
+}
+
 static void check_env(struct ld *l)
 {
 	const struct cfg_env_source *env = &l->c->trial.env;
@@ -1152,8 +1224,28 @@ static void check_env(struct ld *l)
 	if (env->plugin && env->command)
 		err_at(l, val_of(l, "trial.env.command"), "trial.env",
 		       "give either plugin or command, not both");
-	else if (!env->plugin && !env->command)
+	else if (!env->plugin && !env->command && !l->refused_code)
 		err_at(l, key_of(l, "trial.env"), "trial.env", "needs plugin or command");
+	if (env->plugin)
+		check_plugin_path(l, env->plugin);
+}
+
+/* Without trial.env, trial.game names an environment of the registry the
+ * caller passed in (opts.game_known). */
+static void check_game(struct ld *l)
+{
+	const char *game = l->c->trial.game;
+	char near[200] = "", buf[64];
+	if (!l->opts.game_known || key_of(l, "trial.env") || !game)
+		return;
+	if (l->opts.game_known(game, near, sizeof near))
+		return;
+	const struct ytree_node *v = val_of(l, "trial.game");
+	err_at(l, v, "trial.game",
+	       "unknown environment '%s'%s%s%s (without trial.env it names a built-in "
+	       "environment: hippo envs lists them)",
+	       v ? CLEAN(v, buf) : game, near[0] ? "; did you mean " : "", near,
+	       near[0] ? "?" : "");
 }
 
 static int set_default_ui(struct cfg *c)
@@ -1173,8 +1265,8 @@ static int set_default_ui(struct cfg *c)
 
 /* ---- public entry points ------------------------------------------------ */
 
-int cfg_load_buffer(const char *dir, const char *yaml, size_t len, struct cfg *c,
-		    struct cfg_diags *diags)
+int cfg_load_buffer_with(const char *dir, const struct cfg_load_opts *opts, const char *yaml,
+			 size_t len, struct cfg *c, struct cfg_diags *diags)
 {
 	static const struct ytree_limits lim = {CFG_MAX_BYTES, CFG_MAX_DEPTH, CFG_MAX_NODES};
 	struct ytree_node *root = NULL;
@@ -1205,10 +1297,13 @@ int cfg_load_buffer(const char *dir, const char *yaml, size_t len, struct cfg *c
 	l->d = diags;
 	l->dir = dir;
 	l->root = root;
+	if (opts)
+		l->opts = *opts;
 	walk_map(l, "", root, root);
 	check_frame_rates(l);
 	check_events(l);
 	check_env(l);
+	check_game(l);
 	resolve_storage(l);
 	if (!key_of(l, "trial.ui") && set_default_ui(c) < 0)
 		diag(diags, CFG_ERROR, 0, 0, NULL, "out of memory");
@@ -1223,7 +1318,19 @@ out:
 	return 0;
 }
 
+int cfg_load_buffer(const char *dir, const char *yaml, size_t len, struct cfg *c,
+		    struct cfg_diags *diags)
+{
+	return cfg_load_buffer_with(dir, NULL, yaml, len, c, diags);
+}
+
 int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
+{
+	return cfg_load_with(dir, NULL, c, diags);
+}
+
+int cfg_load_with(const char *dir, const struct cfg_load_opts *opts, struct cfg *c,
+		  struct cfg_diags *diags)
 {
 	char path[PATH_MAX];
 	char *buf = NULL;
@@ -1267,7 +1374,7 @@ int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags)
 		}
 		got += (size_t)r;
 	}
-	rc = cfg_load_buffer(dir, buf, size, c, diags);
+	rc = cfg_load_buffer_with(dir, opts, buf, size, c, diags);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -125,15 +125,44 @@ struct cfg_diags {
 	size_t nerrors;
 	size_t nwarnings;
 	size_t ndropped;  /* problems counted but not stored (more than 500) */
+	size_t nrefused;  /* errors from CFG_LOAD_NO_CODE (keys naming code) */
 };
 
 /* Fills C with the defaults above (all strings NULL). */
 void cfg_defaults(struct cfg *c);
 
-/* Loads DIR/config.yml and checks DIR/StepFiles/. Appends every problem to
- * DIAGS (warnings and errors). Returns 0 when there is no error (C is then
- * complete; the caller frees it with cfg_free), -1 otherwise (C is freed). */
+/* Loads DIR/config.yml and checks DIR/StepFiles/: step files must lie inside
+ * DIR, also through symbolic links, and so must trial.env.plugin (a relative
+ * path). Appends every problem to DIAGS (warnings and errors). Returns 0 when
+ * there is no error (C is then complete; the caller frees it with cfg_free),
+ * -1 otherwise (C is freed). */
 int cfg_load(const char *dir, struct cfg *c, struct cfg_diags *diags);
+
+/* What a caller adds to the checks of cfg_load (cfg_load_with). */
+enum {
+	/* Keys that name a program or a shared library (trial.env.command,
+	 * trial.env.plugin, trial.agentCommand) are errors: the study came from
+	 * someone who may not run code on this host (a deploy through the admin
+	 * API). Counted in diags->nrefused too. */
+	CFG_LOAD_NO_CODE = 1 << 0,
+};
+
+struct cfg_load_opts {
+	unsigned flags; /* CFG_LOAD_* */
+	/* When not NULL: without trial.env, trial.game must name an environment
+	 * this returns true for; otherwise it writes suggestions ("CartPole-v1,
+	 * Acrobot-v1") into NEAR and trial.game is an error. The config layer
+	 * does not know the environments: the caller passes the registry's
+	 * lookup (tenv_game_known). */
+	bool (*game_known)(const char *id, char *near, size_t nearlen);
+};
+
+/* cfg_load with OPTS (may be NULL: the same as cfg_load). */
+int cfg_load_with(const char *dir, const struct cfg_load_opts *opts, struct cfg *c,
+		  struct cfg_diags *diags);
+/* cfg_load_buffer with OPTS (may be NULL). */
+int cfg_load_buffer_with(const char *dir, const struct cfg_load_opts *opts, const char *yaml,
+			 size_t len, struct cfg *c, struct cfg_diags *diags);
 
 /* Same from memory: YAML text of LEN bytes; step files are looked up in
  * DIR/StepFiles when DIR is not NULL (otherwise not checked). Used by the fuzz

@@ -31,6 +31,7 @@ enum cfg__type {
 enum {
 	CFG_F_REQUIRED = 1 << 0, /* missing -> error */
 	CFG_F_HIPPO = 1 << 1,    /* a hippo addition (not in the original format) */
+	CFG_F_CODE = 1 << 2,     /* names a program or a shared library (CFG_LOAD_NO_CODE) */
 };
 
 struct cfg__entry {

@@ -15,10 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/childenv.h"
 #include "core/log.h"
 #include "env/external_proto.h"
-
-extern char **environ;
 
 #define EXT_READ_CHUNK  65536
 #define EXT_ERRLINE_MAX 512
@@ -206,7 +205,8 @@ int ext_proc_spawn(const struct ext_proc_conf *c, json_t *hello, struct ext_proc
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int e = posix_spawnp(&pid, c->argv[0], &fa, &attr, c->argv, environ);
+	/* a clean environment: the server's secrets stay out of study code */
+	int e = posix_spawnp(&pid, c->argv[0], &fa, &attr, c->argv, childenv());
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (e) {

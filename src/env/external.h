@@ -2,8 +2,9 @@
  * protocol of external_proto.h over their stdin/stdout (docs/plugins.md).
  *
  * Three layers:
- *  - ext_proc: one child process (posix_spawn, own process group, non-blocking
- *    pipes, stderr forwarded to the log line by line), one outstanding request
+ *  - ext_proc: one child process (posix_spawn, own process group, the
+ *    allow-listed environment of core/childenv.h, non-blocking pipes, stderr
+ *    forwarded to the log line by line), one outstanding request
  *    at a time with a deadline. Any failure (exit, crash, timeout, protocol
  *    error, oversize message, an "error" reply) kills the process group, reaps
  *    the child and leaves a one-sentence message. Nothing here blocks unless a
@@ -94,6 +95,10 @@ struct ext_env_conf {
 	struct ext_proc_conf proc;
 	const char *id;           /* sent in hello (the process may choose another) */
 	const char *options_json; /* object text sent as hello "options", or NULL */
+	/* The study's action names (trial.actionSpace, NULL-terminated), or NULL:
+	 * an environment that declares no action space (none, null, or an empty
+	 * box) gets Discrete(n) with these names. */
+	char *const *action_names;
 };
 
 /* Spawns the environment process and sends hello; the process is ready once

@@ -22,6 +22,7 @@ struct ext_env {
 	enum ext_op op;
 	bool ready;                 /* hello completed */
 	char *want_id;
+	json_t *default_action;     /* Discrete(n) from the study's action names, or NULL */
 	struct xp_env_info info;
 	double *obs;
 	size_t obs_n;
@@ -44,6 +45,38 @@ static void set_err(struct ext_env *e, const char *msg)
 	ext_proc_fail(e->proc, msg);
 }
 
+/* {"kind":"discrete","n":N,"names":[...]} for the NULL-terminated NAMES. */
+static json_t *discrete_of(char *const *names)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; list && names[i]; i++)
+		if (json_array_append_new(list, json_string(names[i])) < 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list ? json_pack("{s:s, s:I, s:o}", "kind", "discrete", "n",
+				(json_int_t)json_array_size(list), "names", list)
+		    : NULL;
+}
+
+/* Whether the process left its action space undeclared: absent, null, or a
+ * box of no values (what a helper sends for an environment without one). */
+static bool space_undeclared(json_t *s)
+{
+	if (!s || json_is_null(s))
+		return true;
+	json_t *shape = json_object_get(s, "shape");
+	const char *kind = json_string_value(json_object_get(s, "kind"));
+	if (!kind || strcmp(kind, "box") != 0 || !json_is_array(shape))
+		return false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(shape, i, v)
+		if (json_is_integer(v) && json_integer_value(v) == 0)
+			return true;
+	return false;
+}
+
 int ext_env_start(const struct ext_env_conf *c, struct ext_env **out, char *err, size_t errlen)
 {
 	json_t *options = NULL;
@@ -57,7 +90,11 @@ int ext_env_start(const struct ext_env_conf *c, struct ext_env **out, char *err,
 		}
 	}
 	struct ext_env *e = calloc(1, sizeof *e);
-	if (!e || (c->id && !(e->want_id = strdup(c->id)))) {
+	if (!e || (c->id && !(e->want_id = strdup(c->id))) ||
+	    (c->action_names && c->action_names[0] &&
+	     !(e->default_action = discrete_of(c->action_names)))) {
+		if (e)
+			free(e->want_id);
 		free(e);
 		json_decref(options);
 		snprintf(err, errlen, "out of memory");
@@ -67,6 +104,7 @@ int ext_env_start(const struct ext_env_conf *c, struct ext_env **out, char *err,
 				  (int)XP_VERSION, "role", "env", "id", c->id, "options",
 				  options ? options : json_object());
 	if (ext_proc_spawn(&c->proc, hello, &e->proc, err, errlen) < 0) {
+		json_decref(e->default_action);
 		free(e->want_id);
 		free(e);
 		return -1;
@@ -148,8 +186,21 @@ static int take_frame(struct ext_env *e, json_t *msg)
 static int finish_hello(struct ext_env *e, json_t *msg)
 {
 	char perr[220], m[256];
-	if (xp_env_info_parse(json_object_get(msg, "env"), e->want_id, &e->info, perr, sizeof perr) <
-	    0) {
+	json_t *env = json_object_get(msg, "env");
+	if (json_is_object(env) && space_undeclared(json_object_get(env, "action_space"))) {
+		if (!e->default_action) {
+			set_err(e, "the environment declares no action space and the study has no "
+				   "trial.actionSpace to take it from");
+			return -1;
+		}
+		json_object_set(env, "action_space", e->default_action);
+	}
+	if (json_is_object(env) && json_is_null(json_object_get(env, "observation_space")))
+		json_object_del(env, "observation_space");
+	if (json_is_object(env) && !json_object_get(env, "observation_space"))
+		json_object_set_new(env, "observation_space",
+				    json_pack("{s:s, s:[i]}", "kind", "box", "shape", 0));
+	if (xp_env_info_parse(env, e->want_id, &e->info, perr, sizeof perr) < 0) {
 		snprintf(m, sizeof m, "protocol error: %s", perr);
 		set_err(e, m);
 		return -1;
@@ -318,6 +369,7 @@ void ext_env_close(struct ext_env *e)
 	free(e->obs);
 	free(e->rgb);
 	free(e->want_id);
+	json_decref(e->default_action);
 	free(e);
 }
 

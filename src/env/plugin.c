@@ -2,9 +2,12 @@
 #include "env/plugin.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/path.h"
 
 #define PLUGIN_MAX_TABLES 1024
 
@@ -36,6 +39,32 @@ static int check_table(const struct plugin *p, const struct hippo_env_ops *t, si
 	return 0;
 }
 
+/* A study's plug-in lies inside its folder DIR: PATH is relative and no
+ * symbolic link leads out. P->path becomes the resolved file. */
+static int inside_study(struct plugin *p, const char *dir, const char *path, char *err,
+			size_t errlen)
+{
+	char res[sizeof p->path];
+	if (path[0] == '/') {
+		snprintf(err, errlen, "%s: a plug-in must be a path inside the study folder %s",
+			 path, dir);
+		return -1;
+	}
+	switch (path_inside(dir, path, res, sizeof res)) {
+	case PATH_INSIDE:
+		memcpy(p->path, res, strlen(res) + 1);
+		return 0;
+	case PATH_OUTSIDE:
+		snprintf(err, errlen,
+			 "%s: the plug-in resolves to a file outside the study folder %s", p->path,
+			 dir);
+		return -1;
+	default:
+		snprintf(err, errlen, "%s: cannot load the plug-in: %s", p->path, strerror(errno));
+		return -1;
+	}
+}
+
 int plugin_open(const char *dir, const char *path, struct plugin **out, char *err, size_t errlen)
 {
 	struct plugin *p = calloc(1, sizeof *p);
@@ -52,6 +81,8 @@ int plugin_open(const char *dir, const char *path, struct plugin **out, char *er
 		snprintf(p->path, sizeof p->path, "%s", path);
 	else
 		snprintf(p->path, sizeof p->path, "%s/%s", dir && dir[0] ? dir : ".", path);
+	if (dir && inside_study(p, dir, path, err, errlen) < 0)
+		goto fail;
 	p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
 	if (!p->handle) {
 		const char *why = dlerror();

@@ -14,8 +14,10 @@
 
 struct plugin;
 
-/* Loads PATH (relative paths are taken from DIR when DIR is not NULL) and
- * checks its tables. Returns 0 with *OUT, or -1 with a message in ERR:
+/* Loads PATH and checks its tables. With DIR (a study folder), PATH is
+ * relative to DIR and must lie inside it, also through symbolic links; with
+ * DIR NULL, any path (relative to the working directory). Returns 0 with
+ * *OUT, or -1 with a message in ERR:
  * "plugin.so: cannot open: ...", "... lacks hippo_env_plugin", "... was built
  * for environment ABI version 2, this hippo speaks 1: rebuild it against this
  * hippo's include/hippo/env.h". */

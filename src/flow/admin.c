@@ -130,6 +130,19 @@ static json_t *diags_json(const struct cfg_diags *d)
 	return a;
 }
 
+/* The answer to a deploy whose config has errors: 403 when they are all keys
+ * naming code this server does not run for deployed studies, else 400. */
+static int invalid_project(const struct cfg_diags *d, json_t **resp_j)
+{
+	bool refused = d->nrefused > 0 && d->nrefused == d->nerrors;
+	*resp_j = json_pack("{s:s,s:o}", "error",
+			    refused ? "this server does not run programs or plug-ins named by "
+				      "deployed studies (hippo serve --trust-deployed-code)"
+				    : "invalid project",
+			    "diagnostics", diags_json(d));
+	return refused ? 403 : 400;
+}
+
 static int deploy_error(json_t **resp_j, int status, const char *msg)
 {
 	*resp_j = json_pack("{s:s}", "error", msg);
@@ -164,6 +177,14 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 			return deploy_error(resp_j, 400, err);
 		}
 	}
+	/* The text alone first: a refused config costs no disk work. */
+	if (flow_cfg_check_deployed_text(f, config, strlen(config), &c, &d) < 0) {
+		status = invalid_project(&d, resp_j);
+		cfg_diags_free(&d);
+		return status;
+	}
+	cfg_free(&c);
+	cfg_diags_free(&d);
 	if (flow_pathf(root, sizeof root, "%s/projects", flow_data_dir(f)) < 0)
 		return deploy_error(resp_j, 500, "data folder path too long");
 	if (mkdir(flow_data_dir(f), 0755) < 0 && errno != EEXIST)
@@ -183,10 +204,8 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 		    write_file(path, json_string_value(v), json_string_length(v)) < 0)
 			goto io_fail;
 	}
-	if (cfg_load(tmp, &c, &d) < 0) {
-		*resp_j = json_pack("{s:s,s:o}", "error", "invalid project", "diagnostics",
-				    diags_json(&d));
-		status = 400;
+	if (flow_cfg_load_deployed(f, tmp, &c, &d) < 0) {
+		status = invalid_project(&d, resp_j);
 		goto out;
 	}
 	loaded = true;

@@ -28,9 +28,11 @@ void admin_free(struct admin *a);
 bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp);
 
 /* Deploys a project from an upload: writes CONFIG and FILES (JSON object name
- * -> text) to a temporary folder, validates it, then replaces
- * DATA/projects/<ID>/ atomically and registers the new version (participants
- * are kept). Returns the HTTP status; RESP_J gets the JSON answer. */
+ * -> text) to a temporary folder, validates it (flow_cfg_load_deployed), then
+ * replaces DATA/projects/<ID>/ atomically and registers the new version
+ * (participants are kept). Returns the HTTP status (400 invalid, 403 when it
+ * names programs or plug-ins this server does not run for deployed studies);
+ * RESP_J gets the JSON answer with the diagnostics. */
 int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
 		 json_t **resp_j);
 

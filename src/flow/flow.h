@@ -19,6 +19,7 @@
 #include "session/session.h"
 
 struct cfg;
+struct cfg_diags;
 struct store;
 struct flow;
 
@@ -36,6 +37,23 @@ void flow_free(struct flow *f);
 
 /* The server runs TLS: game session URLs use wss://. */
 void flow_set_secure(struct flow *f, bool secure);
+
+/* Whether studies deployed through the admin API (and found under
+ * DATA/projects/ at start-up) may name programs or plug-ins: trial.env.command,
+ * trial.env.plugin, trial.agentCommand. Default false: such a study is refused
+ * (CFG_LOAD_NO_CODE), since the admin token would otherwise run any program
+ * as the server's user. Call before flow_load_deployed. */
+void flow_set_trust_deployed_code(struct flow *f, bool trust);
+
+/* Loads the study folder DIR with the checks the flow applies to a deployed
+ * study (code keys per flow_set_trust_deployed_code; trial.game a known
+ * environment). Same contract as cfg_load. */
+int flow_cfg_load_deployed(struct flow *f, const char *dir, struct cfg *c,
+			   struct cfg_diags *diags);
+/* The same checks on the text of a config.yml (LEN bytes) alone, before
+ * anything is written: step files are not looked at. */
+int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, struct cfg *c,
+				 struct cfg_diags *diags);
 
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */
@@ -58,10 +76,13 @@ void flow_set_hooks(struct flow *f, const struct flow_hooks *h);
  * (resets the live override). Reads every step page into memory. Returns 0,
  * or -1 with a message in ERR. */
 int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, size_t errlen);
-/* cfg_load(DIR) + flow_project_add. Errors (with config diagnostics) in ERR. */
+/* cfg_load(DIR) + flow_project_add. Errors (with config diagnostics) in ERR.
+ * trial.game must name a known environment when there is no trial.env; a
+ * DEPLOYED study gets the checks of flow_cfg_load_deployed. */
 int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen);
-/* Loads every project deployed earlier under DATA_DIR/projects/. Returns the
- * number loaded; problems are logged. */
+/* Loads every project deployed earlier under DATA_DIR/projects/ (with the
+ * checks of flow_cfg_load_deployed). Returns the number loaded; problems are
+ * logged. */
 int flow_load_deployed(struct flow *f);
 
 /* Handles /next (GET, POST, OPTIONS; anything else 405). Returns false for

@@ -13,8 +13,10 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "flow/flow_int.h"
 #include "store/store.h"
+#include "trial/trial_env.h"
 
 #define PAGE_MAX_BYTES (4 * 1024 * 1024)
 
@@ -91,6 +93,11 @@ void flow_set_secure(struct flow *f, bool secure)
 	f->secure = secure;
 }
 
+void flow_set_trust_deployed_code(struct flow *f, bool trust)
+{
+	f->trust_deployed_code = trust;
+}
+
 void flow_set_hooks(struct flow *f, const struct flow_hooks *h)
 {
 	f->hooks = *h;
@@ -164,10 +171,19 @@ static int page_load(const char *dir, const char *name, struct flow__page *page,
 		snprintf(err, errlen, "step file name '%s' is not a plain file name", name);
 		return -1;
 	}
-	snprintf(path, sizeof path, "%s/StepFiles/%s", dir, name);
-	fp = fopen(path, "rb");
+	char rel[300], shown[PATH_MAX];
+	snprintf(rel, sizeof rel, "StepFiles/%s", name);
+	snprintf(shown, sizeof shown, "%s/%s", dir, rel);
+	/* the page is served to anyone: no symbolic link may lead out of the study */
+	enum path_where w = path_inside(dir, rel, path, sizeof path);
+	if (w == PATH_OUTSIDE) {
+		snprintf(err, errlen, "%s: a symbolic link to a file outside the study folder",
+			 shown);
+		goto out;
+	}
+	fp = w == PATH_INSIDE ? fopen(path, "rbe") : NULL;
 	if (!fp) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
 	buf = malloc(PAGE_MAX_BYTES + 1);
@@ -312,7 +328,40 @@ fail:
 	return -1;
 }
 
-int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen)
+/* cfg_load with the flow's checks: a known game always, and for a study that
+ * came through the admin API (UNTRUSTED) no program or plug-in unless the
+ * operator allowed it. */
+static struct cfg_load_opts load_opts(const struct flow *f, bool untrusted)
+{
+	return (struct cfg_load_opts){
+		.flags = untrusted && !f->trust_deployed_code ? CFG_LOAD_NO_CODE : 0,
+		.game_known = tenv_game_known,
+	};
+}
+
+static int load_cfg(struct flow *f, const char *dir, bool untrusted, struct cfg *c,
+		    struct cfg_diags *d)
+{
+	struct cfg_load_opts o = load_opts(f, untrusted);
+	return cfg_load_with(dir, &o, c, d);
+}
+
+int flow_cfg_load_deployed(struct flow *f, const char *dir, struct cfg *c,
+			   struct cfg_diags *diags)
+{
+	return load_cfg(f, dir, true, c, diags);
+}
+
+int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, struct cfg *c,
+				 struct cfg_diags *diags)
+{
+	struct cfg_load_opts o = load_opts(f, true);
+	return cfg_load_buffer_with(NULL, &o, yaml, len, c, diags);
+}
+
+/* flow_project_load; UNTRUSTED: the folder came through the admin API. */
+static int project_load(struct flow *f, const char *dir, bool deployed, bool untrusted, char *err,
+			size_t errlen)
 {
 	struct cfg *c = calloc(1, sizeof *c);
 	struct cfg_diags d = {0};
@@ -320,7 +369,7 @@ int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (cfg_load(dir, c, &d) < 0) {
+	if (load_cfg(f, dir, untrusted, c, &d) < 0) {
 		char *text = NULL;
 		size_t len = 0;
 		FILE *m = open_memstream(&text, &len);
@@ -338,6 +387,11 @@ int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err,
 	return flow_project_add(f, c, deployed, err, errlen);
 }
 
+int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen)
+{
+	return project_load(f, dir, deployed, deployed, err, errlen);
+}
+
 int flow_load_deployed(struct flow *f)
 {
 	char path[PATH_MAX];
@@ -350,12 +404,13 @@ int flow_load_deployed(struct flow *f)
 	while ((e = readdir(d)) != NULL) {
 		if (!flow_valid_project_id(e->d_name))
 			continue; /* ".", "..", temporary ".tmp-*" folders */
-		char dir[PATH_MAX], err[4096];
+		char dir[PATH_MAX], err[PATH_MAX + 4096];
 		struct stat st;
 		if (flow_pathf(dir, sizeof dir, "%s/%s", path, e->d_name) < 0 ||
 		    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (flow_project_load(f, dir, false, err, sizeof err) < 0)
+		/* deployed through the admin API in an earlier run: the same checks */
+		if (project_load(f, dir, false, true, err, sizeof err) < 0)
 			log_error("flow", "deployed project not loaded", "dir=%s error=\"%s\"", dir,
 				  err);
 		else

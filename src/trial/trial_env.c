@@ -31,6 +31,7 @@ int tenv_open(struct tenv *te, struct env *env, const struct cfg *cfg, const cha
 				 .log_ctx = log_ctx},
 			.id = id,
 			.options_json = opts,
+			.action_names = ct->action_space,
 		};
 		rc = ext_env_start(&c, &te->starting, err, errlen);
 	} else if (src->plugin) {
@@ -167,5 +168,55 @@ int tenv_check(const struct cfg *cfg, struct cfg_diags *diags)
 			 cfg->trial.agent_command[0]);
 		n += add_error(diags, "trial.agentCommand", err);
 	}
+	return n;
+}
+
+bool tenv_game_known(const char *id, char *near, size_t nearlen)
+{
+	if (env_find(id))
+		return true;
+	env_suggest(id, near, nearlen);
+	return false;
+}
+
+int tenv_probe(const struct cfg *cfg, int max_wait_s, struct cfg_diags *diags)
+{
+	const struct cfg_env_source *src = &cfg->trial.env;
+	char cmd[200] = "", err[512], msg[900];
+	size_t off = 0;
+	if (!src->command || !src->command[0])
+		return 0;
+	for (size_t i = 0; src->command[i] && off + 1 < sizeof cmd; i++) {
+		int k = snprintf(cmd + off, sizeof cmd - off, "%s%s", i ? " " : "", src->command[i]);
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+	int wait_s = src->start_timeout_s > 0 ? src->start_timeout_s : 60;
+	if (wait_s > max_wait_s)
+		wait_s = max_wait_s;
+	char *opts = src->options ? json_dumps(src->options, JSON_COMPACT) : NULL;
+	struct ext_env_conf c = {
+		.proc = {.argv = src->command,
+			 .cwd = cfg->dir,
+			 .start_timeout_ms = wait_s * 1000,
+			 .step_timeout_ms = src->step_timeout_ms,
+			 .log_ctx = "check=hello"},
+		.id = src->id ? src->id : cfg->trial.game,
+		.options_json = opts,
+		.action_names = cfg->trial.action_space,
+	};
+	struct ext_env *x = NULL;
+	int n = 0;
+	if (ext_env_start(&c, &x, err, sizeof err) < 0) {
+		snprintf(msg, sizeof msg, "%s (command: %s)", err, cmd);
+		n = add_error(diags, "trial.env.command", msg);
+	} else if (ext_env_wait(x) < 0) {
+		snprintf(msg, sizeof msg, "the environment failed at hello: %s (command: %s)",
+			 ext_env_error(x), cmd);
+		n = add_error(diags, "trial.env.command", msg);
+	}
+	ext_env_close(x);
+	free(opts);
 	return n;
 }

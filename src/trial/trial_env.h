@@ -48,6 +48,18 @@ struct cfg_diags;
  * Appends an error per problem to DIAGS; returns the number appended. */
 int tenv_check(const struct cfg *cfg, struct cfg_diags *diags);
 
+/* For `hippo check`: starts the external environment process of
+ * trial.env.command once and waits for its hello, at most the study's
+ * startTimeout and never more than MAX_WAIT_S seconds; then closes it.
+ * Appends an error naming the command when it fails (cannot start, exits,
+ * times out, a bad hello, no action space); returns the number appended (0
+ * without trial.env.command). */
+int tenv_probe(const struct cfg *cfg, int max_wait_s, struct cfg_diags *diags);
+
+/* For cfg_load_with (struct cfg_load_opts.game_known): whether ID is a
+ * built-in environment; if not, up to 3 close ids go to NEAR. */
+bool tenv_game_known(const char *id, char *near, size_t nearlen);
+
 /* Closes the environment, its process or library (no-op after a failed open). */
 void tenv_close(struct tenv *te);
 

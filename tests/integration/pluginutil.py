@@ -1,7 +1,8 @@
-"""Helpers for the plug-in tests: study folders written at test time (they
-name built files by absolute path), and a full trial played over websocket."""
+"""Helpers for the plug-in tests: study folders written at test time (built
+plug-ins are copied into them), and a full trial played over websocket."""
 import json
 import os
+import shutil
 import tempfile
 
 from trialutil import check, frames_until, handshake, recv_json
@@ -14,6 +15,14 @@ PURE_ENV = os.path.join(SRC, "clients", "python", "examples", "pure_env.py")
 
 def plugin_path(name):
     return os.path.join(BUILD, "tests", "lib%s.so" % name)
+
+
+def plugin_into(study_dir, name):
+    """Copies the built plug-in NAME into STUDY_DIR (a study's plug-in lies
+    inside its folder) and returns its file name there."""
+    base = "lib%s.so" % name
+    shutil.copy(plugin_path(name), os.path.join(study_dir, base))
+    return base
 
 
 def study(project_id, trial_yaml):
@@ -58,5 +67,5 @@ async def expect_error_then_done(ws, needle, what):
     return msgs
 
 
-__all__ = ["study", "plugin_path", "play_until_done", "steps_of", "frames", "PYTHON",
-           "PURE_ENV", "expect_error_then_done", "handshake", "recv_json"]
+__all__ = ["study", "plugin_path", "plugin_into", "play_until_done", "steps_of", "frames",
+           "PYTHON", "PURE_ENV", "expect_error_then_done", "handshake", "recv_json"]

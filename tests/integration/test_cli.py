@@ -1,5 +1,7 @@
 """Black-box tests of the hippo command line: version, help, usage errors and
-`hippo check` on the example study and on broken copies of it."""
+`hippo check` on the example study and on broken copies of it (among them step
+files linking out of the study and a trial.game typo, which `hippo serve`
+refuses too)."""
 import os
 import re
 import shutil
@@ -107,6 +109,10 @@ def test_check_invalid(tmp):
           "trial.maxEpisodes?)",
           "warning: {d}/config.yml:25:3: trial.maxRuntime: unknown key, ignored (did you mean "
           "project.maxRuntime?)"]),
+        ("game-typo", ("game: CartPole-v1", "game: CartPol-v1"), None,
+         ["error: {d}/config.yml:23:9: trial.game: unknown environment 'CartPol-v1'; did you mean "
+          "CartPole-v1, CartPole-v0, Acrobot-v1? (without trial.env it names a built-in "
+          "environment: hippo envs lists them)"]),
     ]
     for name, edit, remove, want in cases:
         d = broken_copy(tmp, name, edit, remove)
@@ -146,6 +152,58 @@ def test_check_missing_and_huge(tmp):
           rc == 1 and out.startswith(f"error: {huge}/config.yml: file too large (10485760 bytes"), out)
 
 
+def serve_refuses(d, tmp, needle):
+    """`hippo serve D` must exit at once with an error containing NEEDLE."""
+    try:
+        p = subprocess.run([HIPPO, "serve", d, "--port", "0", "--data", os.path.join(tmp, "data")],
+                           capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False, "still serving after 20 s"
+    return p.returncode == 1 and needle in p.stderr, f"rc={p.returncode}\n{p.stderr[-2000:]}"
+
+
+def test_symlinks_out_of_the_study(tmp):
+    d = broken_copy(tmp, "symlink-out")
+    thanks = os.path.join(d, "StepFiles", "thanks.html")
+    os.remove(thanks)
+    os.symlink("/etc/hostname", thanks)
+    rc, out, err = run("check", d)
+    want = (f"error: {d}/config.yml:19:16: project.steps.finalStep: step file 'thanks.html' is a "
+            "symbolic link to a file outside the study folder (it would be served to "
+            "participants)\n")
+    check("hippo check refuses a step file linking outside the study",
+          rc == 1 and out.startswith(want), f"rc={rc}\n{out}{err}")
+    ok, detail = serve_refuses(d, tmp, "outside the study folder")
+    check("hippo serve refuses that study at load", ok, detail)
+
+    # StepFiles/ itself linking out of the study
+    d2 = broken_copy(tmp, "stepfiles-out", ("finalStep: thanks.html", "finalStep: hostname"))
+    shutil.rmtree(os.path.join(d2, "StepFiles"))
+    os.mkdir(os.path.join(d2, "pages"))
+    for n in ("consent.html", "instructions.html", "survey.html"):
+        shutil.copy(os.path.join(EXAMPLE, "StepFiles", n), os.path.join(d2, "pages", n))
+    os.symlink("/etc/hostname", os.path.join(d2, "pages", "hostname"))
+    os.symlink("pages", os.path.join(d2, "StepFiles"))
+    rc, out, err = run("check", d2)
+    check("hippo check follows StepFiles/ itself: a page outside the study is refused",
+          rc == 1 and "project.steps.finalStep: step file 'hostname' is a symbolic link" in out
+          and out.count("error:") == 1, f"rc={rc}\n{out}{err}")
+
+    # links that stay inside the study are fine
+    os.remove(os.path.join(d2, "pages", "hostname"))
+    shutil.copy(os.path.join(EXAMPLE, "StepFiles", "thanks.html"), os.path.join(d2, "thanks.html"))
+    os.symlink("../thanks.html", os.path.join(d2, "pages", "hostname"))
+    rc, out, err = run("check", d2)
+    check("symbolic links that stay inside the study are accepted", rc == 0, f"rc={rc}\n{out}{err}")
+
+
+def test_serve_refuses_an_unknown_game(tmp):
+    d = broken_copy(tmp, "serve-typo", ("game: CartPole-v1", "game: CartPol-v1"))
+    ok, detail = serve_refuses(d, tmp, "trial.game: unknown environment 'CartPol-v1'; did you "
+                               "mean CartPole-v1")
+    check("hippo serve refuses a study whose trial.game is unknown", ok, detail)
+
+
 def main():
     print(f"binary: {HIPPO}")
     test_version_and_help()
@@ -155,6 +213,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hippo-test-cli-") as tmp:
         test_check_invalid(tmp)
         test_check_missing_and_huge(tmp)
+        test_symlinks_out_of_the_study(tmp)
+        test_serve_refuses_an_unknown_game(tmp)
     print("failures:", failures)
     return 1 if failures else 0
 

@@ -6,7 +6,7 @@ session start with a message naming both versions."""
 import os
 import subprocess
 
-from pluginutil import (PURE_ENV, PYTHON, frames, handshake, play_until_done, plugin_path,
+from pluginutil import (PURE_ENV, PYTHON, frames, handshake, play_until_done, plugin_into,
                         steps_of, study)
 from trialutil import BIN, Server, check, connect, is_jpeg_b64, run
 
@@ -19,10 +19,11 @@ actionSpace: [left, right]
 startingFrameRate: 60
 seed: 5
 env:
-  plugin: %s
+  plugin: libhippo_plugin_corridor.so
   id: Corridor-v0
   options: {length: 6}
-""" % plugin_path("hippo_plugin_corridor"))
+""")
+    plugin_into(d, "hippo_plugin_corridor")
     srv = Server(None, project_dir=d)
     try:
         ws = await connect(srv)
@@ -92,8 +93,9 @@ game: FromTheFuture-v0
 maxEpisodes: 1
 actionSpace: [left, right]
 env:
-  plugin: %s
-""" % plugin_path("hippo_plugin_badabi"))
+  plugin: libhippo_plugin_badabi.so
+""")
+    plugin_into(d, "hippo_plugin_badabi")
     out = subprocess.run([BIN, "check", d], capture_output=True, text=True, timeout=60)
     print(out.stdout.strip())
     check(out.returncode == 1 and "ABI version 42" in out.stdout and "speaks 1" in out.stdout,

@@ -568,6 +568,76 @@ static void storage_and_env_rules(void)
 	CHECK_YAML(BASE "trial:\n  env:\n    command: []\n", 1,
 		   "error: config.yml:7:3: trial.env: needs plugin or command\n"
 		   "error: config.yml:8:14: trial.env.command: must not be empty\n");
+	/* a plug-in lies inside the study folder */
+	CHECK_YAML(BASE "trial:\n  env:\n    plugin: /usr/lib/libm.so.6\n", 1,
+		   "error: config.yml:8:13: trial.env.plugin: '/usr/lib/libm.so.6' must be a path "
+		   "inside the study folder (relative, without '..')\n");
+	CHECK_YAML(BASE "trial:\n  env:\n    plugin: envs/../../x.so\n", 1,
+		   "error: config.yml:8:13: trial.env.plugin: 'envs/../../x.so' must be a path "
+		   "inside the study folder (relative, without '..')\n");
+	CHECK_YAML(BASE "trial:\n  env:\n    plugin: envs/..x.so\n", 0, "");
+}
+
+static bool only_cartpole(const char *id, char *near, size_t nearlen)
+{
+	snprintf(near, nearlen, "CartPole-v1");
+	return strcmp(id, "CartPole-v1") == 0;
+}
+
+/* cfg_load_with: keys naming code refused for deployed studies; trial.game
+ * checked against the caller's registry when there is no trial.env. */
+static void load_options_refuse_code_and_unknown_games(void)
+{
+	struct cfg c;
+	struct cfg_diags d = {0};
+	struct cfg_load_opts o = {.flags = CFG_LOAD_NO_CODE, .game_known = only_cartpole};
+	char dir[] = "/tmp/hippo-cfg-unit-XXXXXX", path[200];
+	printf("CFG_LOAD_NO_CODE and game_known\n");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	CHECK_INT(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/StepFiles/thanks.html", dir);
+	FILE *f = fopen(path, "w");
+	fputs("<p>t</p>", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	f = fopen(path, "w");
+	fputs("project:\n  id: t\n  steps:\n    finalStep: thanks.html\n"
+	      "trial:\n  game: CartPol-v1\n  agentCommand: [sh]\n  env: {command: [sh, -c, id]}\n",
+	      f);
+	fclose(f);
+	CHECK_INT(cfg_load_with(dir, &o, &c, &d), -1);
+	CHECK_INT(d.nrefused, 2);
+	CHECK_INT(d.nerrors, 2); /* trial.env is given: trial.game is the env's id */
+	CHECK_STR(d.n > 0 ? d.items[0].path : NULL, "trial.agentCommand");
+	CHECK_INT(d.n > 0 ? d.items[0].line : 0, 7);
+	CHECK_STR(d.n > 1 ? d.items[1].path : NULL, "trial.env.command");
+	CHECK_INT(d.n > 1 ? d.items[1].line : 0, 8);
+	cfg_diags_free(&d);
+	o.flags = 0;
+	CHECK_INT(cfg_load_with(dir, &o, &c, &d), 0);
+	cfg_free(&c);
+	cfg_diags_free(&d);
+	f = fopen(path, "w");
+	fputs("project:\n  id: t\n  steps:\n    finalStep: thanks.html\n"
+	      "trial:\n  game: CartPol-v1\n",
+	      f);
+	fclose(f);
+	CHECK_INT(cfg_load_with(dir, &o, &c, &d), -1);
+	CHECK_INT(d.nerrors, 1);
+	CHECK_STR(d.n ? d.items[0].message : NULL,
+		  "unknown environment 'CartPol-v1'; did you mean CartPole-v1? (without trial.env it "
+		  "names a built-in environment: hippo envs lists them)");
+	cfg_diags_free(&d);
+	CHECK_INT(cfg_load(dir, &c, &d), 0); /* without the hook the config layer cannot tell */
+	cfg_free(&c);
+	cfg_diags_free(&d);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/StepFiles/thanks.html", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	rmdir(path);
+	rmdir(dir);
 }
 
 /* ---- malformed and hostile YAML ------------------------------------------ */
@@ -917,6 +987,7 @@ int main(void)
 	RUN(enums_and_ui_names_are_checked);
 	RUN(duplicate_keys_are_errors);
 	RUN(storage_and_env_rules);
+	RUN(load_options_refuse_code_and_unknown_games);
 	RUN(malformed_yaml_fixtures_give_positions);
 	RUN(odd_documents_are_errors);
 	RUN(ten_megabyte_file_is_rejected_before_reading);

@@ -139,6 +139,59 @@ static void hang_in_step_hits_the_step_timeout(void)
 	expect_failure(argv, 20000, 400, NULL, true, "step timeout");
 }
 
+/* A process that leaves its action space undeclared (here as the empty box an
+ * older helper sent) gets the study's trial.actionSpace as Discrete(n), so
+ * its steps carry plain integers; without the study's names it fails. */
+static const char legacy_env[] =
+	"import sys; sys.path.insert(0, sys.argv[1] + '/..')\n"
+	"import hippo_env\n"
+	"ch = hippo_env.Channel(sys.stdin.buffer, sys.stdout.buffer)\n"
+	"ch.read()\n"
+	"ch.write({'type': 'hello', 'protocol': 1, 'role': 'env', 'env': {'id': 'Legacy-v0',"
+	" 'action_space': {'kind': 'box', 'shape': [0]}}})\n"
+	"while True:\n"
+	"    m = ch.read()\n"
+	"    if m is None or m[0]['type'] == 'close': break\n"
+	"    t = m[0]['type']\n"
+	"    ch.write({'type': t, 'observation': [], 'info': {'got': m[0].get('action')}})\n";
+
+static void undeclared_action_space_is_the_study_action_space(void)
+{
+	char *argv[] = {"/usr/bin/python3", "-c", (char *)legacy_env, pure_env_dir, NULL};
+	char *names[] = {"left", "right", "jump", NULL};
+	struct ext_env_conf c = {.proc = {.argv = argv, .start_timeout_ms = 20000,
+					  .step_timeout_ms = 20000},
+				 .action_names = names};
+	struct ext_env *x = NULL;
+	char err[256];
+	CHECK_INT(ext_env_start(&c, &x, err, sizeof err), 0);
+	if (!x)
+		return;
+	CHECK_INT(ext_env_wait(x), 1);
+	const struct hippo_env_info *ei = ext_env_info(x);
+	CHECK(ei != NULL);
+	if (ei) {
+		CHECK_INT(ei->action_space.kind, HIPPO_SPACE_DISCRETE);
+		CHECK_INT(ei->action_space.n, 3);
+		CHECK_STR(ei->action_space.action_names[2], "jump");
+		CHECK_INT(hippo_space_size(&ei->observation_space), 0);
+		double a = 2;
+		CHECK_INT(ext_env_begin_reset(x, NULL), 0);
+		CHECK_INT(ext_env_wait(x), 1);
+		CHECK_INT(ext_env_begin_step(x, &a), 0);
+		CHECK_INT(ext_env_wait(x), 1);
+		CHECK_STR(ext_env_info_json(x), "{\"got\":2}"); /* an integer, not [2] or [] */
+	}
+	ext_env_close(x);
+
+	c.action_names = NULL;
+	CHECK_INT(ext_env_start(&c, &x, err, sizeof err), 0);
+	CHECK_INT(ext_env_wait(x), -1);
+	printf("  no action space anywhere -> %s\n", ext_env_error(x));
+	CHECK(strstr(ext_env_error(x), "declares no action space") != NULL);
+	ext_env_close(x);
+}
+
 int main(void)
 {
 	const char *src = getenv("HIPPO_SRC");
@@ -152,5 +205,6 @@ int main(void)
 	RUN(missing_command_cannot_start);
 	RUN(error_reply_ends_the_env_at_that_step);
 	RUN(hang_in_step_hits_the_step_timeout);
+	RUN(undeclared_action_space_is_the_study_action_space);
 	return test_summary();
 }

@@ -3,6 +3,7 @@
  * ABI version, a library that is not a plug-in, a missing file and an unknown
  * id are refused with clear messages. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "env/plugin.h"
@@ -102,11 +103,44 @@ static void unknown_id_lists_what_the_plugin_offers(void)
 	CHECK(strstr(err, "Hallway-v0") != NULL);
 }
 
+/* A study's plug-in lies inside its folder: a copy loads, an absolute path, a
+ * '..' path out and a symbolic link leading out are refused. */
+static void study_plugins_stay_inside_the_study(void)
+{
+	char so[1200], dir[] = "/tmp/hippo-plugin-unit-XXXXXX", copy[1300], link[1300], cmd[2600];
+	char err[512];
+	struct plugin *pl = NULL;
+	lib(so, sizeof so, "hippo_plugin_corridor");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(copy, sizeof copy, "%s/corridor.so", dir);
+	snprintf(link, sizeof link, "%s/link.so", dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", so, copy);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(symlink(so, link), 0);
+	CHECK_INT(plugin_open(dir, "corridor.so", &pl, err, sizeof err), 0);
+	plugin_close(pl);
+	pl = NULL;
+	CHECK_INT(plugin_open(dir, so, &pl, err, sizeof err), -1);
+	CHECK(strstr(err, "inside the study folder") != NULL);
+	printf("  absolute -> %s\n", err);
+	CHECK_INT(plugin_open(dir, "link.so", &pl, err, sizeof err), -1);
+	CHECK(strstr(err, "outside the study folder") != NULL);
+	printf("  symlink out -> %s\n", err);
+	CHECK_INT(plugin_open(dir, "../../../../../../../lib/x86_64-linux-gnu/libm.so.6", &pl, err,
+			      sizeof err), -1);
+	CHECK(strstr(err, "outside the study folder") != NULL);
+	CHECK(pl == NULL);
+	unlink(copy);
+	unlink(link);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const char *b = getenv("HIPPO_BUILD");
 	snprintf(build_dir, sizeof build_dir, "%s", b ? b : "../../build/test");
 	RUN(reference_plugin_runs_an_episode);
+	RUN(study_plugins_stay_inside_the_study);
 	RUN(plugin_options_are_validated_by_the_plugin);
 	RUN(abi_mismatch_is_refused_with_both_versions);
 	RUN(missing_and_foreign_libraries_are_refused);
