@@ -1,7 +1,9 @@
 """Helpers for the plug-in tests: study folders written at test time (they
 name built files by absolute path), and a full trial played over websocket."""
+import atexit
 import json
 import os
+import shutil
 import tempfile
 
 from trialutil import check, frames_until, handshake, recv_json
@@ -19,6 +21,7 @@ def plugin_path(name):
 def study(project_id, trial_yaml):
     """Writes a study folder (config.yml + StepFiles/) and returns its path."""
     d = tempfile.mkdtemp(prefix="hippo-plugin-study-")
+    atexit.register(shutil.rmtree, d, True)
     os.mkdir(os.path.join(d, "StepFiles"))
     with open(os.path.join(d, "StepFiles", "thanks.html"), "w") as f:
         f.write("<p>Thanks. You may exit now.</p>\n")
