@@ -28,6 +28,7 @@ static const char *opt_token_file = NULL;
 static const char *opt_tls_cert = NULL;
 static const char *opt_tls_key = NULL;
 static const char *opt_log_level = "info";
+static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
@@ -39,6 +40,8 @@ static const struct opt opts[] = {
 	{"tls-cert", OPT_STRING, &opt_tls_cert, "PEM", "certificate chain (https/wss)", 0, 0},
 	{"tls-key", OPT_STRING, &opt_tls_key, "PEM", "private key (https/wss)", 0, 0},
 	{"log-level", OPT_STRING, &opt_log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
+	{"frame-ancestors", OPT_STRING, &opt_frame_ancestors, "SOURCES",
+	 "sites that may embed the participant UI in a frame (CSP sources, default 'self')", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -359,6 +362,11 @@ static int run(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
+	static char csp[STATIC_CSP_MAX];
+	if (!static_csp(opt_frame_ancestors, csp, sizeof csp, err, sizeof err)) {
+		fprintf(stderr, "hippo serve: --frame-ancestors: %s\n", err);
+		return 2;
+	}
 	if (mkdir(opt_data, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
@@ -442,7 +450,7 @@ static int run(int argc, char **argv)
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
 	net_server_add_handler(srv, admin_http_handler, admin);
-	net_server_add_handler(srv, static_http_handler, NULL);
+	net_server_add_handler(srv, static_http_handler, csp);
 
 	const char *scheme = opt_tls_cert ? "https" : "http";
 	int port = net_server_port(srv);
