@@ -41,7 +41,7 @@ static const struct opt opts[] = {
 	{"tls-key", OPT_STRING, &opt_tls_key, "PEM", "private key (https/wss)", 0, 0},
 	{"log-level", OPT_STRING, &opt_log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
 	{"frame-ancestors", OPT_STRING, &opt_frame_ancestors, "SOURCES",
-	 "sites that may embed the participant UI in a frame (CSP sources, default 'self')", 0, 0},
+	 "sites that may show the participant UI in a frame (CSP sources)", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
