@@ -4,6 +4,7 @@
 (tests/reference/classic_reference.py) and to Gymnasium's documented reset
 values, and the bad-input errors (unknown id with suggestions, out-of-range
 action naming the line, wrong arity, NaN rejected)."""
+import atexit
 import json
 import os
 import subprocess
@@ -41,6 +42,7 @@ def actions_file(text):
     f = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
     f.write(text)
     f.close()
+    atexit.register(lambda: os.path.exists(f.name) and os.unlink(f.name))
     return f.name
 
 
