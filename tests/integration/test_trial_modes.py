@@ -72,7 +72,7 @@ async def press():
         await next_frame(ws)
         await ws.send(json.dumps({"action": "right"}))
         for _ in range(4):
-            await next_frame(ws)
+            last = (await next_frame(ws))["frameId"]
 
         await ws.send(json.dumps({"visibility": "hidden"}))
         await ws.send(json.dumps({"command": "requestUI"}))
@@ -87,8 +87,8 @@ async def press():
             pass
         check(await silent(ws, 0.6), "hidden page: the session pauses")
         await ws.send(json.dumps({"visibility": "visible"}))
-        await next_frame(ws)
-        check(True, "visible again: frames resume")
+        resumed = (await next_frame(ws))["frameId"]
+        check(resumed > last, "visible again: frames resume (frame %d after %d)" % (resumed, last))
         await finish(ws)
         lines = srv.lines(os.path.join(srv.data, "trial-press", "trials", "pia", "trial.jsonl"))
         steps = [ln for ln in lines if "action" in ln]
