@@ -22,13 +22,15 @@ const DPAD = [
 ];
 const DIRECTIONS = new Set(['up', 'down', 'left', 'right', 'leftUp', 'rightUp', 'leftDown',
 	'rightDown', 'fire']);
-// Buttons that send {"command": name}, with their labels.
+// Buttons that send {"command": name}, with their labels: [icon, text]. The
+// icon is decoration (hidden from assistive technology): a button's name is
+// its text.
 const COMMANDS = {
-	start: '▶ Start', pause: '❚❚ Pause', stop: '■ Stop', reset: '↺ Reset',
-	trainOnline: 'Train online', trainOffline: 'Train offline',
+	start: ['▶', 'Start'], pause: ['❚❚', 'Pause'], stop: ['■', 'Stop'], reset: ['↺', 'Reset'],
+	trainOnline: [null, 'Train online'], trainOffline: [null, 'Train offline'],
 };
-const FEEDBACK = { good: '✓ Good', bad: '✗ Bad' };
-const FPS = { fpsDown: '− Slower', fpsUp: '+ Faster' };
+const FEEDBACK = { good: ['✓', 'Good'], bad: ['✗', 'Bad'] };
+const FPS = { fpsDown: ['−', 'Slower'], fpsUp: ['+', 'Faster'] };
 
 
 // Close codes of the trial server (docs/protocol.md): another connection
@@ -590,7 +592,7 @@ export class Game {
 		for (const name of ui)
 			if (!DIRECTIONS.has(name) && !(name in COMMANDS) && !(name in FEEDBACK) &&
 				!(name in FPS) && name !== 'fpsSet' && name !== 'requestUI')
-				cmds.append(this.commandButton(name, name, { command: name }));
+				cmds.append(this.commandButton(name, [null, name], { command: name }));
 		if (cmds.childElementCount)
 			parts.push(cmds);
 		if (ui.has('fpsSet')) {
@@ -674,9 +676,12 @@ export class Game {
 			start.classList.toggle('btn--primary', show);
 	}
 
-	commandButton(name, label, msg, extraClass) {
+	// LABEL: [icon or null, text].
+	commandButton(name, [icon, text], msg, extraClass) {
 		const b = el('button', { type: 'button', className: `btn btn--cmd ${extraClass || ''}`,
-			dataset: { control: name }, text: label });
+			dataset: { control: name } },
+		icon ? el('span', { className: 'btn__icon', 'aria-hidden': 'true', text: icon }) : null,
+		text);
 		b.addEventListener('click', () => {
 			const m = { ...msg };
 			if (m.command === 'start')

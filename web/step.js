@@ -57,9 +57,11 @@ function fillCodes(root, code) {
 	return spans.length;
 }
 
+const SUBMITTERS = 'button:not([type]), button[type="submit"], input[type="submit"], ' +
+	'input[type="image"]';
+
 function hasOwnSubmit(form) {
-	return form.querySelector('button:not([type]), button[type="submit"], input[type="submit"], ' +
-		'input[type="image"]') !== null;
+	return form.querySelector(SUBMITTERS) !== null;
 }
 
 // Shows a field message under field NAME (or the form's message if absent).
@@ -107,24 +109,30 @@ export function renderStep(page, opts) {
 		f.replaceWith(...f.childNodes);
 	const codes = fillCodes(content, opts.code);
 	const exit = content.textContent.includes(EXIT_TEXT);
+	// The end of the study: nothing to submit, so no button that would do
+	// nothing (a step file's own "Next" included).
+	const end = exit || opts.final;
+	if (end)
+		for (const b of content.querySelectorAll(SUBMITTERS))
+			b.remove();
 	const form = el('form', { className: 'step card', method: 'post', action: '#',
 		'aria-label': 'Study step' }, content);
 	const formError = el('div', { className: 'form-error', role: 'alert', hidden: true });
 	form.append(formError);
 	let button = null;
-	if (!exit && !opts.final) {
+	if (!end) {
 		if (!hasOwnSubmit(form)) {
 			button = el('button', { type: 'submit', className: 'btn btn--primary step__submit',
 				text: opts.buttonText || 'Next' });
 			form.append(el('div', { className: 'step__actions' }, button));
 		}
 	}
-	if ((exit || opts.final) && codes === 0 && opts.showCode)
+	if (end && codes === 0 && opts.showCode)
 		form.append(codeBox(opts.code, true));
 	let busy = false;
 	form.addEventListener('submit', async (e) => {
 		e.preventDefault();
-		if (busy)
+		if (busy || end)
 			return;
 		clearErrors(form);
 		if (!form.reportValidity())
@@ -167,7 +175,7 @@ export function renderStep(page, opts) {
 				b.textContent = t;
 		}
 	});
-	showView(opts.final || exit ? 'final' : 'step', form);
+	showView(end ? 'final' : 'step', form);
 	// Keyboard and screen-reader users start at the top of the new page
 	// (focusing a field instead would open the keyboard on phones).
 	document.getElementById('app').focus({ preventScroll: true });

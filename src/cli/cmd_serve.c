@@ -29,6 +29,7 @@ static const char *opt_tls_cert = NULL;
 static const char *opt_tls_key = NULL;
 static const char *opt_log_level = "info";
 static bool opt_trust_deployed_code = false;
+static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
@@ -44,6 +45,8 @@ static const struct opt opts[] = {
 	 "let studies deployed through the admin API run programs and plug-ins (the admin token "
 	 "is then equivalent to a shell)",
 	 0, 0},
+	{"frame-ancestors", OPT_STRING, &opt_frame_ancestors, "SOURCES",
+	 "sites that may show the participant UI in a frame (CSP sources)", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -364,6 +367,11 @@ static int run(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
+	static char csp[STATIC_CSP_MAX];
+	if (!static_csp(opt_frame_ancestors, csp, sizeof csp, err, sizeof err)) {
+		fprintf(stderr, "hippo serve: --frame-ancestors: %s\n", err);
+		return 2;
+	}
 	if (mkdir(opt_data, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
@@ -448,7 +456,7 @@ static int run(int argc, char **argv)
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
 	net_server_add_handler(srv, admin_http_handler, admin);
-	net_server_add_handler(srv, static_http_handler, NULL);
+	net_server_add_handler(srv, static_http_handler, csp);
 
 	const char *scheme = opt_tls_cert ? "https" : "http";
 	int port = net_server_port(srv);

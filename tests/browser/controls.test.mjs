@@ -3,7 +3,8 @@
 // feedback budget): the panel shows exactly the server's list, each key of
 // the key map sends its action, typing in a field sends none, buttons send
 // their commands, feedback fills the budget bar, pointer events over the
-// frame are reported, and Stop ends the game.
+// frame are reported, buttons are named by their words (icons hidden from
+// assistive technology), and Stop ends the game.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,19 @@ try {
 	await t.check('the panel shows exactly the controls of the server\'s UI list', () => {
 		assert.deepEqual([...shown].sort(), [...ui].sort());
 		assert.equal(ui.length, 18);
+	});
+	// Assistive technology reads a button's name: the word, not the icon
+	// glyph in front of it ("Start", not "▶ Start").
+	const NAMES = { start: 'Start', pause: 'Pause', stop: 'Stop', reset: 'Reset', good: 'Good',
+		bad: 'Bad', fpsUp: 'Faster', fpsDown: 'Slower', up: 'Up', down: 'Down', left: 'Left',
+		right: 'Right', leftUp: 'Up left', rightUp: 'Up right', leftDown: 'Down left',
+		rightDown: 'Down right', fire: 'Fire' };
+	await t.check('each control button is named by its word alone, the icon hidden', async () => {
+		for (const [control, name] of Object.entries(NAMES)) {
+			const b = page.getByRole('button', { name, exact: true });
+			assert.equal(await b.count(), 1, `no single button named "${name}"`);
+			assert.equal(await b.getAttribute('data-control'), control);
+		}
 	});
 	const pad = await page.$$eval('.dpad > *', (es) => es.length);
 	t.ok(pad === 9, 'the direction pad is a full 3x3 grid with diagonals and fire', pad);

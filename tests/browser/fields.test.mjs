@@ -2,8 +2,9 @@
 // answers are sent as one JSON object exactly as entered, required fields are
 // enforced, the button is disabled while sending, an error from the server
 // is shown beside the form, a page with its own submit button gets no extra
-// one (nor a form of its own), and the `css` and `redirect` link parameters
-// work.
+// one (nor a form of its own), the final page shows no button (not even
+// its own "Next", which could only do nothing), and the `css` and `redirect`
+// link parameters work.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +13,16 @@ import { Checks, startHippo, launch, layout, sleep } from './lib.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const STUDY = path.join(here, 'fixtures/fields');
 const PROJECT = 'fields-test';
-const EXTRA_CSS = 'data:text/css,.site-footer%7Bborder-top-color:rgb(1,2,3)%7D';
+// A researcher's stylesheet on their own https site (answered by the test:
+// no network), as the Content-Security-Policy allows.
+const EXTRA_CSS = 'https://styles.example.org/study.css';
 
 const t = new Checks('fields');
 try {
 	const hippo = await startHippo(t, [STUDY]);
 	const { page } = await launch(t);
+	await page.route(EXTRA_CSS, (r) => r.fulfill({ contentType: 'text/css',
+		body: '.site-footer { border-top-color: rgb(1, 2, 3); }' }));
 	const posts = [];
 	page.on('request', (r) => {
 		if (r.method() === 'POST' && new URL(r.url()).pathname === '/next')
@@ -123,8 +128,11 @@ try {
 	await page.waitForSelector('.code-box');
 	t.ok(await page.locator('.code-box__value').textContent() === 'fields_user-1',
 		'the MTURK_CODE span becomes the completion code box');
-	t.ok(await page.locator('form.step button[type="submit"]').count() === 0,
-		'"You may exit now": no submit button');
+	t.ok((await layout(page)).step === 'Complete', 'the header says "Complete"');
+	t.ok(await page.locator('form.step :is(button[type="submit"], button:not([type]), ' +
+		'input[type="submit"])').count() === 0 &&
+		await page.getByRole('button', { name: 'Next' }).count() === 0,
+	'the final page shows no submit button, not even its own "Next"');
 	t.ok(await page.locator('#redirect a').getAttribute('href') === redirect,
 		'the redirect is announced with a link');
 	await t.screenshot(page, 'final-redirect');

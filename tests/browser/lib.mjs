@@ -1,10 +1,11 @@
 // Shared helpers of the browser tests: start `hippo serve` on a free
 // 127.0.0.1 port with a temporary data folder, launch Debian's Chromium
-// headless with a fresh profile (playwright-core), a TCP proxy that can drop
-// connections, checks printed one per line, screenshots under out/.
+// headless with a fresh profile (playwright-core) that watches the
+// Content-Security-Policy (every test fails on a violation or a page served
+// without the policy), a TCP proxy that can drop connections, checks printed
+// one per line, screenshots under out/.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ export class Checks {
 		this.passed = 0;
 		this.failed = 0;
 		this.cleanups = [];
+		this.finals = [];
 		this.outDir = path.join(here, 'out', name);
 		fs.rmSync(this.outDir, { recursive: true, force: true });
 		fs.mkdirSync(this.outDir, { recursive: true });
@@ -68,6 +70,12 @@ export class Checks {
 		this.cleanups.unshift(fn);
 	}
 
+	// FN (checks of the whole test) runs when the test finishes, before the
+	// cleanups.
+	onFinal(fn) {
+		this.finals.push(fn);
+	}
+
 	// Saves a full-page screenshot as out/<test>/<nn>-<label>.png.
 	async screenshot(page, label) {
 		this.shot++;
@@ -84,6 +92,15 @@ export class Checks {
 
 	async finish() {
 		clearTimeout(this.timer);
+		const finals = this.finals;
+		this.finals = [];
+		for (const fn of finals) {
+			try {
+				await fn();
+			} catch (e) {
+				this.ok(false, 'final checks', e.message);
+			}
+		}
 		for (const fn of this.cleanups) {
 			try {
 				await fn();
@@ -185,10 +202,60 @@ export async function launch(checks, options = {}) {
 		await context.close().catch(() => {});
 		fs.rmSync(profile, { recursive: true, force: true });
 	});
+	await watchCsp(checks, context);
 	const page = context.pages()[0] || await context.newPage();
 	page.setDefaultTimeout(30000);
 	watchPage(page);
 	return { context, page };
+}
+
+// The Content-Security-Policy in every page and frame of CONTEXT: the
+// `securitypolicyviolation` events (context.violations, and
+// page.violations of the page) and the policy header of every document a
+// local server (hippo, or a proxy in front of it) answered. When the test
+// finishes: a violation fails it, and so does a document without the policy
+// (or without a strict script-src and a frame-ancestors).
+async function watchCsp(checks, context) {
+	context.violations = [];
+	const documents = [];
+	await context.exposeBinding('hippoCspViolation', ({ page }, v) => {
+		context.violations.push(v);
+		if (page)
+			(page.violations ||= []).push(v);
+	});
+	await context.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (e) => {
+			window.hippoCspViolation(`${e.effectiveDirective} refused ${e.blockedURI || '?'} ` +
+				`(${e.sourceFile || document.URL}:${e.lineNumber})`);
+		}, true);
+	});
+	context.on('response', (r) => {
+		if (r.request().resourceType() !== 'document' || new URL(r.url()).hostname !== '127.0.0.1')
+			return;
+		documents.push(r.headerValue('content-security-policy').catch(() => null)
+			.then((csp) => ({ url: r.url(), csp })));
+	});
+	checks.onFinal(async () => {
+		checks.ok(context.violations.length === 0, 'no Content-Security-Policy violations',
+			context.violations.join(' | '));
+		const docs = await Promise.all(documents);
+		const bad = docs.filter((d) => !d.csp || !/(^|; )script-src 'self'(;|$)/.test(d.csp) ||
+			!/(^|; )frame-ancestors [^;]+$/.test(d.csp));
+		checks.ok(docs.length > 0 && bad.length === 0,
+			`every page (${docs.length}) came with the Content-Security-Policy`,
+			bad.map((d) => `${d.url}: ${d.csp}`).join(' | '));
+	});
+}
+
+// Removes from CONTEXT's violations those matching RE (the ones a test
+// provoked on purpose) and returns them.
+export function takeViolations(context, re) {
+	const taken = context.violations.filter((v) => re.test(v));
+	context.violations = context.violations.filter((v) => !re.test(v));
+	for (const p of context.pages())
+		if (p.violations)
+			p.violations = p.violations.filter((v) => !re.test(v));
+	return taken;
 }
 
 // Collects a page's console errors, uncaught exceptions and the websocket
@@ -288,51 +355,6 @@ export async function startProxy(checks, targetPort) {
 			return n;
 		},
 	};
-}
-
-// An HTTP proxy on a free 127.0.0.1 port to TARGET_PORT that adds HEADERS
-// to every HTTP answer (websocket upgrades pass through untouched).
-export async function startHeaderProxy(checks, targetPort, headers) {
-	const sockets = new Set();
-	const server = http.createServer((req, res) => {
-		const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method,
-			path: req.url, headers: req.headers }, (ur) => {
-			res.writeHead(ur.statusCode, { ...ur.headers, ...headers });
-			ur.pipe(res);
-		});
-		up.on('error', () => res.destroy());
-		req.pipe(up);
-	});
-	server.on('upgrade', (req, client, head) => {
-		const up = net.connect(targetPort, '127.0.0.1', () => {
-			let raw = `${req.method} ${req.url} HTTP/1.1\r\n`;
-			for (let i = 0; i < req.rawHeaders.length; i += 2)
-				raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-			up.write(`${raw}\r\n`);
-			if (head.length)
-				up.write(head);
-			up.pipe(client);
-			client.pipe(up);
-		});
-		for (const s of [client, up]) {
-			sockets.add(s);
-			s.on('error', () => { client.destroy(); up.destroy(); });
-			s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); });
-		}
-	});
-	server.on('connection', (s) => {
-		sockets.add(s);
-		s.on('close', () => sockets.delete(s));
-	});
-	const port = await new Promise((resolve) => {
-		server.listen(0, '127.0.0.1', () => resolve(server.address().port));
-	});
-	checks.onCleanup(() => new Promise((r) => {
-		for (const s of sockets)
-			s.destroy();
-		server.close(() => r());
-	}));
-	return { port, url: `http://127.0.0.1:${port}` };
 }
 
 // Layout facts of the current page, for the "clean, consistent" checks.

@@ -9,6 +9,7 @@ and exiting 0 (so sanitizer reports at exit are seen).
 
 Each case's docstring says what it sends and what must hold."""
 import asyncio
+import atexit
 import json
 import os
 import statistics
@@ -145,8 +146,16 @@ def nothing_outside(srv, before=None):
 
 
 def serve(*args, projects=None, **kw):
-    """`hippo serve` with the chaos study (and PROJECTS) on a free port."""
-    return Serve(*(projects or [PROJECT_DIR]), args=args, **kw)
+    """`hippo serve` with the chaos study (and PROJECTS) on a free port. A
+    check that fails before finish() still stops it and removes its folder."""
+    srv = Serve(*(projects or [PROJECT_DIR]), args=args, **kw)
+
+    def leftover():
+        if srv.proc.poll() is None:
+            srv.stop()
+        srv.cleanup()
+    atexit.register(leftover)
+    return srv
 
 
 def finish(srv):

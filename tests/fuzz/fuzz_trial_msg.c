@@ -34,12 +34,24 @@ static void sink_frame(void *u, const uint8_t *j, size_t n, unsigned long long i
 
 static const struct trial_sink sink = {NULL, sink_text, sink_frame};
 
+static char dir[] = "/tmp/hippo-fuzz-trial-XXXXXX";
+
+/* The scratch folder goes when the fuzzer exits (its time is up). */
+static void remove_dir(void)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static void setup(void)
 {
-	static char dir[] = "/tmp/hippo-fuzz-trial-XXXXXX";
 	static bool made;
 	if (!made && !mkdtemp(dir)) /* once: later trials (after a "stop") reuse it */
 		abort();
+	if (!made)
+		atexit(remove_dir);
 	made = true;
 	cfg_defaults(&cfg);
 	cfg.project.id = "fuzz";

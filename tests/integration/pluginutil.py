@@ -1,5 +1,6 @@
 """Helpers for the plug-in tests: study folders written at test time (built
 plug-ins are copied into them), and a full trial played over websocket."""
+import atexit
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ def plugin_into(study_dir, name):
 def study(project_id, trial_yaml):
     """Writes a study folder (config.yml + StepFiles/) and returns its path."""
     d = tempfile.mkdtemp(prefix="hippo-plugin-study-")
+    atexit.register(shutil.rmtree, d, True)
     os.mkdir(os.path.join(d, "StepFiles"))
     with open(os.path.join(d, "StepFiles", "thanks.html"), "w") as f:
         f.write("<p>Thanks. You may exit now.</p>\n")

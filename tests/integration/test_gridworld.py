@@ -8,8 +8,10 @@ the Python re-implementations of Minigrid and Gymnasium in tests/reference/:
 - `hippo render --out x.png`: the PNG has Gymnasium's size and, for MiniGrid,
   every pixel equals Minigrid's rgb_array frame (decoded here with zlib);
 - bad options are refused with a message."""
+import atexit
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import toytext_reference as tt  # noqa: E402
 
 failures = 0
 TMP = tempfile.mkdtemp(prefix="hippo-gridworld-")
+atexit.register(shutil.rmtree, TMP, True)
 
 
 def check(cond, what):

@@ -3,8 +3,10 @@ only its own session, with a clear {"error": ...} to its participant and a
 line in the log, and its process is reaped; a parallel session keeps
 receiving frames throughout (counted, not timed)."""
 import asyncio
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -61,7 +63,9 @@ async def failing_session(srv, user, action, needle, project="plugin-faults"):
 
 
 async def hanging_agent():
-    lock = os.path.join(tempfile.mkdtemp(prefix="hippo-agent-lock-"), "steady")
+    lockdir = tempfile.mkdtemp(prefix="hippo-agent-lock-")
+    atexit.register(shutil.rmtree, lockdir, True)
+    lock = os.path.join(lockdir, "steady")
     d = study("agent-faults", """
 game: PureCartPole-v0
 maxEpisodes: 100000

@@ -28,7 +28,12 @@ async def session(project, extra, user, episodes, script):
         await script(ws)
         await frames_until(ws, lambda m: m == "done")
         await ws.close()
-        return steps_of(srv, project, user)
+        lines = steps_of(srv, project, user)
+        rc, err = srv.stop()
+        check(rc == 0 and "runtime error" not in err and "Sanitizer" not in err,
+              "%s: the server exits cleanly (status %s)%s"
+              % (project, rc, "" if rc == 0 else "\n" + err[-3000:]))
+        return lines
     finally:
         srv.stop()
         srv.cleanup()

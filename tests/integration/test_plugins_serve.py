@@ -5,6 +5,7 @@ instructions; /next answers "wait" until the process said hello, then
 show_game_page, and the game is played to done."""
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -71,6 +72,7 @@ def run():
     finally:
         rc, err = srv.stop()
         srv.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
     check("external process started" in err, "the log shows the process start")
     check(rc == 0, "serve exits cleanly")
 

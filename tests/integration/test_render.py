@@ -2,7 +2,9 @@
 """hippo render writes decodable frames at each environment's natural size:
 PNG (signature, IHDR size, pixels decoded with zlib and checked for the
 environment's colours) and JPEG (SOI, SOF size); bad output names fail."""
+import atexit
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -84,7 +86,8 @@ def render(env_id, out, *extra):
 
 
 def main():
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp(prefix="hippo-render-")
+    atexit.register(shutil.rmtree, tmp, True)
     for env_id, (w, h) in SIZES.items():
         png = os.path.join(tmp, env_id + ".png")
         p = render(env_id, png, "--steps", "4")

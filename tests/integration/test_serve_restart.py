@@ -25,8 +25,8 @@ def test():
         # kill -9 in the middle: nothing is flushed by the process itself.
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(10)
-        srv.stop()
-        check(True, "server killed with SIGKILL")
+        rc, _ = srv.stop()
+        check(rc == -signal.SIGKILL, "the server died of the SIGKILL (exit status %s)" % rc)
 
         srv = Serve(EXAMPLE, data=data)
         st, j = srv.next(P, early)

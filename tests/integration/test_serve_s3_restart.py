@@ -40,6 +40,12 @@ def write_config(study, endpoint):
         f.write(text)
 
 
+def stopped_cleanly(srv, what):
+    code, err = stop(srv)
+    check(code == 0 and "runtime error" not in err and "Sanitizer" not in err,
+          "%s: serve exits cleanly (status %s)%s" % (what, code, "" if code == 0 else "\n" + err[-3000:]))
+
+
 def test():
     tmp = tempfile.mkdtemp(prefix="hippo-s3-restart-")
     env = hippo_env(tmp)
@@ -52,13 +58,14 @@ def test():
     port = free_port()
     endpoint = "http://127.0.0.1:%d" % port
     s3 = None
+    srv = None
     try:
         print("== 1: local storage only")
         write_config(study, None)
         srv = Serve(study, data=data)
         a = "a-" + uuid.uuid4().hex[:10]
         journey(srv, a)
-        stop(srv)
+        stopped_cleanly(srv, "local storage")
         check(not os.path.exists(os.path.join(data, PID, "users")),
               "local only: no participant record files, the store is the record")
 
@@ -67,8 +74,7 @@ def test():
         srv = Serve(study, data=data)
         b = "b-" + uuid.uuid4().hex[:10]
         journey(srv, b)
-        code, err = stop(srv)
-        check(code == 0, "serve stopped cleanly with uploads pending")
+        stopped_cleanly(srv, "uploads pending")
         doc = status(data, env)
         keys = {j["key"] for j in doc["jobs"] if j["state"] == "pending"}
         want = {"%s/Users/%s.json" % (PID, u) for u in (a, b)}
@@ -89,12 +95,14 @@ def test():
             assert_uploaded(s3, data, PID, u, u)
             rec = participant_record(s3, data, PID, u, u, lambda r: r["status"] == "completed")
             check(rec["userId"] == u and rec["step"] == 5, "%s: the record is complete" % u)
-        stop(srv)
+        stopped_cleanly(srv, "after the uploads")
         doc = status(data, env)
         check(doc["pending"] == 0 and doc["failed"] == 0 and doc["done"] == len(want),
               "nothing pending after the restart, %d uploads verified" % doc["done"])
         srv.cleanup()
     finally:
+        if srv:
+            stop(srv)
         os.environ.clear()
         os.environ.update(saved)
         if s3:

@@ -33,6 +33,13 @@ async def finish(ws):
     await ws.close()
 
 
+def exited_cleanly(srv, what):
+    """Stops SRV and checks its exit: status 0 and no sanitizer report."""
+    rc, err = srv.stop()
+    check(rc == 0 and "runtime error" not in err and "Sanitizer" not in err,
+          "%s: the server exits cleanly (status %s)%s" % (what, rc, "" if rc == 0 else "\n" + err[-3000:]))
+
+
 async def turn():
     srv = Server("trial_turn")
     try:
@@ -50,6 +57,7 @@ async def turn():
         lines = srv.lines(os.path.join(srv.data, "trial-turn", "trials", "tina", "trial.jsonl"))
         steps = [ln for ln in lines if "action" in ln]
         check([ln["action"] for ln in steps] == [1, 0, 1], "turn: the steps are the actions")
+        exited_cleanly(srv, "turn")
     finally:
         srv.stop()
         srv.cleanup()
@@ -64,7 +72,7 @@ async def press():
         await next_frame(ws)
         await ws.send(json.dumps({"action": "right"}))
         for _ in range(4):
-            await next_frame(ws)
+            last = (await next_frame(ws))["frameId"]
 
         await ws.send(json.dumps({"visibility": "hidden"}))
         await ws.send(json.dumps({"command": "requestUI"}))
@@ -79,8 +87,8 @@ async def press():
             pass
         check(await silent(ws, 0.6), "hidden page: the session pauses")
         await ws.send(json.dumps({"visibility": "visible"}))
-        await next_frame(ws)
-        check(True, "visible again: frames resume")
+        resumed = (await next_frame(ws))["frameId"]
+        check(resumed > last, "visible again: frames resume (frame %d after %d)" % (resumed, last))
         await finish(ws)
         lines = srv.lines(os.path.join(srv.data, "trial-press", "trials", "pia", "trial.jsonl"))
         steps = [ln for ln in lines if "action" in ln]
@@ -89,6 +97,7 @@ async def press():
         check(all(ln["action"] == 0 for ln in steps[rights[0] + 1:]), "press: then action 0")
         vis = [i["msg"]["visibility"] for ln in lines for i in ln["inputs"] if "visibility" in i["msg"]]
         check(vis == ["hidden", "visible"], "visibility changes are recorded")
+        exited_cleanly(srv, "press")
     finally:
         srv.stop()
         srv.cleanup()

@@ -50,6 +50,9 @@ async def main():
         rtt = [ln["rttMs"] for ln in lines if "rttMs" in ln]
         check(len(rtt) > 0 and all(0 <= r < 10000 for r in rtt),
               "steps carry the ping round trip (rttMs, %d lines)" % len(rtt))
+        rc, err = srv.stop()
+        check(rc == 0 and "runtime error" not in err and "Sanitizer" not in err,
+              "the server exits cleanly (status %s)%s" % (rc, "" if rc == 0 else "\n" + err[-3000:]))
     finally:
         srv.stop()
         srv.cleanup()

@@ -842,6 +842,79 @@ static bool error_at(const char *yaml, const char *path, struct cfg *c, bool kee
 	return hit;
 }
 
+/* The default docs/config.md gives KEY: the first `code` of the third
+ * column of the row "| `KEY` | type | default | meaning |" (escaped \\|
+ * inside a cell do not split it), copied into OUT; false when the row or a
+ * code there is missing. An independent source for the table's defaults. */
+static bool documented_default(const char *doc, const char *key, char *out, size_t outlen)
+{
+	char row[160];
+	snprintf(row, sizeof row, "\n| `%s` |", key);
+	const char *p = doc ? strstr(doc, row) : NULL;
+	if (!p)
+		return false;
+	p += 1;
+	int bars = 0;
+	for (; *p && *p != '\n' && bars < 3; p++) {
+		if (*p == '\\' && p[1] == '|')
+			p++;
+		else if (*p == '|')
+			bars++;
+	}
+	if (bars < 3)
+		return false;
+	const char *end = p;
+	while (*end && *end != '\n' && !(*end == '|' && end[-1] != '\\'))
+		end++;
+	const char *a = memchr(p, '`', (size_t)(end - p));
+	const char *b = a ? memchr(a + 1, '`', (size_t)(end - a - 1)) : NULL;
+	if (!b || (size_t)(b - a - 1) >= outlen)
+		return false;
+	memcpy(out, a + 1, (size_t)(b - a - 1));
+	out[b - a - 1] = '\0';
+	return true;
+}
+
+/* The table's default of E agrees with the one documented for it. */
+static void check_documented_default(const char *doc, const struct cfg__entry *e)
+{
+	char d[64];
+	bool have = documented_default(doc, e->path, d, sizeof d);
+	switch (e->type) {
+	case CFG_T_INT:
+	case CFG_T_INT_NULL:
+	case CFG_T_SIZE:
+	case CFG_T_LLONG: {
+		CHECK(have);
+		if (!have)
+			break;
+		if (strcmp(d, "null") == 0) {
+			/* null is the stored default of these types */
+			CHECK(e->type == CFG_T_INT_NULL || e->type == CFG_T_LLONG);
+			break;
+		}
+		char *endp;
+		errno = 0;
+		long long v = strtoll(d, &endp, 10);
+		CHECK(errno == 0 && endp != d && *endp == '\0');
+		CHECK_INT(e->def, v);
+		break;
+	}
+	case CFG_T_BOOL:
+		CHECK(have && (strcmp(d, "true") == 0 || strcmp(d, "false") == 0));
+		if (have)
+			CHECK_INT(e->def, strcmp(d, "true") == 0);
+		break;
+	case CFG_T_ENUM:
+		CHECK(have);
+		if (have)
+			CHECK_STR(e->names[e->def], d);
+		break;
+	default:
+		break;
+	}
+}
+
 static void every_table_entry_is_documented_defaulted_and_checked(void)
 {
 	size_t n;
@@ -881,6 +954,7 @@ static void every_table_entry_is_documented_defaulted_and_checked(void)
 		}
 		snprintf(quoted, sizeof quoted, "`%s`", e->path);
 		CHECK(doc && strstr(doc, quoted));
+		check_documented_default(doc, e);
 
 		struct cfg c;
 		const char *field = (const char *)&def + e->off;

@@ -139,7 +139,8 @@ static void tamer_works_on_mountain_car_spaces(void)
 	struct env e;
 	char err[256];
 	if (env_open(&e, "MountainCar-v0", NULL, err, sizeof err) < 0) {
-		printf("  MountainCar-v0 not built in yet: %s\n", err);
+		fprintf(stderr, "  MountainCar-v0: %s\n", err);
+		CHECK(0);
 		return;
 	}
 	struct agent_args args = {.env = e.info, .seed = 1, .fps = 30};
@@ -175,27 +176,43 @@ static void external_python_agent_acts_and_learns(void)
 	CHECK_INT(agent_open(&ag, NULL, &args, err, sizeof err), 0);
 	free(spec);
 	if (!ag.ops) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "  the external agent did not start: %s\n", err);
+		CHECK(0);
 		env_close(&e);
 		return;
 	}
+	/* "Good" for every right push, "bad" for every left one, over several
+	 * episodes: the example agent repeats rewarded actions, so late in the
+	 * run it pushes right almost always (about half the time without the
+	 * feedback reaching it). */
 	uint64_t seed = 3;
 	CHECK_INT(env_reset(&e, &seed, NULL, 0), 0);
 	struct hippo_step_result r = {0};
-	int counts[2] = {0, 0};
-	long t;
-	for (t = 0; t < 40 && !r.terminated; t++) {
+	int counts[2] = {0, 0}, late_right = 0, episode = 1;
+	long t, ep_start = 0;
+	const long total = 150, late = 60;
+	for (t = 0; t < total; t++) {
 		double a;
 		CHECK_INT(agent_act(&ag, e.obs, t, &a), 0);
 		CHECK(a == 0 || a == 1);
 		counts[(int)a & 1]++;
+		if (t >= total - late && a == 1)
+			late_right++;
 		CHECK_INT(env_step(&e, &a, &r, NULL, 0), 0);
 		agent_observe(&ag, t, &a, r.reward, e.obs, r.terminated, r.truncated);
 		agent_feedback(&ag, t, a == 1 ? 1 : -1);
+		if (r.terminated || r.truncated) {
+			agent_episode_end(&ag, episode++, (double)(t + 1 - ep_start), t + 1 - ep_start);
+			ep_start = t + 1;
+			seed++;
+			CHECK_INT(env_reset(&e, &seed, NULL, 0), 0);
+			r = (struct hippo_step_result){0};
+		}
 	}
-	agent_episode_end(&ag, 1, (double)t, t);
-	printf("  external agent: %d left, %d right in %ld steps\n", counts[0], counts[1], t);
-	CHECK(counts[0] + counts[1] == t);
+	printf("  external agent: %d left, %d right in %ld steps (%d episodes); "
+	       "%d of the last %ld right\n", counts[0], counts[1], t, episode, late_right, late);
+	CHECK(episode > 2);
+	CHECK(late_right >= late - 5);
 	agent_close(&ag);
 	env_close(&e);
 }
