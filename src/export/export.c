@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "core/id.h"
 #include "export/export.h"
 #include "export/records.h"
 
@@ -366,18 +367,6 @@ static void iso_ms(long long ms, char *out, size_t cap)
 	snprintf(out, cap, "%s.%03lldZ", b, ms % 1000);
 }
 
-static bool id_valid(const char *id)
-{
-	size_t n = id ? strlen(id) : 0;
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
-			return false;
-	return true;
-}
-
 static int mkdirs(const char *path)
 {
 	char b[4096];
@@ -478,7 +467,8 @@ static bool keep_user_dir(const char *dir, const char *name)
 	char p[4096];
 	struct stat sb;
 	int n = snprintf(p, sizeof p, "%s/%s", dir, name);
-	return n > 0 && (size_t)n < sizeof p && id_valid(name) && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return n > 0 && (size_t)n < sizeof p && id_valid_user(name) && stat(p, &sb) == 0 &&
+	       S_ISDIR(sb.st_mode);
 }
 
 /* Step record files: *.jsonl except the per-trial metadata file trials.jsonl. */
@@ -1006,8 +996,8 @@ static int obs_width(const struct rfile *files, size_t n)
 int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
-	if (!id_valid(o->project_id)) {
-		snprintf(err, errlen, "invalid project id '%s' (letters, digits, '-', '_', at most 64)",
+	if (!id_valid_project(o->project_id)) {
+		snprintf(err, errlen, "invalid project id '%s' (expected " ID_PROJECT_RULE ")",
 			 o->project_id ? o->project_id : "");
 		return -1;
 	}

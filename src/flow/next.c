@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "flow/flow_int.h"
 #include "store/store.h"
@@ -250,15 +251,14 @@ static void log_request(struct flow *f, struct flow__project *p, long long pid,
 
 /* Reads an id parameter: 1 ok, 0 absent, -1 malformed (RESP set). */
 static int read_id(const struct http_request *req, const char *key, char *out, size_t len,
-		   bool (*valid)(const char *), struct http_response *resp)
+		   bool (*valid)(const char *), const char *rule, struct http_response *resp)
 {
 	int rc = http_query_get(req->query, key, out, len);
 	if (rc == -1 || rc == 0)
 		return 0;
 	if (rc < 0 || !valid(out)) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "invalid %s: expected %s", key,
-			 valid == flow_valid_user_id ? "[A-Za-z0-9_-]{1,64}" : "[A-Za-z0-9-]{1,64}");
+		snprintf(msg, sizeof msg, "invalid %s: expected %s", key, rule);
 		http_respond_error(resp, 400, msg);
 		return -1;
 	}
@@ -299,14 +299,15 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	int expect_step = 0;
 	struct flow__project *p = NULL;
 
-	int rc = read_id(req, "projectId", pid, sizeof pid, flow_valid_project_id, resp);
+	int rc = read_id(req, "projectId", pid, sizeof pid, id_valid_project, ID_PROJECT_RULE,
+		     resp);
 	if (rc < 0)
 		return;
 	if (rc == 0) {
 		respond_not_found(resp);
 		return;
 	}
-	rc = read_id(req, "userId", uid, sizeof uid, flow_valid_user_id, resp);
+	rc = read_id(req, "userId", uid, sizeof uid, id_valid_user, ID_USER_RULE, resp);
 	if (rc < 0)
 		return;
 	if (rc == 0) {
