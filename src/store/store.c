@@ -137,7 +137,16 @@ struct pending_req {
 
 #define PENDING_MAX 256
 #define FLUSH_EVERY_MS 200
+/* The WAL is checkpointed every CHECKPOINT_EVERY_MS, and as soon as a commit
+ * leaves it WAL_CHECKPOINT_FRAMES pages long; it is cut back to
+ * WAL_SIZE_LIMIT_TEXT bytes when it restarts. */
 #define CHECKPOINT_EVERY_MS 1000
+#define WAL_CHECKPOINT_FRAMES 512
+/* While a checkpoint runs, writers wait for it once the WAL holds this many
+ * pages: when the disk cannot keep up, requests slow down instead of the WAL
+ * growing without bound. */
+#define WAL_WAIT_FRAMES 2048
+#define WAL_SIZE_LIMIT_TEXT "4194304"
 
 struct store {
 	sqlite3 *db;
@@ -150,8 +159,9 @@ struct store {
 	size_t npending;
 	sqlite3 *ckpt_db;
 	pthread_t bg;
-	bool bg_started, bg_stop;
-	pthread_cond_t bg_cond;
+	bool bg_started, bg_stop, ckpt_wanted, ckpt_running;
+	int wal_frames; /* pages in the WAL after the latest commit */
+	pthread_cond_t bg_cond, ckpt_cond;
 };
 
 void store_now(char *buf, size_t len)
@@ -282,32 +292,88 @@ static int flush_locked(struct store *s)
 	return rc;
 }
 
+/* Called by SQLite after each commit of the main connection (under s->mu)
+ * with the number of pages in the WAL: a long WAL is checkpointed now. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	if (frames >= WAL_CHECKPOINT_FRAMES && !s->ckpt_wanted) {
+		s->ckpt_wanted = true;
+		pthread_cond_signal(&s->bg_cond);
+	}
+	return SQLITE_OK;
+}
+
+/* Copies the WAL into the database (called with s->mu held). The copy runs
+ * without the lock, so requests go on meanwhile. The WAL only starts over
+ * from its beginning when a transaction begins with every frame copied, which
+ * commits made during the copy prevent; so when the WAL is long, a second
+ * pass with the lock held copies what they added (a few pages, often none),
+ * and the next commit starts the WAL over. */
+static void checkpoint_locked(struct store *s)
+{
+	int log = 0, done = 0;
+	s->ckpt_wanted = false;
+	s->ckpt_running = true;
+	pthread_mutex_unlock(&s->mu);
+	int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	pthread_mutex_lock(&s->mu);
+	if (rc == SQLITE_OK && log >= WAL_CHECKPOINT_FRAMES)
+		rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					       &done);
+	if (rc == SQLITE_OK && done == log)
+		s->wal_frames = 0; /* all copied: the next commit starts the WAL over */
+	s->ckpt_running = false;
+	pthread_cond_broadcast(&s->ckpt_cond);
+}
+
+/* Called with s->mu held before a write: see WAL_WAIT_FRAMES. Waiting
+ * releases s->mu, which the maintenance thread needs to checkpoint. */
+static void wal_wait_locked(struct store *s)
+{
+	while (s->wal_frames >= WAL_WAIT_FRAMES && (s->ckpt_running || s->ckpt_wanted) &&
+	       !s->bg_stop)
+		pthread_cond_wait(&s->ckpt_cond, &s->mu);
+}
+
+static void lock_for_write(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	wal_wait_locked(s);
+}
+
 static void *bg_main(void *arg)
 {
 	struct store *s = arg;
-	long since_ckpt = 0;
+	struct timespec last_ckpt;
+	clock_gettime(CLOCK_MONOTONIC, &last_ckpt);
 	pthread_mutex_lock(&s->mu);
 	while (!s->bg_stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += FLUSH_EVERY_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
+		if (!s->ckpt_wanted)
+			pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
 		if (s->bg_stop)
 			break;
 		flush_locked(s);
-		since_ckpt += FLUSH_EVERY_MS;
-		if (since_ckpt >= CHECKPOINT_EVERY_MS && s->ckpt_db) {
-			since_ckpt = 0;
-			pthread_mutex_unlock(&s->mu);
-			sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-						  NULL);
-			pthread_mutex_lock(&s->mu);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (long)(now.tv_sec - last_ckpt.tv_sec) * 1000 +
+			  (now.tv_nsec - last_ckpt.tv_nsec) / 1000000;
+		if (s->ckpt_db && (s->ckpt_wanted || ms >= CHECKPOINT_EVERY_MS)) {
+			last_ckpt = now;
+			checkpoint_locked(s);
 		}
 	}
+	pthread_cond_broadcast(&s->ckpt_cond);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
@@ -321,7 +387,12 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->bg_cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->bg_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->ckpt_cond, NULL);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -331,7 +402,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
+			 "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT_TEXT ";",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		goto fail;
@@ -345,9 +417,18 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* The checkpoint connection reads once now: a connection that never ran a
+	 * statement has not opened the WAL, and its checkpoints do nothing. */
 	if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) == SQLITE_OK)
-		sqlite3_busy_timeout(s->ckpt_db, 5000);
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM schema_version", NULL, NULL, &msg) !=
+		    SQLITE_OK) {
+		snprintf(err, errlen, "%s: checkpoint connection: %s", path,
+			 msg ? msg : s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->ckpt_db, 5000);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	if (pthread_create(&s->bg, NULL, bg_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the store's maintenance thread");
 		goto fail;
@@ -378,6 +459,7 @@ void store_close(struct store *s)
 	}
 	sqlite3_close(s->ckpt_db);
 	pthread_cond_destroy(&s->bg_cond);
+	pthread_cond_destroy(&s->ckpt_cond);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -471,7 +553,7 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 	int rc;
 	bool has_crowd = json_is_object(crowd) && json_object_size(crowd) > 0;
 	*created = false;
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	rc = part_get_locked(s, project_id, user_id, p);
 	if (rc != 0)
 		goto found;
@@ -506,8 +588,11 @@ int store_request_log(struct store *s, long long pid, const char *method, int st
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->mu);
-	if (s->npending == PENDING_MAX)
-		rc = flush_locked(s);
+	if (s->npending == PENDING_MAX) {
+		wal_wait_locked(s);
+		if (s->npending == PENDING_MAX)
+			rc = flush_locked(s);
+	}
 	struct pending_req *r = &s->pending[s->npending];
 	r->pid = pid;
 	r->step = step;
@@ -522,7 +607,7 @@ int store_request_log(struct store *s, long long pid, const char *method, int st
 
 int store_flush(struct store *s)
 {
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	int rc = flush_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -559,7 +644,7 @@ int store_advance(struct store *s, long long pid, int from, int to, json_t *answ
 	char now[32];
 	int rc = -1;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	sqlite3_stmt *st = stmt(s, ST_ADVANCE);
@@ -625,7 +710,7 @@ int store_group_assign(struct store *s, long long pid, const char *project_id, i
 		return -1;
 	}
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	int found = group_get_locked(s, pid, n, group);
@@ -675,7 +760,7 @@ int store_session_start(struct store *s, long long pid, int step)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_START);
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int(st, 2, step);
@@ -690,7 +775,7 @@ int store_session_end(struct store *s, long long pid, const char *reason, json_t
 	char now[32];
 	char *ftext = files ? json_dumps(files, JSON_COMPACT) : NULL;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_END);
 	sqlite3_bind_int64(st, 1, pid);
 	bind_text(st, 2, now);
@@ -726,7 +811,7 @@ int store_sessions_close_all(struct store *s, const char *reason)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_CLOSE_ALL);
 	bind_text(st, 1, now);
 	bind_text(st, 2, reason);
@@ -755,7 +840,7 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 	char now[32];
 	int rc = -1, v = 1;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	sqlite3_stmt *st = stmt(s, ST_PROJ_GET);
@@ -804,7 +889,7 @@ int store_project_live_set(struct store *s, const char *id, int live)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_PROJ_LIVE_SET);
 	bind_text(st, 1, id);
 	if (live < 0)
