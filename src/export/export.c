@@ -29,6 +29,42 @@ struct xw {
 	bool jfail;
 };
 
+/* True when S (N bytes) is a plain decimal number: [+-]?digits[.digits][e[+-]digits]
+ * (also "1." and ".5"). */
+static bool plain_number(const char *s, size_t n)
+{
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (digits == 0)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t exp = 0;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			exp++;
+		if (exp == 0)
+			return false;
+	}
+	return i == n;
+}
+
+/* OWASP's rule against formula injection: spreadsheets read a cell that
+ * starts with = + - @ TAB or CR as a formula, so such a cell gets a leading '
+ * (shown as text, the quote hidden). A plain number ("-3", "+1.5") runs
+ * nothing and stays as it is, so numeric answers remain numbers. */
+static bool formula_like(const char *s, size_t n)
+{
+	return n > 0 && strchr("=+-@\t\r", s[0]) && s[0] != '\0' && !plain_number(s, n);
+}
+
 static void csv_field(FILE *f, const char *s, size_t n)
 {
 	/* RFC 4180: "Fields containing line breaks (CRLF), double quotes, and
@@ -36,13 +72,18 @@ static void csv_field(FILE *f, const char *s, size_t n)
 	 * appearing inside a field must be escaped by preceding it with another
 	 * double quote". */
 	bool quote = false;
+	bool formula = formula_like(s, n);
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
 	if (!quote) {
+		if (formula)
+			fputc('\'', f);
 		fwrite(s, 1, n, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', f);
