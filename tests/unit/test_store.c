@@ -104,6 +104,51 @@ static void group_is_assigned_once(void)
 	store_close(s);
 }
 
+static int keep_counts(void *user, const long long *counts, int n)
+{
+	long long *out = user;
+	for (int g = 0; g < n; g++)
+		out[g] = counts[g];
+	return 0;
+}
+
+static int pick_first(void *user, const long long *counts, int n)
+{
+	(void)user;
+	(void)counts;
+	(void)n;
+	return 0;
+}
+
+/* Two projects with grouped steps of the same size: each one's balance only
+ * counts its own participants. */
+static void group_counts_are_per_project(void)
+{
+	struct store *s = open_fresh();
+	struct store_participant p;
+	bool created;
+	int g;
+	for (int i = 0; i < 5; i++) {
+		char u[16];
+		snprintf(u, sizeof u, "a%d", i);
+		CHECK_INT(store_participant_ensure(s, "grp-a", u, NULL, &p, &created), 0);
+		CHECK_INT(store_group_assign(s, p.id, "grp-a", 2, pick_first, NULL, &g), 0);
+	}
+	CHECK_INT(store_participant_ensure(s, "grp-b", "b0", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-b", 2, pick_last, &(int){0}, &g), 0);
+	CHECK_INT(g, 1);
+	long long counts[2] = {-1, -1};
+	CHECK_INT(store_participant_ensure(s, "grp-b", "b1", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-b", 2, keep_counts, counts, &g), 0);
+	CHECK_INT(counts[0], 0);
+	CHECK_INT(counts[1], 1);
+	CHECK_INT(store_participant_ensure(s, "grp-a", "a5", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-a", 2, keep_counts, counts, &g), 0);
+	CHECK_INT(counts[0], 5);
+	CHECK_INT(counts[1], 0);
+	store_close(s);
+}
+
 static void final_step_is_submitted_once(void)
 {
 	struct store *s = open_fresh();
@@ -305,6 +350,7 @@ int main(void)
 	RUN(participant_is_created_once_at_step_one);
 	RUN(advance_stores_answers_and_refuses_stale_step);
 	RUN(group_is_assigned_once);
+	RUN(group_counts_are_per_project);
 	RUN(final_step_is_submitted_once);
 	RUN(version_1_database_is_migrated);
 	RUN(sessions_open_close_and_survive_reopen);
