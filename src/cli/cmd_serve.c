@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
@@ -173,7 +174,7 @@ static long records_missing(struct serve_ctx *c, const char *project_id)
 		const char *uid = json_string_value(json_object_get(p, "userId"));
 		char path[PATH_MAX];
 		struct stat sb;
-		if (!uid || !flow_valid_user_id(uid) ||
+		if (!uid || !id_valid_user(uid) ||
 		    flow_pathf(path, sizeof path, "%s/%s/users/%s.json", opt_data, project_id,
 			       uid) < 0 ||
 		    stat(path, &sb) == 0)
@@ -273,7 +274,7 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 	json_array_foreach(rows, i, r)
 	{
 		const char *pid = json_string_value(json_array_get(r, 0));
-		if (!pid || !flow_valid_project_id(pid))
+		if (!pid || !id_valid_project(pid))
 			continue;
 		fprintf(m, "hippo_participants{project=\"%s\",step=\"%lld\"} %lld\n", pid,
 			(long long)json_integer_value(json_array_get(r, 1)),

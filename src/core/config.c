@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/text.h"
 #include "core/config_table.h"
 #include "core/path.h"
@@ -44,17 +45,7 @@ static const char *const default_ui[] = {"left", "right", "up", "down", "start",
 
 static const char *check_project_id(const struct cfg *c)
 {
-	const char *id = c->project.id;
-	size_t n = strlen(id);
-	if (n < 1 || n > CFG_ID_MAX)
-		return "must match [A-Za-z0-9-]{1,64}";
-	for (size_t i = 0; i < n; i++) {
-		char ch = id[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-'))
-			return "must match [A-Za-z0-9-]{1,64}";
-	}
-	return NULL;
+	return id_valid_project(c->project.id) ? NULL : "must match " ID_PROJECT_RULE;
 }
 
 #define P(field) offsetof(struct cfg, project.field)

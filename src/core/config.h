@@ -14,7 +14,9 @@
 
 #include <jansson.h>
 
-#define CFG_ID_MAX 64 /* projectId: [A-Za-z0-9-]{1,64} */
+#include "core/id.h"
+
+#define CFG_ID_MAX ID_MAX /* projectId: id_valid_project() */
 
 enum cfg_data_file { CFG_DATA_EPISODE = 0, CFG_DATA_TRIAL };
 enum cfg_input_mode { CFG_INPUT_HOLD = 0, CFG_INPUT_PRESS, CFG_INPUT_TURN };

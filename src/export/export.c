@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "core/id.h"
 #include "export/export.h"
 #include "export/records.h"
 
@@ -28,6 +29,42 @@ struct xw {
 	bool jfail;
 };
 
+/* True when S (N bytes) is a plain decimal number: [+-]?digits[.digits][e[+-]digits]
+ * (also "1." and ".5"). */
+static bool plain_number(const char *s, size_t n)
+{
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (digits == 0)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t exp = 0;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			exp++;
+		if (exp == 0)
+			return false;
+	}
+	return i == n;
+}
+
+/* OWASP's rule against formula injection: spreadsheets read a cell that
+ * starts with = + - @ TAB or CR as a formula, so such a cell gets a leading '
+ * (shown as text, the quote hidden). A plain number ("-3", "+1.5") runs
+ * nothing and stays as it is, so numeric answers remain numbers. */
+static bool formula_like(const char *s, size_t n)
+{
+	return n > 0 && strchr("=+-@\t\r", s[0]) && s[0] != '\0' && !plain_number(s, n);
+}
+
 static void csv_field(FILE *f, const char *s, size_t n)
 {
 	/* RFC 4180: "Fields containing line breaks (CRLF), double quotes, and
@@ -35,13 +72,18 @@ static void csv_field(FILE *f, const char *s, size_t n)
 	 * appearing inside a field must be escaped by preceding it with another
 	 * double quote". */
 	bool quote = false;
+	bool formula = formula_like(s, n);
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
 	if (!quote) {
+		if (formula)
+			fputc('\'', f);
 		fwrite(s, 1, n, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', f);
@@ -366,18 +408,6 @@ static void iso_ms(long long ms, char *out, size_t cap)
 	snprintf(out, cap, "%s.%03lldZ", b, ms % 1000);
 }
 
-static bool id_valid(const char *id)
-{
-	size_t n = id ? strlen(id) : 0;
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
-			return false;
-	return true;
-}
-
 static int mkdirs(const char *path)
 {
 	char b[4096];
@@ -478,7 +508,8 @@ static bool keep_user_dir(const char *dir, const char *name)
 	char p[4096];
 	struct stat sb;
 	int n = snprintf(p, sizeof p, "%s/%s", dir, name);
-	return n > 0 && (size_t)n < sizeof p && id_valid(name) && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return n > 0 && (size_t)n < sizeof p && id_valid_user(name) && stat(p, &sb) == 0 &&
+	       S_ISDIR(sb.st_mode);
 }
 
 /* Step record files: *.jsonl except the per-trial metadata file trials.jsonl. */
@@ -1006,8 +1037,8 @@ static int obs_width(const struct rfile *files, size_t n)
 int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
-	if (!id_valid(o->project_id)) {
-		snprintf(err, errlen, "invalid project id '%s' (letters, digits, '-', '_', at most 64)",
+	if (!id_valid_project(o->project_id)) {
+		snprintf(err, errlen, "invalid project id '%s' (expected " ID_PROJECT_RULE ")",
 			 o->project_id ? o->project_id : "");
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "export/export.h"
 #include "flow/admin.h"
@@ -160,8 +161,8 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 	const char *name;
 	json_t *v;
 
-	if (!flow_valid_project_id(id))
-		return deploy_error(resp_j, 400, "invalid project id: expected [A-Za-z0-9-]{1,64}");
+	if (!id_valid_project(id))
+		return deploy_error(resp_j, 400, "invalid project id: expected " ID_PROJECT_RULE);
 	if (!config)
 		return deploy_error(resp_j, 400, "missing \"config\" (the text of config.yml)");
 	if (files && !json_is_object(files))
@@ -488,8 +489,9 @@ bool admin_http_handler(void *user, const struct http_request *req, struct http_
 		memcpy(id, p, idlen);
 		id[idlen] = '\0';
 		snprintf(action, sizeof action, "%s", slash + 1);
-		if (!flow_valid_project_id(id)) {
-			http_respond_error(resp, 400, "invalid project id: expected [A-Za-z0-9-]{1,64}");
+		if (!id_valid_project(id)) {
+			http_respond_error(resp, 400,
+					   "invalid project id: expected " ID_PROJECT_RULE);
 			return true;
 		}
 		route_project(a, id, action, req, resp);

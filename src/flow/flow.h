@@ -104,11 +104,6 @@ bool flow_project_exists(struct flow *f, const char *id);
 struct store *flow_store(struct flow *f);
 const char *flow_data_dir(struct flow *f);
 
-/* Validation of untrusted ids: projectId [A-Za-z0-9-]{1,64}, userId
- * [A-Za-z0-9_-]{1,64}. */
-bool flow_valid_project_id(const char *s);
-bool flow_valid_user_id(const char *s);
-
 /* Groups: the original bucketer (hash strategy; falls back to FNV-1a when the
  * characters it reads are not hex, where the original failed), and the
  * balanced choice: the least-filled group, ties broken by RND. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "flow/flow_int.h"
 #include "store/store.h"
@@ -19,6 +20,7 @@ static const char *const crowd_keys[] = {
 	"PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "assignmentId", "hitId",
 };
 #define CROWD_VALUE_MAX 256
+#define HEADER_VALUE_MAX 512 /* bytes of one stored request header value */
 
 /* Headers never stored: credentials, and addresses unless the project logs IPs. */
 static bool header_secret(const char *name)
@@ -220,21 +222,54 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 	return 0;
 }
 
-/* Logs the request with the headers the original kept. */
+/* An upper bound of the bytes S (N bytes) takes as a JSON string. */
+static size_t json_len_max(const char *s, size_t n)
+{
+	size_t len = 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		len += c < 0x20 ? 6 : c == '"' || c == '\\' ? 2 : 1;
+	}
+	return len;
+}
+
+/* Logs the request with the headers the original kept, within bounds: each
+ * value cut to HEADER_VALUE_MAX bytes (at a UTF-8 character boundary), the
+ * whole set within STORE_HEADERS_MAX bytes of JSON; headers that do not fit
+ * are left out and counted in "(omitted)" (not a header name: '(' is not a
+ * token character). Values that are not UTF-8 are left out, as before. */
 static void log_request(struct flow *f, struct flow__project *p, long long pid,
 			const struct http_request *req, int step)
 {
 	bool log_ip = p->cfg->project.log_ip;
 	json_t *h = json_object();
+	size_t room = STORE_HEADERS_MAX - sizeof "{,\"(omitted)\":99}", used = 0;
+	int omitted = 0;
 	for (size_t i = 0; i < req->nheaders && i < HTTP_MAX_HEADERS; i++) {
 		const struct http_header *hd = &req->headers[i];
 		if (!hd->name || !hd->value || header_secret(hd->name) ||
 		    (!log_ip && header_ip(hd->name)))
 			continue;
-		json_t *v = json_string(hd->value);
-		if (v)
+		size_t n = strlen(hd->value);
+		if (n > HEADER_VALUE_MAX) {
+			n = HEADER_VALUE_MAX;
+			while (n > 0 && ((unsigned char)hd->value[n] & 0xc0) == 0x80)
+				n--;
+		}
+		size_t len = json_len_max(hd->name, strlen(hd->name)) + 2 +
+			     json_len_max(hd->value, n);
+		if (used + len > room) {
+			omitted++;
+			continue;
+		}
+		json_t *v = json_stringn(hd->value, n);
+		if (v) {
 			json_object_set_new(h, hd->name, v);
+			used += len;
+		}
 	}
+	if (omitted)
+		json_object_set_new(h, "(omitted)", json_integer(omitted));
 	char *text = json_dumps(h, JSON_COMPACT);
 	json_decref(h);
 	const char *ip = NULL;
@@ -250,15 +285,14 @@ static void log_request(struct flow *f, struct flow__project *p, long long pid,
 
 /* Reads an id parameter: 1 ok, 0 absent, -1 malformed (RESP set). */
 static int read_id(const struct http_request *req, const char *key, char *out, size_t len,
-		   bool (*valid)(const char *), struct http_response *resp)
+		   bool (*valid)(const char *), const char *rule, struct http_response *resp)
 {
 	int rc = http_query_get(req->query, key, out, len);
 	if (rc == -1 || rc == 0)
 		return 0;
 	if (rc < 0 || !valid(out)) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "invalid %s: expected %s", key,
-			 valid == flow_valid_user_id ? "[A-Za-z0-9_-]{1,64}" : "[A-Za-z0-9-]{1,64}");
+		snprintf(msg, sizeof msg, "invalid %s: expected %s", key, rule);
 		http_respond_error(resp, 400, msg);
 		return -1;
 	}
@@ -299,14 +333,15 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	int expect_step = 0;
 	struct flow__project *p = NULL;
 
-	int rc = read_id(req, "projectId", pid, sizeof pid, flow_valid_project_id, resp);
+	int rc = read_id(req, "projectId", pid, sizeof pid, id_valid_project, ID_PROJECT_RULE,
+		     resp);
 	if (rc < 0)
 		return;
 	if (rc == 0) {
 		respond_not_found(resp);
 		return;
 	}
-	rc = read_id(req, "userId", uid, sizeof uid, flow_valid_user_id, resp);
+	rc = read_id(req, "userId", uid, sizeof uid, id_valid_user, ID_USER_RULE, resp);
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -363,8 +398,12 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	 * another one (a double submit or a stale tab): then nothing changes. */
 	if (post && !s->is_game && (!expect_step || expect_step == part.step)) {
 		int from = part.step;
-		int to = s == &p->final ? from : flow__step_next(p, from);
-		rc = store_advance(f->store, part.id, from, to, answers, to >= p->final.number);
+		bool final = s == &p->final;
+		int to = final ? from : flow__step_next(p, from);
+		/* The final page stays: its first submission is stored, repeats are not. */
+		rc = final ? store_submit_final(f->store, part.id, from, answers)
+			   : store_advance(f->store, part.id, from, to, answers,
+					   to >= p->final.number);
 		if (rc < 0) {
 			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 			http_respond_error(resp, 500, "participant store unavailable");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "core/path.h"
 #include "flow/flow_int.h"
@@ -19,34 +20,6 @@
 #include "trial/trial_env.h"
 
 #define PAGE_MAX_BYTES (4 * 1024 * 1024)
-
-bool flow_valid_project_id(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-'))
-			return false;
-		if (n >= 64)
-			return false;
-	}
-	return n > 0;
-}
-
-bool flow_valid_user_id(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-		if (n >= 64)
-			return false;
-	}
-	return n > 0;
-}
 
 /* A step file name must stay inside StepFiles/: no separators, no "..". */
 static bool valid_file_name(const char *s)
@@ -257,7 +230,7 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 	}
 	p->cfg = cfg;
 	p->deployed = deployed;
-	if (!cfg->project.id || !flow_valid_project_id(cfg->project.id)) {
+	if (!cfg->project.id || !id_valid_project(cfg->project.id)) {
 		snprintf(err, errlen, "project.id is missing or not [A-Za-z0-9-]{1,64}");
 		goto fail;
 	}
@@ -402,7 +375,7 @@ int flow_load_deployed(struct flow *f)
 		return 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (!flow_valid_project_id(e->d_name))
+		if (!id_valid_project(e->d_name))
 			continue; /* ".", "..", temporary ".tmp-*" folders */
 		char dir[PATH_MAX], err[PATH_MAX + 4096];
 		struct stat st;

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "session/sess_conn.h"
 #include "trial/recorder.h"
 #include "trial/tilejpeg.h"
@@ -414,7 +415,7 @@ static struct sess *find_locked(struct sess_mgr *m, const char *project, const c
 static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			   char *err, size_t errlen)
 {
-	const char *pid = cfg->project.id && msg_valid_id(cfg->project.id) ? cfg->project.id
+	const char *pid = cfg->project.id && id_valid_project(cfg->project.id) ? cfg->project.id
 									  : "default";
 	struct sess *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -488,8 +489,8 @@ static struct sess *insert(struct sess_mgr *m, struct sess *s)
 int sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id, char *err,
 		  size_t errlen)
 {
-	if (!msg_valid_id(user_id)) {
-		snprintf(err, errlen, "userId must match [A-Za-z0-9_-]{1,64}");
+	if (!id_valid_user(user_id)) {
+		snprintf(err, errlen, "userId must match " ID_USER_RULE);
 		return -1;
 	}
 	const char *pid = cfg->project.id ? cfg->project.id : "default";
@@ -708,7 +709,7 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 	const struct cfg *open = m->c.open_project;
 	const char *project = hs->project_id;
 	if (open)
-		project = open->project.id && msg_valid_id(open->project.id) ? open->project.id
+		project = open->project.id && id_valid_project(open->project.id) ? open->project.id
 									   : "default";
 	struct sess *s = lookup(m, project, user);
 	if (!s || s->state == SESS_ENDED) {

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "storage/s3.h"
 #include "storage/storage.h"
@@ -672,22 +673,10 @@ int storage_submit(struct storage *st, const char *project_id, const char *local
 	return storage_submit_to(st, &d, local_path, key);
 }
 
-static bool id_valid(const char *id)
-{
-	size_t n = id ? strlen(id) : 0;
-	if (n == 0 || n > CFG_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-' || id[i] == '_'))
-			return false;
-	return true;
-}
-
 int storage_submit_trial_file(struct storage *st, const char *project_id, const char *user_id,
 			      const char *local_path)
 {
-	if (!id_valid(project_id) || !id_valid(user_id) || !local_path)
+	if (!id_valid_project(project_id) || !id_valid_user(user_id) || !local_path)
 		return -1;
 	const char *base = strrchr(local_path, '/');
 	base = base ? base + 1 : local_path;
@@ -701,7 +690,7 @@ int storage_submit_trial_file(struct storage *st, const char *project_id, const 
 int storage_submit_participant(struct storage *st, const char *project_id, const char *user_id,
 			       const char *local_path)
 {
-	if (!id_valid(project_id) || !id_valid(user_id))
+	if (!id_valid_project(project_id) || !id_valid_user(user_id))
 		return -1;
 	char key[256];
 	snprintf(key, sizeof key, "%s/Users/%s.json", project_id, user_id);
@@ -711,7 +700,7 @@ int storage_submit_participant(struct storage *st, const char *project_id, const
 int storage_submit_participant_record(struct storage *st, const char *project_id,
 				      const char *user_id, const char *json_text, size_t len)
 {
-	if (!id_valid(project_id) || !id_valid(user_id) || !json_text)
+	if (!id_valid_project(project_id) || !id_valid_user(user_id) || !json_text)
 		return -1;
 	struct storage_dest d;
 	if (!project_dest(st, project_id, &d))
@@ -919,7 +908,7 @@ static int sync_one(struct storage *st, const struct storage_dest *d, const char
 long storage_sync_project(struct storage *st, const char *project_id,
 			  const struct storage_dest *d)
 {
-	if (!id_valid(project_id))
+	if (!id_valid_project(project_id))
 		return -1;
 	long queued = 0;
 	char dir[4200], rel[1024], key[1024];
@@ -927,7 +916,7 @@ long storage_sync_project(struct storage *st, const char *project_id,
 	DIR *users = opendir(dir);
 	struct dirent *u, *f;
 	while (users && (u = readdir(users))) {
-		if (!id_valid(u->d_name))
+		if (!id_valid_user(u->d_name))
 			continue;
 		char udir[4500];
 		snprintf(udir, sizeof udir, "%s/%s", dir, u->d_name);
@@ -957,7 +946,7 @@ long storage_sync_project(struct storage *st, const char *project_id,
 			continue;
 		char user[128];
 		snprintf(user, sizeof user, "%.*s", (int)(n - 5), f->d_name);
-		if (!id_valid(user))
+		if (!id_valid_user(user))
 			continue;
 		snprintf(rel, sizeof rel, "%s/users/%s", project_id, f->d_name);
 		snprintf(key, sizeof key, "%s/Users/%s", project_id, f->d_name);

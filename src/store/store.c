@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -29,6 +30,10 @@ static const char schema_sql[] =
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" time TEXT NOT NULL, method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
 	"CREATE INDEX IF NOT EXISTS requests_participant ON requests (participant);"
+	"CREATE TABLE IF NOT EXISTS header_sets ("
+	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
+	" digest BLOB NOT NULL, headers TEXT NOT NULL, first TEXT NOT NULL,"
+	" UNIQUE (participant, digest));"
 	"CREATE TABLE IF NOT EXISTS sessions ("
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" step INTEGER, started TEXT NOT NULL, stopped TEXT, reason TEXT, files TEXT);"
@@ -40,6 +45,14 @@ static const char schema_sql[] =
 	" PRIMARY KEY (participant, n));"
 	"CREATE INDEX IF NOT EXISTS groups_count ON groups (project_id, n, grp);";
 
+/* Version 1 -> 2: requests refer to a header set stored once per participant,
+ * and one row stands for a run of identical requests. */
+static const char migrate_v2_sql[] =
+	"ALTER TABLE requests ADD COLUMN header_set INTEGER REFERENCES header_sets (id);"
+	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN last TEXT;"
+	"UPDATE schema_version SET version = 2;";
+
 enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -49,6 +62,14 @@ enum stmt_id {
 	ST_PART_CROWD,
 	ST_PART_CROWD_GET,
 	ST_REQ_INSERT,
+	ST_REQ_LAST,
+	ST_REQ_COUNT,
+	ST_REQ_FOLD,
+	ST_HSET_GET,
+	ST_HSET_COUNT,
+	ST_HSET_INSERT,
+	ST_PART_STEP,
+	ST_ANSWER_ANY,
 	ST_ADVANCE,
 	ST_ANSWER_INSERT,
 	ST_GROUP_GET,
@@ -84,8 +105,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " VALUES (?1, ?2, ?3, ?3, 1, ?4)",
 	[ST_PART_CROWD] = "UPDATE participants SET crowd = ?2 WHERE id = ?1",
 	[ST_PART_CROWD_GET] = "SELECT crowd FROM participants WHERE id = ?1",
-	[ST_REQ_INSERT] = "INSERT INTO requests (participant, time, method, step, headers, ip)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_REQ_INSERT] = "INSERT INTO requests"
+			  " (participant, time, method, step, header_set, ip, repeats, last)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_REQ_LAST] = "SELECT id, method, step, header_set, ip, headers IS NULL FROM requests"
+			" WHERE participant = ?1 ORDER BY id DESC LIMIT 1",
+	[ST_REQ_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM requests WHERE participant = ?1"
+			 " LIMIT " STORE_REQUESTS_MAX_TEXT ")",
+	[ST_REQ_FOLD] = "UPDATE requests SET repeats = repeats + ?2, last = ?3 WHERE id = ?1",
+	[ST_HSET_GET] = "SELECT id FROM header_sets WHERE participant = ?1 AND digest = ?2",
+	[ST_HSET_COUNT] = "SELECT count(*) FROM header_sets WHERE participant = ?1",
+	[ST_HSET_INSERT] = "INSERT INTO header_sets (participant, digest, headers, first)"
+			   " VALUES (?1, ?2, ?3, ?4)",
+	[ST_PART_STEP] = "SELECT step FROM participants WHERE id = ?1",
+	[ST_ANSWER_ANY] = "SELECT 1 FROM answers WHERE participant = ?1 AND step = ?2 LIMIT 1",
 	[ST_ADVANCE] = "UPDATE participants SET step = ?3, updated = ?4,"
 		       " status = CASE WHEN ?5 THEN 'completed' ELSE status END"
 		       " WHERE id = ?1 AND step = ?2",
@@ -126,18 +159,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" FROM participants WHERE project_id = ?1 AND user_id = ?2",
 };
 
-/* A request log row waiting for the next batch commit. */
+/* A request log row waiting for the next batch commit: one request and the
+ * REPEATS identical ones that followed it. */
 struct pending_req {
-	long long pid;
+	long long pid, repeats;
 	int step;
-	char time[32];
+	char time[32], last[32];
 	char method[16];
+	bool has_digest;
+	unsigned char digest[32]; /* SHA-256 of HEADERS */
 	char *headers, *ip;
 };
 
 #define PENDING_MAX 256
 #define FLUSH_EVERY_MS 200
+/* The WAL is checkpointed every CHECKPOINT_EVERY_MS, and as soon as a commit
+ * leaves it WAL_CHECKPOINT_FRAMES pages long; it is cut back to
+ * WAL_SIZE_LIMIT_TEXT bytes when it restarts. */
 #define CHECKPOINT_EVERY_MS 1000
+#define WAL_CHECKPOINT_FRAMES 512
+/* While a checkpoint runs, writers wait for it once the WAL holds this many
+ * pages: when the disk cannot keep up, requests slow down instead of the WAL
+ * growing without bound. */
+#define WAL_WAIT_FRAMES 2048
+#define WAL_SIZE_LIMIT_TEXT "4194304"
 
 struct store {
 	sqlite3 *db;
@@ -150,8 +195,9 @@ struct store {
 	size_t npending;
 	sqlite3 *ckpt_db;
 	pthread_t bg;
-	bool bg_started, bg_stop;
-	pthread_cond_t bg_cond;
+	bool bg_started, bg_stop, ckpt_wanted, ckpt_running;
+	int wal_frames; /* pages in the WAL after the latest commit */
+	pthread_cond_t bg_cond, ckpt_cond;
 };
 
 void store_now(char *buf, size_t len)
@@ -217,40 +263,155 @@ static void rollback(struct store *s)
 	exec_done(stmt(s, ST_ROLLBACK));
 }
 
-static int schema_check(struct store *s, char *err, size_t errlen)
+/* The schema version stored in the database (0 when none yet), or -1. */
+static int schema_version(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int v = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Creates the tables and brings an older database to STORE_SCHEMA_VERSION in
+ * one transaction (another process may open the same file at once). */
+static int schema_check(struct store *s, char *err, size_t errlen)
+{
 	char *msg = NULL;
+	int rc = -1, v;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "schema: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
 	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "schema: %s", msg ? msg : "?");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
+	if ((v = schema_version(s)) < 0) {
 		snprintf(err, errlen, "schema version: %s", sqlite3_errmsg(s->db));
 		goto out;
 	}
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		char sql[80];
-		snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d)",
-			 STORE_SCHEMA_VERSION);
-		if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-			snprintf(err, errlen, "schema version: %s", msg ? msg : "?");
-			goto out;
-		}
-	} else if (sqlite3_column_int(st, 0) > STORE_SCHEMA_VERSION) {
+	if (v > STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen,
-			 "the database has schema version %d, newer than this hippo's %d",
-			 sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+			 "the database has schema version %d, newer than this hippo's %d", v,
+			 STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (v == 0 && sqlite3_exec(s->db, "INSERT INTO schema_version VALUES (1)", NULL, NULL,
+				   &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "schema version: %s", msg ? msg : "?");
+		goto out;
+	}
+	if (v < 2 && sqlite3_exec(s->db, migrate_v2_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "schema version 2: %s", msg ? msg : "?");
 		goto out;
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	sqlite3_free(msg);
+	msg = NULL;
+	if (sqlite3_exec(s->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK &&
+	    rc == 0) {
+		snprintf(err, errlen, "schema: %s", msg ? msg : "?");
+		rc = -1;
+	}
 	sqlite3_free(msg);
 	return rc;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* The id of R's header set for its participant, stored now if it is new and
+ * the participant has fewer than STORE_HEADER_SETS_MAX; 0 when none. */
+static long long header_set_locked(struct store *s, const struct pending_req *r, int *rc)
+{
+	long long id = 0;
+	if (!r->has_digest)
+		return 0;
+	sqlite3_stmt *st = stmt(s, ST_HSET_GET);
+	sqlite3_bind_int64(st, 1, r->pid);
+	sqlite3_bind_blob(st, 2, r->digest, sizeof r->digest, SQLITE_STATIC);
+	int k = sqlite3_step(st);
+	if (k == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (k == SQLITE_ROW)
+		return id;
+	st = stmt(s, ST_HSET_COUNT);
+	sqlite3_bind_int64(st, 1, r->pid);
+	long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (n < 0 || n >= STORE_HEADER_SETS_MAX) {
+		*rc = n < 0 ? -1 : *rc;
+		return 0;
+	}
+	st = stmt(s, ST_HSET_INSERT);
+	sqlite3_bind_int64(st, 1, r->pid);
+	sqlite3_bind_blob(st, 2, r->digest, sizeof r->digest, SQLITE_STATIC);
+	bind_text(st, 3, r->headers);
+	bind_text(st, 4, r->time);
+	if (exec_done(st) < 0) {
+		*rc = -1;
+		return 0;
+	}
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+/* Stores one pending request: folded into the participant's last row when
+ * identical to it (or when the participant has STORE_REQUESTS_MAX rows), else
+ * as a new row. */
+static int request_store_locked(struct store *s, const struct pending_req *r)
+{
+	int rc = 0;
+	long long hset = header_set_locked(s, r, &rc);
+	long long last_id = 0;
+	bool same = false;
+	sqlite3_stmt *st = stmt(s, ST_REQ_LAST);
+	sqlite3_bind_int64(st, 1, r->pid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		last_id = sqlite3_column_int64(st, 0);
+		same = same_text((const char *)sqlite3_column_text(st, 1), r->method) &&
+		       sqlite3_column_int(st, 2) == r->step &&
+		       sqlite3_column_int64(st, 3) == hset &&
+		       same_text((const char *)sqlite3_column_text(st, 4), r->ip) &&
+		       sqlite3_column_int(st, 5) != 0;
+	}
+	sqlite3_reset(st);
+	if (last_id && !same) {
+		st = stmt(s, ST_REQ_COUNT);
+		sqlite3_bind_int64(st, 1, r->pid);
+		same = sqlite3_step(st) == SQLITE_ROW &&
+		       sqlite3_column_int64(st, 0) >= STORE_REQUESTS_MAX;
+		sqlite3_reset(st);
+	}
+	const char *last = r->repeats ? r->last : r->time;
+	if (same) {
+		st = stmt(s, ST_REQ_FOLD);
+		sqlite3_bind_int64(st, 1, last_id);
+		sqlite3_bind_int64(st, 2, 1 + r->repeats);
+		bind_text(st, 3, last);
+		return exec_done(st) < 0 ? -1 : rc;
+	}
+	st = stmt(s, ST_REQ_INSERT);
+	sqlite3_bind_int64(st, 1, r->pid);
+	bind_text(st, 2, r->time);
+	bind_text(st, 3, r->method);
+	sqlite3_bind_int(st, 4, r->step);
+	if (hset)
+		sqlite3_bind_int64(st, 5, hset);
+	else
+		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, r->ip);
+	sqlite3_bind_int64(st, 7, r->repeats);
+	bind_text(st, 8, last);
+	return exec_done(st) < 0 ? -1 : rc;
 }
 
 /* Commits the pending request logs in one transaction. */
@@ -262,14 +423,7 @@ static int flush_locked(struct store *s)
 	bool tx = begin(s) == 0;
 	for (size_t i = 0; i < s->npending; i++) {
 		struct pending_req *r = &s->pending[i];
-		sqlite3_stmt *st = stmt(s, ST_REQ_INSERT);
-		sqlite3_bind_int64(st, 1, r->pid);
-		bind_text(st, 2, r->time);
-		bind_text(st, 3, r->method);
-		sqlite3_bind_int(st, 4, r->step);
-		bind_text(st, 5, r->headers);
-		bind_text(st, 6, r->ip);
-		if (exec_done(st) < 0)
+		if (request_store_locked(s, r) < 0)
 			rc = -1;
 		free(r->headers);
 		free(r->ip);
@@ -282,32 +436,88 @@ static int flush_locked(struct store *s)
 	return rc;
 }
 
+/* Called by SQLite after each commit of the main connection (under s->mu)
+ * with the number of pages in the WAL: a long WAL is checkpointed now. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	if (frames >= WAL_CHECKPOINT_FRAMES && !s->ckpt_wanted) {
+		s->ckpt_wanted = true;
+		pthread_cond_signal(&s->bg_cond);
+	}
+	return SQLITE_OK;
+}
+
+/* Copies the WAL into the database (called with s->mu held). The copy runs
+ * without the lock, so requests go on meanwhile. The WAL only starts over
+ * from its beginning when a transaction begins with every frame copied, which
+ * commits made during the copy prevent; so when the WAL is long, a second
+ * pass with the lock held copies what they added (a few pages, often none),
+ * and the next commit starts the WAL over. */
+static void checkpoint_locked(struct store *s)
+{
+	int log = 0, done = 0;
+	s->ckpt_wanted = false;
+	s->ckpt_running = true;
+	pthread_mutex_unlock(&s->mu);
+	int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	pthread_mutex_lock(&s->mu);
+	if (rc == SQLITE_OK && log >= WAL_CHECKPOINT_FRAMES)
+		rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					       &done);
+	if (rc == SQLITE_OK && done == log)
+		s->wal_frames = 0; /* all copied: the next commit starts the WAL over */
+	s->ckpt_running = false;
+	pthread_cond_broadcast(&s->ckpt_cond);
+}
+
+/* Called with s->mu held before a write: see WAL_WAIT_FRAMES. Waiting
+ * releases s->mu, which the maintenance thread needs to checkpoint. */
+static void wal_wait_locked(struct store *s)
+{
+	while (s->wal_frames >= WAL_WAIT_FRAMES && (s->ckpt_running || s->ckpt_wanted) &&
+	       !s->bg_stop)
+		pthread_cond_wait(&s->ckpt_cond, &s->mu);
+}
+
+static void lock_for_write(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	wal_wait_locked(s);
+}
+
 static void *bg_main(void *arg)
 {
 	struct store *s = arg;
-	long since_ckpt = 0;
+	struct timespec last_ckpt;
+	clock_gettime(CLOCK_MONOTONIC, &last_ckpt);
 	pthread_mutex_lock(&s->mu);
 	while (!s->bg_stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += FLUSH_EVERY_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
+		if (!s->ckpt_wanted)
+			pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
 		if (s->bg_stop)
 			break;
 		flush_locked(s);
-		since_ckpt += FLUSH_EVERY_MS;
-		if (since_ckpt >= CHECKPOINT_EVERY_MS && s->ckpt_db) {
-			since_ckpt = 0;
-			pthread_mutex_unlock(&s->mu);
-			sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-						  NULL);
-			pthread_mutex_lock(&s->mu);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (long)(now.tv_sec - last_ckpt.tv_sec) * 1000 +
+			  (now.tv_nsec - last_ckpt.tv_nsec) / 1000000;
+		if (s->ckpt_db && (s->ckpt_wanted || ms >= CHECKPOINT_EVERY_MS)) {
+			last_ckpt = now;
+			checkpoint_locked(s);
 		}
 	}
+	pthread_cond_broadcast(&s->ckpt_cond);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
@@ -321,7 +531,12 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->bg_cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->bg_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->ckpt_cond, NULL);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -331,7 +546,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	if (sqlite3_exec(s->db,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
+			 "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT_TEXT ";",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		goto fail;
@@ -345,9 +561,18 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* The checkpoint connection reads once now: a connection that never ran a
+	 * statement has not opened the WAL, and its checkpoints do nothing. */
 	if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) == SQLITE_OK)
-		sqlite3_busy_timeout(s->ckpt_db, 5000);
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM schema_version", NULL, NULL, &msg) !=
+		    SQLITE_OK) {
+		snprintf(err, errlen, "%s: checkpoint connection: %s", path,
+			 msg ? msg : s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->ckpt_db, 5000);
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	if (pthread_create(&s->bg, NULL, bg_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the store's maintenance thread");
 		goto fail;
@@ -378,6 +603,7 @@ void store_close(struct store *s)
 	}
 	sqlite3_close(s->ckpt_db);
 	pthread_cond_destroy(&s->bg_cond);
+	pthread_cond_destroy(&s->ckpt_cond);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -471,7 +697,7 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 	int rc;
 	bool has_crowd = json_is_object(crowd) && json_object_size(crowd) > 0;
 	*created = false;
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	rc = part_get_locked(s, project_id, user_id, p);
 	if (rc != 0)
 		goto found;
@@ -505,24 +731,47 @@ int store_request_log(struct store *s, long long pid, const char *method, int st
 		      const char *headers_json, const char *ip)
 {
 	int rc = 0;
+	struct pending_req n = {.pid = pid, .step = step};
+	size_t hlen = headers_json ? strlen(headers_json) : 0;
+	store_now(n.time, sizeof n.time);
+	snprintf(n.method, sizeof n.method, "%s", method ? method : "");
+	if (headers_json && hlen <= STORE_HEADERS_MAX)
+		n.has_digest =
+			EVP_Digest(headers_json, hlen, n.digest, NULL, EVP_sha256(), NULL) == 1;
 	pthread_mutex_lock(&s->mu);
-	if (s->npending == PENDING_MAX)
-		rc = flush_locked(s);
-	struct pending_req *r = &s->pending[s->npending];
-	r->pid = pid;
-	r->step = step;
-	store_now(r->time, sizeof r->time);
-	snprintf(r->method, sizeof r->method, "%s", method ? method : "");
-	r->headers = headers_json ? strdup(headers_json) : NULL;
-	r->ip = ip ? strdup(ip) : NULL;
-	s->npending++;
+	/* The same request as the participant's previous pending one (a reload,
+	 * a poll): counted in that one. */
+	for (size_t i = s->npending; i-- > 0;) {
+		struct pending_req *r = &s->pending[i];
+		if (r->pid != pid)
+			continue;
+		if (r->step == step && strcmp(r->method, n.method) == 0 &&
+		    r->has_digest == n.has_digest &&
+		    (!n.has_digest || memcmp(r->digest, n.digest, sizeof n.digest) == 0) &&
+		    same_text(r->ip, ip)) {
+			r->repeats++;
+			memcpy(r->last, n.time, sizeof r->last);
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+		break;
+	}
+	if (s->npending == PENDING_MAX) {
+		wal_wait_locked(s);
+		if (s->npending == PENDING_MAX)
+			rc = flush_locked(s);
+	}
+	n.headers = n.has_digest ? strdup(headers_json) : NULL;
+	n.ip = ip ? strdup(ip) : NULL;
+	n.has_digest = n.has_digest && n.headers;
+	s->pending[s->npending++] = n;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
 int store_flush(struct store *s)
 {
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	int rc = flush_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -559,7 +808,7 @@ int store_advance(struct store *s, long long pid, int from, int to, json_t *answ
 	char now[32];
 	int rc = -1;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	sqlite3_stmt *st = stmt(s, ST_ADVANCE);
@@ -580,6 +829,54 @@ int store_advance(struct store *s, long long pid, int from, int to, json_t *answ
 	json_object_foreach(answers, k, v)
 	{
 		if (answer_insert(s, pid, from, k, v, now) < 0)
+			goto fail;
+	}
+	if (commit(s) < 0)
+		goto fail;
+	rc = 1;
+	goto out;
+fail:
+	rollback(s);
+	rc = -1;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store_submit_final(struct store *s, long long pid, int step, json_t *answers)
+{
+	char now[32];
+	int rc = -1;
+	if (json_object_size(answers) == 0)
+		return 0;
+	store_now(now, sizeof now);
+	lock_for_write(s);
+	if (begin(s) < 0)
+		goto out;
+	sqlite3_stmt *st = stmt(s, ST_PART_STEP);
+	sqlite3_bind_int64(st, 1, pid);
+	int k = sqlite3_step(st);
+	bool at_step = k == SQLITE_ROW && sqlite3_column_int(st, 0) == step;
+	sqlite3_reset(st);
+	if (k != SQLITE_ROW && k != SQLITE_DONE)
+		goto fail;
+	st = stmt(s, ST_ANSWER_ANY);
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, step);
+	k = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (k != SQLITE_ROW && k != SQLITE_DONE)
+		goto fail;
+	if (!at_step || k == SQLITE_ROW) {
+		rollback(s);
+		rc = 0;
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(answers, key, v)
+	{
+		if (answer_insert(s, pid, step, key, v, now) < 0)
 			goto fail;
 	}
 	if (commit(s) < 0)
@@ -625,7 +922,7 @@ int store_group_assign(struct store *s, long long pid, const char *project_id, i
 		return -1;
 	}
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	int found = group_get_locked(s, pid, n, group);
@@ -675,7 +972,7 @@ int store_session_start(struct store *s, long long pid, int step)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_START);
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int(st, 2, step);
@@ -690,7 +987,7 @@ int store_session_end(struct store *s, long long pid, const char *reason, json_t
 	char now[32];
 	char *ftext = files ? json_dumps(files, JSON_COMPACT) : NULL;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_END);
 	sqlite3_bind_int64(st, 1, pid);
 	bind_text(st, 2, now);
@@ -726,7 +1023,7 @@ int store_sessions_close_all(struct store *s, const char *reason)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_SESS_CLOSE_ALL);
 	bind_text(st, 1, now);
 	bind_text(st, 2, reason);
@@ -755,7 +1052,7 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 	char now[32];
 	int rc = -1, v = 1;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	if (begin(s) < 0)
 		goto out;
 	sqlite3_stmt *st = stmt(s, ST_PROJ_GET);
@@ -804,7 +1101,7 @@ int store_project_live_set(struct store *s, const char *id, int live)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
+	lock_for_write(s);
 	sqlite3_stmt *st = stmt(s, ST_PROJ_LIVE_SET);
 	bind_text(st, 1, id);
 	if (live < 0)

@@ -16,8 +16,17 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_MAX 64
+
+/* What one participant can make the store keep of its requests, whatever it
+ * sends: header sets of at most STORE_HEADERS_MAX bytes, at most
+ * STORE_HEADER_SETS_MAX distinct ones, at most STORE_REQUESTS_MAX request
+ * rows. */
+#define STORE_HEADERS_MAX 4096
+#define STORE_HEADER_SETS_MAX 8
+#define STORE_REQUESTS_MAX 1000
+#define STORE_REQUESTS_MAX_TEXT "1000"
 
 struct store;
 
@@ -54,11 +63,16 @@ int store_participant_get(struct store *s, const char *project_id, const char *u
 int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
 			     json_t *crowd, struct store_participant *p, bool *created);
 
-/* Appends a request record: METHOD, step shown, HEADERS (JSON object text),
- * IP (NULL unless the project logs IPs). Request records are committed in
- * batches (at most 256 rows or 200 ms later, and at store_close), so a GET
- * costs no commit; a kill -9 can lose the last 200 ms of request records, never
- * answers or steps. */
+/* Records a request: METHOD, step shown, HEADERS (JSON object text, NULL for
+ * none), IP (NULL unless the project logs IPs). Each distinct header set is
+ * stored once per participant (the first STORE_HEADER_SETS_MAX of them; a set
+ * longer than STORE_HEADERS_MAX is not kept); a request identical to the
+ * participant's previous one (method, step, headers, IP), or any request once
+ * the participant has STORE_REQUESTS_MAX rows, is counted in the previous row
+ * instead of adding one (docs/data.md). Records are committed in batches (at
+ * most 256 rows or 200 ms later, and at store_close), so a GET costs no
+ * commit; a kill -9 can lose the last 200 ms of request records, never answers
+ * or steps. */
 int store_request_log(struct store *s, long long pid, const char *method, int step,
 		      const char *headers_json, const char *ip);
 
@@ -68,6 +82,12 @@ int store_request_log(struct store *s, long long pid, const char *method, int st
  * when the participant is no longer at FROM (nothing stored), -1 on error. */
 int store_advance(struct store *s, long long pid, int from, int to, json_t *answers,
 		  bool completed);
+
+/* Stores ANSWERS (as store_advance) for STEP, the final step the participant
+ * stays on, once: returns 1 when stored, 0 when nothing was (answers for STEP
+ * are stored already, ANSWERS is empty, or the participant is not at STEP),
+ * -1 on error. Repeated submissions of the final page are ignored. */
+int store_submit_final(struct store *s, long long pid, int step, json_t *answers);
 
 /* The participant's group among N variants: returns 1 and sets *GROUP when
  * assigned, 0 when not. */

@@ -5,18 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool msg_valid_id(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++) {
-		char c = s[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '-' || c == '_';
-		if (!ok || n >= MSG_ID_MAX)
-			return false;
-	}
-	return n > 0;
-}
+#include "core/id.h"
 
 static int fail(struct trial_msg *m, char *err, size_t errlen, const char *what)
 {
@@ -26,9 +15,10 @@ static int fail(struct trial_msg *m, char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-/* Copies the string value of KEY into OUT (OUTLEN) after checking it is an id
- * (or empty when ALLOW_EMPTY). Returns 1 if present, 0 if absent, -1 if bad. */
-static int get_id(json_t *root, const char *key, char *out, size_t outlen, bool allow_empty)
+/* Copies the string value of KEY into OUT (OUTLEN) after checking it with
+ * VALID (or empty when ALLOW_EMPTY). Returns 1 if present, 0 if absent, -1 if bad. */
+static int get_id(json_t *root, const char *key, char *out, size_t outlen, bool allow_empty,
+		  bool (*valid)(const char *))
 {
 	json_t *v = json_object_get(root, key);
 	if (!v || json_is_null(v))
@@ -41,7 +31,7 @@ static int get_id(json_t *root, const char *key, char *out, size_t outlen, bool 
 		out[0] = '\0';
 		return 1;
 	}
-	if (n >= outlen || strlen(s) != n || !msg_valid_id(s))
+	if (n >= outlen || strlen(s) != n || !valid(s))
 		return -1;
 	memcpy(out, s, n + 1);
 	return 1;
@@ -146,12 +136,13 @@ static int parse_latency(struct trial_msg *m, char *err, size_t errlen)
 
 static int parse_handshake(struct trial_msg *m, char *err, size_t errlen)
 {
-	int u = get_id(m->root, "userId", m->user_id, sizeof m->user_id, true);
-	int p = get_id(m->root, "projectId", m->project_id, sizeof m->project_id, true);
+	int u = get_id(m->root, "userId", m->user_id, sizeof m->user_id, true, id_valid_user);
+	int p = get_id(m->root, "projectId", m->project_id, sizeof m->project_id, true,
+		       id_valid_project);
 	if (u < 0)
-		return fail(m, err, errlen, "userId must match [A-Za-z0-9_-]{1,64}");
+		return fail(m, err, errlen, "userId must match " ID_USER_RULE);
 	if (p < 0)
-		return fail(m, err, errlen, "projectId must match [A-Za-z0-9_-]{1,64}");
+		return fail(m, err, errlen, "projectId must match " ID_PROJECT_RULE);
 	if (u == 0 && p == 0 && !json_object_get(m->root, "userId") &&
 	    !json_object_get(m->root, "projectId"))
 		return 0;

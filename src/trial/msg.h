@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#define MSG_ID_MAX 64 /* userId / projectId: [A-Za-z0-9_-]{1,64} */
+#define MSG_ID_MAX 64 /* userId / projectId: core/id.h */
 
 /* Which parts a message carries (several may be set; precedence as the
  * original: handshake, command, changeFrameRate, action). */
@@ -64,8 +64,5 @@ struct trial_msg {
  * an out-of-range value are errors. */
 int msg_parse(const char *buf, size_t len, struct trial_msg *m, char *err, size_t errlen);
 void msg_free(struct trial_msg *m);
-
-/* True when S matches [A-Za-z0-9_-]{1,64}. */
-bool msg_valid_id(const char *s);
 
 #endif

@@ -158,11 +158,13 @@ def serve(*args, projects=None, **kw):
     return srv
 
 
-def finish(srv):
-    """Stops the server; checks it was alive and exits 0 (sanitizer reports)."""
+def finish(srv, cleanup=True):
+    """Stops the server; checks it was alive and exits 0 (sanitizer reports).
+    With CLEANUP false the data folder stays for the caller (srv.cleanup())."""
     alive = srv.proc.poll() is None
     rc, err = srv.stop()
-    srv.cleanup()
+    if cleanup:
+        srv.cleanup()
     if rc != 0 or not alive:
         print(err[-8000:])
     check(alive, "the server survived the attack")

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "trial/msg.h"
 #include "trial/trial.h"
 
@@ -84,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if ((m.has & MSG_HANDSHAKE) && m.user_id[0] && !msg_valid_id(m.user_id))
+	if ((m.has & MSG_HANDSHAKE) && m.user_id[0] && !id_valid_user(m.user_id))
+		abort();
+	if ((m.has & MSG_HANDSHAKE) && m.project_id[0] && !id_valid_project(m.project_id))
 		abort();
 	if (m.fps_value < 0 || m.fps_value > 1000 || m.fps_delta < -1 || m.fps_delta > 1)
 		abort();

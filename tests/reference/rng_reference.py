@@ -10,8 +10,9 @@ It implements, from the algorithms' definitions and with plain Python ints:
   * Generator.random(), uniform(), integers() (Lemire's bounded method with the
     32-bit path and numpy's buffered upper 32-bit half).
 
-Run it to print the table embedded in test_rng.c; with --check it also asserts
-that numpy (if importable) produces the same numbers.
+Run it to print the tables embedded in test_rng.c (cases[], then
+reject_cases[]: draws from ranges that reach the rejection loops); with
+--check it also asserts that numpy (if importable) produces the same numbers.
 """
 import sys
 
@@ -79,11 +80,13 @@ class PCG64:
         self._step()
         self.has32 = False
         self.buf32 = 0
+        self.outputs = 0  # 64-bit outputs drawn
 
     def _step(self):
         self.state = (self.state * PCG_MULT + self.inc) & M128
 
     def next_u64(self):
+        self.outputs += 1
         self._step()
         hi, lo = self.state >> 64, self.state & M64
         rot = hi >> 58
@@ -152,6 +155,31 @@ def table():
     return rows
 
 
+# Ranges whose Lemire draws are rejected about one time in four (the threshold
+# is 2**30 of 2**32, 2**62 of 2**64), so 16 draws from each take the rejection
+# loops several times: the lower bound of each range and its exclusive upper one.
+REJECT_SEEDS = [7, 2026]
+REJECT_RANGES = [(0, 3 * 2**30), (-2**63, 2**62)]
+REJECT_DRAWS = 16
+
+
+def rejection_table():
+    """For each seed: REJECT_DRAWS integers from each range, in order, from one
+    generator. Checks that each range's draws went through the rejection loop
+    (took more 64-bit outputs than they would without it)."""
+    rows = []
+    for s in REJECT_SEEDS:
+        g = PCG64(s)
+        ints = []
+        for lo, hi in REJECT_RANGES:
+            before = g.outputs
+            ints += [g.integers(lo, hi) for _ in range(REJECT_DRAWS)]
+            plain = REJECT_DRAWS // 2 if hi - lo <= 2**32 else REJECT_DRAWS
+            assert g.outputs - before > plain, "seed %d range %d..%d: no rejection" % (s, lo, hi)
+        rows.append((s, ints))
+    return rows
+
+
 def check_numpy(rows):
     import numpy as np
     for s, st, u64, dbl, uni, ints in rows:
@@ -163,6 +191,10 @@ def check_numpy(rows):
         g = np.random.default_rng(s)
         got = [int(g.integers(0, 7)) for _ in range(5)] + [int(g.integers(1, 19))] + \
               [int(g.integers(0, 10**12))] + [int(g.integers(-3, 4))]
+        assert got == ints, (s, got, ints)
+    for s, ints in rejection_table():
+        g = np.random.default_rng(s)
+        got = [int(g.integers(lo, hi)) for lo, hi in REJECT_RANGES for _ in range(REJECT_DRAWS)]
         assert got == ints, (s, got, ints)
     print("numpy", np.__version__, "agrees with the pure-Python derivation", file=sys.stderr)
 
@@ -178,3 +210,6 @@ if __name__ == "__main__":
         print("\t {" + ", ".join(float.hex(v) for v in dbl) + "},")
         print("\t {" + ", ".join(float.hex(v) for v in uni) + "},")
         print("\t {" + ", ".join("%d" % v for v in ints) + "}},")
+    print()
+    for s, ints in rejection_table():
+        print("\t{%d, {" % s + ", ".join("%dll" % v for v in ints) + "}},")

@@ -99,12 +99,98 @@ static void store_tables_exported(void)
 	CHECK(strstr(csv, "P,alice,2,age,33,") != NULL);
 }
 
+/* Answers and crowd ids that a spreadsheet would run as formulas get a
+ * leading ' in CSV (OWASP); plain numbers stay numbers; JSONL keeps every
+ * value verbatim. */
+static void formula_cells_are_neutralised_in_csv_only(void)
+{
+	char path[256], err[256];
+	snprintf(path, sizeof path, "%s/hippo.db", dir);
+	struct store *s = store_open(path, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	struct store_participant p;
+	bool created;
+	json_t *crowd = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "workerId",
+				  "=HYPERLINK(\"http://evil.example\",\"x\")", "PROLIFIC_PID",
+				  "@SUM(1+1)", "STUDY_ID", "+cmd|' /C calc'!A0", "SESSION_ID",
+				  "-2+3", "hitId", "\t=1+1", "assignmentId", "\r=1+1");
+	CHECK_INT(store_participant_ensure(s, "F", "-A1", crowd, &p, &created), 0);
+	json_decref(crowd);
+	json_t *ans = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "a", "=1+1", "b",
+				"-3", "c", "+1.5", "d", "@x", "e", "-2+3+cmd|' /C calc'!A0", "f",
+				"\t=1", "g", "\r=1", "h", "plain", "i", "-", "j", "-1.5e3", "k", -7);
+	CHECK_INT(store_advance(s, p.id, 1, 2, ans, false), 1);
+	json_decref(ans);
+	store_close(s);
+
+	char out[128];
+	snprintf(out, sizeof out, "%s/out-f", dir);
+	struct exp_opts o = {.data_dir = dir, .project_id = "F", .out_dir = out, .format = EXP_CSV};
+	struct exp_stats st;
+	CHECK_INT(exp_run(&o, &st, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/answers.csv", out);
+	char *csv = slurp(path);
+	CHECK(csv != NULL);
+	if (!csv)
+		return;
+	printf("%s", csv);
+	CHECK(strstr(csv, "\r\nF,'-A1,1,a,'=1+1,") != NULL);
+	CHECK(strstr(csv, ",b,-3,") != NULL);
+	CHECK(strstr(csv, ",c,+1.5,") != NULL);
+	CHECK(strstr(csv, ",d,'@x,") != NULL);
+	CHECK(strstr(csv, ",e,'-2+3+cmd|' /C calc'!A0,") != NULL);
+	CHECK(strstr(csv, ",f,'\t=1,") != NULL);
+	CHECK(strstr(csv, ",g,\"'\r=1\",") != NULL);
+	CHECK(strstr(csv, ",h,plain,") != NULL);
+	CHECK(strstr(csv, ",i,'-,") != NULL);
+	CHECK(strstr(csv, ",j,-1.5e3,") != NULL);
+	CHECK(strstr(csv, ",k,-7,") != NULL);
+
+	snprintf(path, sizeof path, "%s/participants.csv", out);
+	csv = slurp(path);
+	CHECK(csv != NULL);
+	if (!csv)
+		return;
+	printf("%s", csv);
+	CHECK(strstr(csv, "\r\nF,'-A1,") != NULL);
+	CHECK(strstr(csv, ",'@SUM(1+1),") != NULL);
+	CHECK(strstr(csv, ",\"'+cmd|' /C calc'!A0\",") != NULL || strstr(csv, ",'+cmd|") != NULL);
+	CHECK(strstr(csv, ",'-2+3,") != NULL);
+	CHECK(strstr(csv, ",'\t=1+1,") != NULL);
+	CHECK(strstr(csv, ",\"'\r=1+1\",") != NULL);
+	CHECK(strstr(csv, ",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",") != NULL);
+	/* no cell of either table starts with a formula character */
+	for (const char *c = csv; *c; c++)
+		if (c == csv || c[-1] == ',' || c[-1] == '\n')
+			CHECK(!strchr("=+-@", *c) || (c[0] == '-' && c[1] >= '0' && c[1] <= '9'));
+
+	o.format = EXP_JSONL;
+	snprintf(out, sizeof out, "%s/out-fj", dir);
+	CHECK_INT(exp_run(&o, &st, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/answers.jsonl", out);
+	char *jl = slurp(path);
+	CHECK(jl != NULL);
+	if (!jl)
+		return;
+	CHECK(strstr(jl, "\"user_id\":\"-A1\"") != NULL);
+	CHECK(strstr(jl, "\"value\":\"=1+1\"") != NULL);
+	CHECK(strstr(jl, "\"value\":\"\\t=1\"") != NULL);
+	CHECK(strstr(jl, "'") == NULL || strstr(jl, "\"'") == NULL);
+	snprintf(path, sizeof path, "%s/participants.jsonl", out);
+	jl = slurp(path);
+	CHECK(jl && strstr(jl, "\"crowd_PROLIFIC_PID\":\"@SUM(1+1)\"") != NULL);
+	CHECK(jl && strstr(jl, "\"crowd_workerId\":\"=HYPERLINK(") != NULL);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/hippo-export-store-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
 	RUN(store_tables_exported);
+	RUN(formula_cells_are_neutralised_in_csv_only);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -68,10 +68,11 @@ static void env_close(void)
 	memset(&env, 0, sizeof env);
 }
 
-/* One request through the /next handler; returns the parsed body (or a
- * JSON string for non-JSON), the status in *STATUS. */
-static json_t *call(const char *method, const char *query, const char *body, const char *ctype,
-		    int *status)
+/* One request through the /next handler with the usual headers plus EXTRA
+ * (NULL-terminated name, value pairs; may be NULL); returns the parsed body
+ * (or a JSON string for non-JSON), the status in *STATUS. */
+static json_t *call_with(const char *method, const char *query, const char *body,
+			 const char *ctype, const char *const *extra, int *status)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -82,6 +83,8 @@ static json_t *call(const char *method, const char *query, const char *body, con
 	http_request_add_header(&req, "x-forwarded-for", "203.0.113.9");
 	if (ctype)
 		http_request_add_header(&req, "content-type", ctype);
+	for (size_t i = 0; extra && extra[i]; i += 2)
+		http_request_add_header(&req, extra[i], extra[i + 1]);
 	bool took = flow_http_handler(env.flow, &req, &resp);
 	CHECK(took);
 	*status = resp.status;
@@ -94,6 +97,12 @@ static json_t *call(const char *method, const char *query, const char *body, con
 	CHECK(strstr(h, "Access-Control-Allow-Methods: OPTIONS, GET, POST\r\n") != NULL);
 	http_response_free(&resp);
 	return j ? j : json_null();
+}
+
+static json_t *call(const char *method, const char *query, const char *body, const char *ctype,
+		    int *status)
+{
+	return call_with(method, query, body, ctype, NULL, status);
 }
 
 static const char *page_of(json_t *j)
@@ -475,8 +484,10 @@ static void last_request(const char *user, char *headers, size_t hlen, char *ip,
 	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT r.headers, coalesce(r.ip, '') FROM requests r JOIN participants p"
-			       " ON p.id = r.participant WHERE p.user_id = ?1 ORDER BY r.id DESC LIMIT 1",
+			       "SELECT coalesce(h.headers, ''), coalesce(r.ip, '') FROM requests r"
+			       " JOIN participants p ON p.id = r.participant"
+			       " LEFT JOIN header_sets h ON h.id = r.header_set"
+			       " WHERE p.user_id = ?1 ORDER BY r.id DESC LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
@@ -519,6 +530,163 @@ static void requests_keep_headers_but_no_ip_unless_asked(void)
 	last_request("logged2", headers, sizeof headers, ip, sizeof ip);
 	CHECK(strstr(headers, "203.0.113.9") != NULL);
 	CHECK_STR(ip, "203.0.113.9");
+}
+
+/* One number from the database: the first column of SQL, ?1 bound to USER
+ * (after the pending request records are committed); -1 on error. */
+static long long db_value(const char *sql, const char *user)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	store_flush(env.store);
+	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+	} else {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+#define OF_USER " JOIN participants p ON p.id = participant WHERE p.user_id = ?1"
+#define REQUEST_ROWS "SELECT count(*) FROM requests" OF_USER
+#define REQUESTS_SEEN "SELECT sum(1 + repeats) FROM requests" OF_USER
+#define HEADER_SETS "SELECT count(*) FROM header_sets" OF_USER
+
+static void repeated_requests_are_stored_once(void)
+{
+	int st;
+	const char *q = "projectId=cartpole-demo&userId=reloader";
+	for (int i = 0; i < 300; i++) {
+		json_decref(call("GET", q, NULL, NULL, &st));
+		if (i == 150)
+			store_flush(env.store); /* half folded in memory, half in the table */
+	}
+	CHECK_INT(db_value(REQUEST_ROWS, "reloader"), 1);
+	CHECK_INT(db_value(REQUESTS_SEEN, "reloader"), 300);
+	CHECK_INT(db_value(HEADER_SETS, "reloader"), 1);
+}
+
+static void distinct_header_sets_are_bounded_per_participant(void)
+{
+	int st;
+	char nonce[32];
+	const char *extra[] = {"x-nonce", nonce, NULL};
+	for (int i = 0; i < 40; i++) {
+		snprintf(nonce, sizeof nonce, "n%d", i);
+		json_decref(call_with("GET", "projectId=cartpole-demo&userId=nonces", NULL, NULL,
+				      extra, &st));
+	}
+	CHECK_INT(db_value(HEADER_SETS, "nonces"), STORE_HEADER_SETS_MAX);
+	CHECK_INT(db_value(REQUESTS_SEEN, "nonces"), 40);
+	/* one row per stored set, then one for the requests whose set was not kept */
+	CHECK_INT(db_value(REQUEST_ROWS, "nonces"), STORE_HEADER_SETS_MAX + 1);
+}
+
+static void request_rows_are_bounded_per_participant(void)
+{
+	int st;
+	const char *a[] = {"x-tab", "a", NULL}, *b[] = {"x-tab", "b", NULL};
+	int n = 2 * STORE_REQUESTS_MAX + 100;
+	for (int i = 0; i < n; i++)
+		json_decref(call_with("GET", "projectId=cartpole-demo&userId=flipper", NULL, NULL,
+				      i % 2 ? b : a, &st));
+	CHECK_INT(db_value(REQUEST_ROWS, "flipper"), STORE_REQUESTS_MAX);
+	CHECK_INT(db_value(REQUESTS_SEEN, "flipper"), n);
+	CHECK_INT(db_value(HEADER_SETS, "flipper"), 2);
+}
+
+static void huge_headers_are_cut_to_bounds(void)
+{
+	static char pad[2001], utf8[802];
+	static char names[28][16];
+	const char *extra[2 * 29 + 1];
+	int k = 0, st;
+	memset(pad, 'a', 2000);
+	utf8[0] = 'a';
+	for (int i = 0; i < 400; i++)
+		memcpy(utf8 + 1 + 2 * i, "\xc3\xa9", 2); /* é */
+	extra[k++] = "x-utf8";
+	extra[k++] = utf8;
+	for (int i = 0; i < 28; i++) {
+		snprintf(names[i], sizeof names[i], "x-pad-%02d", i);
+		extra[k++] = names[i];
+		extra[k++] = pad;
+	}
+	extra[k] = NULL;
+	json_decref(call_with("GET", "projectId=cartpole-demo&userId=bighead", NULL, NULL, extra,
+			      &st));
+	CHECK_INT(st, 200);
+	char headers[8192], ip[64];
+	last_request("bighead", headers, sizeof headers, ip, sizeof ip);
+	CHECK(strlen(headers) > 1000);
+	CHECK(strlen(headers) <= STORE_HEADERS_MAX);
+	json_t *h = json_loads(headers, 0, NULL);
+	CHECK(json_is_object(h));
+	CHECK_STR(json_string_value(json_object_get(h, "user-agent")), "test-agent/1.0");
+	/* cut at a character boundary: 'a' + 255 x 2 bytes */
+	CHECK_INT(json_string_length(json_object_get(h, "x-utf8")), 511);
+	CHECK_INT(json_string_length(json_object_get(h, "x-pad-00")), 512);
+	int omitted = (int)json_integer_value(json_object_get(h, "(omitted)"));
+	CHECK(omitted > 0);
+	CHECK_INT(json_object_size(h), 3 + 28 - omitted + 1); /* host, user-agent, utf8, pads */
+	json_decref(h);
+}
+
+static void final_step_answers_are_stored_once(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/finalform", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: final-test\n  name: F\n"
+			 "  events:\n    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: a.html\n    finalStep: b.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	snprintf(path, sizeof path, "%s/StepFiles/a.html", dir);
+	write_text(path, "<p>first</p>");
+	snprintf(path, sizeof path, "%s/StepFiles/b.html", dir);
+	write_text(path, "<p>thanks</p><textarea name=comment></textarea>");
+	if (flow_project_load(env.flow, dir, false, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	int st;
+	const char *q = "projectId=final-test&userId=finisher";
+	json_t *j = call("POST", q, "{\"a\":\"1\"}", "application/json", &st);
+	CHECK_INT(step_of(j), 2);
+	json_decref(j);
+	for (int i = 0; i < 20; i++) {
+		char body[64];
+		snprintf(body, sizeof body, "{\"comment\":\"take %d\"}", i);
+		j = call("POST", i % 2 ? "projectId=final-test&userId=finisher&step=2" : q, body,
+			 "application/json", &st);
+		CHECK_INT(st, 200);
+		CHECK_INT(step_of(j), 2);
+		CHECK(strstr(page_of(j), "thanks") != NULL);
+		json_decref(j);
+	}
+	CHECK_INT(db_value("SELECT count(*) FROM answers" OF_USER " AND answers.step = 2",
+			   "finisher"),
+		  1);
+	CHECK_INT(db_value("SELECT value = 'take 0' FROM answers" OF_USER " AND answers.step = 2",
+			   "finisher"),
+		  1);
+	CHECK_INT(db_value("SELECT count(*) FROM answers" OF_USER " AND answers.step = 1",
+			   "finisher"),
+		  1);
+	struct store_participant p;
+	CHECK_INT(store_participant_get(env.store, "final-test", "finisher", &p), 1);
+	CHECK_INT(p.step, 2);
+	CHECK_INT(p.status, STORE_COMPLETED);
 }
 
 static void stop_step_ends_the_session(void)
@@ -574,6 +742,11 @@ int main(void)
 	RUN(not_live_project_is_not_found);
 	RUN(groups_see_their_variant);
 	RUN(requests_keep_headers_but_no_ip_unless_asked);
+	RUN(repeated_requests_are_stored_once);
+	RUN(distinct_header_sets_are_bounded_per_participant);
+	RUN(request_rows_are_bounded_per_participant);
+	RUN(huge_headers_are_cut_to_bounds);
+	RUN(final_step_answers_are_stored_once);
 	RUN(hash_groups_follow_the_original_bucketer);
 	RUN(restart_continues_and_reallocates_the_game);
 	env_close();

@@ -101,6 +101,49 @@ static void test_integers_match_numpy(void)
 	}
 }
 
+/* Ranges where Lemire's method rejects about one draw in four: [0, 3*2^30)
+ * (32-bit path, threshold 2^30) and [-2^63, 2^62) (64-bit path, threshold
+ * 2^62). 16 integers from each, in that order, from one generator;
+ * rng_reference.py checks that both ranges' draws went through the rejection
+ * loop, and the values against numpy. */
+#define REJECT_DRAWS 16
+static const struct {
+	uint64_t seed;
+	int64_t ints[2 * REJECT_DRAWS];
+} reject_cases[] = {
+	{7ull,
+	 {3043751912ll, 2013573438ll, 2203897839ll, 1862810377ll, 2498658503ll, 2685377905ll,
+	  725443136ll, 178879731ll, 966903282ll, 2813912609ll, 16960732ll, 1609925925ll,
+	  2645361899ll, 423400198ll, 2567540346ll, 383593176ll, -5371337529363104285ll,
+	  -3065715505937837011ll, -2242917582479951530ll, -1565704037459220887ll,
+	  4549432178509896336ll, 1743151633678879242ll, -615486276745567287ll,
+	  4458949020684524306ll, -6244563696958035602ll, -7006829247276663848ll,
+	  -748851050577831791ll, -8615431805643365100ll, -8729733308593420536ll,
+	  -2099855316384623069ll, -2773384610757053698ll, 3465697351702200358ll}},
+	{2026ull,
+	 {2744007487ll, 85096847ll, 2061304589ll, 1177285999ll, 1505176875ll, 257144150ll,
+	  1193465735ll, 2072701075ll, 1143268757ll, 2323175441ll, 571294618ll, 2765276795ll,
+	  2102767033ll, 317183433ll, 960900472ll, 533671716ll, 3502808336339087572ll,
+	  -2096190740841841592ll, 2202936810353497831ll, -4535882075406301548ll,
+	  -5378620256892705719ll, -6092041055596809807ll, -1948665482728056349ll,
+	  -3261678660564395560ll, -48229651478370733ll, -9045723217852178538ll,
+	  -3029390237606353232ll, -4171074452513689332ll, -993368176380043015ll,
+	  -3200789252049509522ll, -5072972166449231356ll, 2877102570945455556ll}},
+};
+
+static void test_integers_rejection_paths_match_numpy(void)
+{
+	for (size_t i = 0; i < sizeof reject_cases / sizeof reject_cases[0]; i++) {
+		struct rng r;
+		rng_seed(&r, reject_cases[i].seed);
+		const int64_t *want = reject_cases[i].ints;
+		for (int k = 0; k < REJECT_DRAWS; k++)
+			CHECK_INT(rng_integers(&r, 0, 3ll << 30), want[k]);
+		for (int k = 0; k < REJECT_DRAWS; k++)
+			CHECK_INT(rng_integers(&r, INT64_MIN, 1ll << 62), want[REJECT_DRAWS + k]);
+	}
+}
+
 static void test_integers_empty_range_draws_nothing(void)
 {
 	struct rng a, b;
@@ -135,6 +178,7 @@ int main(void)
 	RUN(test_random_matches_numpy);
 	RUN(test_uniform_matches_numpy);
 	RUN(test_integers_match_numpy);
+	RUN(test_integers_rejection_paths_match_numpy);
 	RUN(test_integers_empty_range_draws_nothing);
 	RUN(test_u32_halves_are_buffered);
 	RUN(test_random_seed_gives_distinct_streams);

@@ -104,6 +104,133 @@ static void group_is_assigned_once(void)
 	store_close(s);
 }
 
+static int keep_counts(void *user, const long long *counts, int n)
+{
+	long long *out = user;
+	for (int g = 0; g < n; g++)
+		out[g] = counts[g];
+	return 0;
+}
+
+static int pick_first(void *user, const long long *counts, int n)
+{
+	(void)user;
+	(void)counts;
+	(void)n;
+	return 0;
+}
+
+/* Two projects with grouped steps of the same size: each one's balance only
+ * counts its own participants. */
+static void group_counts_are_per_project(void)
+{
+	struct store *s = open_fresh();
+	struct store_participant p;
+	bool created;
+	int g;
+	for (int i = 0; i < 5; i++) {
+		char u[16];
+		snprintf(u, sizeof u, "a%d", i);
+		CHECK_INT(store_participant_ensure(s, "grp-a", u, NULL, &p, &created), 0);
+		CHECK_INT(store_group_assign(s, p.id, "grp-a", 2, pick_first, NULL, &g), 0);
+	}
+	CHECK_INT(store_participant_ensure(s, "grp-b", "b0", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-b", 2, pick_last, &(int){0}, &g), 0);
+	CHECK_INT(g, 1);
+	long long counts[2] = {-1, -1};
+	CHECK_INT(store_participant_ensure(s, "grp-b", "b1", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-b", 2, keep_counts, counts, &g), 0);
+	CHECK_INT(counts[0], 0);
+	CHECK_INT(counts[1], 1);
+	CHECK_INT(store_participant_ensure(s, "grp-a", "a5", NULL, &p, &created), 0);
+	CHECK_INT(store_group_assign(s, p.id, "grp-a", 2, keep_counts, counts, &g), 0);
+	CHECK_INT(counts[0], 5);
+	CHECK_INT(counts[1], 0);
+	store_close(s);
+}
+
+static void final_step_is_submitted_once(void)
+{
+	struct store *s = open_fresh();
+	struct store_participant p;
+	bool created;
+	CHECK_INT(store_participant_ensure(s, "fin", "f1", NULL, &p, &created), 0);
+	CHECK_INT(store_advance(s, p.id, 1, 2, NULL, true), 1);
+	json_t *empty = json_object(), *a = json_pack("{s:s}", "comment", "first"),
+	       *b = json_pack("{s:s}", "comment", "second");
+	CHECK_INT(store_submit_final(s, p.id, 1, a), 0); /* not at step 1 any more */
+	CHECK_INT(store_submit_final(s, p.id, 2, empty), 0);
+	CHECK_INT(store_submit_final(s, p.id, 2, a), 1);
+	CHECK_INT(store_submit_final(s, p.id, 2, b), 0);
+	CHECK_INT(store_submit_final(s, p.id, 2, a), 0);
+	json_t *me = store_participant_json(s, "fin", "f1");
+	json_t *ans = json_object_get(me, "answers");
+	CHECK_INT(json_array_size(ans), 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(ans, 0), "value")), "first");
+	json_decref(me);
+	json_decref(empty);
+	json_decref(a);
+	json_decref(b);
+	store_close(s);
+}
+
+/* A database written by schema version 1 (requests with their headers inline)
+ * is brought to version 2 at open; its rows stay. */
+static void version_1_database_is_migrated(void)
+{
+	char old[160];
+	snprintf(old, sizeof old, "%s/v1.db", dir);
+	sqlite3 *db = NULL;
+	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
+	static const char v1[] =
+		"PRAGMA journal_mode = WAL;"
+		"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+		"INSERT INTO schema_version VALUES (1);"
+		"CREATE TABLE participants (id INTEGER PRIMARY KEY,"
+		" project_id TEXT NOT NULL, user_id TEXT NOT NULL, created TEXT NOT NULL,"
+		" updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
+		" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+		" UNIQUE (project_id, user_id));"
+		"CREATE TABLE requests (id INTEGER PRIMARY KEY, participant INTEGER NOT"
+		" NULL REFERENCES participants (id), time TEXT NOT NULL,"
+		" method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
+		"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 1, 'active', NULL);"
+		"INSERT INTO requests VALUES (1, 1, 't', 'GET', 1, '{\"a\":\"b\"}', NULL);";
+	CHECK_INT(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char err[256] = "";
+	struct store *s = store_open(old, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct store_participant p;
+	CHECK_INT(store_participant_get(s, "old", "u1", &p), 1);
+	CHECK_INT(store_request_log(s, p.id, "GET", 1, "{\"a\":\"b\"}", NULL), 0);
+	CHECK_INT(store_request_log(s, p.id, "GET", 1, "{\"a\":\"b\"}", NULL), 0);
+	CHECK_INT(store_flush(s), 0);
+	store_close(s);
+	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	CHECK_INT(sqlite3_prepare_v2(db,
+				     "SELECT (SELECT max(version) FROM schema_version),"
+				     " (SELECT count(*) FROM requests),"
+				     " (SELECT headers FROM requests WHERE id = 1),"
+				     " (SELECT repeats FROM requests WHERE id = 2),"
+				     " (SELECT count(*) FROM header_sets)",
+				     -1, &st, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	CHECK_INT(sqlite3_column_int(st, 1), 2); /* the old row, then one for both */
+	CHECK_STR((const char *)sqlite3_column_text(st, 2), "{\"a\":\"b\"}");
+	CHECK_INT(sqlite3_column_int(st, 3), 1);
+	CHECK_INT(sqlite3_column_int(st, 4), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void sessions_open_close_and_survive_reopen(void)
 {
 	struct store *s = open_fresh();
@@ -223,6 +350,9 @@ int main(void)
 	RUN(participant_is_created_once_at_step_one);
 	RUN(advance_stores_answers_and_refuses_stale_step);
 	RUN(group_is_assigned_once);
+	RUN(group_counts_are_per_project);
+	RUN(final_step_is_submitted_once);
+	RUN(version_1_database_is_migrated);
 	RUN(sessions_open_close_and_survive_reopen);
 	RUN(projects_versions_and_live_override);
 	RUN(step_counts_group_by_step);

@@ -83,20 +83,18 @@ static void test_bad_messages(void)
 	}
 }
 
-static void test_valid_id(void)
+/* The handshake applies core/id.h's rules: '_' is part of a userId, never of
+ * a projectId. */
+static void test_handshake_id_rules(void)
 {
-	CHECK(msg_valid_id("a"));
-	CHECK(msg_valid_id("A-z_09"));
-	CHECK(!msg_valid_id(""));
-	CHECK(!msg_valid_id("a/b"));
-	CHECK(!msg_valid_id(".."));
-	char s[66];
-	memset(s, 'x', 64);
-	s[64] = '\0';
-	CHECK(msg_valid_id(s));
-	s[64] = 'x';
-	s[65] = '\0';
-	CHECK(!msg_valid_id(s));
+	struct trial_msg m;
+	char err[160];
+	CHECK(parse("{\"userId\":\"crowd_worker_1\",\"projectId\":\"my-study\"}", &m, err) == 0);
+	CHECK_STR(m.user_id, "crowd_worker_1");
+	msg_free(&m);
+	CHECK(parse("{\"userId\":\"u1\",\"projectId\":\"my_study\"}", &m, err) < 0);
+	CHECK(strstr(err, "projectId") != NULL);
+	CHECK(parse("{\"userId\":\"u1\",\"projectId\":\"../x\"}", &m, err) < 0);
 }
 
 int main(void)
@@ -104,6 +102,6 @@ int main(void)
 	RUN(test_handshake);
 	RUN(test_commands_and_actions);
 	RUN(test_bad_messages);
-	RUN(test_valid_id);
+	RUN(test_handshake_id_rules);
 	return test_summary();
 }
