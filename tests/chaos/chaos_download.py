@@ -2,13 +2,13 @@
 
 Sends: over CHAOS_SECONDS (at least one of each), GET /api/projects/chaos-honest/data.tar.gz
 of a data folder of CHAOS_DOWNLOAD_MB (default 40) MB of records written by bench/gen_data.py
-plus 40 MB of incompressible files, read at full speed; and downloads abandoned after 1 MB.
+plus CHAOS_DOWNLOAD_BLOB_MB (default 40) MB of incompressible files, read at full speed; and downloads abandoned after 1 MB.
 /healthz is asked every 0.1 s meanwhile.
 Must hold: the honest participant keeps its frame rate during every download; /healthz answers
 within 0.5 s throughout; the archive is streamed (chunked, no length) and complete: tar lists
 every file the data folder held when the download began, participants.json and the export
-tables; the server's peak RSS grows by less than 24 MB while it sends an archive of more
-than 40 MB; an abandoned download leaves no tar process and no scratch folder behind."""
+tables; the server's peak RSS grows by less than 24 MB while it sends an archive larger
+than its incompressible files; an abandoned download leaves no tar process and no scratch folder behind."""
 import os
 import shutil
 import socket
@@ -25,7 +25,8 @@ from serveutil import TOKEN, Serve
 
 MB = int(os.environ.get("CHAOS_DOWNLOAD_MB", "40"))
 GEN = os.path.join(HERE, "..", "..", "bench", "gen_data.py")
-BLOBS = 4  # files of 10 MB of random bytes: the archive cannot shrink them
+# Files of 10 MB of random bytes: the archive cannot shrink them.
+BLOBS = max(1, int(os.environ.get("CHAOS_DOWNLOAD_BLOB_MB", "40")) // 10)
 URL_PATH = "/api/projects/%s/data.tar.gz" % PROJECT
 
 
