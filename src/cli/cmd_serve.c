@@ -31,6 +31,7 @@ static const char *opt_tls_key = NULL;
 static const char *opt_log_level = "info";
 static bool opt_trust_deployed_code = false;
 static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
+static const char *opt_metrics_from = "loopback";
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
@@ -48,6 +49,10 @@ static const struct opt opts[] = {
 	 0, 0},
 	{"frame-ancestors", OPT_STRING, &opt_frame_ancestors, "SOURCES",
 	 "sites that may show the participant UI in a frame (CSP sources)", 0, 0},
+	{"metrics-from", OPT_STRING, &opt_metrics_from, "LIST",
+	 "who may read /metrics without the admin token: loopback (default), any, none, or "
+	 "addresses/prefixes (10.0.0.0/8), comma-separated",
+	 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -90,6 +95,7 @@ struct serve_ctx {
 	struct storage *storage;
 	struct upload_gauge *gauge;
 	bool running; /* past start-up: deploys skip the catch-up sync */
+	struct admin *admin;
 };
 
 static void *gauge_main(void *arg)
@@ -312,6 +318,23 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 			sc.pending + sc.queued, sc.failed, sc.done, sc.attempts_total);
 }
 
+/* /metrics names every project: it is served to the peers --metrics-from
+ * admits and to the admin token. A request relayed by a proxy (it carries
+ * X-Forwarded-For) is not judged by the proxy's address, unless the list
+ * admits every address. */
+static bool metrics_allowed(struct serve_ctx *c, const struct http_request *req)
+{
+	if (admin_authorized(c->admin, req))
+		return true;
+	if (!http_addr_allowed(opt_metrics_from, req->remote_ip))
+		return false;
+	bool public = http_addr_allowed(opt_metrics_from, "0.0.0.0") &&
+		      http_addr_allowed(opt_metrics_from, "255.255.255.255") &&
+		      http_addr_allowed(opt_metrics_from, "::") &&
+		      http_addr_allowed(opt_metrics_from, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	return public || !http_header_get(req, "x-forwarded-for");
+}
+
 static bool ops_handler(void *user, const struct http_request *req, struct http_response *resp)
 {
 	struct serve_ctx *c = user;
@@ -324,6 +347,12 @@ static bool ops_handler(void *user, const struct http_request *req, struct http_
 		return true;
 	}
 	http_add_header(resp, "Cache-Control", "no-store");
+	if (metrics && !metrics_allowed(c, req)) {
+		http_respond_error(resp, 403,
+				   "/metrics is served to the addresses of --metrics-from "
+				   "(default: loopback) or with the admin token");
+		return true;
+	}
 	if (healthz) {
 		long long open = store_sessions_open(c->store);
 		if (open < 0) {
@@ -373,6 +402,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: --frame-ancestors: %s\n", err);
 		return 2;
 	}
+	if (http_addr_list_check(opt_metrics_from, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: --metrics-from: %s\n", err);
+		return 2;
+	}
 	if (mkdir(opt_data, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
@@ -413,6 +446,7 @@ static int run(int argc, char **argv)
 	nc.port = opt_port;
 	nc.data_dir = opt_data;
 	nc.ws_path = "/ws";
+	nc.ws_at_root = true; /* the original front end connects to "/" */
 	nc.tls_cert = opt_tls_cert;
 	nc.tls_key = opt_tls_key;
 	/* Deploy uploads (config + step files as JSON) may exceed /next's 1 MB,
@@ -433,7 +467,7 @@ static int run(int argc, char **argv)
 	flow_set_secure(flow, opt_tls_cert != NULL);
 	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
 	gauge_start(&gauge, storage);
-	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false};
+	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin};
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});

@@ -3,29 +3,49 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/childenv.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "export/export.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
+#include "net/stream.h"
 #include "store/store.h"
 
-#define TAR_MAX_BYTES ((size_t)1 << 30)
+#define DOWNLOAD_BUFFER (256u << 10) /* bytes between tar and the client */
+#define DOWNLOAD_NICE 10             /* the archive yields the CPU to the games */
 
-extern char **environ;
+
+/* One data download: a thread that prepares the archive's extra files, runs
+ * tar and streams its output. */
+struct download {
+	struct admin *a;
+	pthread_t th;
+	bool started;       /* the thread exists (join it) */
+	atomic_bool done;   /* it has finished */
+	char id[80];
+	struct http_stream *st; /* the producer's reference */
+};
 
 struct admin {
 	struct flow *flow;
 	char *token;
+	pthread_mutex_t mu; /* the download slots */
+	struct download dl[ADMIN_MAX_DOWNLOADS];
 };
 
 struct admin *admin_new(struct flow *flow, const char *token)
@@ -41,6 +61,7 @@ struct admin *admin_new(struct flow *flow, const char *token)
 			return NULL;
 		}
 	}
+	pthread_mutex_init(&a->mu, NULL);
 	return a;
 }
 
@@ -48,6 +69,11 @@ void admin_free(struct admin *a)
 {
 	if (!a)
 		return;
+	/* The server is gone by now: its downloads' writes fail and they end. */
+	for (int i = 0; i < ADMIN_MAX_DOWNLOADS; i++)
+		if (a->dl[i].started)
+			pthread_join(a->dl[i].th, NULL);
+	pthread_mutex_destroy(&a->mu);
 	if (a->token) {
 		memset(a->token, 0, strlen(a->token));
 		free(a->token);
@@ -63,6 +89,13 @@ static bool token_equal(const char *given, const char *want)
 	for (size_t i = 0; i < wl; i++)
 		diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
 	return diff == 0;
+}
+
+bool admin_authorized(const struct admin *a, const struct http_request *req)
+{
+	const char *auth = http_header_get(req, "authorization");
+	return a && a->token && auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	       token_equal(auth + 7, a->token);
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -278,23 +311,25 @@ static void export_tables(struct flow *f, const char *id, const char *sub)
 			 err);
 }
 
-/* Runs tar in DATA to archive PROJECT's participants.json and export tables
- * (written to a scratch folder) and its trial data folder; the archive goes
- * into RESP. */
-static void respond_tar(struct flow *f, const char *id, struct http_response *resp)
+/* Streams the tar.gz of project ID to ST: participants.json and the export
+ * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
+ * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
+ * Returns 0, or the HTTP status of the failure with a message in MSG. */
+static int stream_tar(struct flow *f, const char *id, struct http_stream *st, char *msg,
+		      size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int pipefd[2] = {-1, -1};
+	char transform[64], member[96];
+	int pipefd[2] = {-1, -1}, status = 500;
 	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
-	bool fa_init = false;
+	bool fa_init = false, cut = false;
 
+	snprintf(msg, msglen, "internal error");
 	if (flow_pathf(scratch, sizeof scratch, "%s/.export-XXXXXX", flow_data_dir(f)) < 0 ||
 	    !mkdtemp(scratch)) {
-		http_respond_error(resp, 500, "cannot create a scratch folder");
-		return;
+		snprintf(msg, msglen, "cannot create a scratch folder");
+		return 500;
 	}
 	json_t *parts = store_participants_json(flow_store(f), id);
 	char *text = json_dumps(parts, JSON_INDENT(1));
@@ -303,56 +338,69 @@ static void respond_tar(struct flow *f, const char *id, struct http_response *re
 	    flow_pathf(path, sizeof path, "%s/participants.json", sub) < 0 || mkdir(sub, 0755) < 0 ||
 	    !text || write_file(path, text, strlen(text)) < 0) {
 		free(text);
-		http_respond_error(resp, 500, "cannot write participants.json");
+		snprintf(msg, msglen, "cannot write participants.json");
 		goto out;
 	}
 	free(text);
 	export_tables(f, id, sub);
+	if (http_stream_write(st, NULL, 0) < 0) {
+		snprintf(msg, msglen, "client gone");
+		status = 499;
+		goto out;
+	}
 
+	/* One -C: the scratch folder is DATA/.export-XXXXXX, whose prefix the
+	 * transform strips, so both parts come out as ID/...; "--" ends the
+	 * options, as ID may begin with '-'. A data file growing while it is
+	 * read is archived as far as it was (exit status 1). */
+	const char *base = strrchr(scratch, '/') ? strrchr(scratch, '/') + 1 : scratch;
+	if (snprintf(transform, sizeof transform, "--transform=s,^\\%s/,,", base) >=
+		    (int)sizeof transform ||
+	    snprintf(member, sizeof member, "%s/%s", base, id) >= (int)sizeof member) {
+		snprintf(msg, msglen, "data folder path too long");
+		goto out;
+	}
 	char *argv[12];
 	int n = 0;
 	argv[n++] = "tar";
 	argv[n++] = "-czf";
 	argv[n++] = "-";
+	argv[n++] = "--warning=no-file-changed";
 	argv[n++] = "-C";
-	argv[n++] = scratch;
-	argv[n++] = (char *)id;
-	struct stat st;
+	argv[n++] = (char *)flow_data_dir(f);
+	argv[n++] = transform;
+	argv[n++] = "--";
+	argv[n++] = member;
+	struct stat sb;
 	if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
-	    stat(datadir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		argv[n++] = "-C";
-		argv[n++] = (char *)flow_data_dir(f);
+	    stat(datadir, &sb) == 0 && S_ISDIR(sb.st_mode))
 		argv[n++] = (char *)id;
-	}
 	argv[n] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0) {
-		http_respond_error(resp, 500, "cannot start tar");
+		snprintf(msg, msglen, "cannot start tar");
 		goto out;
 	}
 	fa_init = true;
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	if (posix_spawnp(&pid, "tar", &fa, NULL, argv, environ) != 0) {
+	if (posix_spawnp(&pid, "tar", &fa, NULL, argv, (char **)childenv()) != 0) {
 		pid = -1;
-		http_respond_error(resp, 500, "cannot start tar");
+		snprintf(msg, msglen, "cannot start tar");
 		goto out;
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	char buf[65536];
 	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb = ncap <= TAR_MAX_BYTES ? realloc(buf, ncap) : NULL;
-			if (!nb)
-				break;
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t r = read(pipefd[0], buf + len, cap - len);
+		ssize_t r = read(pipefd[0], buf, sizeof buf);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		len += (size_t)r;
+		if (http_stream_write(st, buf, (size_t)r) < 0) {
+			cut = true; /* the client is gone */
+			kill(pid, SIGTERM);
+			break;
+		}
 	}
 	close(pipefd[0]);
 	pipefd[0] = -1;
@@ -360,15 +408,14 @@ static void respond_tar(struct flow *f, const char *id, struct http_response *re
 	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
 		;
 	pid = -1;
-	if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || len == cap) {
-		http_respond_error(resp, 500, "tar failed");
-		goto out;
+	if (cut) {
+		snprintf(msg, msglen, "client gone");
+		status = 499;
+	} else if (!WIFEXITED(wst) || WEXITSTATUS(wst) > 1) {
+		snprintf(msg, msglen, "tar failed");
+	} else {
+		status = 0;
 	}
-	http_response_set_body(resp, 200, "application/gzip", buf, len);
-	buf = NULL;
-	char disp[160];
-	snprintf(disp, sizeof disp, "attachment; filename=\"%s.tar.gz\"", id);
-	http_add_header(resp, "Content-Disposition", disp);
 out:
 	if (fa_init)
 		posix_spawn_file_actions_destroy(&fa);
@@ -378,8 +425,80 @@ out:
 		close(pipefd[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-	free(buf);
 	admin_rmtree(scratch);
+	return status;
+}
+
+static void *download_main(void *arg)
+{
+	struct download *d = arg;
+	char msg[160];
+	/* Linux niceness is per thread and inherited by tar: the archive and its
+	 * compression take the CPU the games leave. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int status = stream_tar(d->a->flow, d->id, d->st, msg, sizeof msg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
+	if (status == 499)
+		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
+			 d->id, ms);
+	else if (status)
+		log_warn("admin", "data download failed", "project=%s status=%d why=\"%s\" ms=%lld",
+			 d->id, status, msg, ms);
+	else
+		log_info("admin", "data download sent", "project=%s ms=%lld", d->id, ms);
+	http_stream_close(d->st, status, msg);
+	d->st = NULL;
+	atomic_store(&d->done, true);
+	return NULL;
+}
+
+/* Answers the download of project ID: a stream fed by a download thread.
+ * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
+static void respond_tar(struct admin *a, const char *id, struct http_response *resp)
+{
+	pthread_mutex_lock(&a->mu);
+	struct download *d = NULL;
+	for (int i = 0; i < ADMIN_MAX_DOWNLOADS && !d; i++) {
+		struct download *x = &a->dl[i];
+		if (x->started && atomic_load(&x->done)) {
+			pthread_join(x->th, NULL);
+			x->started = false;
+		}
+		if (!x->started)
+			d = x;
+	}
+	if (!d) {
+		pthread_mutex_unlock(&a->mu);
+		http_add_header(resp, "Retry-After", "30");
+		http_respond_error(resp, 503, "too many data downloads at once: retry later");
+		return;
+	}
+	struct http_stream *st = http_stream_new(DOWNLOAD_BUFFER);
+	if (!st) {
+		pthread_mutex_unlock(&a->mu);
+		http_respond_error(resp, 500, "out of memory");
+		return;
+	}
+	d->a = a;
+	snprintf(d->id, sizeof d->id, "%s", id);
+	atomic_store(&d->done, false);
+	d->st = http_stream_ref(st);
+	http_response_set_body(resp, 200, "application/gzip", NULL, 0);
+	char disp[160];
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s.tar.gz\"", id);
+	http_add_header(resp, "Content-Disposition", disp);
+	resp->stream = st;
+	if (pthread_create(&d->th, NULL, download_main, d) != 0) {
+		http_stream_close(d->st, 500, "cannot start the download");
+		d->st = NULL;
+	} else {
+		d->started = true;
+	}
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* Parses the JSON object body of an admin POST, or sets RESP and returns NULL. */
@@ -442,7 +561,7 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
-		respond_tar(a->flow, id, resp);
+		respond_tar(a, id, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||
@@ -462,8 +581,7 @@ bool admin_http_handler(void *user, const struct http_request *req, struct http_
 				   "HIPPO_ADMIN_TOKEN or --admin-token-file");
 		return true;
 	}
-	const char *auth = http_header_get(req, "authorization");
-	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !token_equal(auth + 7, a->token)) {
+	if (!admin_authorized(a, req)) {
 		http_add_header(resp, "WWW-Authenticate", "Bearer");
 		http_respond_error(resp, 401, "missing or wrong bearer token");
 		return true;

@@ -6,7 +6,9 @@
  *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}}
  *   POST /api/projects/<id>/live               {"live": true|false}
  *   GET  /api/projects/<id>/participants       participants with steps and answers
- *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files
+ *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files,
+ *                                              streamed from a download thread (tar at a
+ *                                              lower CPU priority; constant memory)
  */
 #ifndef HIPPO_FLOW_ADMIN_H
 #define HIPPO_FLOW_ADMIN_H
@@ -19,10 +21,16 @@ struct flow;
 struct admin;
 
 #define ADMIN_MAX_FILES 1000
+#define ADMIN_MAX_DOWNLOADS 2 /* data downloads at once; more get 503 */
 
 /* A new admin API over FLOW (borrowed). TOKEN may be NULL or "": disabled. */
 struct admin *admin_new(struct flow *flow, const char *token);
+/* Waits for running downloads (free the server first: their writes then fail). */
 void admin_free(struct admin *a);
+
+/* Whether REQ carries "Authorization: Bearer <the admin token>" (false when
+ * the admin API is disabled). Compared in constant time. */
+bool admin_authorized(const struct admin *a, const struct http_request *req);
 
 /* Handles /api/...; false for other paths. USER is the admin. */
 bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp);

@@ -1,11 +1,13 @@
 /* http: helpers over the request/response shapes of src/net/http.h. Nothing
  * here touches sockets; the server owns those. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "net/http.h"
+#include "net/stream.h"
 #include "core/text.h"
 
 const char *http_header_get(const struct http_request *req, const char *name)
@@ -147,8 +149,11 @@ void http_response_free(struct http_response *resp)
 {
 	free(resp->body);
 	free(resp->extra_headers);
+	if (resp->stream)
+		http_stream_detach(resp->stream);
 	resp->body = NULL;
 	resp->extra_headers = NULL;
+	resp->stream = NULL;
 	resp->body_len = 0;
 }
 
@@ -196,4 +201,206 @@ void http_add_header(struct http_response *resp, const char *name, const char *v
 		return;
 	snprintf(h + old, add + 1, "%s: %s\r\n", name, value);
 	resp->extra_headers = h;
+}
+
+static bool body_method(const char *m)
+{
+	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+int http_framing_check(const struct http_framing *f, size_t *body_len, const char **why)
+{
+	*body_len = 0;
+	if (!f->http2 && !f->has_version) {
+		*why = "malformed request line (a CR or LF in the URL?)";
+		return 400;
+	}
+	if (f->content_lengths > 1) {
+		*why = "several Content-Length headers";
+		return 400;
+	}
+	unsigned long long n = 0;
+	if (f->content_lengths == 1) {
+		const char *v = f->content_length ? f->content_length : "";
+		size_t len = strlen(v);
+		if (len == 0 || len > 18 || strspn(v, "0123456789") != len) {
+			*why = "Content-Length must be a decimal number";
+			return 400;
+		}
+		for (size_t i = 0; i < len; i++)
+			n = n * 10 + (unsigned long long)(v[i] - '0');
+	}
+	if (f->transfer_encoding && !f->http2) {
+		if (f->content_lengths) {
+			*why = "Transfer-Encoding and Content-Length together";
+			return 400;
+		}
+		*why = "chunked request bodies are not accepted: send Content-Length";
+		return body_method(f->method) ? 411 : 400;
+	}
+	if (body_method(f->method) && f->content_lengths == 0 && !f->http2) {
+		*why = "Content-Length required";
+		return 411;
+	}
+	if (n > f->max_body) {
+		*why = "request body too large";
+		return 413;
+	}
+	*body_len = (size_t)n;
+	return 0;
+}
+
+const char *http_request_authority(const char *host, const char *authority)
+{
+	if (host && host[0])
+		return host;
+	if (authority && authority[0])
+		return authority;
+	return NULL;
+}
+
+/* One entry of an address list: an address with an optional /prefix. */
+struct addr_entry {
+	int family; /* AF_INET, AF_INET6; 0: "any"; -1: "loopback" */
+	unsigned char a[16];
+	int prefix;
+};
+
+static int parse_entry(const char *s, size_t n, struct addr_entry *e)
+{
+	char buf[64];
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (strcmp(buf, "any") == 0) {
+		e->family = 0;
+		return 0;
+	}
+	if (strcmp(buf, "loopback") == 0) {
+		e->family = -1;
+		return 0;
+	}
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, e->a) == 1) {
+		e->family = AF_INET;
+		e->prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, e->a) == 1) {
+		e->family = AF_INET6;
+		e->prefix = 128;
+	} else {
+		return -1;
+	}
+	if (slash) {
+		const char *p = slash + 1;
+		size_t pl = strlen(p);
+		if (pl == 0 || pl > 3 || strspn(p, "0123456789") != pl)
+			return -1;
+		int v = 0;
+		for (size_t i = 0; i < pl; i++)
+			v = v * 10 + (p[i] - '0');
+		if (v > e->prefix)
+			return -1;
+		e->prefix = v;
+	}
+	return 0;
+}
+
+/* Calls FN on each entry of LIST until it returns nonzero (returned). A bad
+ * entry stops the walk with -1 and its text in *BAD, *BADLEN. */
+static int each_entry(const char *list, int (*fn)(const struct addr_entry *, void *), void *user,
+		      const char **bad, size_t *badlen)
+{
+	const char *p = list ? list : "";
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *s = p;
+		size_t sl = n;
+		while (sl && (*s == ' ' || *s == '\t')) {
+			s++;
+			sl--;
+		}
+		while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t'))
+			sl--;
+		struct addr_entry e = {0};
+		if (!(sl == 4 && memcmp(s, "none", 4) == 0)) {
+			if (parse_entry(s, sl, &e) < 0) {
+				*bad = s;
+				*badlen = sl;
+				return -1;
+			}
+			int rc = fn ? fn(&e, user) : 0;
+			if (rc)
+				return rc;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, (size_t)whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+struct peer {
+	int family;
+	unsigned char a[16];
+};
+
+static int match_entry(const struct addr_entry *e, void *user)
+{
+	const struct peer *p = user;
+	if (e->family == 0)
+		return 1;
+	if (e->family == -1) {
+		static const unsigned char v6lo[16] = {[15] = 1};
+		return (p->family == AF_INET && p->a[0] == 127) ||
+		       (p->family == AF_INET6 && memcmp(p->a, v6lo, 16) == 0);
+	}
+	return e->family == p->family && prefix_equal(e->a, p->a, e->prefix);
+}
+
+bool http_addr_allowed(const char *list, const char *ip)
+{
+	struct peer p = {0};
+	if (!ip)
+		return false;
+	if (inet_pton(AF_INET, ip, p.a) == 1) {
+		p.family = AF_INET;
+	} else if (inet_pton(AF_INET6, ip, p.a) == 1) {
+		static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+		p.family = AF_INET6;
+		if (memcmp(p.a, mapped, 12) == 0) {
+			memmove(p.a, p.a + 12, 4);
+			p.family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	const char *bad;
+	size_t badlen;
+	return each_entry(list, match_entry, &p, &bad, &badlen) == 1;
+}
+
+int http_addr_list_check(const char *list, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+	size_t badlen = 0;
+	if (each_entry(list, NULL, NULL, &bad, &badlen) == 0)
+		return 0;
+	snprintf(err, errlen,
+		 "'%.*s': expected loopback, any, none, or an address with an optional /prefix",
+		 (int)(badlen < 80 ? badlen : 80), bad);
+	return -1;
 }

@@ -31,13 +31,20 @@ struct http_request {
 	const char *remote_ip;  /* textual peer address */
 };
 
-/* What a handler produces. The server sends it and then calls http_response_free. */
+struct http_stream;
+
+/* What a handler produces. The server sends it and then calls http_response_free.
+ * Every answer carries "X-Content-Type-Options: nosniff" (the server adds it). */
 struct http_response {
 	int status;              /* default 200 */
 	char content_type[64];   /* default "application/json" */
 	char *body;              /* malloc'ed, owned by the response (may be NULL) */
 	size_t body_len;
 	char *extra_headers;     /* malloc'ed "Name: value\r\n..." lines, or NULL */
+	/* A body produced while it is sent (src/net/stream.h), instead of BODY:
+	 * owned by the response (the server's reference); STATUS, CONTENT_TYPE and
+	 * EXTRA_HEADERS go out once the producer has data. */
+	struct http_stream *stream;
 };
 
 /* Returns true and sets *RESP fields if the handler took the request; false to
@@ -68,6 +75,40 @@ void http_request_init(struct http_request *req, const char *method, const char 
 		       const char *query, const char *body);
 /* Appends a header to REQ (borrowed strings); false when REQ is full. */
 bool http_request_add_header(struct http_request *req, const char *name, const char *value);
+
+/* How a request's body is framed (HTTP/1.x), as the server parsed it. */
+struct http_framing {
+	const char *method;          /* "GET", "POST", ... */
+	bool http2;                  /* an HTTP/2 stream: DATA frames delimit the body */
+	bool has_version;            /* HTTP/1.x: the request line ended with "HTTP/1.x" */
+	int content_lengths;         /* how many Content-Length headers were sent */
+	const char *content_length;  /* the (first) Content-Length value, or NULL */
+	bool transfer_encoding;      /* a Transfer-Encoding header was sent */
+	size_t max_body;             /* the server's body limit */
+};
+
+/* Whether the body of a request can be read unambiguously. Returns 0 with
+ * *BODY_LEN set (0: no body), or the status to answer, with the reason in
+ * *WHY: 400 (a request line cut short, e.g. by an encoded CR or LF in the URL;
+ * several or non-numeric Content-Length; Transfer-Encoding with
+ * Content-Length, or on a method without a body), 411 (POST, PUT or PATCH
+ * without Content-Length: chunked bodies are not read), 413 (a declared body
+ * over MAX_BODY). A body of another method (GET with Content-Length) is read
+ * and ignored. After a refusal the connection must be closed: what follows
+ * on it cannot be framed. */
+int http_framing_check(const struct http_framing *f, size_t *body_len, const char **why);
+
+/* The authority a request names: the Host header (HTTP/1.1), else HTTP/2's
+ * :authority pseudo-header; NULL when neither is set or empty. */
+const char *http_request_authority(const char *host, const char *authority);
+
+/* Whether peer address IP matches LIST: comma-separated entries "loopback"
+ * (127.0.0.0/8, ::1), "any", or IPv4/IPv6 addresses with an optional /prefix
+ * ("10.0.0.0/8", "fd00::/8", "192.0.2.7"); "none" (or "") matches nothing.
+ * IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match as IPv4. */
+bool http_addr_allowed(const char *list, const char *ip);
+/* Checks LIST's syntax; -1 with a message naming the bad entry in ERR. */
+int http_addr_list_check(const char *list, char *err, size_t errlen);
 
 void http_response_init(struct http_response *resp);
 void http_response_free(struct http_response *resp);

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "net/stream.h"
 #include "session/sess_conn.h"
 #include "trial/msg.h"
 #include "trial/trial.h"
@@ -25,6 +27,12 @@
 #define NET_MAX_HANDLERS 32
 #define NET_PING_S 5             /* websocket ping (RTT measurement) interval */
 #define NET_HANDSHAKE_S 30       /* a websocket must send its handshake within this */
+#define NET_MESSAGE_S 10         /* a websocket message must be complete this long after it began */
+/* A request body must be complete within NET_BODY_S seconds of its headers
+ * plus one second per NET_BODY_RATE bytes (a 4 MiB deploy: 74 s). */
+#define NET_BODY_S 10
+#define NET_BODY_RATE 65536
+#define NET_STREAM_IDLE_S 60     /* a streamed body's client must take data within this */
 #define NET_SHUTDOWN_S 3         /* how long shutdown waits for "done" to be written */
 #define NET_HTTP_CHUNK 16384
 #define NET_NOTSENT_LOWAT 32768  /* bytes: about two frames */
@@ -44,14 +52,21 @@ struct net_conn {
 	char *body;
 	size_t body_len, body_cap;
 	bool body_too_big;
+	bool refused;     /* answered before its body: ignore the body, close after */
+	int64_t body_deadline_ns; /* when the request's body must be complete */
 	struct http_response resp;
 	bool have_resp, headers_sent;
 	bool head;    /* a HEAD request: the GET answer's headers, never its body */
 	size_t sent;
+	bool chunked;     /* a streamed body goes out in HTTP/1.1 chunks */
+	struct net_conn *snext, *sprev; /* connections sending a streamed body */
+	bool in_streams;
 	/* websocket */
 	char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_binary, rx_discard;
+	bool rx_open;     /* a message has begun and is not complete */
+	int64_t rx_start_ns;
 	struct sess *s;
 	bool closing;
 	int close_code;
@@ -75,6 +90,7 @@ struct net_server {
 	int port;
 	struct net_conn *conns;
 	size_t nconns;
+	struct net_conn *streams; /* HTTP connections with a streamed body */
 	lws_sorted_usec_list_t sul;
 	atomic_int stop_req, reload_req;
 	bool stopping, finished;
@@ -106,15 +122,18 @@ static void lws_log(int level, const char *line)
 		 (int)n, line);
 }
 
+/* Wakes the I/O thread (from any thread). */
+static void wake_ctx(void *ctx)
+{
+	lws_cancel_service(ctx);
+}
+
 /* ---------------------------------------------------------------- HTTP ---- */
 
 static void resp_reset(struct http_response *r)
 {
-	free(r->body);
-	free(r->extra_headers);
-	memset(r, 0, sizeof *r);
-	r->status = 200;
-	snprintf(r->content_type, sizeof r->content_type, "application/json");
+	http_response_free(r);
+	http_response_init(r);
 }
 
 static void resp_text(struct http_response *r, int status, const char *json)
@@ -161,11 +180,66 @@ static const char *method_of(struct lws *wsi)
 	return "GET";
 }
 
+/* An HTTP/2 stream (its TCP connection is its parent's). */
+static bool is_h2(struct lws *wsi)
+{
+	return lws_get_network_wsi(wsi) != wsi;
+}
+
+/* How many times header TOK was sent (libwebsockets keeps one fragment each). */
+static int header_count(struct lws *wsi, enum lws_token_indexes tok)
+{
+	char v[8200]; /* more than info.max_http_header_data: no fragment is too long */
+	int n = 0;
+	while (lws_hdr_copy_fragment(wsi, v, sizeof v, tok, n) >= 0)
+		n++;
+	return n;
+}
+
+/* Whether the request's body can be read (http.h, http_framing_check). */
+static int check_framing(struct net_conn *c, struct lws *wsi, const char *method,
+			 size_t *body_len, const char **why)
+{
+	char cl[32] = "";
+	struct http_framing f = {
+		.method = method,
+		.http2 = is_h2(wsi),
+		.has_version = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) > 0,
+		.content_lengths = header_count(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH),
+		.transfer_encoding = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0,
+		.max_body = c->srv->c.max_http_body,
+	};
+	if (f.content_lengths > 0)
+		f.content_length =
+			lws_hdr_copy_fragment(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH, 0) >= 0
+				? cl
+				: "(too long)";
+	return http_framing_check(&f, body_len, why);
+}
+
+/* Answers STATUS {"error": WHY} without asking the handlers, ignores the
+ * body if one follows, and closes the connection after the answer (what
+ * follows on it cannot be framed). */
+static void refuse(struct net_conn *c, struct lws *wsi, int status, const char *why)
+{
+	char ip[64] = "";
+	lws_get_peer_simple(wsi, ip, sizeof ip);
+	log_info("net", "request refused", "status=%d method=%s reason=\"%s\" peer=%s", status,
+		 method_of(wsi), why, ip);
+	resp_reset(&c->resp);
+	http_respond_error(&c->resp, status, why);
+	c->have_resp = true;
+	c->refused = true;
+	c->headers_sent = false;
+	c->sent = 0;
+	lws_callback_on_writable(wsi);
+}
+
 /* Builds the request from the parsed headers and runs the handlers. */
 static void dispatch(struct net_conn *c, struct lws *wsi)
 {
 	struct net_server *srv = c->srv;
-	char path[2048] = "", query[4096] = "", ip[64] = "";
+	char path[2048] = "", query[4096] = "", ip[64] = "", authority[1024] = "";
 	char hv[sizeof req_headers / sizeof req_headers[0]][1024];
 	struct http_request req = {0};
 	req.method = method_of(wsi);
@@ -188,6 +262,10 @@ static void dispatch(struct net_conn *c, struct lws *wsi)
 		req.headers[req.nheaders].value = hv[i];
 		req.nheaders++;
 	}
+	/* HTTP/2 sends no Host header: its :authority names the server. */
+	if (!http_header_get(&req, "host") &&
+	    lws_hdr_copy(wsi, authority, sizeof authority, WSI_TOKEN_HTTP_COLON_AUTHORITY) > 0)
+		http_request_add_header(&req, "host", authority);
 	lws_get_peer_simple(wsi, ip, sizeof ip);
 	req.path = path;
 	req.query = query;
@@ -202,9 +280,25 @@ static void dispatch(struct net_conn *c, struct lws *wsi)
 		return;
 	}
 	for (size_t i = 0; i < srv->nhandlers; i++)
-		if (srv->handlers[i].fn(srv->handlers[i].user, &req, &c->resp))
+		if (srv->handlers[i].fn(srv->handlers[i].user, &req, &c->resp)) {
+			if (c->resp.stream)
+				http_stream_set_wake(c->resp.stream, wake_ctx, srv->ctx);
 			return;
+		}
 	resp_text(&c->resp, 404, "{\"error\":\"not found\"}");
+}
+
+/* Whether the "Name: value\r\n" lines EXTRA set header NAME. */
+static bool extra_has(const char *extra, const char *name)
+{
+	size_t nl = strlen(name);
+	while (extra && *extra) {
+		if (strncasecmp(extra, name, nl) == 0 && extra[nl] == ':')
+			return true;
+		const char *eol = strstr(extra, "\r\n");
+		extra = eol ? eol + 2 : NULL;
+	}
+	return false;
 }
 
 /* Adds the handler's "Name: value\r\n" lines to the header block. */
@@ -234,19 +328,163 @@ static int add_extra_headers(struct lws *wsi, const char *extra, unsigned char *
 	return 0;
 }
 
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		      unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					   (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+/* Sends the status line and headers of C's answer. A streamed body has no
+ * length: HTTP/1.1 chunks, or (HTTP/1.0) the end of the connection. */
+static int write_headers(struct net_conn *c, struct lws *wsi)
+{
+	unsigned char hdr[LWS_PRE + 4096];
+	unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+	bool h1 = !is_h2(wsi);
+	if (c->resp.stream) {
+		if (lws_add_http_header_status(wsi, (unsigned)c->resp.status, &p, end) ||
+		    add_header(wsi, "content-type:", c->resp.content_type, &p, end) ||
+		    (h1 && add_header(wsi, c->chunked ? "transfer-encoding:" : "connection:",
+				      c->chunked ? "chunked" : "close", &p, end)))
+			return -1;
+	} else if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status,
+					       c->resp.content_type, c->resp.body_len, &p, end) ||
+		   (c->refused && h1 && add_header(wsi, "connection:", "close", &p, end))) {
+		return -1;
+	}
+	if ((!extra_has(c->resp.extra_headers, "x-content-type-options") &&
+	     add_header(wsi, "x-content-type-options:", "nosniff", &p, end)) ||
+	    add_extra_headers(wsi, c->resp.extra_headers, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	c->headers_sent = true;
+	return 0;
+}
+
+/* Takes C off the list of streaming connections. */
+static void stream_unlist(struct net_conn *c)
+{
+	if (!c->in_streams)
+		return;
+	if (c->sprev)
+		c->sprev->snext = c->snext;
+	else
+		c->srv->streams = c->snext;
+	if (c->snext)
+		c->snext->sprev = c->sprev;
+	c->snext = c->sprev = NULL;
+	c->in_streams = false;
+}
+
+/* Frees what the transaction held (the answer, the body, a stream). */
+static void http_reset(struct net_conn *c)
+{
+	stream_unlist(c);
+	resp_reset(&c->resp);
+	c->have_resp = false;
+	c->headers_sent = false;
+	c->sent = 0;
+	c->chunked = false;
+	free(c->body);
+	c->body = NULL;
+	c->body_len = c->body_cap = 0;
+	c->body_too_big = false;
+}
+
+/* The answer is out: close (refused requests, bodies ended by the close) or
+ * keep the connection for the next request. */
+static int http_done(struct net_conn *c, struct lws *wsi, bool close)
+{
+	close = close || c->refused;
+	http_reset(c);
+	if (close)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_write(struct net_conn *c, struct lws *wsi);
+
+/* The next piece of a streamed body, on a writable callback. */
+static int stream_write(struct net_conn *c, struct lws *wsi)
+{
+	/* Room for a chunk header before the data and its CRLF after. */
+	unsigned char buf[LWS_PRE + 16 + NET_HTTP_CHUNK + 8];
+	unsigned char *data = buf + LWS_PRE + 16;
+	struct http_stream *st = c->resp.stream;
+	size_t n = 0;
+	enum http_stream_state s =
+		http_stream_read(st, data, c->headers_sent ? NET_HTTP_CHUNK : 0, &n);
+	if (s == HTTP_STREAM_FAILED) {
+		char msg[160];
+		bool started;
+		int status = http_stream_error(st, msg, sizeof msg, &started);
+		if (c->headers_sent || started) {
+			log_warn("net", "streamed answer cut short", "status=%d reason=\"%s\"",
+				 status, msg);
+			return http_done(c, wsi, true);
+		}
+		/* Nothing sent yet: the producer's error is the answer. */
+		stream_unlist(c);
+		http_stream_detach(st);
+		c->resp.stream = NULL;
+		http_respond_error(&c->resp, status, msg);
+		return http_write(c, wsi);
+	}
+	if (s == HTTP_STREAM_WAIT) {
+		/* The producer may prepare for long before its first byte: no
+		 * deadline until then (a client that hangs up is noticed anyway). */
+		if (!c->headers_sent)
+			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		return 0; /* the producer wakes us */
+	}
+	if (!c->headers_sent) {
+		if (write_headers(c, wsi))
+			return -1;
+		if (c->head)
+			return http_done(c, wsi, false);
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, NET_STREAM_IDLE_S);
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	bool h2 = is_h2(wsi);
+	if (s == HTTP_STREAM_END) {
+		int rc = 0;
+		if (c->chunked) {
+			memcpy(data, "0\r\n\r\n", 5);
+			rc = lws_write(wsi, data, 5, LWS_WRITE_HTTP_FINAL) == 5 ? 0 : -1;
+		} else if (h2) {
+			rc = lws_write(wsi, data, 0, LWS_WRITE_HTTP_FINAL) == 0 ? 0 : -1;
+		}
+		lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+		return rc ? -1 : http_done(c, wsi, !c->chunked && !h2);
+	}
+	unsigned char *out = data;
+	size_t len = n;
+	if (c->chunked) {
+		char head[16];
+		int hl = snprintf(head, sizeof head, "%zx\r\n", n);
+		out = data - hl;
+		memcpy(out, head, (size_t)hl);
+		memcpy(data + n, "\r\n", 2);
+		len = (size_t)hl + n + 2;
+	}
+	if (lws_write(wsi, out, len, LWS_WRITE_HTTP) != (int)len)
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, NET_STREAM_IDLE_S);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
 static int http_write(struct net_conn *c, struct lws *wsi)
 {
 	if (!c->have_resp)
 		return 0;
+	if (c->resp.stream)
+		return stream_write(c, wsi);
 	if (!c->headers_sent) {
-		unsigned char hdr[LWS_PRE + 4096];
-		unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-		if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status,
-						c->resp.content_type, c->resp.body_len, &p, end) ||
-		    add_extra_headers(wsi, c->resp.extra_headers, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
+		if (write_headers(c, wsi))
 			return -1;
-		c->headers_sent = true;
 		if (c->resp.body_len && !c->head) {
 			lws_callback_on_writable(wsi);
 			return 0;
@@ -266,22 +504,31 @@ static int http_write(struct net_conn *c, struct lws *wsi)
 			return 0;
 		}
 	}
-	resp_reset(&c->resp);
-	free(c->resp.body);
-	c->resp.body = NULL;
-	c->have_resp = false;
-	c->headers_sent = false;
-	c->sent = 0;
-	free(c->body);
-	c->body = NULL;
-	c->body_len = c->body_cap = 0;
-	c->body_too_big = false;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return http_done(c, wsi, false);
+}
+
+/* A handler's answer is ready: send it (a streamed one once its producer
+ * has data, see net_server's wake-ups). */
+static void answer(struct net_conn *c, struct lws *wsi)
+{
+	if (c->resp.stream) {
+		char ver[16] = "";
+		c->chunked = !is_h2(wsi) &&
+			     lws_hdr_copy(wsi, ver, sizeof ver, WSI_TOKEN_HTTP) > 0 &&
+			     strcmp(ver, "HTTP/1.0") != 0;
+		c->snext = c->srv->streams;
+		c->sprev = NULL;
+		if (c->snext)
+			c->snext->sprev = c;
+		c->srv->streams = c;
+		c->in_streams = true;
+	}
+	lws_callback_on_writable(wsi);
 }
 
 static void body_append(struct net_conn *c, const void *in, size_t len)
 {
-	if (c->body_too_big)
+	if (c->body_too_big || len == 0)
 		return;
 	if (c->body_len + len + 1 > c->srv->c.max_http_body + 1) {
 		c->body_too_big = true;
@@ -312,7 +559,9 @@ static void conn_close(struct net_conn *c, int code, const char *reason)
 		return;
 	c->closing = true;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+	/* A close frame's reason is short: cut a long one. */
+	snprintf(c->close_reason, sizeof c->close_reason, "%.*s", (int)sizeof c->close_reason - 1,
+		 reason);
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -395,6 +644,10 @@ static void handle_message(struct net_conn *c)
 static int ws_receive(struct net_conn *c, struct lws *wsi, const void *in, size_t len)
 {
 	size_t max = c->srv->max_msg;
+	if (!c->rx_open) {
+		c->rx_open = true;
+		c->rx_start_ns = trial_now_ns();
+	}
 	if (c->rx_len == 0 && !c->rx_discard)
 		c->rx_binary = lws_frame_is_binary(wsi);
 	if (!c->rx_discard && c->rx_len + len > max) {
@@ -416,6 +669,7 @@ static int ws_receive(struct net_conn *c, struct lws *wsi, const void *in, size_
 	c->rx_len += len;
 	if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
 		c->rx[c->rx_len] = '\0';
+		c->rx_open = false;
 		handle_message(c);
 		c->rx_len = 0;
 		if (c->rx_cap > 65536) { /* do not keep a large buffer for a small session */
@@ -446,9 +700,9 @@ static int ws_writable(struct net_conn *c, struct lws *wsi)
 	}
 	if (!c->s)
 		return 0;
-	unsigned char *buf;
-	size_t len;
-	bool more;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	bool more = false;
 	enum sess_out o = sess__next_output(c->s, c, &buf, &len, &more);
 	log_debug("net", "writable", "out=%d len=%zu more=%d", (int)o, len, (int)more);
 	if (o == SESS_OUT_CLOSE) {
@@ -480,7 +734,7 @@ static void conn_unlink(struct net_conn *c)
 	srv->nconns--;
 }
 
-/* Once a second: pings, handshake deadlines, shutdown progress. */
+/* Once a second: pings, handshake and message deadlines, shutdown progress. */
 static void on_second(lws_sorted_usec_list_t *sul)
 {
 	struct net_server *srv = lws_container_of(sul, struct net_server, sul);
@@ -488,6 +742,11 @@ static void on_second(lws_sorted_usec_list_t *sul)
 	for (struct net_conn *c = srv->conns; c; c = c->next) {
 		if (!c->s && !c->closing && now - c->opened_ns > (int64_t)NET_HANDSHAKE_S * 1000000000)
 			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no handshake");
+		/* A message left incomplete (a fragment or a frame's payload that
+		 * never ends) would hold its buffer and the connection forever. */
+		if (c->rx_open && !c->closing &&
+		    now - c->rx_start_ns > (int64_t)NET_MESSAGE_S * 1000000000)
+			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message incomplete for too long");
 		if (c->s && now >= c->next_ping_ns) {
 			c->ping_due = true;
 			c->next_ping_ns = now + (int64_t)NET_PING_S * 1000000000;
@@ -498,6 +757,57 @@ static void on_second(lws_sorted_usec_list_t *sul)
 }
 
 /* ------------------------------------------------------------ callback ---- */
+
+/* Whether the websocket upgrade's path is one the server accepts. */
+static bool ws_path_ok(struct net_server *srv, struct lws *wsi)
+{
+	char uri[512] = "";
+	if (!srv->c.ws_path)
+		return true;
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
+		return false;
+	return strcmp(uri, srv->c.ws_path) == 0 || (srv->c.ws_at_root && strcmp(uri, "/") == 0);
+}
+
+/* An upgrade request (UP: "websocket", "h2c"): 0 lets it proceed; a refusal
+ * is answered with an HTTP status and a JSON reason, and logged. */
+static int confirm_upgrade(struct net_server *srv, struct lws *wsi, const char *up)
+{
+	if (!up || strcasecmp(up, "websocket") != 0)
+		return 0;
+	int status = 0;
+	const char *why = NULL;
+	if (srv->stopping) {
+		status = 503;
+		why = "server shutting down";
+	} else if (!ws_path_ok(srv, wsi)) {
+		status = 404;
+		why = "no websocket at this path";
+	}
+	if (!status)
+		return 0;
+	char uri[512] = "", ip[64] = "", body[160];
+	lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+	lws_get_peer_simple(wsi, ip, sizeof ip);
+	log_warn("net", "websocket upgrade refused", "status=%d path=\"%.200s\" reason=\"%s\" peer=%s",
+		 status, uri, why, ip);
+	int blen = snprintf(body, sizeof body, "{\"error\":\"%s\"}", why);
+	unsigned char hdr[LWS_PRE + 1024];
+	unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+	if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
+					(lws_filepos_t)blen, &p, end) ||
+	    add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+	    add_header(wsi, "connection:", "close", &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	if (p + blen > end)
+		return -1;
+	memcpy(p, body, (size_t)blen);
+	p += blen;
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
+		return -1;
+	return 1;
+}
 
 static void check_requests(struct net_server *srv)
 {
@@ -527,52 +837,67 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv && srv->m) {
 			sess__drain_wakes(srv->m, on_wake, srv);
+			for (struct net_conn *h = srv->streams; h; h = h->snext)
+				if (http_stream_signalled(h->resp.stream))
+					lws_callback_on_writable(h->wsi);
 			check_requests(srv);
 		}
 		return 0;
 
-	case LWS_CALLBACK_HTTP:
+	case LWS_CALLBACK_HTTP: {
+		if (c->srv)
+			http_reset(c);
+		memset(c, 0, sizeof *c);
+		http_response_init(&c->resp);
 		c->srv = srv;
 		c->wsi = wsi;
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ||
-		    lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 ||
-		    lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0)
-			return 0; /* the body follows */
+		const char *method = method_of(wsi), *why = NULL;
+		size_t body_len = 0;
+		int status = check_framing(c, wsi, method, &body_len, &why);
+		if (status) {
+			refuse(c, wsi, status, why);
+			return 0;
+		}
+		c->body_deadline_ns = trial_now_ns() + (int64_t)NET_BODY_S * 1000000000 +
+				      (int64_t)(body_len / NET_BODY_RATE) * 1000000000;
+		bool post = strcmp(method, "POST") == 0;
+		bool body_method = post || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+		/* The body follows (libwebsockets ends an empty POST's itself; over
+		 * HTTP/2 the stream's end ends it). */
+		if (body_len > 0 || post || (body_method && is_h2(wsi)))
+			return 0;
 		dispatch(c, wsi);
-		lws_callback_on_writable(wsi);
+		answer(c, wsi);
 		return 0;
+	}
 	case LWS_CALLBACK_HTTP_BODY:
+		if (c->refused)
+			return 0;
+		if (trial_now_ns() > c->body_deadline_ns) {
+			refuse(c, wsi, 408, "request body too slow");
+			return 0;
+		}
 		body_append(c, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c->refused)
+			return 0;
 		dispatch(c, wsi);
-		lws_callback_on_writable(wsi);
+		answer(c, wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_write(c, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		if (c && !c->is_ws) {
-			resp_reset(&c->resp);
-			free(c->resp.body);
-			c->resp.body = NULL;
-			free(c->body);
-			c->body = NULL;
-			c->body_len = c->body_cap = 0;
-			c->have_resp = false;
-		}
+		if (c && !c->is_ws && c->srv)
+			http_reset(c);
 		return 0;
 
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(srv, wsi, in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		if (srv->stopping)
-			return 1;
-		if (srv->c.ws_path) {
-			char uri[512] = "";
-			if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
-			    strcmp(uri, srv->c.ws_path) != 0)
-				return 1;
-		}
-		return 0;
+		/* Checked at the upgrade already (HTTP/1.1); HTTP/2 comes here only. */
+		return srv->stopping || !ws_path_ok(srv, wsi) ? 1 : 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(c, 0, sizeof *c);
 		c->srv = srv;
@@ -625,11 +950,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 /* -------------------------------------------------------------- server ---- */
-
-static void wake_ctx(void *ctx)
-{
-	lws_cancel_service(ctx);
-}
 
 static void on_signal(int sig)
 {
@@ -869,7 +1189,11 @@ void net_server_free(struct net_server *s)
 {
 	if (!s)
 		return;
-	/* Sessions first (they end and flush), then the sockets. */
+	/* Streamed answers first: their producers stop (their writes fail) and
+	 * never wake the context again. Then sessions (they end and flush), then
+	 * the sockets. */
+	while (s->streams)
+		http_reset(s->streams);
 	for (struct net_conn *c = s->conns; c; c = c->next)
 		c->s = NULL;
 	sess__mgr_free(s->m);

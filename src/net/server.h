@@ -13,6 +13,7 @@
  *     struct net_config nc;
  *     net_config_defaults(&nc);
  *     nc.host = "127.0.0.1"; nc.port = 8080; nc.data_dir = "data"; nc.ws_path = "/ws";
+ *     nc.ws_at_root = true;
  *     struct net_server *srv = net_server_new(&nc, err, sizeof err);
  *     net_server_add_handler(srv, flow_http_handler, flow);
  *     struct sess_mgr *m = net_server_sessions(srv);  // sess_allocate/sess_stop/...
@@ -39,8 +40,12 @@ struct net_config {
 	const char *tls_key;      /* PEM private key; reloaded with the cert on SIGHUP */
 	const char *data_dir;     /* where trial records go: DATA/<projectId>/trials/<userId>/ */
 	/* Which websocket upgrade paths are accepted: NULL accepts any path (the
-	 * original trial server ignored the path), e.g. "/ws" for hippo serve. */
+	 * original trial server ignored the path), e.g. "/ws" for hippo serve.
+	 * Other paths get an HTTP 404 with a reason (logged with the path). */
 	const char *ws_path;
+	/* With ws_path: accept the upgrade at "/" too (the original front end
+	 * connects there; a request with "Upgrade: websocket" is never the page). */
+	bool ws_at_root;
 	/* When not NULL, a handshake with a valid userId creates a session with
 	 * this project (hippo trial: one server, any participant). When NULL, a
 	 * handshake only attaches to sessions allocated with sess_allocate. */
@@ -65,8 +70,12 @@ void net_config_defaults(struct net_config *c);
 struct net_server *net_server_new(const struct net_config *cfg, char *err, size_t errlen);
 
 /* Appends an HTTP handler; handlers are tried in the order added, on the I/O
- * thread, and must not block. Call before net_server_run. USER is passed
- * back to FN. Requests nobody takes get 404 {"error":"not found"}. */
+ * thread, and must not block (a long body is produced on a thread of the
+ * handler's own and streamed: src/net/stream.h). Call before net_server_run.
+ * USER is passed back to FN. Requests nobody takes get 404
+ * {"error":"not found"}. Requests whose body cannot be framed (http.h,
+ * http_framing_check) are answered 400/408/411/413 before any handler sees
+ * them, and their connection is closed. */
 void net_server_add_handler(struct net_server *s, http_handler_fn fn, void *user);
 
 /* The session manager of the server (owned by it; valid until net_server_free). */

@@ -4,7 +4,9 @@ environment and an external agent (small Python scripts written here) report
 the environment they were started with, under `hippo serve` (a full trial in
 watch mode) and under `hippo check` (which starts the environment for its
 hello). Only the allow-list reaches them (PATH, LANG...), plus what the
-operator adds with HIPPO_CHILD_ENV (names and PREFIX_*)."""
+operator adds with HIPPO_CHILD_ENV (names and PREFIX_*). The `tar` of the data
+download gets the same: a `tar` first on PATH records its environment, then
+runs the real one."""
 import asyncio
 import json
 import os
@@ -99,6 +101,14 @@ def test():
     os.environ.update({"LANG": "C.UTF-8", "UNLISTED_VAR": "x",
                        "HIPPO_CHILD_ENV": "HIPPO_TEST_EXTRA, MYLAB_*"})
     try:
+        bindir = os.path.join(tmp, "bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "tar"), "w") as f:
+            f.write("#!/bin/sh\n/usr/bin/python3 -c 'import json, os, sys; "
+                    "json.dump(dict(os.environ), open(sys.argv[1], \"w\"))' %s.tar.json\n"
+                    "exec %s \"$@\"\n" % (out, shutil.which("tar")))
+        os.chmod(os.path.join(bindir, "tar"), 0o755)
+        os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
         srv = Serve(d, token=SECRETS["HIPPO_ADMIN_TOKEN"])
         try:
             j = wait_for(lambda: (lambda r: r[0] == 200 and r[1]["page"] == "show_game_page"
@@ -106,12 +116,15 @@ def test():
                          "the game step once the environment process said hello")
             frames = asyncio.run(play_until_done(j["server"], "childenv", "u1", timeout=60))
             check(frames >= 1, "the watched trial ran to done (%d frames)" % frames)
+            st, body, _ = srv.admin("GET", "/projects/childenv/data.tar.gz")
+            check(st == 200, "the data download answers 200 (%s)" % st)
         finally:
             rc, err = srv.stop()
             srv.cleanup()
         check(rc == 0, "the server exits 0")
         clean("the environment process", out + ".env.json")
         clean("the agent process", out + ".agent.json")
+        clean("the tar of the data download", out + ".tar.json")
         os.unlink(out + ".env.json")
 
         r = subprocess.run([BIN, "check", d], capture_output=True, text=True, timeout=120)

@@ -3,7 +3,9 @@ analysis-ready tables of `hippo export` (P/export/*.csv) next to
 participants.json and the record files: after a whole journey through
 examples/cartpole they hold the participant, the answers, every recorded
 step and every episode, byte for byte what `hippo export` writes; a project
-without data still downloads, without tables."""
+without data still downloads, without tables; the archive is streamed (chunked,
+no Content-Length); a project whose id begins with '-' downloads too (tar takes
+it for a name, not an option)."""
 import asyncio
 import csv
 import io
@@ -25,6 +27,8 @@ def download(srv, pid):
                               headers={"Authorization": "Bearer " + TOKEN}, raw=True)
     check(st == 200 and h["Content-Type"] == "application/gzip",
           "%s: data.tar.gz downloaded (%d bytes)" % (pid, len(body)))
+    check(h.get("Transfer-Encoding") == "chunked" and h.get("Content-Length") is None,
+          "%s: streamed in chunks, without a length" % pid)
     t = tarfile.open(fileobj=io.BytesIO(body), mode="r:gz")
     return t
 
@@ -90,6 +94,20 @@ def test():
         check("serve-groups/participants.json" in names and
               not any("/export/" in n for n in names),
               "a project without data: participants.json only, no tables")
+        dash = "-lead-dash"
+        cfg = open(os.path.join(PROJECTS, "serve_groups", "config.yml")).read()
+        files = {n: open(os.path.join(PROJECTS, "serve_groups", "StepFiles", n)).read()
+                 for n in os.listdir(os.path.join(PROJECTS, "serve_groups", "StepFiles"))}
+        st, j, _ = srv.admin("POST", "/projects/%s/deploy" % dash,
+                             {"config": cfg.replace("id: serve-groups", "id: " + dash),
+                              "files": files})
+        check(st == 200, "a project whose id begins with '-' is deployed (%s)" % st)
+        srv.next(dash, "dash-user")
+        with download(srv, dash) as t:
+            names = t.getnames()
+        check("%s/participants.json" % dash in names,
+              "its data.tar.gz holds %s/participants.json (%s)" % (dash, names[:4]))
+
         leftovers = [n for n in os.listdir(srv.data) if n.startswith(".export")]
         check(leftovers == [], "no scratch folder left in the data folder")
     finally:
