@@ -37,6 +37,12 @@ void flow_free(struct flow *f);
 /* The server runs TLS: game session URLs use wss://. */
 void flow_set_secure(struct flow *f, bool secure);
 
+/* The server runs behind a reverse proxy that appends the client's address
+ * to X-Forwarded-For: the last entry, not the socket's peer, is the address
+ * charged for new game sessions (sess_allocate). Off by default (the header
+ * is the client's to forge). */
+void flow_set_trust_proxy(struct flow *f, bool trust);
+
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */
 struct flow_hooks {

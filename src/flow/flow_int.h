@@ -45,6 +45,7 @@ struct flow {
 	struct flow__project *retired;
 	unsigned rnd;
 	bool secure;              /* served over TLS: game URLs are wss:// */
+	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
 };
 
