@@ -121,6 +121,7 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	sess_on_end(net_server_sessions(srv), flow_on_session_end, flow);
+	sess_set_alloc_rate(net_server_sessions(srv), 0); /* one client walks every participant */
 	size_t np = (size_t)o_participants, nr = (size_t)o_requests;
 	t = malloc(nr * sizeof *t);
 	alloc = malloc(np * sizeof *alloc);

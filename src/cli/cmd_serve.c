@@ -32,6 +32,9 @@ static const char *opt_log_level = "info";
 static bool opt_trust_deployed_code = false;
 static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
 static const char *opt_metrics_from = "loopback";
+static int opt_max_sessions = 2000;
+static int opt_alloc_rate = 120;
+static bool opt_trust_proxy;
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
@@ -53,6 +56,13 @@ static const struct opt opts[] = {
 	 "who may read /metrics without the admin token: loopback (default), any, none, or "
 	 "addresses/prefixes (10.0.0.0/8), comma-separated",
 	 0, 0},
+	{"max-sessions", OPT_INT, &opt_max_sessions, "N",
+	 "game sessions live at once, all projects (more participants wait)", 1, 1000000},
+	{"alloc-rate", OPT_INT, &opt_alloc_rate, "N",
+	 "new game sessions per client address and minute, in bursts of N (0: no limit)", 0,
+	 1000000},
+	{"trust-proxy", OPT_FLAG, &opt_trust_proxy, NULL,
+	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -268,10 +278,22 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 	fprintf(m, "# HELP hippo_sessions_active Game sessions allocated and not ended.\n"
 		   "# TYPE hippo_sessions_active gauge\n"
 		   "hippo_sessions_active %zu\n"
+		   "# HELP hippo_sessions_held Game session objects in memory (live or closing).\n"
+		   "# TYPE hippo_sessions_held gauge\n"
+		   "hippo_sessions_held %zu\n"
+		   "# HELP hippo_sessions_refused_total Session allocations refused.\n"
+		   "# TYPE hippo_sessions_refused_total counter\n"
+		   "hippo_sessions_refused_total{reason=\"full\"} %llu\n"
+		   "hippo_sessions_refused_total{reason=\"rate\"} %llu\n"
+		   "# HELP hippo_sessions_connect_timeouts_total Sessions released: nobody "
+		   "connected.\n"
+		   "# TYPE hippo_sessions_connect_timeouts_total counter\n"
+		   "hippo_sessions_connect_timeouts_total %llu\n"
 		   "# HELP hippo_frames_sent_total Frames sent to participants.\n"
 		   "# TYPE hippo_frames_sent_total counter\n"
 		   "hippo_frames_sent_total %llu\n",
-		st.live, st.frames_sent);
+		st.live, st.held, st.refused_full, st.refused_rate, st.connect_timeouts,
+		st.frames_sent);
 	fprintf(m, "# HELP hippo_participants Participants by project and current step.\n"
 		   "# TYPE hippo_participants gauge\n");
 	json_t *rows = store_step_counts_all(c->store);
@@ -421,6 +443,22 @@ static int run(int argc, char **argv)
 	int closed = store_sessions_close_all(store, "restart");
 	if (closed > 0)
 		log_info("serve", "sessions of the previous run closed", "count=%d", closed);
+	/* Trials a killed process left without an end line get one (before the
+	 * upload spool looks for files to send). */
+	long crashed = rec_recover(opt_data, err, sizeof err);
+	if (crashed < 0)
+		log_warn("serve", "trial records not checked", "error=\"%s\"", err);
+	else if (crashed > 0)
+		log_info("serve", "trials cut off by a crash ended", "count=%ld", crashed);
+	/* Before the server starts: libwebsockets sizes its tables by the limit. */
+	long nofile = sess_raise_fd_limit();
+	log_info("serve", "open-file limit", "nofile=%ld max_sessions=%d", nofile,
+		 opt_max_sessions);
+	if (nofile >= 0 && nofile < 2L * opt_max_sessions + 64)
+		log_warn("serve", "the open-file limit is low for --max-sessions",
+			 "nofile=%ld max_sessions=%d hint=\"a session holds about 2 descriptors: raise "
+			 "ulimit -n or lower --max-sessions\"",
+			 nofile, opt_max_sessions);
 	/* The upload spool (DATA/spool/): its worker resumes uploads left pending
 	 * by an earlier run at once. */
 	if (storage_open(&storage, &(struct storage_opts){.data_dir = opt_data}, err,
@@ -449,6 +487,7 @@ static int run(int argc, char **argv)
 	nc.ws_at_root = true; /* the original front end connects to "/" */
 	nc.tls_cert = opt_tls_cert;
 	nc.tls_key = opt_tls_key;
+	nc.max_sessions = (size_t)opt_max_sessions;
 	/* Deploy uploads (config + step files as JSON) may exceed /next's 1 MB,
 	 * which the flow enforces itself. */
 	nc.max_http_body = 4u << 20;
@@ -466,6 +505,8 @@ static int run(int argc, char **argv)
 	}
 	flow_set_secure(flow, opt_tls_cert != NULL);
 	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
+	flow_set_trust_proxy(flow, opt_trust_proxy);
+	sess_set_alloc_rate(sess, opt_alloc_rate);
 	gauge_start(&gauge, storage);
 	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin};
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,

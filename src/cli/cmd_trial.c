@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/server.h"
+#include "session/session.h"
 #include "storage/storage.h"
 #include "trial/recorder.h"
 
@@ -49,6 +50,35 @@ static const struct opt_cmd spec = {
 	.max_pos = 1,
 	.opts = opts,
 };
+
+/* mkdir -p PATH: the data folder and its parents. Returns 0 or -1 (errno). */
+static int make_dirs(const char *path)
+{
+	char p[4096];
+	int n = snprintf(p, sizeof p, "%s", path);
+	if (n <= 0 || (size_t)n >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*c = '/';
+	}
+	struct stat st;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (stat(p, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
 
 /* recorder hook: uploads each episode file as soon as it is closed. */
 static void on_episode_closed(void *user, const char *project_id, const char *user_id,
@@ -99,11 +129,16 @@ static int run(int argc, char **argv)
 	}
 	log_set_level(lv);
 	const char *dir = argv[1];
-	struct stat st;
-	if (stat(data_dir, &st) < 0 && mkdir(data_dir, 0755) < 0) {
-		fprintf(stderr, "hippo trial: %s: %s\n", data_dir, strerror(errno));
+	if (make_dirs(data_dir) < 0) {
+		fprintf(stderr, "hippo trial: --data %s: %s\n", data_dir, strerror(errno));
 		return 1;
 	}
+	char err[512];
+	long crashed = rec_recover(data_dir, err, sizeof err);
+	if (crashed < 0)
+		log_warn("trial", "trial records not checked", "error=\"%s\"", err);
+	else if (crashed > 0)
+		log_info("trial", "trials cut off by a crash ended", "count=%ld", crashed);
 	struct cfg c;
 	struct cfg_diags d = {0};
 	if (cfg_load(dir, &c, &d) < 0) {
@@ -131,7 +166,14 @@ static int run(int argc, char **argv)
 	nc.workers = workers;
 	nc.grace_s = grace;
 	nc.max_sessions = (size_t)max_sessions;
-	char err[512];
+	/* Before the server starts: libwebsockets sizes its tables by the limit. */
+	long nofile = sess_raise_fd_limit();
+	log_info("trial", "open-file limit", "nofile=%ld max_sessions=%d", nofile, max_sessions);
+	if (nofile >= 0 && nofile < 2L * max_sessions + 64)
+		log_warn("trial", "the open-file limit is low for --max-sessions",
+			 "nofile=%ld max_sessions=%d hint=\"a session holds about 2 descriptors: raise "
+			 "ulimit -n or lower --max-sessions\"",
+			 nofile, max_sessions);
 	struct net_server *srv = net_server_new(&nc, err, sizeof err);
 	if (!srv) {
 		fprintf(stderr, "hippo trial: %s\n", err);

@@ -134,6 +134,7 @@ static const struct cfg__entry table[] = {
 	INT("trial.inputBudget", T(input_budget), 0, INT_MAX, 0, H),
 	BOOL("trial.pauseWhenHidden", T(pause_when_hidden), 1, H),
 	INT("trial.reconnectGrace", T(reconnect_grace_s), 0, 86400, 60, H),
+	INT("trial.connectTimeout", T(connect_timeout_s), 1, 86400, 60, H),
 	INT("trial.jpegQuality", T(jpeg_quality), 1, 100, 80, H),
 	{"trial.maxMessageBytes", CFG_T_SIZE, T(max_message_bytes), 0, 256, 16 * 1024 * 1024,
 	 65536, NULL, H, NULL},

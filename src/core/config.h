@@ -100,6 +100,7 @@ struct cfg_trial {
 	int input_budget;                /* feedback budget, 0 = unlimited */
 	bool pause_when_hidden;          /* default true */
 	int reconnect_grace_s;           /* default 60 */
+	int connect_timeout_s;           /* default 60 */
 	int jpeg_quality;                /* default 80 */
 	size_t max_message_bytes;        /* default 65536 */
 	int max_messages_per_s;          /* default 200 */

@@ -485,7 +485,8 @@ static long list_dir(const char *dir, bool (*keep)(const char *, const char *), 
 		n++;
 	}
 	closedir(d);
-	qsort(v, (size_t)n, sizeof *v, natcmp_ptr);
+	if (n > 1) /* qsort wants a non-null array even for none */
+		qsort(v, (size_t)n, sizeof *v, natcmp_ptr);
 	*out = v;
 	return n;
 fail:

@@ -55,6 +55,12 @@ int flow_cfg_load_deployed(struct flow *f, const char *dir, struct cfg *c,
 int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, struct cfg *c,
 				 struct cfg_diags *diags);
 
+/* The server runs behind a reverse proxy that appends the client's address
+ * to X-Forwarded-For: the last entry, not the socket's peer, is the address
+ * charged for new game sessions (sess_allocate). Off by default (the header
+ * is the client's to forge). */
+void flow_set_trust_proxy(struct flow *f, bool trust);
+
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */
 struct flow_hooks {

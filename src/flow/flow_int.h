@@ -46,6 +46,7 @@ struct flow {
 	unsigned rnd;
 	bool secure;              /* served over TLS: game URLs are wss:// */
 	bool trust_deployed_code; /* deployed studies may name programs and plug-ins */
+	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
 };
 

@@ -56,33 +56,73 @@ static void add_cors(struct http_response *resp)
 	http_add_header(resp, "Cache-Control", "no-store");
 }
 
-/* Allocates the participant's game session and records it. */
-static void session_allocate(struct flow *f, struct flow__project *p,
-			     const struct store_participant *part)
+void flow_set_trust_proxy(struct flow *f, bool trust)
 {
-	char err[256] = "";
+	f->trust_proxy = trust;
+}
+
+/* The address a request came from, for the allocation limit: the socket's
+ * peer; behind a trusted proxy, the last X-Forwarded-For entry (the address
+ * the proxy itself saw). */
+static const char *client_of(const struct flow *f, const struct http_request *req, char *buf,
+			     size_t len)
+{
+	const char *xff = f->trust_proxy ? http_header_get(req, "x-forwarded-for") : NULL;
+	if (xff) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ' || *last == '\t')
+			last++;
+		size_t n = strspn(last, "0123456789abcdefABCDEF.:[]");
+		if (n > 0 && n < len && n < 64 && strspn(last + n, " \t") == strlen(last + n)) {
+			memcpy(buf, last, n);
+			buf[n] = '\0';
+			return buf;
+		}
+	}
+	return req->remote_ip && req->remote_ip[0] ? req->remote_ip : "unknown";
+}
+
+/* Allocates the participant's game session for a request from REQ's client
+ * and records it. Returns what sess_allocate said (*RETRY_S: when limited). */
+static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
+					const struct store_participant *part,
+					const struct http_request *req, int *retry_s)
+{
+	char err[256] = "", cbuf[64];
 	if (!f->sess)
-		return;
+		return SESS_ALLOC_ERROR;
+	const char *client = client_of(f, req, cbuf, sizeof cbuf);
 	double t0 = now_ms();
-	if (sess_allocate(f->sess, p->cfg, part->user_id, err, sizeof err) < 0) {
+	enum sess_alloc rc =
+		sess_allocate(f->sess, p->cfg, part->user_id, client, retry_s, err, sizeof err);
+	if (rc == SESS_ALLOC_FULL || rc == SESS_ALLOC_LIMITED) {
+		/* counted in /metrics; one line each would let a flood fill the log */
+		log_debug("flow", "session not allocated", "project=%s user=%s client=%s error=\"%s\"",
+			  part->project_id, part->user_id, client, err);
+		return rc;
+	}
+	if (rc != SESS_ALLOC_OK) {
 		log_error("flow", "session allocation failed", "project=%s user=%s error=\"%s\"",
 			  part->project_id, part->user_id, err);
-		return;
+		return rc;
 	}
 	double t1 = now_ms();
 	if (store_session_start(f->store, part->id, part->step) < 0)
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 	log_info("flow", "session allocated", "project=%s user=%s step=%d ms=%.3f",
 		 part->project_id, part->user_id, part->step, t1 - t0);
+	return rc;
 }
 
-/* Runs the events of the step the participant just reached. */
+/* Runs the events of the step the participant just reached. An allocation
+ * refused here is made again on the game step. */
 static void enter_step(struct flow *f, struct flow__project *p,
-		       const struct store_participant *part)
+		       const struct store_participant *part, const struct http_request *req)
 {
 	const struct cfg_project *c = &p->cfg->project;
 	if (c->start_server_step > 0 && part->step == c->start_server_step)
-		session_allocate(f, p, part);
+		session_allocate(f, p, part, req, NULL);
 	if (c->stop_server_step > 0 && part->step == c->stop_server_step && f->sess)
 		sess_stop(f->sess, part->project_id, part->user_id, SESS_END_STOP_STEP);
 }
@@ -164,16 +204,16 @@ static int participant_group(struct flow *f, struct flow__project *p,
 	return g;
 }
 
-/* True when the participant's last session ended for good (not by a shutdown
- * or restart, after which it is allocated again). */
+/* True when the participant's last session ended for good (not by a shutdown,
+ * a restart, a connect timeout or a record error, after which it is allocated
+ * again). */
 static bool session_over(struct flow *f, const struct store_participant *part)
 {
 	bool open = false;
 	char reason[32];
 	if (store_session_last(f->store, part->id, &open, reason, sizeof reason) != 1 || open)
 		return false;
-	return strcmp(reason, "shutdown") != 0 && strcmp(reason, "restart") != 0 &&
-	       strcmp(reason, "") != 0;
+	return sess_end_name_final(reason);
 }
 
 /* The answer for a game step: wait / show_game_page, allocating the session
@@ -188,7 +228,7 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 		return 0;
 	}
 	enum sess_state st = sess_get_state(f->sess, part->project_id, part->user_id, &reason);
-	if ((st == SESS_ENDED && reason != SESS_END_SHUTDOWN) ||
+	if ((st == SESS_ENDED && sess_end_name_final(sess_end_reason_name(reason))) ||
 	    (st == SESS_NONE && session_over(f, part))) {
 		int next = flow__step_next(p, part->step);
 		if (store_advance(f->store, part->id, part->step, next, NULL,
@@ -203,7 +243,32 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 		char r[32];
 		if (store_session_last(f->store, part->id, &open, r, sizeof r) == 1 && open)
 			store_session_end(f->store, part->id, "lost", NULL);
-		session_allocate(f, p, part);
+		int retry = 1;
+		enum sess_alloc a = session_allocate(f, p, part, req, &retry);
+		if (a == SESS_ALLOC_LIMITED) {
+			char ra[16];
+			snprintf(ra, sizeof ra, "%d", retry);
+			http_add_header(resp, "Retry-After", ra);
+			http_respond_error(resp, 429,
+					   "too many new games from your network address: please "
+					   "try again in a moment");
+			return 0;
+		}
+		if (a == SESS_ALLOC_ERROR) {
+			http_respond_error(resp, 503,
+					   "the game could not be started on the server: please "
+					   "try again in a moment");
+			return 0;
+		}
+		if (a == SESS_ALLOC_FULL) {
+			http_respond_json(
+				resp, 200,
+				json_pack("{s:s,s:i,s:i,s:s}", "page", "wait", "step", part->step,
+					  "totalSteps", (int)p->nsteps, "message",
+					  "The game server is busy. You will be let in as soon as "
+					  "a place frees up."));
+			return 0;
+		}
 		st = sess_get_state(f->sess, part->project_id, part->user_id, &reason);
 	}
 	json_t *j;
@@ -390,7 +455,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	}
 	if (created) {
 		log_info("flow", "participant created", "project=%s user=%s", pid, uid);
-		enter_step(f, p, &part);
+		enter_step(f, p, &part, req);
 		dirty = true;
 	}
 	const struct flow__step *s = flow__step_at(p, part.step);
@@ -414,7 +479,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 			goto out;
 		}
 		if (rc == 1 && to != from)
-			enter_step(f, p, &part);
+			enter_step(f, p, &part, req);
 		dirty = dirty || rc == 1;
 		s = flow__step_at(p, part.step);
 	}
@@ -424,7 +489,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		if (respond_game(f, p, &part, req, resp) == 0)
 			goto out;
 		dirty = true;
-		enter_step(f, p, &part);
+		enter_step(f, p, &part, req);
 		s = flow__step_at(p, part.step);
 	}
 	int g = s->nvariants > 0 ? participant_group(f, p, &part, s->nvariants) : 0;
@@ -481,10 +546,11 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
 	if (!p)
 		return;
 	const struct flow__step *s = flow__step_at(p, part.step);
-	/* After a shutdown the session is resumed (re-allocated) at the next
-	 * start. Events of the step after the game are left to the next
-	 * request: this runs inside the session's own end callback. */
-	if (reason != SESS_END_SHUTDOWN && s->is_game) {
+	/* After a shutdown, a connect timeout or a record error the game is
+	 * still to be played: the next /next allocates a new session. Events of
+	 * the step after the game are left to the next request: this runs
+	 * inside the session's own end callback. */
+	if (sess_end_name_final(rname) && s->is_game) {
 		int next = flow__step_next(p, part.step);
 		if (store_advance(f->store, part.id, part.step, next, NULL,
 				  next >= p->final.number) < 0)

@@ -709,6 +709,11 @@ static int ws_writable(struct net_conn *c, struct lws *wsi)
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"done", 4);
 		return -1;
 	}
+	if (o == SESS_OUT_CLOSE_RETRY) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				 (unsigned char *)"please try again", 16);
+		return -1;
+	}
 	if (o == SESS_OUT_TEXT || o == SESS_OUT_BINARY) {
 		if (lws_write(wsi, buf, len, o == SESS_OUT_TEXT ? LWS_WRITE_TEXT : LWS_WRITE_BINARY) <
 		    (int)len)

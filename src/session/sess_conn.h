@@ -41,7 +41,8 @@ size_t sess__live(struct sess_mgr *m);
 /* Attaches CONN to the session named by the handshake HS (creating it in open
  * mode). Returns the session (a reference held for CONN until sess__detach)
  * or NULL with a client-facing message in ERR. *REPLACED gets a connection
- * that was attached before and must now be closed (or NULL). */
+ * that was attached before and must now be closed (or NULL); its reference
+ * passes to CONN, so the replaced connection must not call sess__detach. */
 struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *conn,
 			  bool binary, void **replaced, char *err, size_t errlen);
 /* CONN is gone: the session pauses (grace period) if CONN was its connection. Drops the reference. */
@@ -56,6 +57,8 @@ enum sess_out {
 	SESS_OUT_TEXT,
 	SESS_OUT_BINARY,
 	SESS_OUT_CLOSE,    /* the trial is over and "done" was sent: close normally */
+	SESS_OUT_CLOSE_RETRY, /* the session failed (its error was sent) but the game is not
+				 over: close with 1008 so the client asks the flow again */
 };
 
 /* The next message for CONN: *BUF (headroom bytes available before it) and

@@ -8,19 +8,30 @@
  * - each worker owns a list of sessions and runs them on its own timer loop
  *   (condition variable with an absolute deadline: the next frame tick, flush,
  *   grace or max-runtime deadline of its sessions);
- * - a session's state is guarded by its mutex; the registry and the wake list
- *   by the manager's mutex. Order: session, then manager; never the reverse.
- * Session objects live until the manager is freed (ended ones stay as small
- * tombstones so sess_get_state can report why they ended). */
+ * - a session's state is guarded by its mutex; the registry, the wake list,
+ *   the counters and the per-address allowances by the manager's mutex.
+ *   Order: session, then manager (or a worker's); never the reverse.
+ *
+ * Lifetime: a session object is reference counted. References are held by
+ * the registry (from insertion until its end callback has returned), the
+ * worker list it runs on, the connection attached to it (from attach to
+ * detach; a replaced connection hands its reference to the new one), the
+ * wake list while it is queued there, and callers for the length of a call.
+ * The last unref frees it, always outside its own callbacks and without
+ * locks held. An ended session thus disappears once its end is reported;
+ * the store's session record says why it ended. */
 #include "session/session.h"
 
 #include <libwebsockets.h>
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/config.h"
@@ -31,6 +42,9 @@
 #include "trial/trial.h"
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
+#define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
+#define SESS_ADDR_MAX 65536     /* client addresses tracked at most */
+#define SESS_ADDR_BUCKETS 4096  /* hash buckets of the allowance table */
 
 struct ctrl {
 	unsigned char *buf; /* headroom + message */
@@ -48,6 +62,11 @@ struct fbuf {
 struct sess {
 	pthread_mutex_t mu;
 	struct sess_mgr *m;
+	int refs;                     /* atomic */
+	struct sess *hnext;           /* registry chain; guarded by m->mu */
+	struct sess *oprev, *onext;   /* every object of the manager; guarded by m->mu */
+	bool registered;              /* in the registry; guarded by m->mu */
+	bool ended;                   /* state is SESS_ENDED; guarded by m->mu (for lookups) */
 	char project_id[MSG_ID_MAX + 1];
 	char user_id[MSG_ID_MAX + 1];
 	const struct cfg *cfg;
@@ -61,12 +80,22 @@ struct sess {
 	int qhead, qlen;
 	unsigned char *ctrl_out;      /* the control message handed out last */
 	bool closing;                 /* "done" was handed out */
+	bool fail_close;              /* the trial failed: close so the client asks again */
+	bool attached_once;           /* a client has connected */
 	struct fbuf fpend, fsend;
 	bool frame_ready;
 	bool wake_queued;             /* guarded by m->mu */
 	struct sess *wake_next;       /* guarded by m->mu */
-	int64_t grace_deadline, max_deadline;
-	int grace_s;
+	int64_t grace_deadline, max_deadline, connect_deadline;
+	int grace_s, connect_s;
+};
+
+/* One client address's allowance of allocations (a token bucket). */
+struct addr_bucket {
+	struct addr_bucket *next;
+	double tokens;
+	int64_t at;                   /* when tokens was computed (monotonic ns) */
+	char addr[64];
 };
 
 struct worker {
@@ -82,8 +111,14 @@ struct worker {
 struct sess_mgr {
 	struct sess_mgr_config c;
 	pthread_mutex_t mu;
-	struct sess **all;
-	size_t n, cap;
+	struct sess **reg;            /* registry: chains by user id hash */
+	size_t nreg, regcap;          /* entries, buckets (a power of two) */
+	struct sess *objs;            /* every session object (for shutdown and free) */
+	size_t nobjs, live;
+	unsigned long long refused_full, refused_rate, connect_timeouts;
+	int alloc_rate;               /* allocations per client and minute; 0: no limit */
+	struct addr_bucket **addrs;   /* SESS_ADDR_BUCKETS chains */
+	size_t naddrs;
 	struct sess *wake_head;
 	struct worker *w;
 	int nw;
@@ -93,11 +128,74 @@ struct sess_mgr {
 	unsigned long long frames_sent; /* atomic: frames handed to connections */
 };
 
+static const char *const reason_names[] = {
+	"none",	    "done",	"stop",	    "stop_step",       "max_runtime",
+	"grace",    "error",	"shutdown", "connect_timeout", "record_error",
+};
+
 const char *sess_end_reason_name(enum sess_end_reason r)
 {
-	static const char *const names[] = {"none",	   "done",	  "stop",     "stop_step",
-					    "max_runtime", "grace",	  "error",    "shutdown"};
-	return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+	return (unsigned)r < sizeof reason_names / sizeof reason_names[0] ? reason_names[r]
+									  : "unknown";
+}
+
+bool sess_end_name_final(const char *name)
+{
+	static const enum sess_end_reason final[] = {SESS_END_DONE,	   SESS_END_STOP,
+						     SESS_END_STOP_STEP,   SESS_END_MAX_RUNTIME,
+						     SESS_END_GRACE,	   SESS_END_ERROR};
+	for (size_t i = 0; name && i < sizeof final / sizeof final[0]; i++)
+		if (strcmp(name, reason_names[final[i]]) == 0)
+			return true;
+	return false;
+}
+
+/* ---- references ---- */
+
+/* FNV-1a: the registry's and the allowance table's hash. */
+static size_t hash_user(const char *user)
+{
+	size_t h = 14695981039346656037u;
+	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+		h = (h ^ *p) * 1099511628211u;
+	return h;
+}
+
+static void ref(struct sess *s)
+{
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void clear_ctrl(struct sess *s);
+
+/* Frees S (no references left, not reachable any more). */
+static void sess_free(struct sess *s)
+{
+	trial_free(s->trial);
+	clear_ctrl(s);
+	free(s->ctrl_out);
+	free(s->fpend.p);
+	free(s->fsend.p);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* Drops a reference; the last one frees S. Never called with a lock held. */
+static void unref(struct sess *s)
+{
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	struct sess_mgr *m = s->m;
+	pthread_mutex_lock(&m->mu);
+	if (s->oprev)
+		s->oprev->onext = s->onext;
+	else
+		m->objs = s->onext;
+	if (s->onext)
+		s->onext->oprev = s->oprev;
+	m->nobjs--;
+	pthread_mutex_unlock(&m->mu);
+	sess_free(s);
 }
 
 /* ---- output (called with s->mu held) ---- */
@@ -110,6 +208,7 @@ static void wake(struct sess *s)
 	bool first = false;
 	pthread_mutex_lock(&m->mu);
 	if (!s->wake_queued) {
+		ref(s); /* dropped by sess__drain_wakes */
 		s->wake_queued = true;
 		first = m->wake_head == NULL;
 		s->wake_next = m->wake_head;
@@ -244,7 +343,7 @@ struct ended {
 	char **files;
 };
 
-/* With s->mu held: if the trial has ended, turns the session into a tombstone
+/* With s->mu held: if the trial has ended, frees it, marks the session ended
  * and fills E for the end callback (made after unlocking). */
 static void end_locked(struct sess *s, struct ended *e)
 {
@@ -271,20 +370,64 @@ static void end_locked(struct sess *s, struct ended *e)
 		free(s->fsend.p);
 		s->fsend = (struct fbuf){0};
 	}
+	struct sess_mgr *m = s->m;
+	pthread_mutex_lock(&m->mu);
+	s->ended = true;
+	m->live--;
+	if (e->reason == SESS_END_CONNECT_TIMEOUT)
+		m->connect_timeouts++;
+	pthread_mutex_unlock(&m->mu);
+	if (e->reason == SESS_END_RECORD && s->conn && !s->closing) {
+		/* no "done" (the game is not over): the connection is closed after
+		 * the error, and the client comes back for a new session */
+		s->fail_close = true;
+		wake(s);
+	}
 }
 
+/* Takes S out of the registry (its registry reference is dropped; the
+ * caller still holds one). */
+static void unregister(struct sess *s)
+{
+	struct sess_mgr *m = s->m;
+	bool drop = false;
+	pthread_mutex_lock(&m->mu);
+	if (s->registered) {
+		struct sess **pp = &m->reg[hash_user(s->user_id) & (m->regcap - 1)];
+		while (*pp && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = s->hnext;
+		s->hnext = NULL;
+		s->registered = false;
+		m->nreg--;
+		drop = true;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (drop)
+		unref(s);
+}
+
+/* Reports the end (E from end_locked) to the end callback, then forgets the
+ * session: from now on lookups find no session and the store (written by
+ * the callback) says why it ended. The caller holds a reference. */
 static void notify_end(struct sess *s, struct ended *e)
 {
 	if (!e->yes)
 		return;
 	struct sess_mgr *m = s->m;
-	if (m->end_fn)
-		m->end_fn(m->end_user, s->project_id, s->user_id, e->reason,
-			  (const char *const *)(e->files ? e->files : (char *[]){NULL}));
+	pthread_mutex_lock(&m->mu);
+	sess_end_fn fn = m->end_fn;
+	void *user = m->end_user;
+	pthread_mutex_unlock(&m->mu);
+	if (fn)
+		fn(user, s->project_id, s->user_id, e->reason,
+		   (const char *const *)(e->files ? e->files : (char *[]){NULL}));
 	for (size_t i = 0; e->files && e->files[i]; i++)
 		free(e->files[i]);
 	free(e->files);
 	e->yes = false;
+	unregister(s);
 }
 
 /* Runs what is due for S at NOW. Returns the next deadline, or -1 when the
@@ -298,10 +441,17 @@ static int64_t service(struct sess *s, int64_t now, struct trial_scratch *sc)
 		pthread_mutex_unlock(&s->mu);
 		return -1;
 	}
-	if (now >= s->max_deadline)
+	if (now >= s->max_deadline) {
 		trial_end(s->trial, SESS_END_MAX_RUNTIME, &sink);
-	else if (s->state == SESS_PAUSED && now >= s->grace_deadline)
+	} else if (s->state == SESS_PAUSED && now >= s->grace_deadline) {
 		trial_end(s->trial, SESS_END_GRACE, &sink);
+	} else if (!s->attached_once) {
+		/* the connect timeout runs from when the session is ready */
+		if (trial_starting(s->trial))
+			s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
+		else if (now >= s->connect_deadline)
+			trial_end(s->trial, SESS_END_CONNECT_TIMEOUT, &sink);
+	}
 	int64_t d = trial_due(s->trial);
 	if (d <= now) {
 		trial_run(s->trial, now, sc, &sink);
@@ -315,6 +465,8 @@ static int64_t service(struct sess *s, int64_t now, struct trial_scratch *sc)
 		next = s->max_deadline;
 	if (next >= 0 && s->state == SESS_PAUSED && s->grace_deadline < next)
 		next = s->grace_deadline;
+	if (next >= 0 && !s->attached_once && s->connect_deadline < next)
+		next = s->connect_deadline;
 	pthread_mutex_unlock(&s->mu);
 	notify_end(s, &e);
 	return next;
@@ -336,6 +488,9 @@ static void *worker_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			int64_t d = service(w->local[i], now, &w->sc);
 			if (d < 0) {
+				/* the list's reference; only this worker reads the
+				 * list's entries, and the freed one is dropped below */
+				unref(w->local[i]);
 				w->local[i] = NULL;
 				removed++;
 			} else if (d < next) {
@@ -363,7 +518,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Adds S to the least loaded worker. */
+/* Adds S to the least loaded worker (the list takes a reference). */
 static int assign(struct sess_mgr *m, struct sess *s)
 {
 	int best = 0;
@@ -385,6 +540,7 @@ static int assign(struct sess_mgr *m, struct sess *s)
 		w->local = c;
 		w->cap = cap;
 	}
+	ref(s);
 	w->list[w->n++] = s;
 	s->worker = best;
 	w->kicked = true;
@@ -396,22 +552,65 @@ static int assign(struct sess_mgr *m, struct sess *s)
 /* ---- registry ---- */
 
 /* With m->mu held: the live session of (PROJECT, USER) (any project when
- * PROJECT is ""), else the newest ended one, else NULL. */
+ * PROJECT is ""), else the newest ended one whose end is being reported,
+ * else NULL. */
 static struct sess *find_locked(struct sess_mgr *m, const char *project, const char *user)
 {
+	if (!m->regcap)
+		return NULL;
 	struct sess *ended = NULL;
-	for (size_t i = m->n; i-- > 0;) {
-		struct sess *s = m->all[i];
+	for (struct sess *s = m->reg[hash_user(user) & (m->regcap - 1)]; s; s = s->hnext) {
 		if (strcmp(s->user_id, user) != 0 || (project[0] && strcmp(s->project_id, project)))
 			continue;
-		if (s->state != SESS_ENDED)
+		if (!s->ended)
 			return s;
 		if (!ended)
-			ended = s;
+			ended = s; /* chains are newest first */
 	}
 	return ended;
 }
 
+/* With m->mu held: adds S to the registry (which takes a reference) and to
+ * the objects. Returns -1 when out of memory. */
+static int register_locked(struct sess_mgr *m, struct sess *s)
+{
+	if (m->nreg + 1 > m->regcap) {
+		size_t cap = m->regcap ? m->regcap * 2 : 256;
+		struct sess **t = calloc(cap, sizeof *t);
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < m->regcap; i++) {
+			struct sess *x = m->reg[i];
+			while (x) {
+				struct sess *nx = x->hnext;
+				size_t b = hash_user(x->user_id) & (cap - 1);
+				x->hnext = t[b];
+				t[b] = x;
+				x = nx;
+			}
+		}
+		free(m->reg);
+		m->reg = t;
+		m->regcap = cap;
+	}
+	size_t b = hash_user(s->user_id) & (m->regcap - 1);
+	s->hnext = m->reg[b];
+	m->reg[b] = s;
+	s->registered = true;
+	m->nreg++;
+	ref(s);
+	s->oprev = NULL;
+	s->onext = m->objs;
+	if (m->objs)
+		m->objs->oprev = s;
+	m->objs = s;
+	m->nobjs++;
+	m->live++;
+	return 0;
+}
+
+/* A session for USER_ID with CFG, not registered yet (one reference, the
+ * caller's). */
 static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			   char *err, size_t errlen)
 {
@@ -424,6 +623,7 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	s->m = m;
+	s->refs = 1;
 	s->cfg = cfg;
 	snprintf(s->project_id, sizeof s->project_id, "%s", pid);
 	snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
@@ -441,37 +641,34 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
 	if (s->grace_s < 0)
 		s->grace_s = 60;
+	s->connect_s = cfg->trial.connect_timeout_s > 0 ? cfg->trial.connect_timeout_s : 60;
+	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
 	s->state = SESS_READY;
 	return s;
 }
 
-/* Inserts S unless a live session for the same participant appeared meanwhile
- * (then S is discarded and that one returned). */
-static struct sess *insert(struct sess_mgr *m, struct sess *s)
+/* Registers S (created, the caller's reference) and starts it on a worker.
+ * Returns S, or the live session of the same participant that appeared
+ * meanwhile (S is discarded), with a reference for the caller; or NULL (S
+ * discarded) with *FULL set when max_sessions sessions are live. */
+static struct sess *insert(struct sess_mgr *m, struct sess *s, bool *full)
 {
+	*full = false;
 	pthread_mutex_lock(&m->mu);
 	struct sess *other = find_locked(m, s->project_id, s->user_id);
-	if (other && other->state != SESS_ENDED) {
+	bool at_cap = m->c.max_sessions && m->live >= m->c.max_sessions;
+	if ((other && !other->ended) || at_cap || register_locked(m, s) < 0) {
+		if (other && !other->ended)
+			ref(other);
+		else
+			other = NULL;
+		*full = !other && at_cap;
+		if (*full)
+			m->refused_full++;
 		pthread_mutex_unlock(&m->mu);
-		trial_free(s->trial);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
+		sess_free(s);
 		return other;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct sess **a = realloc(m->all, cap * sizeof *a);
-		if (!a) {
-			pthread_mutex_unlock(&m->mu);
-			trial_free(s->trial);
-			pthread_mutex_destroy(&s->mu);
-			free(s);
-			return NULL;
-		}
-		m->all = a;
-		m->cap = cap;
-	}
-	m->all[m->n++] = s;
 	pthread_mutex_unlock(&m->mu);
 	if (assign(m, s) < 0) {
 		pthread_mutex_lock(&s->mu);
@@ -481,47 +678,160 @@ static struct sess *insert(struct sess_mgr *m, struct sess *s)
 		end_locked(s, &e);
 		pthread_mutex_unlock(&s->mu);
 		notify_end(s, &e);
+		unref(s);
 		return NULL;
 	}
 	return s;
 }
 
-int sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id, char *err,
-		  size_t errlen)
+/* With m->mu held: the allowance of ADDR refilled to NOW, created when new
+ * (NULL when the table is full of addresses that used theirs lately). */
+static struct addr_bucket *addr_get(struct sess_mgr *m, const char *addr, int64_t now)
+{
+	double rate = m->alloc_rate / 60e9; /* tokens per ns */
+	double cap = m->alloc_rate;
+	if (!m->addrs) {
+		m->addrs = calloc(SESS_ADDR_BUCKETS, sizeof *m->addrs);
+		if (!m->addrs)
+			return NULL;
+	}
+	size_t h = hash_user(addr) & (SESS_ADDR_BUCKETS - 1);
+	for (struct addr_bucket *b = m->addrs[h]; b; b = b->next) {
+		if (strcmp(b->addr, addr) != 0)
+			continue;
+		b->tokens = fmin(cap, b->tokens + (double)(now - b->at) * rate);
+		b->at = now;
+		return b;
+	}
+	if (m->naddrs >= SESS_ADDR_MAX) {
+		/* forget the addresses whose allowance is full again (idle for a minute) */
+		for (size_t i = 0; i < SESS_ADDR_BUCKETS; i++) {
+			struct addr_bucket **pp = &m->addrs[i];
+			while (*pp) {
+				struct addr_bucket *b = *pp;
+				if (b->tokens + (double)(now - b->at) * rate >= cap) {
+					*pp = b->next;
+					free(b);
+					m->naddrs--;
+				} else {
+					pp = &b->next;
+				}
+			}
+		}
+		if (m->naddrs >= SESS_ADDR_MAX)
+			return NULL;
+	}
+	struct addr_bucket *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	snprintf(b->addr, sizeof b->addr, "%s", addr);
+	b->tokens = cap;
+	b->at = now;
+	b->next = m->addrs[h];
+	m->addrs[h] = b;
+	m->naddrs++;
+	return b;
+}
+
+/* With m->mu held: whether CLIENT may allocate now (CHARGE: and takes one
+ * allocation from its allowance); *RETRY_S gets the wait otherwise. */
+static bool addr_allow(struct sess_mgr *m, const char *client, bool charge, int *retry_s)
+{
+	if (!client || !client[0] || m->alloc_rate <= 0)
+		return true;
+	int64_t now = trial_now_ns();
+	struct addr_bucket *b = addr_get(m, client, now);
+	if (b && b->tokens >= 1) {
+		if (charge)
+			b->tokens -= 1;
+		return true;
+	}
+	if (retry_s) {
+		double need = b ? 1 - b->tokens : 1;
+		*retry_s = (int)ceil(need * 60.0 / m->alloc_rate);
+		if (*retry_s < 1)
+			*retry_s = 1;
+	}
+	return false;
+}
+
+static void addrs_clear(struct sess_mgr *m)
+{
+	for (size_t i = 0; m->addrs && i < SESS_ADDR_BUCKETS; i++)
+		while (m->addrs[i]) {
+			struct addr_bucket *b = m->addrs[i];
+			m->addrs[i] = b->next;
+			free(b);
+		}
+	m->naddrs = 0;
+}
+
+void sess_set_alloc_rate(struct sess_mgr *m, int per_minute)
+{
+	pthread_mutex_lock(&m->mu);
+	m->alloc_rate = per_minute > 0 ? per_minute : 0;
+	addrs_clear(m); /* every address starts with a full allowance at the new rate */
+	pthread_mutex_unlock(&m->mu);
+}
+
+enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+			      const char *client, int *retry_s, char *err, size_t errlen)
 {
 	if (!id_valid_user(user_id)) {
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
-		return -1;
+		return SESS_ALLOC_ERROR;
 	}
 	const char *pid = cfg->project.id ? cfg->project.id : "default";
 	pthread_mutex_lock(&m->mu);
 	struct sess *s = find_locked(m, pid, user_id);
-	bool live = s && s->state != SESS_ENDED;
-	pthread_mutex_unlock(&m->mu);
-	if (live)
-		return 0;
-	if (m->c.max_sessions && sess__live(m) >= m->c.max_sessions) {
-		snprintf(err, errlen, "too many live sessions (%zu)", m->c.max_sessions);
-		return -1;
+	if (s && !s->ended) {
+		pthread_mutex_unlock(&m->mu);
+		return SESS_ALLOC_OK;
 	}
+	if (!addr_allow(m, client, false, retry_s)) {
+		m->refused_rate++;
+		pthread_mutex_unlock(&m->mu);
+		snprintf(err, errlen, "too many new game sessions from %s", client);
+		return SESS_ALLOC_LIMITED;
+	}
+	if (m->c.max_sessions && m->live >= m->c.max_sessions) {
+		m->refused_full++;
+		pthread_mutex_unlock(&m->mu);
+		snprintf(err, errlen, "too many live sessions (%zu)", m->c.max_sessions);
+		return SESS_ALLOC_FULL;
+	}
+	pthread_mutex_unlock(&m->mu);
 	s = create(m, cfg, user_id, err, errlen);
 	if (!s)
-		return -1;
-	if (!insert(m, s)) {
-		snprintf(err, errlen, "could not start the session");
-		return -1;
+		return SESS_ALLOC_ERROR;
+	bool full;
+	s = insert(m, s, &full);
+	if (!s) {
+		if (full)
+			snprintf(err, errlen, "too many live sessions (%zu)", m->c.max_sessions);
+		else
+			snprintf(err, errlen, "could not start the session");
+		return full ? SESS_ALLOC_FULL : SESS_ALLOC_ERROR;
 	}
-	return 0;
+	pthread_mutex_lock(&m->mu);
+	addr_allow(m, client, true, NULL);
+	pthread_mutex_unlock(&m->mu);
+	unref(s);
+	return SESS_ALLOC_OK;
 }
 
+/* The session of (PROJECT, USER) as find_locked, with a reference for the caller. */
 static struct sess *lookup(struct sess_mgr *m, const char *project, const char *user)
 {
 	pthread_mutex_lock(&m->mu);
 	struct sess *s = find_locked(m, project ? project : "", user);
+	if (s)
+		ref(s);
 	pthread_mutex_unlock(&m->mu);
 	return s;
 }
 
+/* Ends S with REASON (the caller holds a reference). */
 static void stop_sess(struct sess *s, enum sess_end_reason reason)
 {
 	struct ended e = {0};
@@ -541,16 +851,21 @@ void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
 	       enum sess_end_reason reason)
 {
 	struct sess *s = lookup(m, project_id, user_id);
-	if (s)
+	if (s) {
 		stop_sess(s, reason);
+		unref(s);
+	}
 }
 
 enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const char *user_id,
 			       enum sess_end_reason *reason)
 {
 	struct sess *s = lookup(m, project_id, user_id);
-	if (!s)
+	if (!s) {
+		if (reason)
+			*reason = SESS_END_NONE;
 		return SESS_NONE;
+	}
 	pthread_mutex_lock(&s->mu);
 	enum sess_state st = s->state;
 	if (st == SESS_READY && s->trial && trial_starting(s->trial))
@@ -558,6 +873,7 @@ enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const
 	if (reason)
 		*reason = st == SESS_ENDED ? s->reason : SESS_END_NONE;
 	pthread_mutex_unlock(&s->mu);
+	unref(s);
 	return st;
 }
 
@@ -567,6 +883,24 @@ void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user)
 	m->end_fn = fn;
 	m->end_user = user;
 	pthread_mutex_unlock(&m->mu);
+}
+
+long sess_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (rl.rlim_cur != rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0 && rl.rlim_max == RLIM_INFINITY) {
+			want.rlim_cur = 1 << 20; /* the kernel's usual nr_open */
+			setrlimit(RLIMIT_NOFILE, &want);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -1;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ? LONG_MAX
+								     : (long)rl.rlim_cur;
 }
 
 /* ---- manager ---- */
@@ -580,6 +914,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 	}
 	m->c = *c;
 	m->nw = c->workers > 0 ? c->workers : 1;
+	m->alloc_rate = SESS_ALLOC_RATE;
 	pthread_mutex_init(&m->mu, NULL);
 	m->w = calloc((size_t)m->nw, sizeof *m->w);
 	if (!m->w) {
@@ -611,30 +946,26 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 void sess__shutdown(struct sess_mgr *m)
 {
 	pthread_mutex_lock(&m->mu);
-	size_t n = m->n;
+	size_t n = m->nreg, k = 0;
 	struct sess **copy = n ? malloc(n * sizeof *copy) : NULL;
-	if (copy)
-		memcpy(copy, m->all, n * sizeof *copy);
+	for (size_t i = 0; copy && i < m->regcap; i++)
+		for (struct sess *s = m->reg[i]; s && k < n; s = s->hnext) {
+			ref(s);
+			copy[k++] = s;
+		}
 	pthread_mutex_unlock(&m->mu);
-	for (size_t i = 0; copy && i < n; i++)
+	for (size_t i = 0; i < k; i++) {
 		stop_sess(copy[i], SESS_END_SHUTDOWN);
+		unref(copy[i]);
+	}
 	free(copy);
 }
 
 size_t sess__live(struct sess_mgr *m)
 {
-	size_t live = 0;
 	pthread_mutex_lock(&m->mu);
-	size_t n = m->n;
+	size_t live = m->live;
 	pthread_mutex_unlock(&m->mu);
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&m->mu);
-		struct sess *s = m->all[i];
-		pthread_mutex_unlock(&m->mu);
-		pthread_mutex_lock(&s->mu);
-		live += s->state != SESS_ENDED;
-		pthread_mutex_unlock(&s->mu);
-	}
 	return live;
 }
 
@@ -661,17 +992,16 @@ void sess__mgr_free(struct sess_mgr *m)
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
 	}
-	for (size_t i = 0; i < m->n; i++) {
-		struct sess *s = m->all[i];
-		trial_free(s->trial);
-		clear_ctrl(s);
-		free(s->ctrl_out);
-		free(s->fpend.p);
-		free(s->fsend.p);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
+	/* The workers are gone and the server dropped its connections: every
+	 * object left goes, whatever references it still counts. */
+	while (m->objs) {
+		struct sess *s = m->objs;
+		m->objs = s->onext;
+		sess_free(s);
 	}
-	free(m->all);
+	free(m->reg);
+	addrs_clear(m);
+	free(m->addrs);
 	free(m->w);
 	tile_cache_free(m->tiles);
 	rec_sync_wait(); /* every record on disk before the server is gone */
@@ -712,10 +1042,15 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 		project = open->project.id && id_valid_project(open->project.id) ? open->project.id
 									   : "default";
 	struct sess *s = lookup(m, project, user);
-	if (!s || s->state == SESS_ENDED) {
+	pthread_mutex_lock(&m->mu);
+	bool ended = s && s->ended;
+	pthread_mutex_unlock(&m->mu);
+	if (!s || ended) {
+		if (s)
+			unref(s);
 		if (!open) {
-			snprintf(err, errlen, s ? "the session of this participant has ended"
-						: "no session for this participant");
+			snprintf(err, errlen, ended ? "the session of this participant has ended"
+						    : "no session for this participant");
 			return NULL;
 		}
 		if (m->c.max_sessions && sess__live(m) >= m->c.max_sessions) {
@@ -725,30 +1060,39 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 		s = create(m, open, user, err, errlen);
 		if (!s)
 			return NULL;
-		s = insert(m, s);
+		bool full;
+		s = insert(m, s, &full);
 		if (!s) {
-			snprintf(err, errlen, "could not start the session");
+			snprintf(err, errlen, full ? "the server is full, try again later"
+						   : "could not start the session");
 			return NULL;
 		}
 	}
 	pthread_mutex_lock(&s->mu);
 	if (!s->trial) {
 		pthread_mutex_unlock(&s->mu);
+		unref(s);
 		snprintf(err, errlen, "the session of this participant has ended");
 		return NULL;
 	}
+	/* The connection's reference: ours, unless a replaced connection hands
+	 * its own over. */
+	bool keep = s->conn == NULL;
 	*replaced = s->conn;
 	clear_ctrl(s);
 	s->closing = false;
 	s->frame_ready = false;
 	s->conn = conn;
 	s->binary = binary;
+	s->attached_once = true;
 	s->state = SESS_RUNNING;
 	struct trial_sink sink = sink_of(s);
 	trial_on_attach(s->trial, hs, &sink);
 	int wi = s->worker;
 	pthread_mutex_unlock(&s->mu);
 	kick(m, wi);
+	if (!keep)
+		unref(s);
 	return s;
 }
 
@@ -774,6 +1118,7 @@ void sess__detach(struct sess *s, void *conn)
 	int wi = s->worker;
 	pthread_mutex_unlock(&s->mu);
 	kick(s->m, wi);
+	unref(s); /* the connection's reference */
 }
 
 void sess__message(struct sess *s, const struct trial_msg *msg)
@@ -837,6 +1182,8 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 			s->closing = true;
 			s->frame_ready = false;
 		}
+	} else if (s->fail_close) {
+		out = SESS_OUT_CLOSE_RETRY;
 	} else if (s->frame_ready) {
 		struct fbuf t = s->fsend;
 		s->fsend = s->fpend;
@@ -848,7 +1195,7 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		*len = s->fsend.len;
 		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;
 	}
-	*more = s->qlen > 0 || s->frame_ready || s->closing;
+	*more = s->qlen > 0 || s->frame_ready || s->closing || s->fail_close;
 	pthread_mutex_unlock(&s->mu);
 	return out;
 }
@@ -866,9 +1213,11 @@ void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), v
 			batch[n++] = s;
 		}
 		pthread_mutex_unlock(&m->mu);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			if (batch[i]->conn)
 				fn(batch[i]->conn, user);
+			unref(batch[i]); /* the wake list's reference */
+		}
 		if (n < sizeof batch / sizeof batch[0])
 			return;
 	}
@@ -877,5 +1226,11 @@ void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), v
 void sess_stats(struct sess_mgr *m, struct sess_stats *st)
 {
 	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
-	st->live = sess__live(m);
+	pthread_mutex_lock(&m->mu);
+	st->live = m->live;
+	st->held = m->nobjs;
+	st->refused_full = m->refused_full;
+	st->refused_rate = m->refused_rate;
+	st->connect_timeouts = m->connect_timeouts;
+	pthread_mutex_unlock(&m->mu);
 }

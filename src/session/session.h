@@ -6,8 +6,12 @@
  * participant reaches events.startServerStep (environment created, max-runtime
  * timer armed), attached when the participant's websocket handshake names that
  * userId, and ends when the trial is done (maxEpisodes or "stop"), when the flow
- * stops it (stopServerStep), at max-runtime, or at shutdown. Every function
- * here is thread-safe. */
+ * stops it (stopServerStep), at max-runtime, or at shutdown. A session nobody
+ * connects to is released after trial.connectTimeout (the flow allocates
+ * again when the participant comes back). Ended sessions are forgotten once
+ * their end callback returned: from then on sess_get_state says SESS_NONE and
+ * the store's session record (written by the callback) says why it ended.
+ * Every function here is thread-safe. */
 #ifndef HIPPO_SESSION_SESSION_H
 #define HIPPO_SESSION_SESSION_H
 
@@ -35,20 +39,46 @@ enum sess_end_reason {
 	SESS_END_GRACE,       /* disconnected longer than the grace period */
 	SESS_END_ERROR,       /* the environment failed */
 	SESS_END_SHUTDOWN,    /* the server stopped */
+	SESS_END_CONNECT_TIMEOUT, /* nobody connected within trial.connectTimeout */
+	SESS_END_RECORD,      /* the records could not be written (e.g. out of descriptors) */
 };
 
 const char *sess_end_reason_name(enum sess_end_reason r);
+
+/* Whether an end with the reason named NAME (sess_end_reason_name, or a name
+ * the store uses such as "restart") is the end of the participant's game: done,
+ * stop, stop_step, max_runtime, grace, error. Any other (shutdown,
+ * connect_timeout, record_error, restart, lost, unknown) means the game is
+ * still to be played: the flow allocates a new session. */
+bool sess_end_name_final(const char *name);
 
 /* Called (on a server thread, without locks held) when a session ends, with the
  * data files it wrote (paths relative to the data folder, NULL-terminated). */
 typedef void (*sess_end_fn)(void *user, const char *project_id, const char *user_id,
 			    enum sess_end_reason reason, const char *const *files);
 
+/* What sess_allocate returns. */
+enum sess_alloc {
+	SESS_ALLOC_OK = 0,
+	SESS_ALLOC_ERROR = -1,   /* bad id, or the trial could not start (environment, files) */
+	SESS_ALLOC_FULL = -2,    /* max_sessions live sessions already */
+	SESS_ALLOC_LIMITED = -3, /* CLIENT allocated too many sessions lately */
+};
+
 /* Allocates a session for USER_ID with the project's CFG (borrowed: the cfg must
  * outlive the session). Idempotent: allocating an existing live session returns
- * 0 and changes nothing. Returns 0, or -1 with a message in ERR. */
-int sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id, char *err,
-		  size_t errlen);
+ * SESS_ALLOC_OK and changes nothing. CLIENT (the address the request came from,
+ * or NULL: no limit) is charged one allocation from its allowance (see
+ * sess_set_alloc_rate); a client without allowance left gets
+ * SESS_ALLOC_LIMITED and *RETRY_S (if not NULL) the seconds until it has one.
+ * Failures leave a message in ERR. */
+enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+			      const char *client, int *retry_s, char *err, size_t errlen);
+
+/* Allocations per client address: PER_MINUTE a minute, in bursts of up to
+ * PER_MINUTE (a token bucket per address); 0 lifts the limit. Default 120.
+ * Every address starts again with a full allowance. */
+void sess_set_alloc_rate(struct sess_mgr *m, int per_minute);
 
 /* Ends the session (no-op if none); its data is flushed and closed first. */
 void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
@@ -66,7 +96,17 @@ void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
 struct sess_stats {
 	unsigned long long frames_sent; /* frames handed to participants' connections */
 	size_t live;                    /* sessions not ended */
+	size_t held;                    /* session objects in memory (live, ending, or still
+					   attached to a closing connection) */
+	unsigned long long refused_full;    /* allocations refused: max_sessions reached */
+	unsigned long long refused_rate;    /* allocations refused: the client's rate limit */
+	unsigned long long connect_timeouts; /* sessions released: nobody connected */
 };
 void sess_stats(struct sess_mgr *m, struct sess_stats *st);
+
+/* Raises the process's open-file limit (RLIMIT_NOFILE) to its hard limit:
+ * every session holds descriptors (its record file, its connection, an
+ * environment process's pipes). Returns the limit now in force (-1 if unknown). */
+long sess_raise_fd_limit(void);
 
 #endif

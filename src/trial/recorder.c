@@ -1,14 +1,17 @@
 /* recorder: buffered, append-only JSON Lines trial records. */
 #include "trial/recorder.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REC_MAX_PENDING (64u << 20)
@@ -26,7 +29,12 @@ struct rec {
 	char **files;     /* relative paths, NULL-terminated */
 	size_t nfiles;
 	char project_id[72], user_id[72]; /* for the file-closed hook */
-	char cur[600];    /* relative path of the open per-episode file */
+	char trial_id[48];
+	bool named;       /* whether the data files carry the trial id is decided */
+	bool own_names;   /* a later trial: episode_<n>-<trialId>.jsonl, trial-<trialId>.jsonl */
+	char cur[640];    /* relative path of the open per-episode file */
+	char curname[128];/* name of the open data file */
+	bool dirty;       /* written since its last fsync */
 };
 
 static rec_closed_fn closed_fn;
@@ -41,50 +49,78 @@ void rec_on_file_closed(rec_closed_fn fn, void *user)
 /* ---- fsync off the callers' threads ----
  * fsync can take tens of milliseconds on a busy disk; a session worker that
  * waited for it would stall every session it runs. Data is written (to the
- * page cache) by the caller, then a duplicate of the descriptor goes to one
- * process-wide sync thread that fsyncs and closes it. rec_sync_wait blocks
- * until every queued fsync is done (shutdown). A full queue falls back to an
- * inline fsync: never lose the guarantee, only the latency. */
+ * page cache) by the caller, then the file's path goes to one process-wide
+ * sync thread that opens, fsyncs and closes it. Pending files hold no
+ * descriptor, and a file already waiting is not queued twice (its fsync,
+ * still to come, covers what was just written): a flood of short trials
+ * costs one fsync per file and batch, not one per write. rec_sync_wait
+ * blocks until every queued fsync is done (shutdown). A full queue falls
+ * back to an inline fsync: never lose the guarantee, only the latency. */
 
-#define SYNC_QUEUE 4096
+#define SYNC_QUEUE 65536  /* files waiting at most */
+#define SYNC_BUCKETS 4096 /* hash buckets of the waiting files */
+
+struct sync_item {
+	struct sync_item *next, *hnext;
+	char path[];
+};
 
 static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t sync_idle_cv = PTHREAD_COND_INITIALIZER;
-static int sync_q[SYNC_QUEUE];
-static size_t sync_head, sync_len, sync_busy;
+static struct sync_item *sync_head, *sync_tail, *sync_set[SYNC_BUCKETS];
+static size_t sync_len, sync_busy;
 static bool sync_started;
+
+static size_t sync_hash(const char *p)
+{
+	size_t h = 14695981039346656037u;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h % SYNC_BUCKETS;
+}
 
 static void *sync_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&sync_mu);
 	for (;;) {
-		while (sync_len == 0)
+		while (!sync_head)
 			pthread_cond_wait(&sync_cv, &sync_mu);
-		int fd = sync_q[sync_head];
-		sync_head = (sync_head + 1) % SYNC_QUEUE;
+		struct sync_item *it = sync_head;
+		sync_head = it->next;
+		if (!sync_head)
+			sync_tail = NULL;
+		struct sync_item **pp = &sync_set[sync_hash(it->path)];
+		while (*pp != it)
+			pp = &(*pp)->hnext;
+		*pp = it->hnext; /* a write from now on queues it again */
 		sync_len--;
 		sync_busy++;
 		pthread_mutex_unlock(&sync_mu);
-		fsync(fd);
-		close(fd);
+		int fd = -1;
+		for (int i = 0; i < 200; i++) { /* out of descriptors: wait for one */
+			fd = open(it->path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0 || (errno != EMFILE && errno != ENFILE && errno != EINTR))
+				break;
+			usleep(10000);
+		}
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+		free(it);
 		pthread_mutex_lock(&sync_mu);
 		sync_busy--;
-		if (sync_len == 0 && sync_busy == 0)
+		if (!sync_head && sync_busy == 0)
 			pthread_cond_broadcast(&sync_idle_cv);
 	}
 	return NULL;
 }
 
-/* Queues an fsync of FD (the caller keeps FD). */
-static void sync_later(int fd)
+/* Queues an fsync of the file at PATH, which the caller has open as FD. */
+static void sync_later(int fd, const char *path)
 {
-	int d = dup(fd);
-	if (d < 0) {
-		fsync(fd);
-		return;
-	}
 	pthread_mutex_lock(&sync_mu);
 	if (!sync_started) {
 		pthread_t th;
@@ -93,13 +129,28 @@ static void sync_later(int fd)
 			sync_started = true;
 		}
 	}
-	if (!sync_started || sync_len == SYNC_QUEUE) {
+	size_t h = sync_hash(path);
+	for (struct sync_item *it = sync_set[h]; it; it = it->hnext)
+		if (strcmp(it->path, path) == 0) {
+			pthread_mutex_unlock(&sync_mu);
+			return;
+		}
+	size_t n = strlen(path) + 1;
+	struct sync_item *it = sync_started && sync_len < SYNC_QUEUE ? malloc(sizeof *it + n) : NULL;
+	if (!it) {
 		pthread_mutex_unlock(&sync_mu);
-		fsync(d);
-		close(d);
+		fsync(fd);
 		return;
 	}
-	sync_q[(sync_head + sync_len) % SYNC_QUEUE] = d;
+	memcpy(it->path, path, n);
+	it->next = NULL;
+	it->hnext = sync_set[h];
+	sync_set[h] = it;
+	if (sync_tail)
+		sync_tail->next = it;
+	else
+		sync_head = it;
+	sync_tail = it;
 	sync_len++;
 	pthread_cond_signal(&sync_cv);
 	pthread_mutex_unlock(&sync_mu);
@@ -108,7 +159,7 @@ static void sync_later(int fd)
 void rec_sync_wait(void)
 {
 	pthread_mutex_lock(&sync_mu);
-	while (sync_len > 0 || sync_busy > 0)
+	while (sync_head || sync_busy > 0)
 		pthread_cond_wait(&sync_idle_cv, &sync_mu);
 	pthread_mutex_unlock(&sync_mu);
 }
@@ -149,11 +200,12 @@ static void add_file(struct rec *r, const char *name)
 	f[r->nfiles] = NULL;
 }
 
-static int open_file(struct rec *r, const char *name, char *err, size_t errlen)
+/* Opens NAME in the participant's folder for appending (READ: reading too). */
+static int open_file(struct rec *r, const char *name, bool read, char *err, size_t errlen)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/%s", r->dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, (read ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -174,6 +226,11 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 	snprintf(r->rel, sizeof r->rel, "%s/trials/%s", c->project_id, c->user_id);
 	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
 	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
+	snprintf(r->trial_id, sizeof r->trial_id, "%s", c->trial_id ? c->trial_id : "");
+	for (const char *p = r->trial_id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= 'a' && *p <= 'z') || *p == '-'))
+			r->trial_id[0] = '\0'; /* never a path component */
 	snprintf(r->dir, sizeof r->dir, "%s/%s", c->data_dir, r->rel);
 	r->files = calloc(1, sizeof *r->files);
 	if (!r->files || mkdirs(r->dir) < 0) {
@@ -182,23 +239,49 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		free(r);
 		return NULL;
 	}
-	if (!r->per_episode && (r->fd = open_file(r, "trial.jsonl", err, errlen)) < 0) {
-		free(r->files);
-		free(r);
-		return NULL;
-	}
 	return r;
+}
+
+/* The name of this trial's data file (EPISODE in per-episode mode). The
+ * first time: a file of that plain name with data in it belongs to an
+ * earlier trial, so this trial's names carry its id. */
+static void data_name(struct rec *r, int episode, char *name, size_t len)
+{
+	if (r->per_episode)
+		snprintf(name, len, "episode_%d.jsonl", episode);
+	else
+		snprintf(name, len, "trial.jsonl");
+	if (!r->named) {
+		char path[4200];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", r->dir, name);
+		r->own_names = r->trial_id[0] && stat(path, &st) == 0 && st.st_size > 0;
+		r->named = true;
+	}
+	if (!r->own_names)
+		return;
+	if (r->per_episode)
+		snprintf(name, len, "episode_%d-%s.jsonl", episode, r->trial_id);
+	else
+		snprintf(name, len, "trial-%s.jsonl", r->trial_id);
 }
 
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 {
-	if (!r->per_episode)
-		return 0;
+	char name[128];
+	if (!r->per_episode) {
+		if (r->fd >= 0)
+			return 0;
+		data_name(r, episode, name, sizeof name);
+		r->fd = open_file(r, name, false, err, errlen);
+		snprintf(r->curname, sizeof r->curname, "%s", name);
+		return r->fd < 0 ? -1 : 0;
+	}
 	if (r->fd >= 0 && rec_end_episode(r, err, errlen) < 0)
 		return -1;
-	char name[64];
-	snprintf(name, sizeof name, "episode_%d.jsonl", episode);
-	r->fd = open_file(r, name, err, errlen);
+	data_name(r, episode, name, sizeof name);
+	r->fd = open_file(r, name, false, err, errlen);
+	snprintf(r->curname, sizeof r->curname, "%s", name);
 	snprintf(r->cur, sizeof r->cur, "%s/%s", r->rel, name);
 	return r->fd < 0 ? -1 : 0;
 }
@@ -243,16 +326,40 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Whether the file FD ends in a line without its newline (a write cut short). */
+static bool torn_end(int fd)
+{
+	struct stat st;
+	char last;
+	return fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+	       last != '\n';
+}
+
 int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen)
 {
-	int fd = open_file(r, "trials.jsonl", err, errlen);
+	int fd = open_file(r, "trials.jsonl", true, err, errlen);
 	if (fd < 0)
 		return -1;
-	int rc = write_all(fd, line, len);
-	if (rc == 0)
-		rc = write_all(fd, "\n", 1);
-	if (rc == 0)
-		sync_later(fd);
+	/* one write: a process killed half-way leaves no line glued to the next */
+	char *b = malloc(len + 2);
+	if (!b) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	if (torn_end(fd))
+		b[n++] = '\n';
+	memcpy(b + n, line, len);
+	n += len;
+	b[n++] = '\n';
+	int rc = write_all(fd, b, n);
+	free(b);
+	if (rc == 0) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/trials.jsonl", r->dir);
+		sync_later(fd, path);
+	}
 	if (rc < 0)
 		snprintf(err, errlen, "trials.jsonl: %s", strerror(errno));
 	close(fd);
@@ -272,14 +379,26 @@ int rec_flush(struct rec *r, char *err, size_t errlen)
 		return -1;
 	}
 	r->len = 0;
+	r->dirty = true;
 	return 0;
+}
+
+/* Queues the fsync of the open data file if it was written since the last. */
+static void sync_data(struct rec *r)
+{
+	if (r->fd < 0 || !r->dirty)
+		return;
+	char path[4300];
+	snprintf(path, sizeof path, "%s/%s", r->dir, r->curname);
+	sync_later(r->fd, path);
+	r->dirty = false;
 }
 
 int rec_end_episode(struct rec *r, char *err, size_t errlen)
 {
 	int rc = rec_flush(r, err, errlen);
-	if (r->fd >= 0 && rc == 0)
-		sync_later(r->fd);
+	if (rc == 0)
+		sync_data(r);
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
@@ -311,7 +430,7 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 	int rc = 0;
 	if (r->fd >= 0) {
 		rc = rec_flush(r, err, errlen);
-		sync_later(r->fd);
+		sync_data(r);
 		close(r->fd);
 	}
 	for (size_t i = 0; i < r->nfiles; i++)
@@ -320,4 +439,128 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 	free(r->buf);
 	free(r);
 	return rc;
+}
+
+/* ---- recovery after a crash ---- */
+
+#define REC_TAIL 65536 /* bytes of trials.jsonl read: its last lines */
+
+static bool valid_component(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= 'a' && s[n] <= 'z') || s[n] == '-' || s[n] == '_'))
+			return false;
+	return n > 0 && n <= 64;
+}
+
+/* The newest modification time (ms since 1970) of the files in DIR. */
+static long long newest_mtime_ms(const char *dir)
+{
+	long long best = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0)
+			continue;
+		long long ms = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		if (ms > best)
+			best = ms;
+	}
+	if (d)
+		closedir(d);
+	return best;
+}
+
+/* Ends the last trial of DIR/trials.jsonl if it has a start line but no end
+ * line. Returns 1 when an end line was written, 0 when none was needed, -1. */
+static int recover_participant(const char *dir)
+{
+	char path[4400];
+	if (snprintf(path, sizeof path, "%s/trials.jsonl", dir) >= (int)sizeof path)
+		return -1;
+	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	size_t n = st.st_size < REC_TAIL ? (size_t)st.st_size : REC_TAIL;
+	char *b = malloc(n + 1);
+	if (!b || pread(fd, b, n, st.st_size - (off_t)n) != (ssize_t)n) {
+		free(b);
+		close(fd);
+		return -1;
+	}
+	b[n] = '\0';
+	bool torn = b[n - 1] != '\n';
+	/* the last complete line */
+	size_t end = n;
+	while (end > 0 && b[end - 1] != '\n')
+		end--;
+	size_t start = end ? end - 1 : 0;
+	while (start > 0 && b[start - 1] != '\n')
+		start--;
+	json_t *last = end > start ? json_loadb(b + start, end - 1 - start, 0, NULL) : NULL;
+	free(b);
+	const char *event = json_string_value(json_object_get(last, "event"));
+	int rc = 0;
+	if (torn && write_all(fd, "\n", 1) < 0)
+		rc = -1;
+	if (rc == 0 && event && strcmp(event, "start") == 0) {
+		json_t *j = json_pack("{s:s,s:O*,s:O*,s:O*,s:I,s:O*,s:s}", "event", "end", "trialId",
+				      json_object_get(last, "trialId"), "projectId",
+				      json_object_get(last, "projectId"), "userId",
+				      json_object_get(last, "userId"), "t",
+				      (json_int_t)newest_mtime_ms(dir), "game",
+				      json_object_get(last, "game"), "reason", "crash");
+		char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		size_t len = line ? strlen(line) : 0;
+		if (line)
+			line[len] = '\n'; /* the terminator is overwritten: write len + 1 */
+		rc = line && write_all(fd, line, len + 1) == 0 ? 1 : -1;
+		if (rc == 1)
+			fsync(fd);
+		free(line);
+	}
+	json_decref(last);
+	close(fd);
+	return rc;
+}
+
+long rec_recover(const char *data_dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(data_dir);
+	if (!d) {
+		snprintf(err, errlen, "%s: %s", data_dir, strerror(errno));
+		return -1;
+	}
+	long ended = 0;
+	struct dirent *p;
+	while ((p = readdir(d))) {
+		char trials[4200];
+		if (!valid_component(p->d_name) ||
+		    snprintf(trials, sizeof trials, "%s/%s/trials", data_dir, p->d_name) >=
+			    (int)sizeof trials)
+			continue;
+		DIR *t = opendir(trials);
+		struct dirent *u;
+		while (t && (u = readdir(t))) {
+			char dir[4300];
+			if (!valid_component(u->d_name) ||
+			    snprintf(dir, sizeof dir, "%s/%s", trials, u->d_name) >= (int)sizeof dir)
+				continue;
+			if (recover_participant(dir) == 1)
+				ended++;
+		}
+		if (t)
+			closedir(t);
+	}
+	closedir(d);
+	return ended;
 }

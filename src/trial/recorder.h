@@ -5,12 +5,17 @@
  *   trial.jsonl         one per trial   (trial.dataFile: trial)
  *   trials.jsonl        one metadata line per trial start and end
  *
- * Files are opened O_APPEND and never truncated: a reconnect or a second trial
- * of the same participant appends (lines carry their trialId). Lines are
+ * A trial never writes into another trial's data file: the participant's
+ * first trial with records uses the names above, a later one (a new session
+ * after an end, a restart or a crash) episode_<n>-<trialId>.jsonl or
+ * trial-<trialId>.jsonl. The data file is opened with the first episode (a
+ * trial nobody played has none). Files are opened O_APPEND and never
+ * truncated: a reconnect continues the trial's file. Lines are
  * buffered in memory and written by rec_flush (the session worker calls it at
  * least once a second) and at episode end, which also fsyncs: on a separate
  * sync thread, so that a slow disk never stalls the caller (rec_sync_wait
- * waits for every pending fsync). Not thread-safe: one recorder belongs to one
+ * waits for every pending fsync; a file waiting for its fsync holds no
+ * descriptor and is queued once however often it is written). Not thread-safe: one recorder belongs to one
  * session, used by one thread at a time. */
 #ifndef HIPPO_TRIAL_RECORDER_H
 #define HIPPO_TRIAL_RECORDER_H
@@ -25,12 +30,14 @@ struct rec_config {
 	const char *project_id; /* validated ids: they become path components */
 	const char *user_id;
 	bool per_episode;       /* episode_<n>.jsonl instead of trial.jsonl */
+	const char *trial_id;   /* [0-9A-Za-z-]: names a later trial's files (NULL: never) */
 };
 
 /* Creates the participant's folder (and parents). Returns NULL with ERR set. */
 struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen);
 
-/* Starts EPISODE (1-based): opens its file in per-episode mode. */
+/* Starts EPISODE (1-based): opens its file (per-episode mode), or the trial's
+ * file at the first episode. */
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen);
 
 /* Buffers one line (LEN bytes, no newline: one is added). Returns 0, -1 when
@@ -38,7 +45,8 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen);
  * and counted in rec_dropped. */
 int rec_append(struct rec *r, const char *line, size_t len);
 
-/* Appends one line to trials.jsonl immediately (written; fsync queued). */
+/* Appends one line to trials.jsonl immediately (written in one write, after a
+ * newline if the file ends in a torn line; fsync queued). */
 int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen);
 
 /* Writes the buffered lines. Returns 0, or -1 with ERR set (lines kept for a retry). */
@@ -58,6 +66,14 @@ int rec_close(struct rec *r, char *err, size_t errlen);
 
 /* Blocks until every fsync queued by any recorder is done (process-wide). */
 void rec_sync_wait(void);
+
+/* After a crash: every DATA_DIR/<projectId>/trials/<userId>/trials.jsonl
+ * whose last trial started but never ended (the process was killed) gets
+ * that trial's end line, {"event": "end", ..., "reason": "crash"} (a torn
+ * last line is ended with a newline first). Call at start-up, before any
+ * session. Returns the number of trials ended so, or -1 with ERR (the data
+ * folder cannot be read). */
+long rec_recover(const char *data_dir, char *err, size_t errlen);
 
 /* Optional, process-wide: FN is called (on the recorder's thread, after the
  * data is written and its fsync queued) each time a per-episode data file is

@@ -45,6 +45,7 @@ struct trial {
 	double pend_action[MODE_MAX_ACTION];
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
+	bool flush_warned; /* a failed periodic write was logged */
 
 	int episode;       /* 1-based, current */
 	long long step;    /* steps in the episode */
@@ -245,7 +246,10 @@ static void send_ui(struct trial *t, const struct trial_sink *sink)
 	send_json(sink, json_pack("{s:o}", "UI", ui));
 }
 
-static void meta_line(struct trial *t, const char *event, enum sess_end_reason reason)
+/* Writes the trial's start or end line to trials.jsonl. Returns 0, or -1
+ * with the recorder's message in ERR. */
+static int meta_line(struct trial *t, const char *event, enum sess_end_reason reason, char *err,
+		     size_t errlen)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "event", event, "trialId", t->trial_id,
 			      "projectId", t->project_id, "userId", t->user_id, "t",
@@ -276,16 +280,18 @@ static void meta_line(struct trial *t, const char *event, enum sess_end_reason r
 	}
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	char err[256];
-	if (s)
-		rec_meta(t->rec, s, strlen(s), err, sizeof err);
+	int rc = s ? rec_meta(t->rec, s, strlen(s), err, errlen) : -1;
+	if (!s)
+		snprintf(err, errlen, "out of memory");
 	free(s);
+	return rc;
 }
 
 /* Once the environment is ready (at once, or after an external process's
  * hello): opens the agent of the trial's mode; once that is ready too (an agent
  * process answers hello), writes the start line. Returns 1 when started, 0
- * while the agent starts, -1 with ERR. */
+ * while the agent starts, -1 with ERR, -2 with ERR when the start line could
+ * not be written. */
 static int start_env(struct trial *t, char *err, size_t errlen)
 {
 	char ctx[96];
@@ -298,8 +304,9 @@ static int start_env(struct trial *t, char *err, size_t errlen)
 	int r = mode_ready(t->mode, err, errlen);
 	if (r <= 0)
 		return r;
+	if (meta_line(t, "start", SESS_END_NONE, err, errlen) < 0)
+		return -2;
 	t->started = true;
-	meta_line(t, "start", SESS_END_NONE);
 	return 1;
 }
 
@@ -334,6 +341,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	struct rec_config rc_ = {.data_dir = p->data_dir,
 				 .project_id = p->project_id,
 				 .user_id = p->user_id,
+				 .trial_id = t->trial_id,
 				 .per_episode = ct->data_file == CFG_DATA_EPISODE};
 	t->rec = rec_open(&rc_, err, errlen);
 	if (!t->rec) {
@@ -350,6 +358,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	t->next_tick = INT64_MAX;
 	t->next_flush = trial_now_ns() + 1000000000;
 	if (t->src.ready && start_env(t, err, errlen) < 0) {
+		log_error("trial", "trial could not start", "user=%s err=\"%s\"", t->user_id, err);
 		char e2[256];
 		rec_close(t->rec, e2, sizeof e2);
 		tenv_close(&t->src);
@@ -360,16 +369,17 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 }
 
 /* Starts the next episode: opens its file, resets the env (seeded once, on
- * episode 1) and records the initial observation as step 0. */
-static int begin_episode(struct trial *t)
+ * episode 1) and records the initial observation as step 0. Returns 0, 1
+ * while an external process resets, -1 when the environment failed, -2 with
+ * ERR when the episode's file could not be opened. */
+static int begin_episode(struct trial *t, char *err, size_t errlen)
 {
-	char err[256];
 	if (!t->reset_pending) {
 		t->episode++;
 		t->step = 0;
 		t->score = 0;
-		if (rec_begin_episode(t->rec, t->episode, err, sizeof err) < 0)
-			return -1;
+		if (rec_begin_episode(t->rec, t->episode, err, errlen) < 0)
+			return -2;
 	}
 	uint64_t seed = t->seed;
 	if (env_reset(&t->env, t->episode == 1 ? &seed : NULL, t->info, sizeof t->info) < 0) {
@@ -513,6 +523,25 @@ send:;
 		send_display_text(t, sink, false);
 }
 
+/* The records could not be written: the log gets the real error, the
+ * participant a request to try again. The trial then ends with
+ * SESS_END_RECORD, which never moves a participant past the game (the flow
+ * starts a new session). */
+static void fail_record(struct trial *t, const struct trial_sink *sink, const char *why)
+{
+	log_error("trial", "records could not be written", "user=%s trial=%s err=\"%s\"",
+		  t->user_id, t->trial_id, why);
+	if (sink) {
+		/* the reason without the server's paths: "...: Too many open files" */
+		const char *r = strrchr(why, ':');
+		char msg[300];
+		snprintf(msg, sizeof msg,
+			 "Your game could not be saved on the server (%s). Please try again.",
+			 r && r[1] ? r + 2 : why);
+		send_error(sink, msg);
+	}
+}
+
 static void finish(struct trial *t, enum sess_end_reason reason, const struct trial_sink *sink)
 {
 	if (t->ended)
@@ -520,11 +549,20 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->ended = reason;
 	t->playing = false;
 	t->next_tick = INT64_MAX;
-	char err[256];
+	char err[256], merr[256];
 	if (t->ninputs && t->episode > 0)
 		record(t, t->held, NULL, sess_end_reason_name(reason)); /* late inputs */
-	rec_end_episode(t->rec, err, sizeof err);
-	meta_line(t, "end", reason);
+	if (rec_end_episode(t->rec, err, sizeof err) < 0 && reason != SESS_END_RECORD) {
+		/* the last records are not on disk: the game does not count as
+		 * played (the flow's stop step and a shutdown keep their reason) */
+		fail_record(t, sink, err);
+		if (reason != SESS_END_STOP_STEP && reason != SESS_END_SHUTDOWN &&
+		    reason != SESS_END_ERROR)
+			t->ended = reason = SESS_END_RECORD;
+	}
+	if (meta_line(t, "end", reason, merr, sizeof merr) < 0)
+		log_error("trial", "end line not written", "user=%s trial=%s err=\"%s\"",
+			  t->user_id, t->trial_id, merr);
 	size_t n = 0;
 	const char *const *f = rec_files(t->rec);
 	while (f[n])
@@ -532,8 +570,16 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->files = calloc(n + 1, sizeof *t->files);
 	for (size_t i = 0; t->files && i < n; i++)
 		t->files[i] = strdup(f[i]);
-	if (sink)
-		sink->text(sink->user, "done", 4);
+	if (sink && reason != SESS_END_RECORD)
+		sink->text(sink->user, "done", 4); /* after a record error the session closes */
+}
+
+static void end_record_error(struct trial *t, const struct trial_sink *sink, const char *why)
+{
+	if (t->ended)
+		return;
+	fail_record(t, sink, why);
+	finish(t, SESS_END_RECORD, sink);
 }
 
 /* The environment (or the agent) failed: the participant and the log get WHY,
@@ -556,6 +602,10 @@ static bool env_started(struct trial *t, const struct trial_sink *sink)
 	if (rc == 0)
 		return false;
 	int started = rc < 0 ? -1 : start_env(t, err, sizeof err);
+	if (started == -2) {
+		end_record_error(t, sink, err);
+		return false;
+	}
 	if (started < 0) {
 		fail_env(t, sink, rc < 0 ? t->src.err : err);
 		return false;
@@ -577,13 +627,18 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		send_display_text(t, sink, true); /* the episode's final score */
 	if (t->mode)
 		mode_episode_end(t->mode, t->episode, t->score, t->step);
-	rec_end_episode(t->rec, err, sizeof err);
+	if (rec_end_episode(t->rec, err, sizeof err) < 0) {
+		end_record_error(t, sink, err);
+		return;
+	}
 	if (t->episode >= t->cfg->trial.max_episodes) {
 		finish(t, SESS_END_DONE, sink);
 		return;
 	}
-	int r = begin_episode(t);
-	if (r < 0)
+	int r = begin_episode(t, err, sizeof err);
+	if (r == -2)
+		end_record_error(t, sink, err);
+	else if (r < 0)
 		fail_env(t, sink, t->env.err);
 	else if (r == 0)
 		record(t, 0, NULL, NULL); /* else when the process answered (trial_run) */
@@ -677,7 +732,8 @@ int64_t trial_due(const struct trial *t)
 		return INT64_MAX;
 	if (!t->started || t->step_pending || t->act_pending || t->reset_pending)
 		return t->poll_at;
-	if (t->pending_end || t->pending_reset || t->episode == 0 || (t->want_frame && t->attached))
+	if (t->pending_end || t->pending_reset || (t->episode == 0 && t->attached) ||
+	    (t->want_frame && t->attached))
 		return 0;
 	int64_t d = t->next_flush;
 	if (t->binary && t->attached && t->disp_dirty && t->disp_at < d)
@@ -704,9 +760,14 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		t->poll_at = now + 5000000;
 		return;
 	}
-	/* the first episode; or a reset an external process has answered */
-	if (t->episode == 0 || (t->reset_pending && tenv_step_ready(&t->src))) {
-		int r = begin_episode(t);
+	/* the first episode (once a client is there: a session nobody connects
+	 * to records nothing); or a reset an external process has answered */
+	if ((t->episode == 0 && t->attached) || (t->reset_pending && tenv_step_ready(&t->src))) {
+		int r = begin_episode(t, err, sizeof err);
+		if (r == -2) {
+			end_record_error(t, sink, err);
+			return;
+		}
 		if (r < 0) {
 			fail_env(t, sink, t->env.err);
 			return;
@@ -753,7 +814,13 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 	if (t->binary && t->disp_dirty && now >= t->disp_at)
 		send_display_text(t, sink, false); /* a change held back by the throttle */
 	if (now >= t->next_flush) {
-		rec_flush(t->rec, err, sizeof err);
+		/* a failure keeps the lines for the next try; the episode's end
+		 * fails the trial if they still cannot be written */
+		if (rec_flush(t->rec, err, sizeof err) < 0 && !t->flush_warned) {
+			t->flush_warned = true;
+			log_warn("trial", "records not written yet", "user=%s trial=%s err=\"%s\"",
+				 t->user_id, t->trial_id, err);
+		}
 		t->next_flush = now + 1000000000;
 	}
 }

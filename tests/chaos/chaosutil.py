@@ -48,10 +48,12 @@ class Honest:
     Python never takes its CPU): reaches the game through /next, plays until
     stop(), reports when each frame arrived."""
 
-    def __init__(self, srv, project=PROJECT, user=None):
+    def __init__(self, srv, project=PROJECT, user=None, url=None):
+        """URL: the game's websocket when the participant is there already
+        (hippo trial, or a participant back on the game step)."""
         self.srv, self.project = srv, project
         self.user = user or "honest-" + uuid.uuid4().hex[:12]
-        self.url = walk_to_game(srv, self.user, project)
+        self.url = url or walk_to_game(srv, self.user, project)
         self.times = []
         self.proc = None
 

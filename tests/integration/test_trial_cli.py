@@ -1,5 +1,6 @@
 """`hippo trial` on the command line: clear errors for a bad study folder, a
-missing certificate, a port already in use; --help lists the options."""
+missing certificate, a port already in use; a data folder that does not exist
+yet is created; --help lists the options."""
 import os
 import socket
 import subprocess
@@ -40,6 +41,19 @@ def main():
         check(rc == 1 and "cannot listen" in err, "a port in use: exit 1 (%s)" % err.strip()[-80:])
         rc, out, err = run(proj, "--port", "70000")
         check(rc == 2, "a port out of range: usage error")
+        # --data names a folder that does not exist yet, parents included: created
+        nested = os.path.join(d, "new", "nested", "data")
+        p = subprocess.Popen([BIN, "trial", proj, "--port", "0", "--data", nested],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        p.terminate()
+        out, err = p.communicate(timeout=30)
+        check("listening on" in line and os.path.isdir(nested),
+              "--data with missing parents: created, the server starts (%r %s)"
+              % (line, err.strip()[-200:]))
+        open(os.path.join(d, "afile"), "w").close()
+        rc, out, err = run(proj, "--port", "0", "--data", os.path.join(d, "afile"))
+        check(rc == 1 and "afile" in err, "--data naming a file: exit 1, says so")
     print("%d checks passed" % trialutil.checks)
 
 

@@ -68,6 +68,9 @@ static void env_close(void)
 	memset(&env, 0, sizeof env);
 }
 
+static const char *xff = "203.0.113.9";  /* the X-Forwarded-For of call() */
+static char resp_headers[1024];           /* the extra headers of the last answer */
+
 /* One request through the /next handler with the usual headers plus EXTRA
  * (NULL-terminated name, value pairs; may be NULL); returns the parsed body
  * (or a JSON string for non-JSON), the status in *STATUS. */
@@ -80,7 +83,7 @@ static json_t *call_with(const char *method, const char *query, const char *body
 	http_request_init(&req, method, "/next", query, body);
 	http_request_add_header(&req, "host", "study.example:8080");
 	http_request_add_header(&req, "user-agent", "test-agent/1.0");
-	http_request_add_header(&req, "x-forwarded-for", "203.0.113.9");
+	http_request_add_header(&req, "x-forwarded-for", xff);
 	if (ctype)
 		http_request_add_header(&req, "content-type", ctype);
 	for (size_t i = 0; extra && extra[i]; i += 2)
@@ -95,6 +98,7 @@ static json_t *call_with(const char *method, const char *query, const char *body
 	CHECK(strstr(h, "Access-Control-Allow-Origin: *\r\n") != NULL);
 	CHECK(strstr(h, "Access-Control-Allow-Headers: Content-Type\r\n") != NULL);
 	CHECK(strstr(h, "Access-Control-Allow-Methods: OPTIONS, GET, POST\r\n") != NULL);
+	snprintf(resp_headers, sizeof resp_headers, "%s", h);
 	http_response_free(&resp);
 	return j ? j : json_null();
 }
@@ -212,9 +216,105 @@ static void stop_command_ends_the_game_and_moves_on(void)
 	json_t *j = call("GET", q, NULL, NULL, &st);
 	CHECK_INT(step_of(j), 4);
 	json_decref(j);
-	enum sess_end_reason r;
-	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "stopper", &r), SESS_ENDED);
-	CHECK_INT(r, SESS_END_STOP);
+	/* the ended session is forgotten; the store says why it ended */
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "stopper", NULL), SESS_NONE);
+	bool open = true;
+	char reason[32] = "";
+	CHECK_INT(store_session_last(env.store, p.id, &open, reason, sizeof reason), 1);
+	CHECK(!open);
+	CHECK_STR(reason, "stop");
+}
+
+/* A session released before its game was played (nobody connected in
+ * time, its records could not be written, a shutdown): the participant
+ * stays on the game step and their next /next starts a new session. */
+static void released_session_is_allocated_again_never_skipped(void)
+{
+	const enum sess_end_reason why[] = {SESS_END_CONNECT_TIMEOUT, SESS_END_RECORD,
+					    SESS_END_SHUTDOWN};
+	for (size_t i = 0; i < sizeof why / sizeof why[0]; i++) {
+		int st;
+		char q[96];
+		snprintf(q, sizeof q, "projectId=cartpole-demo&userId=released%zu", i);
+		json_decref(call("POST", q, "{}", NULL, &st)); /* -> 2, allocated */
+		json_t *j = call("POST", q, "{}", NULL, &st);  /* -> 3, the game */
+		CHECK_STR(page_of(j), "show_game_page");
+		json_decref(j);
+		char user[32];
+		snprintf(user, sizeof user, "released%zu", i);
+		sess_stop(env.sess, "cartpole-demo", user, why[i]);
+		struct store_participant p;
+		store_participant_get(env.store, "cartpole-demo", user, &p);
+		CHECK_INT(p.step, 3);
+		bool open = true;
+		char reason[32] = "";
+		store_session_last(env.store, p.id, &open, reason, sizeof reason);
+		CHECK(!open);
+		CHECK_STR(reason, sess_end_reason_name(why[i]));
+		j = call("GET", q, NULL, NULL, &st);
+		CHECK_INT(st, 200);
+		CHECK_STR(page_of(j), "show_game_page");
+		CHECK_INT(step_of(j), 3);
+		json_decref(j);
+		CHECK_INT(sess_get_state(env.sess, "cartpole-demo", user, NULL), SESS_READY);
+		store_session_last(env.store, p.id, &open, reason, sizeof reason);
+		CHECK(open);
+	}
+	CHECK(!sess_end_name_final("connect_timeout") && !sess_end_name_final("record_error") &&
+	      !sess_end_name_final("restart") && !sess_end_name_final("lost") &&
+	      sess_end_name_final("grace") && sess_end_name_final("done"));
+}
+
+/* New sessions are limited per client address: the participant over the
+ * limit gets 429 with Retry-After on the game step (and is neither moved
+ * nor skipped); another address is not affected. Behind a trusted proxy
+ * the address is X-Forwarded-For's last entry. */
+static void allocations_are_rate_limited_per_client_address(void)
+{
+	int st;
+	flow_set_trust_proxy(env.flow, true);
+	sess_set_alloc_rate(env.sess, 2);
+	xff = "192.0.2.1, 198.51.100.1";
+	for (int i = 0; i < 3; i++) {
+		char q[96];
+		snprintf(q, sizeof q, "projectId=cartpole-demo&userId=limited%d", i);
+		json_t *j = call("POST", q, "{}", NULL, &st); /* -> 2: allocation, or not */
+		CHECK_INT(st, 200);
+		CHECK_INT(step_of(j), 2);
+		json_decref(j);
+		j = call("POST", q, "{}", NULL, &st); /* -> 3, the game */
+		if (i < 2) {
+			CHECK_STR(page_of(j), "show_game_page");
+		} else {
+			CHECK_INT(st, 429);
+			CHECK(strstr(json_string_value(json_object_get(j, "error")), "try again"));
+			CHECK(strstr(resp_headers, "Retry-After: ") != NULL);
+		}
+		json_decref(j);
+	}
+	struct store_participant p;
+	store_participant_get(env.store, "cartpole-demo", "limited2", &p);
+	CHECK_INT(p.step, 3);
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "limited2", NULL), SESS_NONE);
+	json_t *j = call("GET", "projectId=cartpole-demo&userId=limited2", NULL, NULL, &st);
+	CHECK_INT(st, 429); /* still limited, still on the game step */
+	json_decref(j);
+	xff = "198.51.100.2"; /* another client */
+	j = call("GET", "projectId=cartpole-demo&userId=limited2", NULL, NULL, &st);
+	CHECK_STR(page_of(j), "show_game_page");
+	CHECK_INT(step_of(j), 3);
+	json_decref(j);
+	struct sess_stats ss;
+	sess_stats(env.sess, &ss);
+	CHECK(ss.refused_rate >= 2);
+	/* without --trust-proxy the header is ignored: the peer (127.0.0.1) counts */
+	flow_set_trust_proxy(env.flow, false);
+	xff = "198.51.100.3";
+	j = call("POST", "projectId=cartpole-demo&userId=limited3", "{}", NULL, &st);
+	CHECK_INT(sess_get_state(env.sess, "cartpole-demo", "limited3", NULL), SESS_READY);
+	json_decref(j);
+	xff = "203.0.113.9";
+	sess_set_alloc_rate(env.sess, 120);
 }
 
 static void max_runtime_end_is_recorded_and_moves_on(void)
@@ -715,9 +815,14 @@ static void stop_step_ends_the_session(void)
 	json_decref(call("GET", "projectId=stopstep-test&userId=s1", NULL, NULL, &st));
 	CHECK_INT(sess_get_state(env.sess, "stopstep-test", "s1", NULL), SESS_READY);
 	json_decref(call("POST", "projectId=stopstep-test&userId=s1", "{}", NULL, &st));
-	enum sess_end_reason r = SESS_END_NONE;
-	CHECK_INT(sess_get_state(env.sess, "stopstep-test", "s1", &r), SESS_ENDED);
-	CHECK_INT(r, SESS_END_STOP_STEP);
+	CHECK_INT(sess_get_state(env.sess, "stopstep-test", "s1", NULL), SESS_NONE);
+	struct store_participant p;
+	store_participant_get(env.store, "stopstep-test", "s1", &p);
+	bool open = true;
+	char reason[32] = "";
+	CHECK_INT(store_session_last(env.store, p.id, &open, reason, sizeof reason), 1);
+	CHECK(!open);
+	CHECK_STR(reason, "stop_step");
 }
 
 int main(void)
@@ -734,6 +839,8 @@ int main(void)
 	RUN(get_shows_current_step_and_never_advances);
 	RUN(whole_journey_with_game_stop_step_and_final);
 	RUN(stop_command_ends_the_game_and_moves_on);
+	RUN(released_session_is_allocated_again_never_skipped);
+	RUN(allocations_are_rate_limited_per_client_address);
 	RUN(max_runtime_end_is_recorded_and_moves_on);
 	RUN(stop_step_ends_the_session);
 	RUN(stale_step_post_does_not_advance);

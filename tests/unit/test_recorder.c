@@ -1,5 +1,7 @@
 /* recorder: append-only JSON Lines files, per episode or per trial, never
- * truncated; a bounded buffer; the metadata file. */
+ * truncated; a later trial of the same participant in files of its own; a
+ * bounded buffer; the metadata file; the end line of a trial cut off by a
+ * crash. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,8 @@ static char *slurp(const char *rel)
 static void test_per_episode(void)
 {
 	char err[256];
-	struct rec_config c = {dir, "p", "u1", true};
+	struct rec_config c = {.data_dir = dir, .project_id = "p", .user_id = "u1",
+			       .trial_id = "T1", .per_episode = true};
 	struct rec *r = rec_open(&c, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
@@ -49,24 +52,47 @@ static void test_per_episode(void)
 	CHECK(s && strcmp(s, "{\"b\":1}\n") == 0);
 	free(s);
 
-	/* a second recorder for the same participant appends, never truncates */
+	/* a later trial of the same participant never writes into the first
+	 * one's files: its names carry its trial id */
+	c.trial_id = "T2";
 	r = rec_open(&c, err, sizeof err);
 	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
 	CHECK(rec_append(r, "{\"c\":1}", 7) == 0);
+	CHECK(rec_begin_episode(r, 2, err, sizeof err) == 0);
 	const char *const *f = rec_files(r);
-	CHECK(f[0] && strcmp(f[0], "p/trials/u1/episode_1.jsonl") == 0 && f[1] == NULL);
+	CHECK(f[0] && strcmp(f[0], "p/trials/u1/episode_1-T2.jsonl") == 0);
+	CHECK(f[1] && strcmp(f[1], "p/trials/u1/episode_2-T2.jsonl") == 0 && f[2] == NULL);
 	CHECK(rec_close(r, err, sizeof err) == 0);
 	s = slurp("p/trials/u1/episode_1.jsonl");
-	CHECK(s && strcmp(s, "{\"a\":1}\n{\"a\":2}\n{\"c\":1}\n") == 0);
+	CHECK(s && strcmp(s, "{\"a\":1}\n{\"a\":2}\n") == 0);
 	free(s);
+	s = slurp("p/trials/u1/episode_1-T2.jsonl");
+	CHECK(s && strcmp(s, "{\"c\":1}\n") == 0);
+	free(s);
+
+	/* a trial that recorded no episode leaves the plain names free */
+	struct rec_config c3 = {.data_dir = dir, .project_id = "p", .user_id = "u3",
+				.trial_id = "T3", .per_episode = true};
+	r = rec_open(&c3, err, sizeof err);
+	CHECK(rec_files(r)[0] == NULL);
+	CHECK(rec_close(r, err, sizeof err) == 0);
+	c3.trial_id = "T4";
+	r = rec_open(&c3, err, sizeof err);
+	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
+	CHECK(strcmp(rec_files(r)[0], "p/trials/u3/episode_1.jsonl") == 0);
+	CHECK(rec_close(r, err, sizeof err) == 0);
 }
 
 static void test_per_trial_and_limit(void)
 {
 	char err[256];
-	struct rec_config c = {dir, "p", "u2", false};
+	struct rec_config c = {.data_dir = dir, .project_id = "p", .user_id = "u2",
+			       .trial_id = "T5"};
 	struct rec *r = rec_open(&c, err, sizeof err);
 	CHECK(r != NULL);
+	char *none = slurp("p/trials/u2/trial.jsonl");
+	CHECK(none == NULL); /* opened with the first episode, not before */
+	free(none);
 	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
 	CHECK(rec_append(r, "x", 1) == 0);
 	CHECK(rec_end_episode(r, err, sizeof err) == 0);
@@ -84,8 +110,76 @@ static void test_per_trial_and_limit(void)
 	char *s = slurp("p/trials/u2/trial.jsonl");
 	CHECK(s && strncmp(s, "x\ny\nzzz", 7) == 0);
 	free(s);
-	struct rec_config bad = {"/proc/no-such-dir", "p", "u", false};
+	struct rec_config bad = {.data_dir = "/proc/no-such-dir", .project_id = "p",
+				 .user_id = "u"};
 	CHECK(rec_open(&bad, err, sizeof err) == NULL && err[0]);
+}
+
+static char crash[64]; /* a data folder of its own */
+
+static void write_file(const char *rel, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", crash, rel);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_crash_recovery(void)
+{
+	char err[256];
+	snprintf(crash, sizeof crash, "%s/crash", dir);
+	/* killed mid-trial: the start line is the last one */
+	struct rec_config c = {.data_dir = crash, .project_id = "p", .user_id = "k1",
+			       .trial_id = "K1"};
+	struct rec *r = rec_open(&c, err, sizeof err);
+	const char *start = "{\"event\":\"start\",\"trialId\":\"K1\",\"projectId\":\"p\","
+			    "\"userId\":\"k1\",\"t\":1,\"game\":\"CartPole-v1\"}";
+	CHECK(rec_meta(r, start, strlen(start), err, sizeof err) == 0);
+	rec_close(r, err, sizeof err);
+	/* killed while writing a line: a torn line after a complete trial */
+	struct rec_config c2 = {.data_dir = crash, .project_id = "p", .user_id = "k2"};
+	r = rec_open(&c2, err, sizeof err);
+	rec_close(r, err, sizeof err);
+	write_file("p/trials/k2/trials.jsonl", "{\"event\":\"start\",\"trialId\":\"A\"}\n"
+					       "{\"event\":\"end\",\"trialId\":\"A\"}\n"
+					       "{\"event\":\"start\",\"tri");
+	/* a trial that ended: nothing to do; a folder that is not a project's */
+	write_file("p/trials/k1/episode_1.jsonl", "{}\n");
+	struct rec_config c3 = {.data_dir = crash, .project_id = "p", .user_id = "k3"};
+	r = rec_open(&c3, err, sizeof err);
+	rec_close(r, err, sizeof err);
+	write_file("p/trials/k3/trials.jsonl", "{\"event\":\"start\",\"trialId\":\"B\"}\n"
+					       "{\"event\":\"end\",\"trialId\":\"B\"}\n");
+
+	CHECK_INT(rec_recover(crash, err, sizeof err), 1);
+	char *s = slurp("crash/p/trials/k1/trials.jsonl");
+	CHECK(s && strstr(s, "\n{\"event\":\"end\",\"trialId\":\"K1\",\"projectId\":\"p\","
+				"\"userId\":\"k1\",\"t\":") != NULL);
+	CHECK(s && strstr(s, "\"game\":\"CartPole-v1\",\"reason\":\"crash\"}\n") != NULL);
+	free(s);
+	s = slurp("crash/p/trials/k2/trials.jsonl");
+	CHECK(s && strcmp(s + strlen(s) - 5, "\"tri\n") == 0); /* the torn line ended */
+	free(s);
+	s = slurp("crash/p/trials/k3/trials.jsonl");
+	CHECK(s && strstr(s, "crash") == NULL);
+	free(s);
+	CHECK_INT(rec_recover(crash, err, sizeof err), 0); /* once */
+	CHECK(rec_recover("/proc/no-such-dir", err, sizeof err) < 0 && err[0]);
+
+	/* a metadata line after a torn one starts on a line of its own */
+	write_file("p/trials/k3/trials.jsonl", "{\"event\":\"sta");
+	struct rec_config c4 = {.data_dir = crash, .project_id = "p", .user_id = "k3"};
+	r = rec_open(&c4, err, sizeof err);
+	CHECK(rec_meta(r, "{\"x\":1}", 7, err, sizeof err) == 0);
+	rec_close(r, err, sizeof err);
+	s = slurp("crash/p/trials/k3/trials.jsonl");
+	CHECK_STR(s, "{\"event\":\"sta\n{\"x\":1}\n");
+	free(s);
 }
 
 int main(void)
@@ -94,6 +188,7 @@ int main(void)
 		return 1;
 	RUN(test_per_episode);
 	RUN(test_per_trial_and_limit);
+	RUN(test_crash_recovery);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -32,7 +32,7 @@ static void episode_files_are_announced_when_closed(void)
 	struct closed c = {0};
 	char err[256];
 	rec_on_file_closed(on_closed, &c);
-	struct rec_config rc = {dir, "proj-1", "user_1", true};
+	struct rec_config rc = {dir, "proj-1", "user_1", true, NULL};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
@@ -61,7 +61,7 @@ static void trial_files_are_left_to_the_session_end(void)
 	struct closed c = {0};
 	char err[256];
 	rec_on_file_closed(on_closed, &c);
-	struct rec_config rc = {dir, "proj-1", "user_2", false};
+	struct rec_config rc = {dir, "proj-1", "user_2", false, NULL};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
