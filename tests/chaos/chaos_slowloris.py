@@ -131,14 +131,4 @@ def attack(srv):
     finish(srv)
 
 
-def test():
-    srv = serve()
-    try:
-        attack(srv)
-    finally:
-        if srv.proc.poll() is None:  # a check failed: do not leave the server running
-            srv.proc.kill()
-            srv.cleanup()
-
-
-main(test)
+main(lambda: attack(serve()))

@@ -12,8 +12,8 @@ import time
 
 import websockets
 
-from chaosutil import (SECONDS, Honest, check, finish, hold_fps, main, nothing_outside, serve,
-                       walk_to_game)
+from chaosutil import (SECONDS, Honest, attacker_nice, check, finish, hold_fps, main,
+                       nothing_outside, serve, walk_to_game)
 
 
 async def flooder(url, user, until):
@@ -44,8 +44,9 @@ async def flooder(url, user, until):
 
 async def garbage(url, until):
     closes = []
+    payloads = ["x" * (100 << 20)]  # one 100 MB message, then small garbage
     while time.monotonic() < until:
-        for payload in ("{not json", bytes(range(256)) * 4, "x" * (100 << 20)):
+        for payload in payloads:
             try:
                 async with websockets.connect(url, max_size=16 << 20) as ws:
                     await ws.send(payload)
@@ -54,6 +55,8 @@ async def garbage(url, until):
                 closes.append(e.rcvd.code if e.rcvd else e.code)
             except asyncio.TimeoutError:
                 closes.append(None)
+        payloads = ["{not json", bytes(range(256)) * 4]
+        await asyncio.sleep(0.01)
     return closes
 
 
@@ -67,6 +70,7 @@ def test():
         return await asyncio.gather(*[flooder(u, n, until) for u, n in urls],
                                     garbage(urls[0][0], until))
 
+    attacker_nice()
     t0 = time.monotonic()
     res = asyncio.run(attack())
     t1 = time.monotonic()

@@ -121,6 +121,13 @@ async def _honest(url, user, project):
     os._exit(0)  # the stdin reader thread may still wait
 
 
+def attacker_nice():
+    """Lowers this process's CPU priority for the attack. The attacker runs on the
+    same two cores as the server and the honest participant (both started before
+    this call, so they keep theirs); a real attacker's own CPU is its own."""
+    os.nice(10)
+
+
 def hold_fps(honest, t0, t1, what):
     """Checks the honest participant's median fps over [t0, t1) against MIN_FPS."""
     w = honest.fps(t0, t1)
