@@ -1,0 +1,67 @@
+#include "core/clock.h"
+
+#include <stdio.h>
+
+static int64_t ns_of(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t clock_mono_ns(void)
+{
+	return ns_of(CLOCK_MONOTONIC);
+}
+
+int64_t clock_mono_ms(void)
+{
+	return ns_of(CLOCK_MONOTONIC) / 1000000;
+}
+
+double clock_mono_s(void)
+{
+	return (double)ns_of(CLOCK_MONOTONIC) / 1e9;
+}
+
+int64_t clock_wall_ms(void)
+{
+	return ns_of(CLOCK_REALTIME) / 1000000;
+}
+
+double clock_wall_s(void)
+{
+	return (double)ns_of(CLOCK_REALTIME) / 1e9;
+}
+
+void clock_iso8601(int64_t wall_ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ms / 1000);
+	int ms = (int)(wall_ms % 1000);
+	if (ms < 0) { /* before 1970: keep the millisecond field positive */
+		ms += 1000;
+		s -= 1;
+	}
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+void clock_iso8601_now(char *buf, size_t len)
+{
+	clock_iso8601(clock_wall_ms(), buf, len);
+}
+
+struct timespec clock_deadline(clockid_t id, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}

@@ -1,0 +1,47 @@
+/* core/clock: ISO 8601 stamps, monotonic order, deadlines normalised. */
+#include <string.h>
+
+#include "core/clock.h"
+#include "test.h"
+
+static void iso8601_of_known_instants(void)
+{
+	char b[CLOCK_ISO_LEN];
+	clock_iso8601(0, b, sizeof b);
+	CHECK_STR(b, "1970-01-01T00:00:00.000Z");
+	clock_iso8601(1795469895377LL, b, sizeof b);
+	CHECK_STR(b, "2026-11-23T21:38:15.377Z");
+	clock_iso8601(951782400000LL + 86399999LL, b, sizeof b); /* leap day, last ms */
+	CHECK_STR(b, "2000-02-29T23:59:59.999Z");
+	clock_iso8601(-1, b, sizeof b);
+	CHECK_STR(b, "1969-12-31T23:59:59.999Z");
+	clock_iso8601_now(b, sizeof b);
+	CHECK(strlen(b) == 24 && b[10] == 'T' && b[23] == 'Z');
+}
+
+static void monotonic_never_goes_back(void)
+{
+	int64_t a = clock_mono_ns();
+	int64_t b = clock_mono_ns();
+	CHECK(b >= a);
+	CHECK(clock_mono_ms() >= a / 1000000);
+	CHECK(clock_wall_ms() > 1700000000000LL);
+}
+
+static void deadlines_are_normalised(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct timespec d = clock_deadline(CLOCK_MONOTONIC, 1999);
+	CHECK(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+	long long diff = (long long)(d.tv_sec - now.tv_sec) * 1000 + (d.tv_nsec - now.tv_nsec) / 1000000;
+	CHECK(diff >= 1999 && diff < 2999);
+}
+
+int main(void)
+{
+	RUN(iso8601_of_known_instants);
+	RUN(monotonic_never_goes_back);
+	RUN(deadlines_are_normalised);
+	return test_summary();
+}
