@@ -202,6 +202,10 @@ def test_serve_refuses_an_unknown_game(tmp):
     ok, detail = serve_refuses(d, tmp, "trial.game: unknown environment 'CartPol-v1'; did you "
                                "mean CartPole-v1")
     check("hippo serve refuses a study whose trial.game is unknown", ok, detail)
+    rc, out, err = run("trial", d, "--port", "0", "--data", os.path.join(tmp, "trial-typo-data"))
+    check("hippo trial refuses it too, with the suggestion",
+          rc == 1 and "trial.game: unknown environment 'CartPol-v1'; did you mean CartPole-v1"
+          in err, f"rc={rc}\n{out}{err}")
 
 
 def main():
