@@ -96,8 +96,8 @@ static int run(int argc, char **argv)
 	} else if (strcmp(format, "jsonl") == 0) {
 		fmt = EXP_JSONL;
 	} else {
-		fprintf(stderr, "hippo export: --format must be csv, jsonl or minari, not '%s'\n",
-			format);
+		fprintf(stderr, "hippo export: --format must be csv or jsonl (tables), or minari "
+				"(datasets), not '%s'\n", format);
 		return 2;
 	}
 	if (project_id_of(argv[1], id, sizeof id) != 0)

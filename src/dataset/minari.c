@@ -1028,13 +1028,15 @@ static struct mds *dataset_for(struct run *r, const struct dw_trial *tr, json_t 
 		fail(r, err);
 		return NULL;
 	}
-	snprintf(d->dir, sizeof d->dir, "%s/%s", r->o->out_dir, d->id);
-	snprintf(d->tmp, sizeof d->tmp, "%s/.data.tmp-%ld", d->dir, (long)getpid());
-	snprintf(d->final_, sizeof d->final_, "%s/data", d->dir);
+	char dirb[sizeof d->dir];
+	snprintf(dirb, sizeof dirb, "%s/%s", r->o->out_dir, d->id);
+	memcpy(d->dir, dirb, sizeof d->dir);
+	snprintf(d->tmp, sizeof d->tmp, "%s/.data.tmp-%ld", dirb, (long)getpid());
+	snprintf(d->final_, sizeof d->final_, "%s/data", dirb);
 	r->nds++;
 	char path[4300];
 	if (mkdirs(d->tmp) != 0) {
-		snprintf(err, sizeof err, "cannot create %s: %s", d->tmp, strerror(errno));
+		snprintf(err, sizeof err, "cannot create %.200s: %s", d->tmp, strerror(errno));
 		fail(r, err);
 		return NULL;
 	}
@@ -1045,11 +1047,23 @@ static struct mds *dataset_for(struct run *r, const struct dw_trial *tr, json_t 
 	 * later read it, as every h5py does) */
 	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 	H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+	/* every chunk is written once, whole: no raw-data chunk cache (1 MiB per
+	 * open dataset by default) */
+	H5Pset_cache(fapl, 0, 0, 0, 0.75);
+	/* a small metadata cache: episodes are written once and closed */
+	H5AC_cache_config_t mdc = {.version = H5AC__CURR_CACHE_CONFIG_VERSION};
+	if (H5Pget_mdc_config(fapl, &mdc) >= 0) {
+		mdc.set_initial_size = 1;
+		mdc.initial_size = 1 << 20;
+		mdc.min_size = 1 << 20;
+		mdc.max_size = 4 << 20;
+		H5Pset_mdc_config(fapl, &mdc);
+	}
 	d->file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
 	H5Pclose(fapl);
 	H5Pclose(fcpl);
 	if (d->file < 0) {
-		snprintf(err, sizeof err, "cannot create %s", path);
+		snprintf(err, sizeof err, "cannot create %.200s", path);
 		fail(r, err);
 		return NULL;
 	}
@@ -1272,6 +1286,8 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	r->st = st;
 	r->ep.grp = r->ep.infos = H5I_INVALID_HID;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	/* HDF5 keeps freed blocks on free lists of up to 64 MiB: keep them small */
+	H5set_free_list_limits(1 << 20, 1 << 18, 1 << 20, 1 << 18, 1 << 20, 1 << 18);
 	r->str_t = H5Tcopy(H5T_C_S1);
 	H5Tset_size(r->str_t, H5T_VARIABLE);
 	H5Tset_cset(r->str_t, H5T_CSET_UTF8);
@@ -1335,7 +1351,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 			snprintf(path, sizeof path, "%s/%s", dir, files[k]);
 			FILE *f = fopen(path, "r");
 			if (!f) {
-				snprintf(r->err, sizeof r->err, "cannot open %s: %s", path,
+				snprintf(r->err, sizeof r->err, "cannot open %.300s: %s", path,
 					 strerror(errno));
 				r->failed = true;
 				break;
@@ -1352,14 +1368,14 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 				if (kk == 0)
 					break;
 				if (kk == -2) {
-					snprintf(r->err, sizeof r->err, "%s: %s", path, lerr);
+					snprintf(r->err, sizeof r->err, "%.300s: %.180s", path, lerr);
 					r->failed = true;
 					break;
 				}
 				if (kk < 0) {
 					if (!st->first_bad[0])
-						snprintf(st->first_bad, sizeof st->first_bad, "%s: %s",
-							 path, lerr);
+						snprintf(st->first_bad, sizeof st->first_bad,
+							 "%.300s: %.180s", path, lerr);
 					st->bad_lines++;
 					continue;
 				}

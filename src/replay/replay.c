@@ -262,7 +262,7 @@ static int load_actions(struct rp_episode *e, const char *dir, const char *trial
 	long long last_ep = 0;
 	double act[RP_MAX_ACTION];
 	for (long i = 0; i < nf && rc == 0; i++) {
-		char path[4096];
+		char path[4400];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
 		FILE *f = fopen(path, "r");
 		if (!f)
@@ -327,7 +327,8 @@ static int load_actions(struct rp_episode *e, const char *dir, const char *trial
 struct rp_episode *rp_episode_open(const char *data_dir, const char *project, const char *user,
 				   const char *trial_id, int episode, char *err, size_t errlen)
 {
-	if (!dw_id_valid(project) || !dw_id_valid(user) || !trial_id || episode < 1) {
+	if (!dw_id_valid(project) || !dw_id_valid(user) || !trial_id || episode < 1 ||
+	    episode > RP_MAX_EPISODE) {
 		snprintf(err, errlen, "invalid project, user, trial or episode");
 		return NULL;
 	}

@@ -27,6 +27,7 @@
 /* The trial server's info buffer: an info truncated there is truncated alike. */
 #define RP_INFO_MAX 1024
 #define RP_MAX_ACTION 64 /* values of one action */
+#define RP_MAX_EPISODE 1000000 /* the highest episode rp_episode_open opens */
 
 struct replay {
 	struct env env;
