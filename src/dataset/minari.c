@@ -614,8 +614,7 @@ struct run {
 	int nds, nenvs;
 	hid_t str_t, bool_t;
 	struct mep ep;
-	const char *fname;
-	unsigned long long line;
+	const char *last_user;    /* the participant whose episode was written last */
 	char err[512];
 	bool failed;
 };
@@ -949,6 +948,10 @@ static int ep_end(struct run *r)
 		if (d->last_user != e->user) {
 			d->participants++;
 			d->last_user = e->user;
+		}
+		if (r->last_user != e->user) {
+			r->st->participants++;
+			r->last_user = e->user;
 		}
 		r->st->episodes++;
 		r->st->steps += e->steps;
@@ -1419,7 +1422,6 @@ out:
 		if (rc == 0 && d->episodes > 0 && st->ndatasets < MN_MAX_DATASETS) {
 			snprintf(st->datasets[st->ndatasets], sizeof st->datasets[0], "%s", d->id);
 			st->dataset_episodes[st->ndatasets++] = d->episodes;
-			st->participants += d->participants;
 		}
 		free(d->obs.low);
 		free(d->obs.high);
