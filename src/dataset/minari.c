@@ -837,7 +837,7 @@ static int ep_row(struct run *r, struct mep *e, json_t *rec, bool reset)
 	*(int32_t *)col_row(&e->c[C_FBB]) = bad;
 	*(int64_t *)col_row(&e->c[C_AGENT]) = int_or(json_object_get(rec, "agentAction"), -1);
 	*(int64_t *)col_row(&e->c[C_HUMAN]) = int_or(json_object_get(rec, "humanAction"), -1);
-	char *text = json_is_array(inputs) ? json_dumps(inputs, JSON_COMPACT) : NULL;
+	char *text = json_array_size(inputs) ? json_dumps(inputs, JSON_COMPACT) : NULL;
 	int rc = col_str(&e->c[C_INPUTS], text ? text : "[]", text ? strlen(text) : 2);
 	free(text);
 	json_t *info = json_object_get(rec, "info");
