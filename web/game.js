@@ -5,6 +5,7 @@
 
 import { el, showView, notice, modal } from './ui.js';
 import { debugLog } from './debug.js';
+import { CLOSE } from './close-codes.js';
 
 // Direction and fire keys, by KeyboardEvent.code (SPEC §3).
 export const KEYMAP = {
@@ -31,13 +32,6 @@ const COMMANDS = {
 };
 const FEEDBACK = { good: ['✓', 'Good'], bad: ['✗', 'Bad'] };
 const FPS = { fpsDown: ['−', 'Slower'], fpsUp: ['+', 'Faster'] };
-
-
-// Close codes of the trial server (docs/protocol.md): another connection
-// for the same participant took over; the connection was refused (no
-// session, bad ids).
-const CLOSE_TAKEN_OVER = 4001;
-const CLOSE_REFUSED = 1008;
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
@@ -251,7 +245,7 @@ export class Game {
 		this.handlers = [];
 		if (this.ws) {
 			this.ws.onclose = null;
-			this.ws.close(1000);
+			this.ws.close(CLOSE.NORMAL);
 			this.ws = null;
 		}
 	}
@@ -313,12 +307,12 @@ export class Game {
 			if (this.finished)
 				return;
 			this.releaseAll(false);
-			if (e.code === CLOSE_TAKEN_OVER) {
+			if (e.code === CLOSE.TAKEN_OVER) {
 				this.takenOver();
 				return;
 			}
 			this.setConn('lost', 'Reconnecting…');
-			if (e.code === CLOSE_REFUSED) {
+			if (e.code === CLOSE.REFUSED) {
 				// No session (any more) for this participant: ask the study
 				// flow at once instead of retrying blindly.
 				notice(`The game server refused the connection${e.reason ? ` (${e.reason})` : ''}. Trying again…`,
