@@ -21,7 +21,7 @@ import urllib.request
 
 from chaosutil import (HERE, PROJECT, PROJECT_DIR, SECONDS, Honest, check, finish, hold_fps,
                        main, nothing_outside)
-from serveutil import TOKEN, Serve
+from serveutil import TOKEN, Serve, wait_for
 
 MB = int(os.environ.get("CHAOS_DOWNLOAD_MB", "40"))
 GEN = os.path.join(HERE, "..", "..", "bench", "gen_data.py")
@@ -185,8 +185,9 @@ def attack(srv, data, out):
             break
     got = abandon(srv)
     check(got > 0, "a download abandoned after %d bytes" % got)
-    check(wait_until(lambda: not tar_children(srv.proc.pid) and
-                     not [n for n in os.listdir(data) if n.startswith(".export")], 20),
+    check(wait_for(lambda: not tar_children(srv.proc.pid) and
+                   not [n for n in os.listdir(data) if n.startswith(".export")],
+                   "the abandoned download's tar to end", 20, 0.2),
           "the abandoned download's tar ended and its scratch folder is gone")
     hz.stop = True
     hz.join()
@@ -213,15 +214,6 @@ def attack(srv, data, out):
     os.unlink(out)
     nothing_outside(srv)
     finish(srv)
-
-
-def wait_until(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 main(test)

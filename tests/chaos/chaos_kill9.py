@@ -69,6 +69,7 @@ def attack(servers):
     check(worst <= MAX_LAG_MS, "records reach the disk while the episode runs: at most "
           "%.0f ms behind (<= %d)" % (worst, MAX_LAG_MS))
     killed = time.time() * 1000
+    srv.expect_exit(-signal.SIGKILL)
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait(10)
     honest.proc.kill()  # its connection is gone with the server

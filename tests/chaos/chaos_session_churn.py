@@ -19,7 +19,7 @@ import statistics
 import time
 
 from chaosutil import PROJECT, PROJECT_DIR, SECONDS, Honest, check, finish, hold_fps, main
-from trialutil import Server
+from serveutil import Trial
 from wschurn import churn, rss_kb
 
 CYCLES = int(os.environ.get("CHURN_CYCLES", "50000" if SECONDS >= 30 else "4000"))
@@ -38,7 +38,7 @@ def latency(port, n=300):
 def test():
     asan = os.environ.get("ASAN_OPTIONS", "")
     os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "quarantine_size_mb=8"
-    srv = Server(PROJECT, "--log-level", "warn", project_dir=PROJECT_DIR)
+    srv = Trial(PROJECT, "--log-level", "warn", project_dir=PROJECT_DIR)
     try:
         attack(srv)
     finally:

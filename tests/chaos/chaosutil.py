@@ -23,7 +23,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import websockets  # noqa: E402
 
-from serveutil import Serve, check, main, wait_for  # noqa: E402,F401
+# check() and main() (which also checks every server's exit status) are the
+# integration tests' own, for the cases to import from here.
+from serveutil import Serve, check, main  # noqa: E402,F401
 
 PROJECT_DIR = os.path.join(HERE, "projects", "chaos-honest")
 PROJECT = "chaos-honest"

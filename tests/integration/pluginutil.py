@@ -1,15 +1,13 @@
-"""Helpers for the plug-in tests: study folders written at test time (built
-plug-ins are copied into them), and a full trial played over websocket."""
+"""Helpers of the plug-in tests: study folders written at test time (built
+plug-ins are copied into them), what a trial recorded, and errors expected
+during a game. The shared pieces are in serveutil."""
 import atexit
-import json
 import os
 import shutil
 import tempfile
 
-from trialutil import check, frames_until, handshake, recv_json
+from serveutil import BUILD, SRC, check, frames_until
 
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("HIPPO_BUILD", os.path.join(SRC, "build", "test"))
 PYTHON = "/usr/bin/python3"
 PURE_ENV = os.path.join(SRC, "clients", "python", "examples", "pure_env.py")
 
@@ -41,14 +39,6 @@ def study(project_id, trial_yaml):
     return d
 
 
-async def play_until_done(ws, action, limit=5000):
-    """Starts the game, keeps sending ACTION, returns every message up to done."""
-    await ws.send(json.dumps({"command": "start"}))
-    if action:
-        await ws.send(json.dumps({"action": action}))
-    return await frames_until(ws, lambda m: m == "done", limit)
-
-
 def steps_of(srv, project, user):
     lines = []
     for path in srv.files(project, user):
@@ -68,6 +58,3 @@ async def expect_error_then_done(ws, needle, what):
     check(any(needle in e for e in errs), "%s: %s" % (what, errs))
     return msgs
 
-
-__all__ = ["study", "plugin_path", "plugin_into", "play_until_done", "steps_of", "frames",
-           "PYTHON", "PURE_ENV", "expect_error_then_done", "handshake", "recv_json"]

@@ -1,6 +1,6 @@
 """Helpers for the storage tests: a real S3-compatible server (s3rver, run
 with node from tests/node_modules), a fault-injecting HTTP proxy in front of
-it, and a wrapper for the hippo binary."""
+it, and the hippo binary's storage commands with the credentials s3rver takes."""
 import hashlib
 import http.client
 import http.server
@@ -9,18 +9,8 @@ import os
 import socket
 import subprocess
 import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-HIPPO = os.environ.get("HIPPO_BIN", os.path.join(HERE, "..", "..", "build", "test", "hippo"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from serveutil import BIN, HERE
 
 
 def md5_file(path):
@@ -144,7 +134,7 @@ def hippo_env(home):
 
 
 def hippo(args, env, timeout=300, check=None):
-    p = subprocess.run([HIPPO] + args, env=env, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([BIN] + args, env=env, capture_output=True, text=True, timeout=timeout)
     if check is not None and p.returncode != check:
         raise AssertionError("hippo %s: exit %d, expected %d\nstdout: %s\nstderr: %s" % (
             " ".join(args), p.returncode, check, p.stdout, p.stderr))
@@ -155,12 +145,3 @@ def status(data, env):
     p = hippo(["storage", "status", "--data", data, "--json", "--all"], env, check=0)
     return json.loads(p.stdout)
 
-
-def wait_until(pred, timeout=120, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)

@@ -1,15 +1,29 @@
-"""Helpers for the `hippo serve` tests: start the server on a free port with a
-temporary data folder, call /next and the admin API over real HTTP, and play
-a game over the real websocket until the trial server says done."""
+"""The shared pieces of the integration and chaos tests (tests/integration/,
+tests/chaos/):
+
+- check(): one printed line per check, raises on failure; `checks` counts them;
+- main(): runs a test (a function or a coroutine function), then stops every
+  server the test started and checks each exited 0 (or as the test declared
+  with expect_exit()); prints the summary; on failure the traceback, each
+  server's exit status and the end of its stderr, and exits 1;
+- Serve and Trial: `hippo serve` / `hippo trial` on a free 127.0.0.1 port with a
+  temporary data folder (HTTP, the admin API, the records they write);
+- play helpers over the real websocket: connect, recv, recv_json, handshake,
+  frames_until, play_to_done, play_until_done;
+- free_port(), wait_for(), is_jpeg_b64()."""
 import asyncio
+import base64
+import glob
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -18,40 +32,87 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("HIPPO_SRC", os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("HIPPO_BIN", os.path.join(SRC, "build", "test", "hippo"))
+BUILD = os.environ.get("HIPPO_BUILD", os.path.join(SRC, "build", "test"))
 EXAMPLE = os.path.join(SRC, "examples", "cartpole")
 PROJECTS = os.path.join(HERE, "projects")
 TOKEN = "test-token-0123456789"
 
 checks = 0
+servers = []  # every server started, for main() to stop and check
 
 
-def check(cond, what):
-    """Prints what is checked; raises on failure."""
+def check(cond, what, detail=None):
+    """Prints what is checked (and DETAIL when it fails); raises on failure."""
     global checks
     checks += 1
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
+        if detail:
+            print("     " + str(detail).replace("\n", "\n     "), flush=True)
         raise AssertionError(what)
 
 
-class Serve:
-    """`hippo serve PROJECTS...` on 127.0.0.1:0. DATA may be reused across
-    restarts; TOKEN None starts it without an admin token."""
+def main(fn, timeout=240):
+    """Runs FN (a coroutine function runs under asyncio, for at most TIMEOUT
+    seconds), then stops every server still running and checks that each
+    exited as expected (0 unless the test said otherwise), so sanitizer
+    reports at exit fail the test. Prints the summary; on failure also each
+    server's exit status and stderr, and exits 1."""
+    try:
+        if asyncio.iscoroutinefunction(fn):
+            asyncio.run(asyncio.wait_for(fn(), timeout))
+        else:
+            fn()
+        for srv in servers:
+            rc, _ = srv.stop()
+            check(rc == srv.expected_exit, "%s exited %s" % (srv.name, rc))
+    except Exception:
+        traceback.print_exc()
+        for srv in servers:  # what the servers said (sanitizer reports, logs)
+            rc, err = srv.stop()
+            print("%s: exit %s; stderr:\n%s" % (srv.name, rc, err[-6000:]))
+        print("%d checks, failed" % checks)
+        sys.exit(1)
+    print("%d checks passed" % checks)
 
-    def __init__(self, *projects, data=None, token=TOKEN, port=0, args=()):
+
+def free_port():
+    """A TCP port free on 127.0.0.1 (bound, read, released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, what, timeout=30, every=0.05):
+    """Polls PRED until it returns a true value (returned), or fails."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class _Server:
+    """A hippo server process on 127.0.0.1: `hippo KIND FIRST... --port PORT
+    --data DATA ARGS...` (DATA None: a temporary folder, removed by cleanup()),
+    started once it printed "listening on URL". Registered for main()'s exit
+    check."""
+
+    def _start(self, kind, first, args, port, data, env=None):
         self.tmp = None
         if data is None:
-            self.tmp = tempfile.mkdtemp(prefix="hippo-serve-")
+            self.tmp = tempfile.mkdtemp(prefix="hippo-%s-" % kind)
             data = os.path.join(self.tmp, "data")
         self.data = data
-        env = dict(os.environ)
-        env.pop("HIPPO_ADMIN_TOKEN", None)
-        if token:
-            env["HIPPO_ADMIN_TOKEN"] = token
-        self.token = token
+        self.expected_exit = 0
+        self.err_text = None
         self.errf = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [BIN, "serve", *projects, "--port", str(port), "--data", data, *args],
+            [BIN, kind, *first, "--port", str(port), "--data", data, *args],
             stdout=subprocess.PIPE, stderr=self.errf, text=True, env=env)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
@@ -60,7 +121,59 @@ class Serve:
             raise RuntimeError("server did not start: %r %s" % (line, self.errf.read()))
         self.url = line.split("listening on ")[1].split(" ")[0]
         self.port = int(self.url.rsplit(":", 1)[1])
-        self.banner = [line]
+        self.name = "hippo %s (port %d)" % (kind, self.port)
+        servers.append(self)
+        return line
+
+    def expect_exit(self, code):
+        """The exit status main() expects (e.g. -signal.SIGKILL after a kill)."""
+        self.expected_exit = code
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Sends SIG unless the server has exited; waits (kills it after
+        TIMEOUT s). Returns (exit status, its whole stderr); again the same."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.err_text is None:
+            self.proc.stdout.close()
+            self.errf.seek(0)
+            self.err_text = self.errf.read()
+            self.errf.close()
+        return self.proc.returncode, self.err_text
+
+    def cleanup(self):
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def files(self, project, user):
+        """The record files of USER in PROJECT."""
+        return sorted(glob.glob(os.path.join(self.data, project, "trials", user, "*")))
+
+    def lines(self, path):
+        """The JSON lines of a record file."""
+        with open(path) as f:
+            return [json.loads(x) for x in f.read().splitlines()]
+
+
+class Serve(_Server):
+    """`hippo serve PROJECTS...` on 127.0.0.1:PORT (0: any). DATA may be reused
+    across restarts; TOKEN None starts it without an admin token."""
+
+    def __init__(self, *projects, data=None, token=TOKEN, port=0, args=()):
+        env = dict(os.environ)
+        env.pop("HIPPO_ADMIN_TOKEN", None)
+        if token:
+            env["HIPPO_ADMIN_TOKEN"] = token
+        self.token = token
+        self.banner = [self._start("serve", projects, args, port, data, env)]
         # The rest of the banner: one "open URL" line per project.
         for _ in projects:
             self.banner.append(self.proc.stdout.readline())
@@ -98,23 +211,75 @@ class Serve:
         h = {"Authorization": "Bearer " + tok} if tok else {}
         return self.request(method, "/api" + path, body, h)
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.errf.seek(0)
-        err = self.errf.read()
-        self.errf.close()
-        return self.proc.returncode, err
 
-    def cleanup(self):
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+class Trial(_Server):
+    """`hippo trial PROJECT_DIR ARGS` on 127.0.0.1, any free port. PROJECT names
+    a study under tests/integration/projects/ unless PROJECT_DIR is given."""
+
+    def __init__(self, project, *args, project_dir=None, data=None, env=None):
+        pdir = project_dir or os.path.join(PROJECTS, project)
+        self._start("trial", [pdir], args, 0, data, env)
+
+    def ws_url(self, path="/"):
+        return self.url + path
+
+
+# ---- playing over the real websocket ----
+
+async def connect(srv, path="/", **kw):
+    """A websocket to a Trial server (PATH on it)."""
+    kw.setdefault("max_size", 16 << 20)
+    kw.setdefault("open_timeout", 20)
+    return await websockets.connect(srv.ws_url(path), **kw)
+
+
+async def recv(ws, timeout=20):
+    return await asyncio.wait_for(ws.recv(), timeout)
+
+
+async def recv_json(ws, timeout=20):
+    """The next message, parsed ("done" as it is)."""
+    m = await recv(ws, timeout)
+    return m if m == "done" else json.loads(m)
+
+
+async def handshake(ws, user, project="p", **extra):
+    """Sends the handshake; returns the messages up to and including the first frame."""
+    msg = {"userId": user, "projectId": project}
+    msg.update(extra)
+    await ws.send(json.dumps(msg))
+    got = []
+    while True:
+        m = await recv(ws)
+        if isinstance(m, bytes):
+            got.append(m)
+            return got
+        j = json.loads(m)
+        got.append(j)
+        if "frame" in j:
+            return got
+
+
+async def frames_until(ws, pred, limit=2000):
+    """Receives messages until PRED(message) is true; returns them all."""
+    out = []
+    for _ in range(limit):
+        m = await recv(ws)
+        if isinstance(m, str) and m != "done":
+            m = json.loads(m)
+        out.append(m)
+        if pred(m):
+            return out
+    raise AssertionError("condition not met within %d messages" % limit)
+
+
+async def play_to_done(ws, action, limit=5000):
+    """Starts the game on WS (handshake done), sends ACTION once, returns
+    every message up to done."""
+    await ws.send(json.dumps({"command": "start"}))
+    if action:
+        await ws.send(json.dumps({"action": action}))
+    return await frames_until(ws, lambda m: m == "done", limit)
 
 
 async def play_until_done(server_url, project, user, stop_after=None, timeout=180):
@@ -137,24 +302,7 @@ async def play_until_done(server_url, project, user, stop_after=None, timeout=18
     raise AssertionError("no done within %d s" % timeout)
 
 
-def wait_for(pred, what, timeout=30, every=0.05):
-    """Polls PRED until it returns a true value (returned), or fails."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def main(fn):
-    """Runs FN (sync), prints the summary, exits non-zero on failure."""
-    try:
-        fn()
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        print("%d checks, failed" % checks)
-        sys.exit(1)
-    print("%d checks passed" % checks)
+def is_jpeg_b64(s):
+    """Whether S is a base64 JPEG file (SOI ... EOI)."""
+    b = base64.b64decode(s)
+    return b[:3] == b"\xff\xd8\xff" and b[-2:] == b"\xff\xd9"

@@ -6,40 +6,26 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 
-HIPPO = os.environ.get("HIPPO_BIN", "hippo")
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-EXAMPLE = os.path.join(SRC, "examples", "cartpole")
-
-failures = 0
+from serveutil import BIN, EXAMPLE, SRC, check, main
 
 
 def run(*args, cwd=None):
-    p = subprocess.run([HIPPO, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
-
-
-def check(name, cond, detail=""):
-    global failures
-    print(("ok   " if cond else "FAIL ") + name)
-    if not cond:
-        failures += 1
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
 
 
 def test_version_and_help():
     rc, out, err = run("--version")
-    check("hippo --version exits 0 and prints the version",
-          rc == 0 and re.fullmatch(r"hippo \d+\.\d+\.\d+\n", out) is not None, out + err)
+    check(rc == 0 and re.fullmatch(r"hippo \d+\.\d+\.\d+\n", out) is not None,
+          "hippo --version exits 0 and prints the version", out + err)
     rc, out, _ = run("help")
-    check("hippo help lists check", rc == 0 and re.search(r"^  check\s", out, re.M) is not None, out)
+    check(rc == 0 and re.search(r"^  check\s", out, re.M) is not None, "hippo help lists check", out)
     rc, out, _ = run("check", "--help")
-    check("hippo check --help prints the usage", rc == 0 and out.startswith("usage: hippo check PROJECT_DIR"), out)
+    check(rc == 0 and out.startswith("usage: hippo check PROJECT_DIR"), "hippo check --help prints the usage", out)
     rc, out2, _ = run("help", "check")
-    check("hippo help check is hippo check --help", rc == 0 and out2 == out, out2)
+    check(rc == 0 and out2 == out, "hippo help check is hippo check --help", out2)
 
 
 def test_usage_errors():
@@ -53,15 +39,15 @@ def test_usage_errors():
     for args, first in cases:
         rc, out, err = run(*args)
         lines = err.splitlines()
-        check(f"hippo {' '.join(args)}: exit 2, one-line error then the usage",
-              rc == 2 and out == "" and lines[:1] == [first] and lines[1].startswith("usage: hippo"),
+        check(rc == 2 and out == "" and lines[:1] == [first] and lines[1].startswith("usage: hippo"),
+              f"hippo {' '.join(args)}: exit 2, one-line error then the usage",
               f"rc={rc}\n{err}")
 
 
 def test_check_example():
     rc, out, err = run("check", "examples/cartpole", cwd=SRC)
-    check("hippo check examples/cartpole: exit 0, 'ok'",
-          rc == 0 and out == "examples/cartpole: ok\n" and err == "", f"rc={rc}\n{out}{err}")
+    check(rc == 0 and out == "examples/cartpole: ok\n" and err == "",
+          "hippo check examples/cartpole: exit 0, 'ok'", f"rc={rc}\n{out}{err}")
 
 
 def test_check_other_examples():
@@ -70,7 +56,7 @@ def test_check_other_examples():
         if not os.path.exists(os.path.join(SRC, d, "config.yml")):
             continue
         rc, out, err = run("check", d, cwd=SRC)
-        check(f"hippo check {d}: exit 0, 'ok'", rc == 0 and out == f"{d}: ok\n", f"rc={rc}\n{out}{err}")
+        check(rc == 0 and out == f"{d}: ok\n", f"hippo check {d}: exit 0, 'ok'", f"rc={rc}\n{out}{err}")
 
 
 def broken_copy(tmp, name, edit=None, remove=None):
@@ -127,35 +113,35 @@ def test_check_invalid(tmp):
                 summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
         else:
             summary = f"{d}: ok ({warnings} warning{'s' if warnings != 1 else ''})"
-        check(f"hippo check {name}: exit {1 if errors else 0} with the exact file:line:col message",
-              rc == (1 if errors else 0) and lines == expect + [summary] and err == "",
+        check(rc == (1 if errors else 0) and lines == expect + [summary] and err == "",
+              f"hippo check {name}: exit {1 if errors else 0} with the exact file:line:col message",
               f"rc={rc}\n{out}{err}")
 
 
 def test_check_missing_and_huge(tmp):
     missing = os.path.join(tmp, "does-not-exist")
     rc, out, _ = run("check", missing)
-    check("hippo check on a missing folder: exit 1",
-          rc == 1 and out == f"error: {missing}: No such file or directory\n{missing}: 1 error\n", out)
+    check(rc == 1 and out == f"error: {missing}: No such file or directory\n{missing}: 1 error\n",
+          "hippo check on a missing folder: exit 1", out)
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)
     rc, out, _ = run("check", empty)
-    check("hippo check on a folder without config.yml: exit 1",
-          rc == 1 and out == f"error: {empty}/config.yml: cannot open: No such file or directory\n"
-                             f"{empty}: 1 error\n", out)
+    check(rc == 1 and out == f"error: {empty}/config.yml: cannot open: No such file or directory\n"
+                             f"{empty}: 1 error\n",
+          "hippo check on a folder without config.yml: exit 1", out)
     huge = os.path.join(tmp, "huge")
     os.mkdir(huge)
     with open(os.path.join(huge, "config.yml"), "wb") as f:
         f.write((b"a" * 63 + b"\n") * (10 * 1024 * 1024 // 64))
     rc, out, _ = run("check", huge)
-    check("hippo check on a 10 MB config.yml: exit 1, 'file too large'",
-          rc == 1 and out.startswith(f"error: {huge}/config.yml: file too large (10485760 bytes"), out)
+    check(rc == 1 and out.startswith(f"error: {huge}/config.yml: file too large (10485760 bytes"),
+          "hippo check on a 10 MB config.yml: exit 1, 'file too large'", out)
 
 
 def serve_refuses(d, tmp, needle):
     """`hippo serve D` must exit at once with an error containing NEEDLE."""
     try:
-        p = subprocess.run([HIPPO, "serve", d, "--port", "0", "--data", os.path.join(tmp, "data")],
+        p = subprocess.run([BIN, "serve", d, "--port", "0", "--data", os.path.join(tmp, "data")],
                            capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
         return False, "still serving after 20 s"
@@ -171,10 +157,10 @@ def test_symlinks_out_of_the_study(tmp):
     want = (f"error: {d}/config.yml:19:16: project.steps.finalStep: step file 'thanks.html' is a "
             "symbolic link to a file outside the study folder (it would be served to "
             "participants)\n")
-    check("hippo check refuses a step file linking outside the study",
-          rc == 1 and out.startswith(want), f"rc={rc}\n{out}{err}")
+    check(rc == 1 and out.startswith(want),
+          "hippo check refuses a step file linking outside the study", f"rc={rc}\n{out}{err}")
     ok, detail = serve_refuses(d, tmp, "outside the study folder")
-    check("hippo serve refuses that study at load", ok, detail)
+    check(ok, "hippo serve refuses that study at load", detail)
 
     # StepFiles/ itself linking out of the study
     d2 = broken_copy(tmp, "stepfiles-out", ("finalStep: thanks.html", "finalStep: hostname"))
@@ -185,16 +171,16 @@ def test_symlinks_out_of_the_study(tmp):
     os.symlink("/etc/hostname", os.path.join(d2, "pages", "hostname"))
     os.symlink("pages", os.path.join(d2, "StepFiles"))
     rc, out, err = run("check", d2)
-    check("hippo check follows StepFiles/ itself: a page outside the study is refused",
-          rc == 1 and "project.steps.finalStep: step file 'hostname' is a symbolic link" in out
-          and out.count("error:") == 1, f"rc={rc}\n{out}{err}")
+    check(rc == 1 and "project.steps.finalStep: step file 'hostname' is a symbolic link" in out
+          and out.count("error:") == 1,
+          "hippo check follows StepFiles/ itself: a page outside the study is refused", f"rc={rc}\n{out}{err}")
 
     # links that stay inside the study are fine
     os.remove(os.path.join(d2, "pages", "hostname"))
     shutil.copy(os.path.join(EXAMPLE, "StepFiles", "thanks.html"), os.path.join(d2, "thanks.html"))
     os.symlink("../thanks.html", os.path.join(d2, "pages", "hostname"))
     rc, out, err = run("check", d2)
-    check("symbolic links that stay inside the study are accepted", rc == 0, f"rc={rc}\n{out}{err}")
+    check(rc == 0, "symbolic links that stay inside the study are accepted", f"rc={rc}\n{out}{err}")
 
 
 def test_check_warns_what_the_csp_refuses(tmp):
@@ -208,14 +194,14 @@ def test_check_warns_what_the_csp_refuses(tmp):
             "<script> elements (removed), <style> elements, on...= event handlers, http:// "
             "resources, which the participant UI's Content-Security-Policy refuses "
             "(docs/participant-ui.md)\n")
-    check("hippo check warns about what the UI's policy refuses, and still passes",
-          rc == 0 and out.startswith(want) and out.endswith(": ok (1 warning)\n"),
+    check(rc == 0 and out.startswith(want) and out.endswith(": ok (1 warning)\n"),
+          "hippo check warns about what the UI's policy refuses, and still passes",
           f"rc={rc}\n{out}{err}")
     with open(page, "w", encoding="utf-8") as f:
         f.write('<p style="color: red">Only words about onions = fine; '
                 '<img src="https://example.org/a.png" alt=""></p>\n')
     rc, out, err = run("check", d)
-    check("a page within the policy gets no warning", rc == 0 and "warning" not in out,
+    check(rc == 0 and "warning" not in out, "a page within the policy gets no warning",
           f"rc={rc}\n{out}{err}")
 
 
@@ -223,15 +209,14 @@ def test_serve_refuses_an_unknown_game(tmp):
     d = broken_copy(tmp, "serve-typo", ("game: CartPole-v1", "game: CartPol-v1"))
     ok, detail = serve_refuses(d, tmp, "trial.game: unknown environment 'CartPol-v1'; did you "
                                "mean CartPole-v1")
-    check("hippo serve refuses a study whose trial.game is unknown", ok, detail)
+    check(ok, "hippo serve refuses a study whose trial.game is unknown", detail)
     rc, out, err = run("trial", d, "--port", "0", "--data", os.path.join(tmp, "trial-typo-data"))
-    check("hippo trial refuses it too, with the suggestion",
-          rc == 1 and "trial.game: unknown environment 'CartPol-v1'; did you mean CartPole-v1"
-          in err, f"rc={rc}\n{out}{err}")
+    check(rc == 1 and "trial.game: unknown environment 'CartPol-v1'; did you mean CartPole-v1"
+          in err, "hippo trial refuses it too, with the suggestion", f"rc={rc}\n{out}{err}")
 
 
-def main():
-    print(f"binary: {HIPPO}")
+def test():
+    print(f"binary: {BIN}")
     test_version_and_help()
     test_usage_errors()
     test_check_example()
@@ -242,9 +227,7 @@ def main():
         test_symlinks_out_of_the_study(tmp)
         test_serve_refuses_an_unknown_game(tmp)
         test_check_warns_what_the_csp_refuses(tmp)
-    print("failures:", failures)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(test)

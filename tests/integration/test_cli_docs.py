@@ -4,43 +4,30 @@ README.md, so the docs cannot drift from the table unnoticed."""
 import os
 import re
 import subprocess
-import sys
 
-HIPPO = os.environ.get("HIPPO_BIN", "hippo")
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    print(("ok   " if cond else "FAIL ") + name)
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
+from serveutil import BIN, SRC, check, main
 
 
 def run(*args):
-    p = subprocess.run([HIPPO, *args], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
 
 
-rc, out, err = run("help")
-commands = [m.group(1) for m in re.finditer(r"^  ([a-z]+)\s", out, re.M) if m.group(1) != "help"]
-check("hippo help lists the commands", rc == 0 and len(commands) >= 10, out + err)
-readme = open(os.path.join(SRC, "README.md"), encoding="utf-8").read()
-for cmd in commands:
-    rc, text, err = run(cmd, "--help")
-    check(f"hippo {cmd} --help exits 0 with its usage line",
-          rc == 0 and text.startswith(f"usage: hippo {cmd}"), text + err)
-    rc2, text2, _ = run("help", cmd)
-    check(f"hippo help {cmd} prints the same text", rc2 == 0 and text2 == text, text2)
-    check(f"README.md documents hippo {cmd}", re.search(rf"\bhippo {cmd}\b", readme) is not None)
-    rc3, _, err3 = run(cmd, "--no-such-option")
-    check(f"hippo {cmd} rejects an unknown option with exit 2 and one error line",
-          rc3 == 2 and "unknown option '--no-such-option'" in err3, err3)
+def test():
+    rc, out, err = run("help")
+    commands = [m.group(1) for m in re.finditer(r"^  ([a-z]+)\s", out, re.M) if m.group(1) != "help"]
+    check(rc == 0 and len(commands) >= 10, "hippo help lists the commands", out + err)
+    readme = open(os.path.join(SRC, "README.md"), encoding="utf-8").read()
+    for cmd in commands:
+        rc, text, err = run(cmd, "--help")
+        check(rc == 0 and text.startswith(f"usage: hippo {cmd}"),
+              f"hippo {cmd} --help exits 0 with its usage line", text + err)
+        rc2, text2, _ = run("help", cmd)
+        check(rc2 == 0 and text2 == text, f"hippo help {cmd} prints the same text", text2)
+        check(re.search(rf"\bhippo {cmd}\b", readme) is not None, f"README.md documents hippo {cmd}")
+        rc3, _, err3 = run(cmd, "--no-such-option")
+        check(rc3 == 2 and "unknown option '--no-such-option'" in err3,
+              f"hippo {cmd} rejects an unknown option with exit 2 and one error line", err3)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+
+main(test)

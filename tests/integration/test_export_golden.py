@@ -11,19 +11,17 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("HIPPO_SRC", os.path.join(HERE, "..", ".."))
-HIPPO = os.environ.get("HIPPO_BIN", os.path.join(SRC, "build", "test", "hippo"))
+from serveutil import BIN, HERE, SRC, check, main
+
 GOLDEN = os.path.join(HERE, "golden", "export")
 TABLES = ["participants", "answers", "steps", "episodes"]
 USERS, EPISODES, STEPS, OBS = 3, 2, 12, 4
 
 
-def run(args, check=0):
-    p = subprocess.run([HIPPO] + args, capture_output=True, text=True, timeout=120)
-    if check is not None and p.returncode != check:
-        raise AssertionError("hippo %s: exit %d\n%s%s" % (" ".join(args), p.returncode,
-                                                         p.stdout, p.stderr))
+def run(args, expect=0):
+    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=120)
+    check(p.returncode == expect, "hippo %s: exit %d" % (" ".join(args), expect),
+          p.stdout + p.stderr)
     return p
 
 
@@ -45,7 +43,7 @@ def raw_records(data):
     return out
 
 
-def main():
+def test():
     update = os.environ.get("HIPPO_UPDATE_GOLDEN") == "1"
     with tempfile.TemporaryDirectory(prefix="hippo-export-") as tmp:
         data = os.path.join(tmp, "data")
@@ -58,15 +56,14 @@ def main():
             p = run(["export", "P", "--data", data, "--format", fmt, "--out", out,
                      "--progress"])
             summary = [l for l in p.stderr.splitlines() if l.startswith("hippo export: P:")]
-            print("check: %s summary: %s" % (fmt, summary[0] if summary else p.stderr))
-            assert summary and "3 participants, 12 answers, 78 steps, 6 episodes" in summary[0]
-            print("check: the torn line is reported, with its file and line")
-            assert "1 unreadable record line(s) skipped" in p.stderr
-            assert "episode_2.jsonl: line 14" in p.stderr
-            print("check: a progress bar was drawn with --progress")
-            assert "100.0%" in p.stderr
-            assert sorted(os.listdir(out)) == sorted(t + "." + fmt for t in TABLES), \
-                os.listdir(out)
+            check(summary and "3 participants, 12 answers, 78 steps, 6 episodes" in summary[0],
+                  "%s summary: %s" % (fmt, summary[0] if summary else p.stderr))
+            check("1 unreadable record line(s) skipped" in p.stderr
+                  and "episode_2.jsonl: line 14" in p.stderr,
+                  "the torn line is reported, with its file and line")
+            check("100.0%" in p.stderr, "a progress bar was drawn with --progress")
+            check(sorted(os.listdir(out)) == sorted(t + "." + fmt for t in TABLES),
+                  "the four %s tables" % fmt, os.listdir(out))
             for t in TABLES:
                 name = t + "." + fmt
                 got = open(os.path.join(out, name), "rb").read()
@@ -75,8 +72,8 @@ def main():
                     os.makedirs(GOLDEN, exist_ok=True)
                     open(gpath, "wb").write(got)
                 want = open(gpath, "rb").read()
-                print("check: %s equals the golden file (%d bytes)" % (name, len(got)))
-                assert got == want, "%s differs from %s" % (name, gpath)
+                check(got == want, "%s equals the golden file (%d bytes)" % (name, len(got)),
+                      "%s differs from %s" % (name, gpath))
 
         # independent checks on the CSV against the raw records
         out = os.path.join(tmp, "out-csv")
@@ -84,15 +81,17 @@ def main():
                                             encoding="utf-8"))) for t in TABLES}
         raw = raw_records(data)
         steps = rows["steps"]
-        print("check: one steps row per record: %d == %d" % (len(steps), len(raw)))
-        assert len(steps) == len(raw) == USERS * EPISODES * (STEPS + 1)
+        check(len(steps) == len(raw) == USERS * EPISODES * (STEPS + 1),
+              "one steps row per record: %d == %d" % (len(steps), len(raw)))
         header = open(os.path.join(out, "steps.csv"), newline="").readline()
-        assert header.endswith("obs_0,obs_1,obs_2,obs_3\r\n")
-        for row, (rec, obs_text) in zip(steps, raw):
-            assert row["user_id"] == rec["userId"] and int(row["step"]) == rec["step"]
-            for i, text in enumerate(obs_text):
-                assert row["obs_%d" % i] == ("" if text == "null" else text), (row, obs_text)
-        print("check: observation cells keep the recorded text; null is an empty cell")
+        check(header.endswith("obs_0,obs_1,obs_2,obs_3\r\n"), "steps.csv: one column per "
+              "observation value", header)
+        bad = [(row, obs_text) for row, (rec, obs_text) in zip(steps, raw)
+               if row["user_id"] != rec["userId"] or int(row["step"]) != rec["step"]
+               or any(row["obs_%d" % i] != ("" if text == "null" else text)
+                      for i, text in enumerate(obs_text))]
+        check(not bad, "observation cells keep the recorded text; null is an empty cell",
+              bad[:1])
         by_ep = {}
         for rec, _ in raw:
             k = (rec["userId"], rec["episode"])
@@ -103,36 +102,39 @@ def main():
                 fb = i["msg"].get("feedback") or i["msg"].get("command")
                 e["good"] += fb == "good"
                 e["bad"] += fb == "bad"
+        bad = []
         for row in rows["episodes"]:
             e = by_ep[(row["user_id"], int(row["episode"]))]
-            assert float(row["return"]) == e["ret"] and int(row["steps"]) == e["steps"]
-            assert int(row["feedback_good"]) == e["good"] and int(row["feedback_bad"]) == e["bad"]
-        print("check: episode returns, lengths and feedback counts match the records "
+            if not (float(row["return"]) == e["ret"] and int(row["steps"]) == e["steps"]
+                    and int(row["feedback_good"]) == e["good"]
+                    and int(row["feedback_bad"]) == e["bad"]):
+                bad.append((row, e))
+        check(not bad, "episode returns, lengths and feedback counts match the records "
               "(good %d, bad %d)" % (sum(e["good"] for e in by_ep.values()),
-                                     sum(e["bad"] for e in by_ep.values())))
-        assert sum(e["good"] for e in by_ep.values()) > 0
+                                     sum(e["bad"] for e in by_ep.values())), bad[:1])
+        check(sum(e["good"] for e in by_ep.values()) > 0, "some good feedback was recorded")
         comment = [r for r in rows["answers"] if r["field"] == "comment"][0]["value"]
-        print("check: an answer with quotes, commas, CRLF and unicode round-trips: %r" % comment)
-        assert comment == 'likes "fast", games,\r\nand ünïcode ✓'
+        check(comment == 'likes "fast", games,\r\nand ünïcode ✓',
+              "an answer with quotes, commas, CRLF and unicode round-trips: %r" % comment)
         w = [r for r in rows["participants"] if r["crowd_workerId"]][0]
-        assert w["crowd_workerId"] == "W,1" and w["crowd_hitId"] == 'H"1'
-        assert [r["completed"] for r in rows["participants"]] == ["true", "true", "false"]
+        check(w["crowd_workerId"] == "W,1" and w["crowd_hitId"] == 'H"1',
+              "crowd ids with a comma and a quote round-trip")
+        check([r["completed"] for r in rows["participants"]] == ["true", "true", "false"],
+              "participants: completed or not")
 
         jl = [json.loads(l) for l in open(os.path.join(tmp, "out-jsonl", "steps.jsonl"))]
-        assert [r["step"] for r in jl] == [int(r["step"]) for r in steps]
-        assert all(len(r["observation"]) == OBS for r in jl)
-        print("check: JSONL rows mirror the CSV rows, observation kept as an array")
+        check([r["step"] for r in jl] == [int(r["step"]) for r in steps]
+              and all(len(r["observation"]) == OBS for r in jl),
+              "JSONL rows mirror the CSV rows, observation kept as an array")
 
-        p = run(["export", "no/such", "--data", data, "--out", os.path.join(tmp, "x")], check=1)
-        print("check: an invalid project id is refused:", p.stderr.strip())
-        assert "invalid project id" in p.stderr
-        p = run(["export", "Nope", "--data", data, "--out", os.path.join(tmp, "x")], check=1)
-        print("check: a project without data is an error:", p.stderr.strip())
-        assert "no data" in p.stderr
-        p = run(["export", "P", "--data", data, "--format", "xlsx"], check=2)
-        assert "csv or jsonl" in p.stderr
-    print("export golden test passed")
+        p = run(["export", "no/such", "--data", data, "--out", os.path.join(tmp, "x")], 1)
+        check("invalid project id" in p.stderr,
+              "an invalid project id is refused: %s" % p.stderr.strip())
+        p = run(["export", "Nope", "--data", data, "--out", os.path.join(tmp, "x")], 1)
+        check("no data" in p.stderr, "a project without data is an error: %s" % p.stderr.strip())
+        p = run(["export", "P", "--data", data, "--format", "xlsx"], 2)
+        check("csv or jsonl" in p.stderr, "an unknown format is a usage error")
 
 
 if __name__ == "__main__":
-    main()
+    main(test)

@@ -8,9 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("HIPPO_SRC", os.path.join(HERE, "..", ".."))
-HIPPO = os.environ.get("HIPPO_BIN", os.path.join(SRC, "build", "test", "hippo"))
+from serveutil import BIN, SRC, check, main
 
 
 def peak_rss_mib(args, env):
@@ -19,12 +17,11 @@ def peak_rss_mib(args, env):
     out, err = p.stdout.read(), p.stderr.read()
     p.stdout.close()
     p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise AssertionError("export failed: %s" % err.decode())
+    check(os.waitstatus_to_exitcode(status) == 0, "export exits 0", err.decode())
     return usage.ru_maxrss / 1024.0, err.decode()
 
 
-def main():
+def test():
     env = dict(os.environ)
     # a small allocator quarantine when the binary runs under AddressSanitizer,
     # so freed memory is reused as it would be without it
@@ -38,20 +35,17 @@ def main():
                            check=True, capture_output=True)
             size = sum(os.path.getsize(os.path.join(r, f))
                        for r, _, fs in os.walk(data) for f in fs)
-            rss, err = peak_rss_mib([HIPPO, "export", "P", "--data", data, "--out",
+            rss, err = peak_rss_mib([BIN, "export", "P", "--data", data, "--out",
                                      os.path.join(tmp, "out%d" % users), "--no-progress"], env)
             steps = users * 10 * 500
-            print("check: %d steps (%.1f MB of data): peak RSS %.1f MiB" % (steps, size / 1e6,
-                                                                           rss))
-            assert "%d steps" % steps in err, err
+            check("%d steps" % steps in err,
+                  "%d steps (%.1f MB of data): peak RSS %.1f MiB" % (steps, size / 1e6, rss), err)
             peaks[users] = (rss, size)
     growth = peaks[40][0] - peaks[4][0]
     data_growth = (peaks[40][1] - peaks[4][1]) / 1048576.0
-    print("check: peak RSS grew by %.1f MiB for %.1f MiB more data (bound: 24 MiB)" % (
+    check(growth < 24, "peak RSS grew by %.1f MiB for %.1f MiB more data (bound: 24 MiB)" % (
         growth, data_growth))
-    assert growth < 24, "export memory grows with the data"
-    print("export memory test passed")
 
 
 if __name__ == "__main__":
-    main()
+    main(test)

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 
-from trialutil import Server, check, connect, handshake, recv, run
+from serveutil import BIN, Trial, check, connect, handshake, main, recv
 
 
 async def play(srv):
@@ -37,12 +37,12 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-async def main():
-    srv = Server("trial_basic")
+async def test():
+    srv = Trial("trial_basic")
     try:
         sent = await play(srv)
         out = os.path.join(srv.tmp, "export")
-        p = subprocess.run([os.environ.get("HIPPO_BIN", "hippo"), "export", "trial-basic",
+        p = subprocess.run([BIN, "export", "trial-basic",
                             "--data", srv.data, "--out", out], capture_output=True, text=True,
                            timeout=120)
         print(p.stderr.strip())
@@ -85,4 +85,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    run(main())
+    main(test)

@@ -20,26 +20,18 @@ import zlib
 
 import numpy as np
 
-HIPPO = os.environ.get("HIPPO_BIN", "hippo")
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+from serveutil import BIN, SRC, check, main
+
 sys.path.insert(0, os.path.join(SRC, "tests", "reference"))
 import minigrid_reference as mg  # noqa: E402
 import toytext_reference as tt  # noqa: E402
 
-failures = 0
 TMP = tempfile.mkdtemp(prefix="hippo-gridworld-")
 atexit.register(shutil.rmtree, TMP, True)
 
 
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
-
-
 def hippo(*args, timeout=120):
-    p = subprocess.run([HIPPO, *args], capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -207,11 +199,13 @@ def test_bad_options_are_refused():
               "%s --options %s is refused: %s" % (env_id, opts, err.strip()))
 
 
-if __name__ == "__main__":
+def test():
     test_minigrid_rollouts()
     test_minigrid_goal_and_truncation()
     test_minigrid_render_is_minigrids_frame()
     test_toytext_rollouts_and_pictures()
     test_bad_options_are_refused()
-    print("%d failures" % failures)
-    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main(test)

@@ -6,9 +6,8 @@ session start with a message naming both versions."""
 import os
 import subprocess
 
-from pluginutil import (PURE_ENV, PYTHON, frames, handshake, play_until_done, plugin_into,
-                        steps_of, study)
-from trialutil import BIN, Server, check, connect, is_jpeg_b64, run
+from pluginutil import PURE_ENV, PYTHON, frames, plugin_into, steps_of, study
+from serveutil import BIN, Trial, check, connect, handshake, is_jpeg_b64, main, play_to_done
 
 
 async def c_plugin_trial():
@@ -24,12 +23,12 @@ env:
   options: {length: 6}
 """)
     plugin_into(d, "hippo_plugin_corridor")
-    srv = Server(None, project_dir=d)
+    srv = Trial(None, project_dir=d)
     try:
         ws = await connect(srv)
         first = await handshake(ws, "carol", "plugin-c")
         check(is_jpeg_b64(first[-1]["frame"]), "the plug-in's first frame arrives as JPEG")
-        msgs = await play_until_done(ws, "right")
+        msgs = await play_to_done(ws, "right")
         check(msgs[-1] == "done", "walking right reaches the goal twice: done")
         lines = steps_of(srv, "plugin-c", "carol")
         steps = [ln for ln in lines if "action" in ln]
@@ -60,13 +59,13 @@ env:
   command: [%s, %s]
   options: {force: 10.0}
 """ % (PYTHON, PURE_ENV))
-    srv = Server(None, project_dir=d)
+    srv = Trial(None, project_dir=d)
     try:
         ws = await connect(srv)
         first = await handshake(ws, "dave", "plugin-py")
         f = first[-1]
         check(is_jpeg_b64(f["frame"]), "the Python process's frame arrives as JPEG")
-        msgs = await play_until_done(ws, None)
+        msgs = await play_to_done(ws, None)
         check(msgs[-1] == "done", "two episodes of the Python env end with done")
         lines = steps_of(srv, "plugin-py", "dave")
         steps = [ln for ln in lines if "action" in ln]
@@ -100,7 +99,7 @@ env:
     print(out.stdout.strip())
     check(out.returncode == 1 and "ABI version 42" in out.stdout and "speaks 1" in out.stdout,
           "hippo check reports the ABI mismatch with both versions")
-    srv = Server(None, project_dir=d)
+    srv = Trial(None, project_dir=d)
     try:
         ws = await connect(srv)
         import json
@@ -136,11 +135,11 @@ mode: feedback
           in out.stdout, "hippo check reports env and agent programs that do not exist")
 
 
-async def main():
+async def test():
     check_finds_missing_programs()
     await c_plugin_trial()
     await python_env_trial()
     await abi_mismatch()
 
 
-run(main())
+main(test)

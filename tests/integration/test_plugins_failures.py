@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 
 from pluginutil import PURE_ENV, PYTHON, study
-from trialutil import Server, check, connect, frames_until, handshake, run
+from serveutil import Trial, check, connect, frames_until, handshake, main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,7 +78,7 @@ env:
   command: [%s, %s]
   stepTimeout: 1000
 """ % (PYTHON, os.path.join(HERE, "hang_agent.py"), lock, PYTHON, PURE_ENV))
-    srv = Server(None, "--workers", "1", project_dir=d)
+    srv = Trial(None, "--workers", "1", project_dir=d)
     try:
         steady_ws = await connect(srv)
         await handshake(steady_ws, "steady", "agent-faults")
@@ -98,7 +98,7 @@ env:
     check("hang_agent: stuck on purpose" in err, "the agent's stderr is in the log")
 
 
-async def main():
+async def test():
     await hanging_agent()
     d = study("plugin-faults", """
 game: Faulty-v0
@@ -109,7 +109,7 @@ env:
   command: [%s, %s]
   stepTimeout: 1000
 """ % (PYTHON, os.path.join(HERE, "faulty_env.py")))
-    srv = Server(None, "--workers", "1", project_dir=d)  # all sessions share one worker
+    srv = Trial(None, "--workers", "1", project_dir=d)  # all sessions share one worker
     try:
         steady_ws = await connect(srv)
         await handshake(steady_ws, "steady", "plugin-faults")
@@ -143,4 +143,4 @@ env:
     check(rc == 0, "the server exits cleanly")
 
 
-run(main())
+main(test)

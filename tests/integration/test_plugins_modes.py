@@ -5,8 +5,8 @@ Python process; every step record says who chose what."""
 import json
 import os
 
-from pluginutil import PYTHON, SRC, play_until_done, steps_of, study
-from trialutil import Server, check, connect, frames_until, handshake, run
+from pluginutil import PYTHON, steps_of, study
+from serveutil import SRC, Trial, check, connect, frames_until, handshake, main
 
 CARTPOLE = """
 game: CartPole-v1
@@ -19,7 +19,7 @@ ui: {left: true, right: true, start: true, good: true, bad: true}
 
 
 async def session(project, extra, user, episodes, script):
-    srv = Server(None, project_dir=study(project, CARTPOLE % episodes + extra))
+    srv = Trial(None, project_dir=study(project, CARTPOLE % episodes + extra))
     try:
         ws = await connect(srv)
         first = await handshake(ws, user, project)
@@ -105,11 +105,11 @@ async def external_agent():
           "an agent process (hippo_env.serve_agent) chose all %d actions" % len(st))
 
 
-async def main():
+async def test():
     await feedback_mode()
     await advise_mode()
     await watch_mode()
     await external_agent()
 
 
-run(main())
+main(test)

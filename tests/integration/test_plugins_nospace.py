@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from pluginutil import PYTHON, SRC, play_until_done, steps_of, study
-from trialutil import BIN, Server, check, connect, run
+from pluginutil import PYTHON, steps_of, study
+from serveutil import BIN, SRC, Trial, check, connect, main, play_to_done
 
 NO_SPACES = r'''
 import sys
@@ -52,11 +52,11 @@ env:
   command: [%s, nospace_env.py]
 """ % PYTHON)
     write(d, "nospace_env.py", NO_SPACES)
-    srv = Server(None, project_dir=d)
+    srv = Trial(None, project_dir=d)
     try:
         ws = await connect(srv)
         await ws.send(json.dumps({"userId": "nina", "projectId": "nospace"}))
-        msgs = await play_until_done(ws, "right")
+        msgs = await play_to_done(ws, "right")
         errors = [m["error"] for m in msgs if isinstance(m, dict) and "error" in m]
         check(not errors and msgs[-1] == "done", "two episodes end with done: %s" % errors)
         steps = [ln for ln in steps_of(srv, "nospace", "nina") if "action" in ln]
@@ -115,9 +115,9 @@ env:
     shutil.rmtree(d, ignore_errors=True)
 
 
-async def main():
+async def test():
     await plays_with_the_study_action_space()
     check_starts_the_environment()
 
 
-run(main())
+main(test)

@@ -8,12 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-from trialutil import check
+from serveutil import SRC, check, main
 
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "clients", "python"))
 import hippo_env  # noqa: E402
-
 
 
 def spawn(code):
@@ -142,12 +140,10 @@ def agent():
     check(rc == 0, "agent exits 0 on close")
 
 
-try:
+def test():
     numpy_env()
     plain_env()
     agent()
-except Exception:
-    import traceback
-    traceback.print_exc()
-    sys.exit(1)
-print("all checks passed")
+
+
+main(test)

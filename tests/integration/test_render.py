@@ -7,12 +7,10 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 import tempfile
 import zlib
 
-HIPPO = os.environ.get("HIPPO_BIN", "hippo")
-failures = 0
+from serveutil import BIN, check, main
 
 SIZES = {"CartPole-v1": (600, 400), "CartPole-v0": (600, 400), "MountainCar-v0": (600, 400),
          "MountainCarContinuous-v0": (600, 400), "Acrobot-v1": (500, 500), "Pendulum-v1": (500, 500)}
@@ -20,13 +18,6 @@ SIZES = {"CartPole-v1": (600, 400), "CartPole-v0": (600, 400), "MountainCar-v0":
 COLOURS = {"CartPole-v1": (202, 152, 101), "CartPole-v0": (129, 132, 203),
            "MountainCar-v0": (204, 204, 0), "MountainCarContinuous-v0": (128, 128, 128),
            "Acrobot-v1": (0, 204, 204), "Pendulum-v1": (204, 77, 77)}
-
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
 
 
 def decode_png(data):
@@ -81,21 +72,18 @@ def jpeg_size(data):
 
 
 def render(env_id, out, *extra):
-    return subprocess.run([HIPPO, "render", env_id, "--seed", "3", "--out", out, *extra],
+    return subprocess.run([BIN, "render", env_id, "--seed", "3", "--out", out, *extra],
                           capture_output=True, text=True, timeout=60)
 
 
-def main():
+def test():
     tmp = tempfile.mkdtemp(prefix="hippo-render-")
     atexit.register(shutil.rmtree, tmp, True)
     for env_id, (w, h) in SIZES.items():
         png = os.path.join(tmp, env_id + ".png")
         p = render(env_id, png, "--steps", "4")
         ok = p.returncode == 0 and os.path.exists(png)
-        check(ok, "%s: PNG written" % env_id)
-        if not ok:
-            print(p.stderr)
-            continue
+        check(ok, "%s: PNG written" % env_id, p.stderr)
         pw, ph, rows = decode_png(open(png, "rb").read())
         check((pw, ph) == (w, h), "%s: PNG is %dx%d" % (env_id, w, h))
         pixels = set()
@@ -113,12 +101,10 @@ def main():
     check(p.returncode != 0 and "unknown image type" in p.stderr, "unknown output extension refused")
     p = render("CartPole-v1", "/nonexistent-dir/frame.png")
     check(p.returncode != 0 and "nonexistent-dir" in p.stderr, "unwritable output path reported")
-    p = subprocess.run([HIPPO, "render", "CartPole-v1", "--seed", "1"], capture_output=True,
+    p = subprocess.run([BIN, "render", "CartPole-v1", "--seed", "1"], capture_output=True,
                        text=True, timeout=60)
     check(p.returncode == 2 and "--out" in p.stderr, "missing --out is a usage error")
-    print("%d failure(s)" % failures)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(test)

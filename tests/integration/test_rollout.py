@@ -11,23 +11,14 @@ import subprocess
 import sys
 import tempfile
 
-HIPPO = os.environ.get("HIPPO_BIN", "hippo")
-SRC = os.environ.get("HIPPO_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+from serveutil import BIN, SRC, check, main
+
 sys.path.insert(0, os.path.join(SRC, "tests", "reference"))
 import classic_reference as ref  # noqa: E402
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
-
 
 def hippo(*args, timeout=60):
-    p = subprocess.run([HIPPO, *args], capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -200,9 +191,11 @@ def test_bad_input():
     check(rc != 0 and "/nonexistent/actions.txt" in err, "missing actions file reported")
 
 
-if __name__ == "__main__":
+def test():
     for name, fn in list(globals().items()):
         if name.startswith("test_") and callable(fn):
             fn()
-    print("%d failure(s)" % failures)
-    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main(test)

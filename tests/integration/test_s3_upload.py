@@ -6,12 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s3helpers import (HIPPO, FaultProxy, S3Server, free_port, hippo, hippo_env, md5_file,
-                       status, wait_until)
+from s3helpers import FaultProxy, S3Server, hippo, hippo_env, md5_file, status
+from serveutil import BIN, check, free_port, main, wait_for
 
 FAST = ["--retry-base-ms", "100", "--retry-max-ms", "400"]
 
@@ -54,43 +52,43 @@ def test_upload_and_verify(tmp):
             "P/Trials/u1/episode_1_user_u1.jsonl")
         add(data, env, s3.endpoint, user, "P/Users/u1.json", prefix="study-a")
         doc = status(data, env)
-        print("check: two jobs pending before push:", doc["pending"])
-        assert doc["pending"] == 2 and doc["done"] == 0
+        check(doc["pending"] == 2 and doc["done"] == 0,
+              "two jobs pending before push: %s" % doc["pending"])
         p = hippo(["storage", "push", "--data", data, "--wait", "120"] + FAST, env)
         print(p.stderr.strip().splitlines()[-1])
-        assert p.returncode == 0, p.stderr
+        check(p.returncode == 0, "push exits 0", p.stderr)
         doc = status(data, env)
-        assert doc["done"] == 2 and doc["pending"] == 0 and doc["failed"] == 0, doc
+        check(doc["done"] == 2 and doc["pending"] == 0 and doc["failed"] == 0,
+              "both uploads done", doc)
         j = job(doc, "P/Trials/u1/episode_1_user_u1.jsonl")
-        print("check: spool records md5 and matching ETag:", j["md5"], j["etag"])
-        assert j["md5"] == md5_before and j["etag"] == md5_before
+        check(j["md5"] == md5_before and j["etag"] == md5_before,
+              "spool records md5 and matching ETag: %s %s" % (j["md5"], j["etag"]))
         code, body = s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")
-        print("check: object on the server equals the local file:", code, len(body))
-        assert code == 200 and body == open(ep, "rb").read()
+        check(code == 200 and body == open(ep, "rb").read(),
+              "object on the server equals the local file: %s %d" % (code, len(body)))
         code, body = s3.get("bucket", "study-a/P/Users/u1.json")
-        print("check: prefix applied to the participant record:", code)
-        assert code == 200 and body == open(user, "rb").read()
-        print("check: local files are kept and unchanged")
-        assert os.path.exists(ep) and md5_file(ep) == md5_before
+        check(code == 200 and body == open(user, "rb").read(),
+              "prefix applied to the participant record: %s" % code)
+        check(os.path.exists(ep) and md5_file(ep) == md5_before,
+              "local files are kept and unchanged")
         add(data, env, s3.endpoint, "P/trials/u1/episode_1_user_u1.jsonl",
             "P/Trials/u1/episode_1_user_u1.jsonl")
         j2 = job(status(data, env), "P/Trials/u1/episode_1_user_u1.jsonl")
-        print("check: submitting an unchanged verified file again uploads nothing:", j2["state"])
-        assert j2["state"] == "done" and j2["attempts"] == j["attempts"]
+        check(j2["state"] == "done" and j2["attempts"] == j["attempts"],
+              "submitting an unchanged verified file again uploads nothing: %s" % j2["state"])
         with open(ep, "a") as f:
             f.write('{"step": -1}\n')
         add(data, env, s3.endpoint, "P/trials/u1/episode_1_user_u1.jsonl",
             "P/Trials/u1/episode_1_user_u1.jsonl")
         j3 = job(status(data, env), "P/Trials/u1/episode_1_user_u1.jsonl")
-        print("check: a changed file is queued again:", j3["state"])
-        assert j3["state"] == "pending"
+        check(j3["state"] == "pending", "a changed file is queued again: %s" % j3["state"])
         hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
-        assert s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read()
+        check(s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read(),
+              "the changed file is uploaded")
         md5_before = md5_file(ep)
         # text status lists nothing pending
         p = hippo(["storage", "status", "--data", data], env, check=0)
-        print("check: status:", p.stdout.strip())
-        assert "0 pending, 0 failed, 2 verified" in p.stdout
+        check("0 pending, 0 failed, 2 verified" in p.stdout, "status: %s" % p.stdout.strip())
     finally:
         s3.stop()
 
@@ -103,28 +101,26 @@ def test_server_down_first_tries(tmp):
     endpoint = "http://127.0.0.1:%d" % port
     key = "P/Trials/u1/episode_1_user_u1.jsonl"
     add(data, env, endpoint, "P/trials/u1/episode_1_user_u1.jsonl", key)
-    push = subprocess.Popen([HIPPO, "storage", "push", "--data", data, "--wait", "240"] + FAST,
+    push = subprocess.Popen([BIN, "storage", "push", "--data", data, "--wait", "240"] + FAST,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s3 = None
     try:
-        doc = wait_until(lambda: (lambda d: d if job(d, key)["attempts"] >= 3 else None)(
-            status(data, env)), 120, "3 failed attempts")
+        doc = wait_for(lambda: (lambda d: d if job(d, key)["attempts"] >= 3 else None)(
+            status(data, env)), "3 failed attempts", 120, 0.1)
         j = job(doc, key)
-        print("check: still pending after %d attempts, last error: %s" % (j["attempts"],
-                                                                           j["last_error"]))
-        assert j["state"] == "pending" and j["last_error"]
+        check(j["state"] == "pending" and j["last_error"],
+              "still pending after %d attempts, last error: %s" % (j["attempts"], j["last_error"]))
         p = hippo(["storage", "status", "--data", data], env, check=0)
-        print("check: status lists the pending upload with its error")
-        assert "pending" in p.stdout and key in p.stdout and "last error" in p.stdout
+        check("pending" in p.stdout and key in p.stdout and "last error" in p.stdout,
+              "status lists the pending upload with its error")
         s3 = S3Server(os.path.join(tmp, "s3"), port=port)
         out, err = push.communicate(timeout=240)
         print(err.strip().splitlines()[-1])
-        assert push.returncode == 0, err
+        check(push.returncode == 0, "push exits 0 once the server is up", err)
         j = job(status(data, env), key)
-        print("check: done after %d attempts" % j["attempts"])
-        assert j["state"] == "done" and j["attempts"] >= 4
+        check(j["state"] == "done" and j["attempts"] >= 4, "done after %d attempts" % j["attempts"])
         code, body = s3.get("bucket", key)
-        assert code == 200 and body == open(ep, "rb").read()
+        check(code == 200 and body == open(ep, "rb").read(), "the object equals the local file")
     finally:
         if push.poll() is None:
             push.kill()
@@ -142,28 +138,27 @@ def test_restart_with_pending(tmp):
     add(data, env, endpoint, "P/trials/u1/episode_1_user_u1.jsonl",
         "P/Trials/u1/episode_1_user_u1.jsonl")
     p = hippo(["storage", "push", "--data", data, "--wait", "2"] + FAST, env)
-    print("check: push with the server down exits 1:", p.returncode)
-    assert p.returncode == 1
+    check(p.returncode == 1, "push with the server down exits 1: %s" % p.returncode)
     add(data, env, endpoint, user, "P/Users/u1.json")
     # an uploader killed with SIGKILL while it holds a job
-    push = subprocess.Popen([HIPPO, "storage", "push", "--data", data, "--wait", "60"] + FAST,
+    push = subprocess.Popen([BIN, "storage", "push", "--data", data, "--wait", "60"] + FAST,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: job(status(data, env), "P/Users/u1.json")["attempts"] >= 1, 60,
-               "an attempt by the second uploader")
+    wait_for(lambda: job(status(data, env), "P/Users/u1.json")["attempts"] >= 1,
+             "an attempt by the second uploader", 60, 0.1)
     os.kill(push.pid, signal.SIGKILL)
     push.wait()
     doc = status(data, env)
-    print("check: after SIGKILL both uploads are pending:", doc["pending"])
-    assert doc["pending"] == 2 and doc["done"] == 0
+    check(doc["pending"] == 2 and doc["done"] == 0,
+          "after SIGKILL both uploads are pending: %s" % doc["pending"])
     s3 = S3Server(os.path.join(tmp, "s3"), port=port)
     try:
         p = hippo(["storage", "push", "--data", data, "--wait", "120"] + FAST, env)
         print(p.stderr.strip().splitlines()[-1])
-        assert p.returncode == 0, p.stderr
+        check(p.returncode == 0, "a new push exits 0", p.stderr)
         doc = status(data, env)
-        print("check: a new process finished both:", doc["done"])
-        assert doc["done"] == 2
-        assert s3.get("bucket", "P/Users/u1.json")[1] == open(user, "rb").read()
+        check(doc["done"] == 2, "a new process finished both: %s" % doc["done"])
+        check(s3.get("bucket", "P/Users/u1.json")[1] == open(user, "rb").read(),
+              "the participant record is uploaded")
     finally:
         s3.stop()
 
@@ -185,21 +180,19 @@ def test_corrupted_responses(tmp):
             p = hippo(["storage", "push", "--data", data, "--wait", "60", "--max-attempts", "2",
                        "--timeout", "20"] + FAST, env)
             j = job(status(data, env), key)
-            print("check: mode %-8s -> exit %d, state %s, error: %s" % (
-                mode, p.returncode, j["state"], j["last_error"]))
-            assert p.returncode == 1
-            assert j["state"] == "failed" and expect in j["last_error"]
+            check(p.returncode == 1 and j["state"] == "failed" and expect in j["last_error"],
+                  "mode %-8s -> exit %d, state %s, error: %s" % (
+                      mode, p.returncode, j["state"], j["last_error"]))
         p = hippo(["storage", "status", "--data", data], env, check=0)
-        print("check: status lists the failed upload")
-        assert "failed" in p.stdout and "1 failed" in p.stdout
+        check("failed" in p.stdout and "1 failed" in p.stdout, "status lists the failed upload")
         proxy.mode = "pass"
         p = hippo(["storage", "retry", "--data", data], env, check=0)
-        print("check:", p.stdout.strip())
+        print(p.stdout.strip())
         p = hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env)
         j = job(status(data, env), key)
-        print("check: with the fault gone: exit %d, state %s" % (p.returncode, j["state"]))
-        assert p.returncode == 0 and j["state"] == "done"
-        assert s3.get("bucket", key)[1] == open(ep, "rb").read()
+        check(p.returncode == 0 and j["state"] == "done",
+              "with the fault gone: exit %d, state %s" % (p.returncode, j["state"]))
+        check(s3.get("bucket", key)[1] == open(ep, "rb").read(), "the object equals the local file")
     finally:
         proxy.stop()
         s3.stop()
@@ -226,21 +219,21 @@ def test_sync_project(tmp):
         data, ep, user = make_data(tmp)
         proj = write_project(tmp, s3.endpoint)
         p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
-        print("check:", p.stdout.strip())
-        assert p.stdout.startswith("2 file(s)")
+        check(p.stdout.startswith("2 file(s)"), "sync queues both files: %s" % p.stdout.strip())
         hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
-        assert status(data, env)["done"] == 2
-        assert s3.get("bucket", "P/Users/u1.json")[1] == open(user, "rb").read()
+        check(status(data, env)["done"] == 2, "both uploaded")
+        check(s3.get("bucket", "P/Users/u1.json")[1] == open(user, "rb").read(),
+              "the participant record is uploaded")
         p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
-        print("check: nothing new after the push:", p.stdout.strip())
-        assert p.stdout.startswith("0 file(s)")
+        check(p.stdout.startswith("0 file(s)"), "nothing new after the push: %s" % p.stdout.strip())
         with open(ep, "a") as f:
             f.write('{"step": 9999}\n')
         p = hippo(["storage", "sync", "--data", data, "--project", proj], env, check=0)
-        print("check: a file that grew is queued again:", p.stdout.strip())
-        assert p.stdout.startswith("1 file(s)")
+        check(p.stdout.startswith("1 file(s)"),
+              "a file that grew is queued again: %s" % p.stdout.strip())
         hippo(["storage", "push", "--data", data, "--wait", "60"] + FAST, env, check=0)
-        assert s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read()
+        check(s3.get("bucket", "P/Trials/u1/episode_1_user_u1.jsonl")[1] == open(ep, "rb").read(),
+              "the grown file is uploaded")
     finally:
         s3.stop()
 
@@ -250,33 +243,30 @@ def test_bad_arguments(tmp):
     env = hippo_env(tmp)
     data, _, _ = make_data(tmp)
     p = hippo(["storage", "add", "--data", data, "--bucket", "bucket", "x", "../etc/passwd"], env)
-    print("check: unsafe key rejected:", p.returncode, p.stderr.strip())
-    assert p.returncode == 2 and "invalid" in p.stderr
+    check(p.returncode == 2 and "invalid" in p.stderr,
+          "unsafe key rejected: %s %s" % (p.returncode, p.stderr.strip()))
     p = hippo(["storage", "add", "--data", data, "x", "k"], env)
-    assert p.returncode == 2 and "--bucket" in p.stderr
+    check(p.returncode == 2 and "--bucket" in p.stderr, "a missing --bucket is a usage error")
     proj = write_project(tmp, "http://127.0.0.1:9", bucket="cfgbucket", prefix="pre/")
     p = hippo(["storage", "add", "--data", data, "--project", proj, "P/users/u1.json",
                "P/Users/u1.json"], env)
-    print("check: --project takes bucket, prefix and endpoint from config.yml:", p.returncode,
-          p.stderr.strip())
-    assert p.returncode == 0
+    check(p.returncode == 0, "add --project exits 0: %s %s" % (p.returncode, p.stderr.strip()))
     j = job(status(data, env), "pre/P/Users/u1.json")
-    assert j["bucket"] == "cfgbucket" and j["endpoint"] == "http://127.0.0.1:9"
+    check(j["bucket"] == "cfgbucket" and j["endpoint"] == "http://127.0.0.1:9",
+          "--project takes bucket, prefix and endpoint from config.yml")
     p = hippo(["storage", "frobnicate", "--data", data], env)
-    assert p.returncode == 2 and "unknown action" in p.stderr
+    check(p.returncode == 2 and "unknown action" in p.stderr, "an unknown action is a usage error")
     p = hippo(["storage", "status", "--data", os.path.join(tmp, "nothing-here")], env, check=0)
-    print("check: status of a data folder without a spool:", p.stdout.strip())
-    assert "no upload spool" in p.stdout and not os.path.exists(os.path.join(tmp, "nothing-here"))
+    check("no upload spool" in p.stdout and not os.path.exists(os.path.join(tmp, "nothing-here")),
+          "status of a data folder without a spool: %s" % p.stdout.strip())
 
 
-def main():
-    tests = [test_upload_and_verify, test_server_down_first_tries, test_restart_with_pending,
-             test_corrupted_responses, test_sync_project, test_bad_arguments]
-    for t in tests:
+def test():
+    for t in [test_upload_and_verify, test_server_down_first_tries, test_restart_with_pending,
+              test_corrupted_responses, test_sync_project, test_bad_arguments]:
         with tempfile.TemporaryDirectory(prefix="hippo-s3-") as tmp:
             t(tmp)
-    print("all %d storage scenarios passed" % len(tests))
 
 
 if __name__ == "__main__":
-    main()
+    main(test)

@@ -6,11 +6,12 @@ reloading at every step; two groups; unknown project; the UI, /healthz and
 import asyncio
 import json
 import os
+import re
 import uuid
 
 import websockets
 
-from serveutil import EXAMPLE, PROJECTS, Serve, check, main, play_until_done, wait_for
+from serveutil import EXAMPLE, PROJECTS, SRC, Serve, check, main, play_until_done, wait_for
 
 P = "cartpole-demo"
 
@@ -125,6 +126,34 @@ def stop_step(srv):
     check(len(s) == 1 and s[0]["reason"] == "stop_step", "the record says stop_step: %s" % s)
 
 
+# The content type each kind of file in web/ must be served with.
+WEB_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+             ".svg": "image/svg+xml"}
+
+
+def web_files(srv):
+    """Every file of web/ is embedded and served as it is, with its type and
+    the UI's policy; every module a script imports is one of them."""
+    web = os.path.join(SRC, "web")
+    names = sorted(os.listdir(web))
+    for name in names:
+        with open(os.path.join(web, name), "rb") as f:
+            want = f.read()
+        st, body, h = srv.request("GET", "/" + name, raw=True)
+        ext = os.path.splitext(name)[1]
+        check(ext in WEB_TYPES, "web/%s has a known type" % name)
+        check(st == 200 and body == want, "web/%s is served as it is (%s)" % (name, st))
+        check((h.get("Content-Type") or "").startswith(WEB_TYPES.get(ext, "?")),
+              "web/%s with its type: %s" % (name, h.get("Content-Type")))
+        check("script-src 'self'" in (h.get("Content-Security-Policy") or ""),
+              "web/%s with the UI's policy" % name)
+        if ext == ".js":
+            for dep in re.findall(r"^import [^;]* from '\./([^']+)';", want.decode(), re.M):
+                check(dep in names, "web/%s imports ./%s, a file of web/" % (name, dep))
+    check({"game.js", "game-connection.js", "game-controls.js", "game-view.js",
+           "close-codes.js"} <= set(names), "the game page's modules are in web/")
+
+
 def misc(srv):
     st, j = srv.next("no-such-project", "u1")
     check(st == 400 and j == "Project ID Not Found", "unknown project: 400 \"Project ID Not Found\"")
@@ -164,6 +193,7 @@ def test():
         groups(srv)
         stop_step(srv)
         misc(srv)
+        web_files(srv)
         rc, err = srv.stop()
         check(rc == 0, "a clean shutdown on SIGTERM (rc %s)" % rc)
         check("level=error" not in err and "runtime error" not in err, "no errors logged: %s" % [l for l in err.splitlines() if "level=error" in l][:3])

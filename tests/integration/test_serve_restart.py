@@ -23,6 +23,7 @@ def test():
         srv.next(P, late, {})
         srv.next(P, late, {})                                        # game step
         # kill -9 in the middle: nothing is flushed by the process itself.
+        srv.expect_exit(-signal.SIGKILL)
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(10)
         rc, _ = srv.stop()

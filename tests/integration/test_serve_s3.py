@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 import urllib.request
@@ -21,7 +20,7 @@ import uuid
 import websockets
 
 from s3helpers import S3Server, hippo_env, status
-from serveutil import BIN, EXAMPLE, Serve, check, main, play_until_done, wait_for
+from serveutil import EXAMPLE, Serve, Trial, check, main, play_until_done, wait_for
 
 BUCKET = "bucket"
 
@@ -123,14 +122,6 @@ def deploy_body(study):
     return {"config": config, "files": files}
 
 
-def stop(srv):
-    """Stops SRV once; returns (exit code, stderr) the first time."""
-    if getattr(srv, "stopped", False):
-        return srv.proc.returncode, ""
-    srv.stopped = True
-    return srv.stop()
-
-
 def upload_gauge(text, state):
     m = re.search(r'hippo_uploads\{state="%s"\} (\d+)' % state, text)
     return int(m.group(1)) if m else None
@@ -182,7 +173,7 @@ def serve_new_style(tmp, s3, env):
                      "/metrics to show the verified uploads (refreshed once a second)")
         check(upload_gauge(m, "failed") == 0 and "hippo_upload_attempts_total" in m,
               "/metrics: hippo_uploads pending 0, failed 0, done %d" % doc["done"])
-        code, err = stop(srv)
+        code, err = srv.stop()
         check(code == 0, "serve stopped cleanly")
         doc = status(srv.data, env)
         check(doc["pending"] == 0 and doc["failed"] == 0,
@@ -193,7 +184,7 @@ def serve_new_style(tmp, s3, env):
                   k == "%s/Users/%s.json" % (pid, user) for k in keys),
               "every key in the original layout (%d keys)" % len(keys))
     finally:
-        stop(srv)
+        srv.stop()
         srv.cleanup()
 
 
@@ -229,7 +220,7 @@ def serve_original_style(tmp, s3, env):
         check(rec["sessions"][0]["reason"] == "done", "the record shows the session done")
         wait_spool_idle(srv.data, env, "serve (original config)")
     finally:
-        stop(srv)
+        srv.stop()
         srv.cleanup()
 
 
@@ -239,13 +230,9 @@ def trial_original_style(tmp, s3, env):
     extra = "  awsSetup:\n    bucket: %s\n    region: us-east-1\n" % BUCKET
     study = make_study(tmp, pid, extra, {"maxEpisodes": "3", "s3upload": "true"})
     data = os.path.join(tmp, "trial-data")
-    proc = subprocess.Popen([BIN, "trial", study, "--port", "0", "--data", data],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ)
+    srv = Trial(None, project_dir=study, data=data)
     try:
-        line = proc.stdout.readline()
-        check("listening on" in line, "hippo trial started: " + line.strip())
-        url = line.split("listening on ")[1].split(" ")[0]
+        url = srv.url
         user = "t-" + uuid.uuid4().hex[:12]
         frames = asyncio.run(play_until_done(url + "/", pid, user))
         check(frames > 0, "played three episodes until done (%d frames)" % frames)
@@ -255,16 +242,8 @@ def trial_original_style(tmp, s3, env):
         assert_uploaded(s3, data, pid, user, "hippo trial")
         wait_spool_idle(data, env, "hippo trial")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        err = proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
-    check(proc.returncode == 0, "hippo trial stopped cleanly")
+        rc, err = srv.stop()
+    check(rc == 0, "hippo trial stopped cleanly")
     check("data files upload to S3" in err, "hippo trial logs the upload destination")
 
 

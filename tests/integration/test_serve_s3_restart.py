@@ -12,9 +12,9 @@ import shutil
 import tempfile
 import uuid
 
-from s3helpers import S3Server, free_port, hippo_env, status
-from serveutil import EXAMPLE, Serve, check, main, play_until_done, wait_for
-from test_serve_s3 import BUCKET, assert_uploaded, local_files, participant_record, stop
+from s3helpers import S3Server, hippo_env, status
+from serveutil import EXAMPLE, Serve, check, free_port, main, play_until_done, wait_for
+from test_serve_s3 import BUCKET, assert_uploaded, local_files, participant_record
 
 PID = "s3-restart"
 
@@ -41,7 +41,7 @@ def write_config(study, endpoint):
 
 
 def stopped_cleanly(srv, what):
-    code, err = stop(srv)
+    code, err = srv.stop()
     check(code == 0 and "runtime error" not in err and "Sanitizer" not in err,
           "%s: serve exits cleanly (status %s)%s" % (what, code, "" if code == 0 else "\n" + err[-3000:]))
 
@@ -102,7 +102,7 @@ def test():
         srv.cleanup()
     finally:
         if srv:
-            stop(srv)
+            srv.stop()
         os.environ.clear()
         os.environ.update(saved)
         if s3:

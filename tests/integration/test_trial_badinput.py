@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 
-from trialutil import Server, check, connect, handshake, recv, recv_json, run
+from serveutil import Trial, check, connect, handshake, main, recv, recv_json
 
 import websockets
 
@@ -29,8 +29,8 @@ async def expect_close(ws, payload):
         return e.rcvd.code if e.rcvd else e.code, e.rcvd.reason if e.rcvd else ""
 
 
-async def main():
-    srv = Server("trial_long")
+async def test():
+    srv = Trial("trial_long")
     calm_frames = 0
     stop_calm = asyncio.Event()
 
@@ -150,4 +150,4 @@ async def main():
     check(rc == 0, "server exits 0 after all that")
 
 
-run(main())
+main(test)

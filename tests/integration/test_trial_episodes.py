@@ -7,7 +7,7 @@ import json
 import struct
 import time
 
-from trialutil import Server, check, connect, handshake, recv, run
+from serveutil import Trial, check, connect, handshake, main, recv
 
 import websockets
 
@@ -24,8 +24,8 @@ async def play_to_done(ws):
         frames.append(m)
 
 
-async def main():
-    srv = Server("trial_basic")
+async def test():
+    srv = Trial("trial_basic")
     try:
         # 1. maxEpisodes: 2 -> done after the second episode, then a clean close.
         ws = await connect(srv)
@@ -140,4 +140,4 @@ async def main():
     check(rc == 0, "server exits 0")
 
 
-run(main())
+main(test)

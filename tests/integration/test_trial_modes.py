@@ -5,7 +5,7 @@ import asyncio
 import json
 import os
 
-from trialutil import Server, check, connect, handshake, recv, recv_json, run
+from serveutil import Trial, check, connect, handshake, main, recv, recv_json
 
 
 async def next_frame(ws):
@@ -41,7 +41,7 @@ def exited_cleanly(srv, what):
 
 
 async def turn():
-    srv = Server("trial_turn")
+    srv = Trial("trial_turn")
     try:
         ws = await connect(srv)
         await handshake(ws, "tina", "trial-turn")
@@ -64,7 +64,7 @@ async def turn():
 
 
 async def press():
-    srv = Server("trial_press")
+    srv = Trial("trial_press")
     try:
         ws = await connect(srv)
         await handshake(ws, "pia", "trial-press")
@@ -103,9 +103,9 @@ async def press():
         srv.cleanup()
 
 
-async def main():
+async def test():
     await turn()
     await press()
 
 
-run(main())
+main(test)

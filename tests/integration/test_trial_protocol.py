@@ -5,10 +5,14 @@ display and the feedback budget with JSON and with binary frames."""
 import asyncio
 import json
 
-from trialutil import (STEP_KEYS, Server, check, connect, frames_until, handshake,
-                       is_jpeg_b64, recv, recv_json, run)
+from serveutil import (Trial, check, connect, frames_until, handshake, is_jpeg_b64, main, recv,
+                       recv_json)
 
 import websockets
+
+# The keys of every recorded step (docs/data.md, "Trial records").
+STEP_KEYS = {"userId", "projectId", "trialId", "episode", "step", "frameId", "t", "inputs",
+             "observation", "fps"}
 
 
 async def frames(ws, n):
@@ -27,8 +31,8 @@ def frame_ids(msgs):
     return [m["frameId"] for m in msgs if isinstance(m, dict) and "frame" in m]
 
 
-async def main():
-    srv = Server("trial_protocol")
+async def test():
+    srv = Trial("trial_protocol")
     try:
         ws = await connect(srv)
         first = await handshake(ws, "alice", "trial-protocol")
@@ -222,4 +226,4 @@ async def main():
     check(rc == 0, "SIGTERM exits 0")
 
 
-run(main())
+main(test)

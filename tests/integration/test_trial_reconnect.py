@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 
-from trialutil import Server, check, connect, handshake, recv, recv_json, run
+from serveutil import Trial, check, connect, handshake, main, recv, recv_json
 
 import websockets
 
@@ -28,8 +28,8 @@ async def wait_for(pred, seconds=30):
     return False
 
 
-async def main():
-    srv = Server("trial_protocol", "--grace", "4")
+async def test():
+    srv = Trial("trial_protocol", "--grace", "4")
     try:
         ws = await connect(srv)
         got = await handshake(ws, "dave", "trial-protocol", hello=True)
@@ -97,7 +97,7 @@ async def main():
     check(rc == 0, "server exits 0")
 
     # A bounded number of live sessions: the one too many is refused.
-    srv = Server("trial_protocol", "--max-sessions", "2")
+    srv = Trial("trial_protocol", "--max-sessions", "2")
     try:
         a = await connect(srv)
         await handshake(a, "one", "trial-protocol")
@@ -122,4 +122,4 @@ async def main():
         srv.cleanup()
 
 
-run(main())
+main(test)

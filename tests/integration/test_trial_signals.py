@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import tempfile
 
-from trialutil import Server, check, connect, handshake, recv, recv_json, run
+from serveutil import Trial, check, connect, handshake, main, recv, recv_json
 
 import websockets
 
@@ -31,7 +31,7 @@ def make_cert(d, cn):
 
 
 async def graceful():
-    srv = Server("trial_long")
+    srv = Trial("trial_long")
     users = ["s%d" % i for i in range(3)]
     socks = []
     for u in users:
@@ -67,7 +67,7 @@ async def tls():
     d = tempfile.mkdtemp(prefix="hippo-tls-")
     cert, key = make_cert(d, "127.0.0.1")
     first_der = ssl.PEM_cert_to_DER_cert(open(cert).read())
-    srv = Server("trial_long", "--tls-cert", cert, "--tls-key", key)
+    srv = Trial("trial_long", "--tls-cert", cert, "--tls-key", key)
     try:
         check(srv.url.startswith("wss://"), "the server announces wss://")
         ctx = ssl.create_default_context(cafile=cert)
@@ -110,9 +110,9 @@ async def tls():
     check(rc == 0, "TLS server exits 0")
 
 
-async def main():
+async def test():
     await graceful()
     await tls()
 
 
-run(main())
+main(test)

@@ -9,11 +9,11 @@ import socket
 
 import websockets
 
-from trialutil import Server, check, handshake, recv, recv_json, run
+from serveutil import Trial, check, handshake, main, recv, recv_json
 
 
-async def main():
-    srv = Server("trial_long")
+async def test():
+    srv = Trial("trial_long")
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -58,4 +58,4 @@ async def main():
         srv.cleanup()
 
 
-run(main())
+main(test)
