@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
-from trialutil import Server, check, connect, handshake, recv, run
+from serveutil import Trial, check, connect, handshake, main, recv
 
 BIN = os.environ.get("HIPPO_BIN", "hippo")
 
@@ -111,7 +111,7 @@ def fresh_copy(src, tmp, name):
     return dst
 
 
-async def main():
+async def test():
     tmp = tempfile.mkdtemp(prefix="hippo-verify-")
     data = os.path.join(tmp, "data")
     try:
@@ -124,7 +124,7 @@ async def main():
             os.makedirs(os.path.join(pdir, "StepFiles"))
             with open(os.path.join(pdir, "StepFiles", "thanks.html"), "w") as f:
                 f.write("<p>thanks</p>")
-            srv = Server(pid, "--data", data, project_dir=pdir)
+            srv = Trial(pid, project_dir=pdir, data=data)
             try:
                 names = [a.strip() for a in actions.split(",")]
                 n1 = await play(srv, pid, "p1", names, stop_after)
@@ -260,4 +260,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    run(main())
+    main(test)
