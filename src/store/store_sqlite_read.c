@@ -74,13 +74,16 @@ int store__sq_participants(void *db, const struct store_query *q, store_particip
 
 static int answer_row(sqlite3_stmt *st, const struct sink *k)
 {
+	/* the text first, then its length (SQLite's order for a valid pointer) */
+	const char *value = TEXT(st, 4);
+	size_t value_len = (size_t)sqlite3_column_bytes(st, 4);
 	struct store_answer_row r = {
 		.participant = sqlite3_column_int64(st, 0),
 		.user_id = TEXT(st, 1),
 		.step = sqlite3_column_int(st, 2),
 		.field = TEXT(st, 3),
-		.value = TEXT(st, 4),
-		.value_len = (size_t)sqlite3_column_bytes(st, 4),
+		.value = value,
+		.value_len = value_len,
 		.time = TEXT(st, 5),
 	};
 	return k->fn.answer(k->user, &r);
