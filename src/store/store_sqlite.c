@@ -410,7 +410,9 @@ static void sq_close(void *db)
 /* An existing database, for reading: any schema version up to ours. */
 static int open_read_only(struct store__sq *s, const char *path, char *err, size_t errlen)
 {
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	/* NOMUTEX: every use is under s->mu already (SQLite's own mutex would be
+	 * taken again for each column of each row) */
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		return -1;
