@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
@@ -154,14 +155,12 @@ int storage_set_project(struct storage *st, const char *project_id,
 		if (strcmp(st->projects[i].id, project_id) == 0)
 			p = &st->projects[i];
 	if (!p) {
-		struct storage__project *np =
-			realloc(st->projects, (st->nprojects + 1) * sizeof *np);
-		if (!np) {
+		if (buf_grow_array((void **)&st->projects, &st->projects_cap, st->nprojects + 1,
+				   sizeof *st->projects, 8, 0) != 0) {
 			pthread_mutex_unlock(&st->mu);
 			return -1;
 		}
-		st->projects = np;
-		p = &np[st->nprojects++];
+		p = &st->projects[st->nprojects++];
 		memset(p, 0, sizeof *p);
 		snprintf(p->id, sizeof p->id, "%s", project_id);
 	}

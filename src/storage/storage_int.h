@@ -50,7 +50,7 @@ struct storage {
 	struct storage__qjob *qhead, *qtail;
 	long qlen;
 	struct storage__project *projects;
-	size_t nprojects;
+	size_t nprojects, projects_cap;
 	bool have_worker;
 	pthread_t worker;
 	long attempts_total;
