@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # export_1m.sh [HIPPO] [STEPS]: generates a data folder of about STEPS step
 # records (default 1,000,000: 200 participants x 10 episodes x 500 records)
-# and exports it to CSV and JSONL under /usr/bin/time -v, printing wall time,
+# and exports it to CSV, JSONL and Minari under /usr/bin/time -v, printing wall time,
 # peak RSS and output sizes. Figures go to docs/performance.md.
 set -euo pipefail
 hippo=$(realpath "${1:-build/release/hippo}")
@@ -13,7 +13,7 @@ users=200 episodes=10
 per=$(( steps / (users * episodes) - 1 ))
 python3 "$here/gen_data.py" "$work/data" --users $users --episodes $episodes --steps $per --obs 4
 du -sh "$work/data" | awk '{print "data folder: " $1}'
-for fmt in csv jsonl; do
+for fmt in csv jsonl minari; do
   /usr/bin/time -v "$hippo" export P --data "$work/data" --format $fmt --out "$work/out-$fmt" \
       --no-progress 2> "$work/time-$fmt.txt" || { cat "$work/time-$fmt.txt"; exit 1; }
   grep '^hippo export: P' "$work/time-$fmt.txt"

@@ -16,6 +16,7 @@ static const struct command *const commands[] = {
 	&cmd_bench,
 	&cmd_storage,
 	&cmd_export,
+	&cmd_verify,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/export_minari.h"
 #include "core/config.h"
 #include "export/export.h"
 
@@ -14,13 +15,25 @@ static const char *data_dir = "data";
 static const char *format = "csv";
 static const char *out_dir = "export";
 static bool progress, no_progress;
+static const char *dataset_id, *group, *since, *until;
+static bool completed;
 
 static const struct opt opts[] = {
 	{"data", OPT_STRING, &data_dir, "DIR", "data folder (DIR/hippo.db and DIR/PROJECT/trials/)",
 	 0, 0},
-	{"format", OPT_STRING, &format, "csv|jsonl", "table format", 0, 0},
-	{"out", OPT_STRING, &out_dir, "OUTDIR", "folder for the four tables (created if needed)", 0,
-	 0},
+	{"format", OPT_STRING, &format, "csv|jsonl|minari", "table format, or Minari datasets",
+	 0, 0},
+	{"out", OPT_STRING, &out_dir, "OUTDIR", "folder for the four tables or the datasets "
+						"(created if needed)", 0, 0},
+	{"dataset-id", OPT_STRING, &dataset_id, "NAME", "minari: the dataset id ({env} is "
+							 "replaced by the environment id)", 0, 0},
+	{"completed", OPT_FLAG, &completed, NULL, "minari: only participants who completed the "
+						  "study", 0, 0},
+	{"group", OPT_STRING, &group, "G", "minari: only participants of group G", 0, 0},
+	{"since", OPT_STRING, &since, "DATE", "minari: only episodes started at or after DATE "
+					      "(UTC)", 0, 0},
+	{"until", OPT_STRING, &until, "DATE", "minari: only episodes started before DATE (UTC)",
+	 0, 0},
 	{"progress", OPT_FLAG, &progress, NULL, "draw a progress bar on stderr even when it is not "
 						 "a terminal", 0, 0},
 	{"no-progress", OPT_FLAG, &no_progress, NULL, "never draw the progress bar", 0, 0},
@@ -30,7 +43,7 @@ static const struct opt opts[] = {
 static const struct opt_cmd spec = {
 	.name = "export",
 	.args = "PROJECT",
-	.summary = "write a project's participants, answers, steps and episodes as CSV or JSON Lines",
+	.summary = "write a project's data as CSV or JSON Lines tables, or Minari datasets",
 	.min_pos = 1,
 	.max_pos = 1,
 	.opts = opts,
@@ -67,15 +80,26 @@ static int run(int argc, char **argv)
 	if (rc != OPT_OK)
 		return rc;
 	enum exp_format fmt;
+	char id[256];
+	if (strcmp(format, "minari") == 0) {
+		if (project_id_of(argv[1], id, sizeof id) != 0)
+			return 1;
+		struct export_minari_args a = {
+			.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
+			.dataset_id = dataset_id, .completed = completed, .group = group,
+			.since = since, .until = until,
+			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
+		return export_minari(&a);
+	}
 	if (strcmp(format, "csv") == 0) {
 		fmt = EXP_CSV;
 	} else if (strcmp(format, "jsonl") == 0) {
 		fmt = EXP_JSONL;
 	} else {
-		fprintf(stderr, "hippo export: --format must be csv or jsonl, not '%s'\n", format);
+		fprintf(stderr, "hippo export: --format must be csv or jsonl (tables), or minari "
+				"(datasets), not '%s'\n", format);
 		return 2;
 	}
-	char id[256];
 	if (project_id_of(argv[1], id, sizeof id) != 0)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .project_id = id, .out_dir = out_dir,

@@ -13,6 +13,7 @@
 #include "session/session.h"
 #include "storage/storage.h"
 #include "trial/recorder.h"
+#include "trial/trial_env.h"
 
 static const char *host = "127.0.0.1";
 static int port = 5000;
@@ -141,7 +142,8 @@ static int run(int argc, char **argv)
 		log_info("trial", "trials cut off by a crash ended", "count=%ld", crashed);
 	struct cfg c;
 	struct cfg_diags d = {0};
-	if (cfg_load(dir, &c, &d) < 0) {
+	struct cfg_load_opts lo = {.game_known = tenv_game_known};
+	if (cfg_load_with(dir, &lo, &c, &d) < 0) {
 		char label[4200];
 		snprintf(label, sizeof label, "%s/config.yml", dir);
 		cfg_diags_print(&d, label, stderr);

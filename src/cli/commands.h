@@ -23,5 +23,6 @@ extern const struct command cmd_render;
 extern const struct command cmd_bench;
 extern const struct command cmd_storage;
 extern const struct command cmd_export;
+extern const struct command cmd_verify;
 
 #endif

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -748,6 +749,82 @@ static int count_variants(const char *dir, const char *file)
 	return k;
 }
 
+/* What the participant UI's Content-Security-Policy refuses in a step page
+ * (docs/participant-ui.md): a warning, not an error, since studies written
+ * for the original keep loading; the researcher learns it before a
+ * participant sees a page without its script, style or handler. Reads at
+ * most the first STEP_SCAN_MAX bytes. */
+#define STEP_SCAN_MAX (4 * 1024 * 1024)
+
+static bool has_handler_attr(const char *s)
+{
+	/* an attribute named on<letters> followed by '=' inside a tag */
+	for (const char *p = s; (p = strstr(p, "on")); p += 2) {
+		if (p == s || !(p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '/'))
+			continue;
+		const char *q = p + 2;
+		while (*q >= 'a' && *q <= 'z')
+			q++;
+		if (q == p + 2)
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '=') {
+			const char *lt = p, *gt = p;
+			while (lt > s && *lt != '<' && *lt != '>')
+				lt--;
+			while (*gt && *gt != '>')
+				gt++;
+			if (*lt == '<' && *gt == '>')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Appends ITEM to the list in BUF (CAP bytes), comma-separated. */
+static void list_add(char *buf, size_t cap, const char *item)
+{
+	size_t n = strlen(buf);
+	snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", item);
+}
+
+static void warn_csp(struct ld *l, const struct ytree_node *v, const char *path,
+		     const char *shown)
+{
+	char rel[PATH_MAX], res[PATH_MAX];
+	int n = snprintf(rel, sizeof rel, "StepFiles/%s", shown);
+	if (n < 0 || (size_t)n >= sizeof rel || path_inside(l->dir, rel, res, sizeof res) != PATH_INSIDE)
+		return;
+	FILE *f = fopen(res, "rb");
+	if (!f)
+		return;
+	char *text = malloc(STEP_SCAN_MAX + 1);
+	size_t len = text ? fread(text, 1, STEP_SCAN_MAX, f) : 0;
+	fclose(f);
+	if (!text)
+		return;
+	for (size_t i = 0; i < len; i++) /* lower case; NULs end nothing */
+		text[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a')
+			  : text[i] ? text[i] : ' ';
+	text[len] = '\0';
+	char what[128] = "";
+	if (strstr(text, "<script"))
+		list_add(what, sizeof what, "<script> elements (removed)");
+	if (strstr(text, "<style"))
+		list_add(what, sizeof what, "<style> elements");
+	if (has_handler_attr(text))
+		list_add(what, sizeof what, "on...= event handlers");
+	if (strstr(text, "src=\"http:") || strstr(text, "src='http:") || strstr(text, "href=\"http:"))
+		list_add(what, sizeof what, "http:// resources");
+	free(text);
+	if (what[0])
+		warn_at(l, v, path,
+			"step file '%.200s' has %s, which the participant UI's Content-Security-Policy "
+			"refuses (docs/participant-ui.md)",
+			shown, what);
+}
+
 /* Fills STEP from the value V of the steps entry at PATH. Returns false on
  * error (already reported). */
 static bool set_step(struct ld *l, const char *path, const struct ytree_node *k,
@@ -797,6 +874,7 @@ static bool set_step(struct ld *l, const char *path, const struct ytree_node *k,
 			       shown);
 			return false;
 		}
+		warn_csp(l, v, path, shown);
 		if (g < 0)
 			break;
 	}

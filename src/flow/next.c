@@ -228,8 +228,12 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 		return 0;
 	}
 	enum sess_state st = sess_get_state(f->sess, part->project_id, part->user_id, &reason);
-	if ((st == SESS_ENDED && sess_end_name_final(sess_end_reason_name(reason))) ||
-	    (st == SESS_NONE && session_over(f, part))) {
+	/* A session that ended for good is still in its end callback
+	 * (flow_on_session_end): that stores the end with its files and moves the
+	 * participant on. Until it has, the page waits, so the step after the
+	 * game never shows before the session's record is complete. */
+	bool ending = st == SESS_ENDED && sess_end_name_final(sess_end_reason_name(reason));
+	if (!ending && st == SESS_NONE && session_over(f, part)) {
 		int next = flow__step_next(p, part->step);
 		if (store_advance(f->store, part->id, part->step, next, NULL,
 				  next >= p->final.number) < 0)
@@ -237,7 +241,7 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 		store_participant_get(f->store, part->project_id, part->user_id, part);
 		return 1;
 	}
-	if (st == SESS_NONE || st == SESS_ENDED) {
+	if (!ending && (st == SESS_NONE || st == SESS_ENDED)) {
 		/* Reached the game without a session (no startServerStep, or a restart). */
 		bool open = false;
 		char r[32];

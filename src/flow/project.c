@@ -356,6 +356,10 @@ static int project_load(struct flow *f, const char *dir, bool deployed, bool unt
 		free(c);
 		return -1;
 	}
+	for (size_t i = 0; i < d.n; i++)
+		if (d.items[i].severity == CFG_WARNING)
+			log_warn("flow", "study config warning", "dir=%s line=%d key=%s msg=\"%s\"", dir,
+				 d.items[i].line, d.items[i].path, d.items[i].message);
 	cfg_diags_free(&d);
 	return flow_project_add(f, c, deployed, err, errlen);
 }

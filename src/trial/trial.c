@@ -271,6 +271,14 @@ static int meta_line(struct trial *t, const char *event, enum sess_end_reason re
 		json_object_set_new(j, "renderWidth", json_integer(t->env.info->meta.render_width));
 		json_object_set_new(j, "renderHeight",
 				    json_integer(t->env.info->meta.render_height));
+		/* what a replay needs (hippo verify): the environment actually opened */
+		const struct cfg_env_source *es = &t->cfg->trial.env;
+		const char *eid = es->id ? es->id : t->cfg->trial.game;
+		const char *src = es->command ? "command" : es->plugin ? "plugin" : "builtin";
+		json_object_set_new(j, "env", json_pack("{s:s,s:s,s:O*}", "id",
+							eid ? eid : t->env.info->id, "source", src,
+							"options", es->options));
+		json_object_set_new(j, "hippoVersion", json_string(HIPPO_VERSION));
 	} else {
 		json_object_set_new(j, "reason", json_string(sess_end_reason_name(reason)));
 		json_object_set_new(j, "episodes", json_integer(t->episode));
@@ -418,6 +426,13 @@ static void record(struct trial *t, int action, const struct hippo_step_result *
 		       isfinite(res->reward) ? res->reward : 0.0, res->terminated ? "true" : "false",
 		       res->truncated ? "true" : "false");
 		sb_add(&b, mode_record(t->mode), strlen(mode_record(t->mode)));
+		if (t->env.info->action_space.kind != HIPPO_SPACE_DISCRETE) { /* the vector applied */
+			size_t n = hippo_space_size(&t->env.info->action_space);
+			n = n < MODE_MAX_ACTION ? n : MODE_MAX_ACTION;
+			for (size_t i = 0; i < n; i++)
+				sb_fmt(&b, "%s%.17g", i ? "," : "\"envAction\":[", t->pend_action[i]);
+			sb_add(&b, "],", n ? 2 : 0);
+		}
 	} else if (end) {
 		sb_fmt(&b, "\"end\":\"%s\",", end);
 	} else {

@@ -197,11 +197,37 @@ def test_symlinks_out_of_the_study(tmp):
     check("symbolic links that stay inside the study are accepted", rc == 0, f"rc={rc}\n{out}{err}")
 
 
+def test_check_warns_what_the_csp_refuses(tmp):
+    d = broken_copy(tmp, "csp-page")
+    page = os.path.join(d, "StepFiles", "consent.html")
+    with open(page, "a", encoding="utf-8") as f:
+        f.write('<STYLE>p {color: red}</STYLE>\n<button type="button" OnClick="go()">Go</button>\n'
+                '<img src="http://example.org/logo.png" alt="">\n<script>go()</script>\n')
+    rc, out, err = run("check", d)
+    want = (f"warning: {d}/config.yml:15:8: project.steps.1: step file 'consent.html' has "
+            "<script> elements (removed), <style> elements, on...= event handlers, http:// "
+            "resources, which the participant UI's Content-Security-Policy refuses "
+            "(docs/participant-ui.md)\n")
+    check("hippo check warns about what the UI's policy refuses, and still passes",
+          rc == 0 and out.startswith(want) and out.endswith(": ok (1 warning)\n"),
+          f"rc={rc}\n{out}{err}")
+    with open(page, "w", encoding="utf-8") as f:
+        f.write('<p style="color: red">Only words about onions = fine; '
+                '<img src="https://example.org/a.png" alt=""></p>\n')
+    rc, out, err = run("check", d)
+    check("a page within the policy gets no warning", rc == 0 and "warning" not in out,
+          f"rc={rc}\n{out}{err}")
+
+
 def test_serve_refuses_an_unknown_game(tmp):
     d = broken_copy(tmp, "serve-typo", ("game: CartPole-v1", "game: CartPol-v1"))
     ok, detail = serve_refuses(d, tmp, "trial.game: unknown environment 'CartPol-v1'; did you "
                                "mean CartPole-v1")
     check("hippo serve refuses a study whose trial.game is unknown", ok, detail)
+    rc, out, err = run("trial", d, "--port", "0", "--data", os.path.join(tmp, "trial-typo-data"))
+    check("hippo trial refuses it too, with the suggestion",
+          rc == 1 and "trial.game: unknown environment 'CartPol-v1'; did you mean CartPole-v1"
+          in err, f"rc={rc}\n{out}{err}")
 
 
 def main():
@@ -215,6 +241,7 @@ def main():
         test_check_missing_and_huge(tmp)
         test_symlinks_out_of_the_study(tmp)
         test_serve_refuses_an_unknown_game(tmp)
+        test_check_warns_what_the_csp_refuses(tmp)
     print("failures:", failures)
     return 1 if failures else 0
 
