@@ -378,6 +378,12 @@ int store_step_counts_each(struct store *s, const char *project_id, store_step_c
 	return s->be->step_counts(s->db, project_id, fn, user);
 }
 
+int store_projects_each(struct store *s, const char *project_id, store_project_fn fn,
+			void *user)
+{
+	return s->be->projects(s->db, project_id, fn, user);
+}
+
 /* ------------------------------------------------------------ JSON */
 
 struct step_totals {

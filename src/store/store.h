@@ -243,6 +243,19 @@ typedef int (*store_step_count_fn)(void *user, const struct store_step_count_row
 int store_step_counts_each(struct store *s, const char *project_id, store_step_count_fn fn,
 			   void *user);
 
+/* The deployed projects: the one with id PROJECT_ID, or every one (NULL), by
+ * id. */
+struct store_project_row {
+	const char *id, *name, *researcher, *dir;
+	int version;
+	bool deployed;
+	int live;                      /* the live override: 1 on, 0 off, -1 none */
+	const char *updated;
+};
+typedef int (*store_project_fn)(void *user, const struct store_project_row *r);
+int store_projects_each(struct store *s, const char *project_id, store_project_fn fn,
+			void *user);
+
 /* {"<step>": count, ...} of the project's participants, plus the number of
  * participants in *TOTAL and completed ones in *COMPLETED. */
 json_t *store_step_counts(struct store *s, const char *project_id, long long *total,

@@ -98,6 +98,7 @@ struct store_backend {
 	int (*sessions)(void *db, const struct store_query *q, store_session_fn fn, void *user);
 	int (*requests)(void *db, const struct store_query *q, store_request_fn fn, void *user);
 	int (*step_counts)(void *db, const char *project_id, store_step_count_fn fn, void *user);
+	int (*projects)(void *db, const char *project_id, store_project_fn fn, void *user);
 };
 
 extern const struct store_backend store__sqlite;

@@ -165,6 +165,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REQ_LIST_1] = REQ_COLS OF_ONE " ORDER BY x.id",
 	[ST_REQ_LIST_V1_P] = REQ_V1_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[ST_REQ_LIST_V1_1] = REQ_V1_COLS OF_ONE " ORDER BY x.id",
+	[ST_PROJ_LIST] = "SELECT id, name, researcher, dir, version, deployed,"
+			 " coalesce(live_override, -1), updated FROM projects"
+			 " WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -545,4 +548,5 @@ const struct store_backend store__sqlite = {
 	.sessions = store__sq_sessions,
 	.requests = store__sq_requests,
 	.step_counts = store__sq_step_counts,
+	.projects = store__sq_projects,
 };

@@ -65,6 +65,7 @@ enum store__sq_stmt {
 	ST_REQ_LIST_1,
 	ST_REQ_LIST_V1_P, /* a database at schema version 1 (read only) */
 	ST_REQ_LIST_V1_1,
+	ST_PROJ_LIST,
 	ST_COUNT
 };
 
@@ -136,5 +137,6 @@ int store__sq_groups(void *db, const struct store_query *q, store_group_fn fn, v
 int store__sq_sessions(void *db, const struct store_query *q, store_session_fn fn, void *user);
 int store__sq_requests(void *db, const struct store_query *q, store_request_fn fn, void *user);
 int store__sq_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
+int store__sq_projects(void *db, const char *project_id, store_project_fn fn, void *user);
 
 #endif

@@ -186,3 +186,33 @@ out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
+
+int store__sq_projects(void *db, const char *project_id, store_project_fn fn, void *user)
+{
+	struct store__sq *s = db;
+	int rc = -1, k, stop = 0;
+	pthread_mutex_lock(&s->mu);
+	sqlite3_stmt *st = store__sq_stmt(s, ST_PROJ_LIST);
+	if (!st)
+		goto out;
+	store__sq_bind_text(st, 1, project_id);
+	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_project_row r = {
+			.id = TEXT(st, 0),
+			.name = TEXT(st, 1),
+			.researcher = TEXT(st, 2),
+			.dir = TEXT(st, 3),
+			.version = sqlite3_column_int(st, 4),
+			.deployed = sqlite3_column_int(st, 5) != 0,
+			.live = sqlite3_column_int(st, 6),
+			.updated = TEXT(st, 7),
+		};
+		if ((stop = fn(user, &r)) != 0)
+			break;
+	}
+	rc = stop ? stop : k == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(st);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

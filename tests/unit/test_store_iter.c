@@ -237,6 +237,41 @@ static void iterators_read_every_row_in_order(void)
 	store_close(s);
 }
 
+static int see_project(void *user, const struct store_project_row *r)
+{
+	struct seen *k = user;
+	snprintf(k->text[k->n], sizeof k->text[0], "%s:%s:%s:%d:%d:%d", r->id,
+		 r->name ? r->name : "-", r->researcher ? r->researcher : "-", r->version,
+		 r->deployed, r->live);
+	k->n++;
+	return 0;
+}
+
+static void projects_are_read_one_or_all(void)
+{
+	struct store *s = open_at("projects.db");
+	if (!s)
+		return;
+	int v;
+	CHECK_INT(store_project_put(s, "b", "Bee", "Lab B", "/p/b", true, &v), 0);
+	CHECK_INT(store_project_put(s, "a", "Ay", NULL, "/p/a", false, &v), 0);
+	CHECK_INT(store_project_put(s, "a", "Ay 2", "Lab A", "/p/a", true, &v), 0);
+	CHECK_INT(store_project_live_set(s, "b", 0), 0);
+	struct seen k = {0};
+	CHECK_INT(store_projects_each(s, NULL, see_project, &k), 0);
+	CHECK_INT(k.n, 2); /* by id */
+	CHECK_STR(k.text[0], "a:Ay 2:Lab A:2:1:-1");
+	CHECK_STR(k.text[1], "b:Bee:Lab B:1:1:0");
+	memset(&k, 0, sizeof k);
+	CHECK_INT(store_projects_each(s, "b", see_project, &k), 0);
+	CHECK_INT(k.n, 1);
+	CHECK_STR(k.text[0], "b:Bee:Lab B:1:1:0");
+	memset(&k, 0, sizeof k);
+	CHECK_INT(store_projects_each(s, "none", see_project, &k), 0);
+	CHECK_INT(k.n, 0);
+	store_close(s);
+}
+
 /* ------------------------------------------------------------ read only */
 
 static void read_only_reads_beside_a_writer_and_writes_nothing(void)
@@ -352,6 +387,7 @@ int main(void)
 	RUN(specs_name_the_backend);
 	RUN(versions_are_described);
 	RUN(iterators_read_every_row_in_order);
+	RUN(projects_are_read_one_or_all);
 	RUN(read_only_reads_beside_a_writer_and_writes_nothing);
 	RUN(read_only_reads_version_1_without_migrating);
 	RUN(read_only_refuses_a_newer_schema);
