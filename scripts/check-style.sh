@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bans C library calls that have no bound or no error report (see CODE_STYLE.md).
+# Bans C library calls that have no bound or no error report (see CODE_STYLE.md),
+# and checks the rules between the folders of src/ (scripts/check-layers.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|atof|gets|tmpnam)[[:space:]]*\('
@@ -8,4 +9,5 @@ if hits=$(grep -rnE "$banned" src include tests/unit tests/fuzz examples --inclu
   echo "$hits"
   exit 1
 fi
+python3 scripts/check-layers.py
 echo "check-style: ok"

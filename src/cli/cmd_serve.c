@@ -269,6 +269,15 @@ static void on_episode_closed(void *user, const char *project_id, const char *us
 			  project_id, rel_path);
 }
 
+/* One hippo_participants line per project and step (M: the output). */
+static int metrics_participants(void *m, const struct store_step_count_row *r)
+{
+	if (r->project_id && id_valid_project(r->project_id))
+		fprintf(m, "hippo_participants{project=\"%s\",step=\"%d\"} %lld\n",
+			r->project_id, r->step, r->count);
+	return 0;
+}
+
 /* Prometheus label values: backslash, quote and newline escaped. Ids are
  * validated already, so this is belt and braces. */
 static void metrics_text(struct serve_ctx *c, FILE *m)
@@ -296,19 +305,9 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 		st.frames_sent);
 	fprintf(m, "# HELP hippo_participants Participants by project and current step.\n"
 		   "# TYPE hippo_participants gauge\n");
-	json_t *rows = store_step_counts_all(c->store);
+	store_step_counts_each(c->store, NULL, metrics_participants, m);
 	size_t i;
 	json_t *r;
-	json_array_foreach(rows, i, r)
-	{
-		const char *pid = json_string_value(json_array_get(r, 0));
-		if (!pid || !id_valid_project(pid))
-			continue;
-		fprintf(m, "hippo_participants{project=\"%s\",step=\"%lld\"} %lld\n", pid,
-			(long long)json_integer_value(json_array_get(r, 1)),
-			(long long)json_integer_value(json_array_get(r, 2)));
-	}
-	json_decref(rows);
 	json_t *projects = flow_projects_json(c->flow);
 	fprintf(m, "# HELP hippo_project_live Whether the project is served (1) or not (0).\n"
 		   "# TYPE hippo_project_live gauge\n");

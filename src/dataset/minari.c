@@ -12,11 +12,12 @@
 
 #include <hdf5.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
+#include "core/buf.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
+#include "store/store.h"
 
 #define CHUNK_ROWS 1024              /* rows buffered per column before a write */
 #define STR_BYTES_MAX (4u << 20)     /* string bytes buffered before a write */
@@ -262,73 +263,48 @@ static const struct part *part_find(const struct parts *p, const char *user)
 	return p->n ? bsearch(&key, p->v, p->n, sizeof *p->v, part_cmp) : NULL;
 }
 
-static char *dup_col(sqlite3_stmt *s, int i)
+static int add_project(void *user, const struct store_project_row *r)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return strdup(t ? (const char *)t : "");
+	struct parts *p = user;
+	p->project_name = strdup(r->name ? r->name : "");
+	p->researcher = strdup(r->researcher ? r->researcher : "");
+	return p->project_name && p->researcher ? 0 : 1;
+}
+
+static int add_part(void *user, const struct store_participant_row *r)
+{
+	struct parts *p = user;
+	if (buf_grow_array((void **)&p->v, &p->cap, p->n + 1, sizeof *p->v, 64, 0) != 0)
+		return 1;
+	struct part *q = &p->v[p->n++];
+	q->user = strdup(r->user_id ? r->user_id : "");
+	q->status = strdup(r->status ? r->status : "");
+	q->group = strdup(r->groups ? r->groups : "");
+	return q->user && q->status && q->group ? 0 : 1;
 }
 
 static int load_parts(const char *data_dir, const char *project, struct parts *p, char *err,
 		      size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/hippo.db", data_dir);
-	if (access(path, F_OK) != 0)
-		return 0;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc = -1, step;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_busy_timeout(db, 10000);
+	snprintf(path, sizeof path, "%s/" STORE_FILE, data_dir);
+	struct store *s = NULL;
+	int rc = store_open_flags(path, STORE_READ_ONLY, &s, err, errlen);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1; /* 1: no store */
 	p->have_store = true;
-	if (sqlite3_prepare_v2(db, "SELECT name, researcher FROM projects WHERE id = ?1", -1, &s,
-			       NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(s, 1, project, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		p->project_name = dup_col(s, 0);
-		p->researcher = dup_col(s, 1);
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT p.user_id, p.status, (SELECT group_concat(grp, ';') FROM"
-			       " (SELECT grp FROM groups g WHERE g.participant = p.id ORDER BY n))"
-			       " FROM participants p WHERE p.project_id = ?1",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(s, 1, project, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 64;
-			struct part *v = realloc(p->v, cap * sizeof *v);
-			if (!v)
-				goto nomem;
-			p->v = v;
-			p->cap = cap;
-		}
-		struct part *q = &p->v[p->n++];
-		q->user = dup_col(s, 0);
-		q->status = dup_col(s, 1);
-		q->group = dup_col(s, 2);
-		if (!q->user || !q->status || !q->group)
-			goto nomem;
-	}
-	if (step != SQLITE_DONE)
-		goto sqlerr;
-	qsort(p->v, p->n, sizeof *p->v, part_cmp);
-	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	goto out;
-sqlerr:
-	snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return rc;
+	struct store_query q = {.project_id = project, .order = STORE_ORDER_ID};
+	rc = store_projects_each(s, project, add_project, p);
+	if (rc == 0)
+		rc = store_participants_each(s, &q, add_part, p);
+	if (rc > 0)
+		snprintf(err, errlen, "out of memory");
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, store_errmsg(s));
+	else
+		qsort(p->v, p->n, sizeof *p->v, part_cmp);
+	store_close(s);
+	return rc == 0 ? 0 : -1;
 }
 
 static void free_parts(struct parts *p)

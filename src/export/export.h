@@ -10,8 +10,9 @@
  * or the same rows as JSON Lines (*.jsonl, observation kept as an array).
  * CSV follows RFC 4180 (CRLF line ends, fields with , " CR LF quoted, quotes
  * doubled), UTF-8, a header row, a fixed column order. Records are streamed
- * line by line and the store read with prepared statements, so memory stays
- * bounded whatever the size of the data folder. Output files are written
+ * line by line and the store read row by row (opened read only, beside a
+ * running server), so memory stays bounded whatever the size of the data
+ * folder. Output files are written
  * under temporary names and renamed when complete. */
 #ifndef HIPPO_EXPORT_EXPORT_H
 #define HIPPO_EXPORT_EXPORT_H
@@ -28,6 +29,7 @@ enum exp_format { EXP_CSV = 0, EXP_JSONL };
 
 struct exp_opts {
 	const char *data_dir;
+	const char *store;        /* the participant store's spec (store.h); NULL: DATA/hippo.db */
 	const char *project_id;   /* [A-Za-z0-9_-]{1,64} */
 	const char *out_dir;      /* created if needed */
 	enum exp_format format;
@@ -40,7 +42,7 @@ struct exp_stats {
 	long long files, bad_lines, obs_clipped;
 	long long bytes;          /* record bytes read */
 	int obs_columns;
-	bool no_store;            /* DATA/hippo.db absent: participants/answers are empty */
+	bool no_store;            /* no participant store: participants/answers are empty */
 	char first_bad[512];      /* "file:line: why" of the first skipped line */
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "export/records.h"
 
 void rr_init(struct rr *r, FILE *f, size_t max_line)
@@ -29,18 +30,12 @@ static long long read_line(struct rr *r)
 	bool too_long = false, any = false;
 	for (;;) {
 		if (!too_long && r->cap - len < 2) {
-			size_t cap = r->cap ? r->cap * 2 : 4096;
-			if (cap > r->max_line + 2)
-				cap = r->max_line + 2;
-			if (cap <= r->cap) {
+			/* a line holds at most max_line bytes, its '\n' and the NUL */
+			if (r->cap >= r->max_line + 2)
 				too_long = true;
-			} else {
-				char *b = realloc(r->buf, cap);
-				if (!b)
-					return -2;
-				r->buf = b;
-				r->cap = cap;
-			}
+			else if (buf_grow_array((void **)&r->buf, &r->cap, r->cap + 1, 1, 4096,
+						r->max_line + 2) != 0)
+				return -2;
 		}
 		char scratch[4096];
 		char *dst = too_long ? scratch : r->buf + len;

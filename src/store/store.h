@@ -1,13 +1,23 @@
-/* store: the participant store, one SQLite database DATA/hippo.db (WAL mode,
- * prepared statements with bound parameters only, a busy timeout). It keeps
- * the deployed projects, participants (current step, group, crowd ids,
- * completion), their answers, the requests they made, their game sessions
- * and group assignments. docs/data.md ("Participant store") documents the
- * schema for readers such as `hippo export`.
+/* store: the participant store. It keeps the deployed projects, participants
+ * (current step, group, crowd ids, completion), their answers, the requests
+ * they made, their game sessions and group assignments. docs/data.md
+ * ("Participant store") documents the schema, version STORE_SCHEMA_VERSION.
  *
- * Every function is thread-safe (one connection behind a mutex). Functions
- * returning int give 0 (or a documented positive value) on success and -1 on
- * a database error, which is logged by the caller from store_errmsg(). */
+ * This header is the one contract callers use; where the data lives is the
+ * backend's business (store_int.h). A store is opened from a spec:
+ *
+ *   sqlite:PATH   an SQLite database file (WAL mode, prepared statements with
+ *                 bound parameters only, a busy timeout)
+ *   PATH          the same (a spec without a known "scheme:" prefix)
+ *
+ * Every function is thread-safe. Functions returning int give 0 (or a
+ * documented positive value) on success and -1 on a database error, which is
+ * logged by the caller from store_errmsg().
+ *
+ * Reading many rows goes through the iterators below (store_participants_each
+ * ...): they call a function per row and keep nothing, so memory stays the
+ * same whatever the number of rows. The strings of a row are valid during
+ * the call only, and the function must not call the store (it holds it). */
 #ifndef HIPPO_STORE_STORE_H
 #define HIPPO_STORE_STORE_H
 
@@ -18,6 +28,7 @@
 
 #define STORE_SCHEMA_VERSION 2
 #define STORE_ID_MAX 64
+#define STORE_FILE "hippo.db" /* the SQLite store in a data folder: DATA/hippo.db */
 
 /* What one participant can make the store keep of its requests, whatever it
  * sends: header sets of at most STORE_HEADERS_MAX bytes, at most
@@ -41,11 +52,21 @@ struct store_participant {
 	char created[32];         /* ISO 8601 UTC */
 };
 
-/* Opens (creating if needed) PATH, sets WAL, the busy timeout and the schema.
- * Returns NULL with a message in ERR on failure. */
-struct store *store_open(const char *path, char *err, size_t errlen);
+/* Opens (creating if needed) the store of SPEC, brings its schema up to
+ * STORE_SCHEMA_VERSION and starts its maintenance. Returns NULL with a
+ * message in ERR on failure. */
+struct store *store_open(const char *spec, char *err, size_t errlen);
+
+/* store_open_flags: STORE_READ_ONLY opens an existing store for reading
+ * (`hippo export`, beside a running server): nothing is created, migrated or
+ * written, and any schema version up to STORE_SCHEMA_VERSION is read. */
+#define STORE_READ_ONLY 1u
+/* Returns 0 with *OUT, 1 when STORE_READ_ONLY and SPEC names no existing
+ * store, -1 with a message in ERR. */
+int store_open_flags(const char *spec, unsigned flags, struct store **out, char *err,
+		     size_t errlen);
 void store_close(struct store *s);
-/* The last SQLite error message of this connection (not thread-stable). */
+/* The last error message of this connection (not thread-stable). */
 const char *store_errmsg(struct store *s);
 
 /* "2026-11-23T21:30:00.123Z" for now, into BUF (>= 32 bytes). */
@@ -94,7 +115,8 @@ int store_submit_final(struct store *s, long long pid, int step, json_t *answers
 int store_group_get(struct store *s, long long pid, int n, int *group);
 /* Assigns a group among N once: if the participant has none, CHOOSE is called
  * (inside the transaction) with the current per-group counts of the project
- * and returns the group; the result is stored. *GROUP gets the stored group. */
+ * and returns the group (one out of 0..N-1 means 0); the result is stored.
+ * *GROUP gets the stored group. */
 typedef int (*store_choose_fn)(void *user, const long long *counts, int n);
 int store_group_assign(struct store *s, long long pid, const char *project_id, int n,
 		       store_choose_fn choose, void *user, int *group);
@@ -120,12 +142,124 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 int store_project_live_get(struct store *s, const char *id);
 int store_project_live_set(struct store *s, const char *id, int live);
 
+/* ------------------------------------------------------------ reading */
+
+/* Which participants an iterator reads: those of PROJECT_ID, or the one
+ * with row id PARTICIPANT. Participants come oldest first (creation time,
+ * then row id) or, with STORE_ORDER_ID, by row id; the rows of each
+ * participant in the order they were stored. */
+enum store_order { STORE_ORDER_CREATED = 0, STORE_ORDER_ID };
+struct store_query {
+	const char *project_id;   /* required */
+	long long participant;    /* a row id; 0: every participant of the project */
+	enum store_order order;
+};
+
+/* An iterator calls its function once per row: 0 goes on, another value
+ * stops the iteration, which returns it. An iterator returns 0 when every
+ * row was seen, -1 on a database error. Strings are NULL for missing
+ * values. */
+struct store_participant_row {
+	long long id;
+	const char *project_id, *user_id;
+	const char *created, *updated; /* first request; last step change */
+	int step;
+	const char *status;            /* "active" or "completed" */
+	const char *crowd;             /* JSON object text */
+	/* Summaries of its groups and sessions: the groups (in the order of
+	 * their number of variants, ';'-separated), how many sessions, the first
+	 * start, the latest stop and the end reason of the latest session. */
+	const char *groups;
+	long long sessions;
+	const char *session_started, *session_stopped, *session_reason;
+};
+typedef int (*store_participant_fn)(void *user, const struct store_participant_row *r);
+int store_participants_each(struct store *s, const struct store_query *q,
+			    store_participant_fn fn, void *user);
+
+struct store_answer_row {
+	long long participant;
+	const char *user_id;
+	int step;
+	const char *field;
+	const char *value;             /* may hold NUL bytes: VALUE_LEN counts them */
+	size_t value_len;
+	const char *time;
+};
+typedef int (*store_answer_fn)(void *user, const struct store_answer_row *r);
+int store_answers_each(struct store *s, const struct store_query *q, store_answer_fn fn,
+		       void *user);
+
+struct store_group_row {
+	long long participant;
+	const char *user_id;
+	int n, group;                  /* group 0..n-1 among n variants */
+	const char *assigned;
+};
+typedef int (*store_group_fn)(void *user, const struct store_group_row *r);
+/* Groups come in the order of N within each participant. */
+int store_groups_each(struct store *s, const struct store_query *q, store_group_fn fn,
+		      void *user);
+
+struct store_session_row {
+	long long participant;
+	const char *user_id;
+	int step;                      /* the step it was allocated at */
+	const char *started, *stopped; /* stopped NULL while it runs */
+	const char *reason;
+	const char *files;             /* JSON array text */
+};
+typedef int (*store_session_fn)(void *user, const struct store_session_row *r);
+int store_sessions_each(struct store *s, const struct store_query *q, store_session_fn fn,
+			void *user);
+
+/* One row of the request log: the request at TIME and REPEATS identical ones
+ * after it, the latest at LAST (docs/data.md, "requests"). Pending records
+ * are committed first (store_flush). */
+struct store_request_row {
+	long long participant;
+	const char *user_id;
+	const char *time, *last;
+	const char *method;
+	int step;
+	const char *headers;           /* JSON object text, NULL when not kept */
+	const char *ip;
+	long long repeats;
+};
+typedef int (*store_request_fn)(void *user, const struct store_request_row *r);
+int store_requests_each(struct store *s, const struct store_query *q, store_request_fn fn,
+			void *user);
+
+/* Participants per step: of PROJECT_ID, one row per (step, status); with
+ * PROJECT_ID NULL, one row per (project, step) over every project, STATUS
+ * NULL (every status). */
+struct store_step_count_row {
+	const char *project_id;
+	int step;
+	const char *status;
+	long long count;
+};
+typedef int (*store_step_count_fn)(void *user, const struct store_step_count_row *r);
+int store_step_counts_each(struct store *s, const char *project_id, store_step_count_fn fn,
+			   void *user);
+
+/* The deployed projects: the one with id PROJECT_ID, or every one (NULL), by
+ * id. */
+struct store_project_row {
+	const char *id, *name, *researcher, *dir;
+	int version;
+	bool deployed;
+	int live;                      /* the live override: 1 on, 0 off, -1 none */
+	const char *updated;
+};
+typedef int (*store_project_fn)(void *user, const struct store_project_row *r);
+int store_projects_each(struct store *s, const char *project_id, store_project_fn fn,
+			void *user);
+
 /* {"<step>": count, ...} of the project's participants, plus the number of
  * participants in *TOTAL and completed ones in *COMPLETED. */
 json_t *store_step_counts(struct store *s, const char *project_id, long long *total,
 			  long long *completed);
-/* [[project, step, count], ...] over every project (for /metrics). */
-json_t *store_step_counts_all(struct store *s);
 /* The project's participants with their answers, groups, sessions and crowd
  * ids as a JSON array (admin API, data download). */
 json_t *store_participants_json(struct store *s, const char *project_id);

@@ -1,0 +1,117 @@
+/* store internals: the backend interface and what every backend shares
+ * (store__ prefix). store.c parses the spec, picks the backend, and keeps the
+ * logic that does not depend on where the data lives (JSON shaping of
+ * participant records, answer values as text, crowd-id merging, the request
+ * folding rule, the clamp on a chosen group); a backend only reads and
+ * writes rows.
+ *
+ * A backend is a `const struct store_backend` (store_sqlite.c is the first)
+ * listed in store.c's table under its scheme. A second one (e.g.
+ * "postgresql", for specs "postgresql://...") is a new file defining such a
+ * table, plus one line in that list; nothing else changes.
+ *
+ * Contract for every slot: DB is the backend's own state from open(). Slots
+ * are called from any thread, concurrently: the backend serialises what must
+ * be (the SQLite one has one connection behind a mutex). Writes follow the
+ * documented semantics of the store_ function of the same name in store.h
+ * (transactions, the "1 done / 0 not" results). Iterators hold the backend
+ * while they call FN. Times are store_now() strings. */
+#ifndef HIPPO_STORE_STORE_INT_H
+#define HIPPO_STORE_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+/* One answered form field: VALUE (LEN bytes, may hold NUL) or NULL for a
+ * JSON null. */
+struct store__answer {
+	const char *field;
+	const char *value;
+	size_t len;
+};
+
+/* One request to record (store_request_log), prepared by store.c. */
+struct store__request {
+	long long pid;
+	int step;
+	long long repeats;         /* identical requests that followed it */
+	char time[32], last[32];   /* first request; latest one (when REPEATS > 0) */
+	char method[16];
+	bool has_digest;           /* HEADERS are kept: at most STORE_HEADERS_MAX bytes */
+	unsigned char digest[32];  /* SHA-256 of HEADERS */
+	const char *headers, *ip;  /* NULL when none; the backend copies what it keeps */
+};
+
+/* Schema versions. Version N means the same tables and columns in every
+ * backend (docs/data.md); a backend lists one migration per version, applies
+ * the ones past the database's version in order, in one transaction with
+ * the version update, and refuses a database newer than
+ * STORE_SCHEMA_VERSION. STORE__VERSIONS[v] says what version v brings. */
+extern const char *const store__versions[STORE_SCHEMA_VERSION + 1];
+
+struct store_backend {
+	const char *scheme; /* the spec prefix before ':' */
+
+	/* Opens the store at WHERE (the spec after "scheme:"). With
+	 * STORE_READ_ONLY: returns 1 when there is no such store, and never
+	 * writes. Returns 0 with *DB, or -1 with a message in ERR. */
+	int (*open)(const char *where, unsigned flags, void **db, char *err, size_t errlen);
+	/* Commits what is pending and frees DB (may be NULL). */
+	void (*close)(void *db);
+	const char *(*errmsg)(void *db);
+	int (*flush)(void *db);
+
+	int (*participant_get)(void *db, const char *project_id, const char *user_id,
+			       struct store_participant *p);
+	/* CROWD: a non-empty JSON object or NULL; merged with store__crowd_merge. */
+	int (*participant_ensure)(void *db, const char *project_id, const char *user_id,
+				  json_t *crowd, struct store_participant *p, bool *created);
+	/* Records R, folding it with store__request_same. */
+	int (*request_log)(void *db, const struct store__request *r);
+	int (*advance)(void *db, long long pid, int from, int to, const struct store__answer *a,
+		       size_t n, bool completed);
+	int (*submit_final)(void *db, long long pid, int step, const struct store__answer *a,
+			    size_t n);
+	int (*group_get)(void *db, long long pid, int n, int *group);
+	/* CHOOSE returns a group in 0..N-1 (store.c clamps it). */
+	int (*group_assign)(void *db, long long pid, const char *project_id, int n,
+			    store_choose_fn choose, void *user, int *group);
+	int (*session_start)(void *db, long long pid, int step);
+	/* FILES: JSON array text or NULL. */
+	int (*session_end)(void *db, long long pid, const char *reason, const char *files);
+	int (*session_last)(void *db, long long pid, bool *open, char *reason, size_t rlen);
+	int (*sessions_close_all)(void *db, const char *reason);
+	long long (*sessions_open)(void *db);
+	int (*project_put)(void *db, const char *id, const char *name, const char *researcher,
+			   const char *dir, bool deployed, int *version);
+	int (*project_live_get)(void *db, const char *id);
+	int (*project_live_set)(void *db, const char *id, int live);
+
+	int (*participants)(void *db, const struct store_query *q, store_participant_fn fn,
+			    void *user);
+	int (*answers)(void *db, const struct store_query *q, store_answer_fn fn, void *user);
+	int (*groups)(void *db, const struct store_query *q, store_group_fn fn, void *user);
+	int (*sessions)(void *db, const struct store_query *q, store_session_fn fn, void *user);
+	int (*requests)(void *db, const struct store_query *q, store_request_fn fn, void *user);
+	int (*step_counts)(void *db, const char *project_id, store_step_count_fn fn, void *user);
+	int (*projects)(void *db, const char *project_id, store_project_fn fn, void *user);
+};
+
+extern const struct store_backend store__sqlite;
+
+/* The crowd object as stored: compact JSON text with sorted keys (free()). */
+char *store__crowd_text(json_t *crowd);
+/* OLD_TEXT (the stored crowd text, may be NULL) with the keys of CROWD it
+ * lacks: the new text to store (free()), or NULL when nothing changes. */
+char *store__crowd_merge(const char *old_text, json_t *crowd);
+
+/* Whether B is the same request as A (method, step, headers, IP): B is then
+ * counted in A's row. */
+bool store__request_same(const struct store__request *a, const struct store__request *b);
+bool store__text_same(const char *a, const char *b);
+
+#endif
