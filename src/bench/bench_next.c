@@ -14,6 +14,7 @@
 
 #include "bench/bench.h"
 #include "cli/opt.h"
+#include "core/datapath.h"
 #include "core/log.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
@@ -107,7 +108,7 @@ static int run(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	snprintf(path, sizeof path, "%s/hippo.db", tmp);
+	datapath_store(path, sizeof path, tmp);
 	store = store_open(path, err, sizeof err);
 	struct net_config nc;
 	net_config_defaults(&nc);

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "flow/admin.h"
@@ -191,8 +192,7 @@ static long records_missing(struct serve_ctx *c, const char *project_id)
 		char path[PATH_MAX];
 		struct stat sb;
 		if (!uid || !id_valid_user(uid) ||
-		    flow_pathf(path, sizeof path, "%s/%s/users/%s.json", opt_data, project_id,
-			       uid) < 0 ||
+		    datapath_user_record(path, sizeof path, opt_data, project_id, uid) < 0 ||
 		    stat(path, &sb) == 0)
 			continue;
 		json_t *rec = json_pack("{s:s}", "projectId", project_id);
@@ -432,7 +432,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
 	}
-	snprintf(path, sizeof path, "%s/hippo.db", opt_data);
+	datapath_store(path, sizeof path, opt_data);
 	store = store_open(path, err, sizeof err);
 	if (!store) {
 		fprintf(stderr, "hippo serve: %s\n", err);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -272,7 +273,7 @@ static int load_parts(const char *data_dir, const char *project, struct parts *p
 		      size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/hippo.db", data_dir);
+	datapath_store(path, sizeof path, data_dir);
 	if (access(path, F_OK) != 0)
 		return 0;
 	sqlite3 *db = NULL;
@@ -1302,7 +1303,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	int rc = -1;
 	char **users = NULL;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	if (load_parts(o->data_dir, o->project_id, &r->parts, err, errlen) != 0)
 		goto out;
 	if ((o->completed_only || o->group) && !r->parts.have_store) {

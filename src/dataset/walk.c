@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "core/datapath.h"
 #include "export/records.h"
 
 bool dw_id_valid(const char *s)
@@ -84,9 +85,7 @@ static bool keep_user(const char *dir, const char *name)
 
 static bool keep_record(const char *dir, const char *name)
 {
-	size_t n = strlen(name);
-	return n > 6 && strcmp(name + n - 6, ".jsonl") == 0 && strcmp(name, "trials.jsonl") != 0 &&
-	       is_kind(dir, name, false);
+	return datapath_is_data_file(name) && is_kind(dir, name, false);
 }
 
 static long list(const char *dir, bool (*keep)(const char *, const char *), char ***out)

@@ -18,6 +18,7 @@
 
 #include "core/childenv.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "export/export.h"
@@ -219,7 +220,7 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 	}
 	cfg_free(&c);
 	cfg_diags_free(&d);
-	if (flow_pathf(root, sizeof root, "%s/projects", flow_data_dir(f)) < 0)
+	if (datapath_projects(root, sizeof root, flow_data_dir(f)) < 0)
 		return deploy_error(resp_j, 500, "data folder path too long");
 	if (mkdir(flow_data_dir(f), 0755) < 0 && errno != EEXIST)
 		return deploy_error(resp_j, 500, "cannot create the data folder");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/path.h"
@@ -373,7 +374,8 @@ int flow_load_deployed(struct flow *f)
 {
 	char path[PATH_MAX];
 	int n = 0;
-	snprintf(path, sizeof path, "%s/projects", f->data_dir);
+	if (datapath_projects(path, sizeof path, f->data_dir) < 0)
+		return 0;
 	DIR *d = opendir(path);
 	if (!d)
 		return 0;

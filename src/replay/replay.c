@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "export/records.h"
 
@@ -333,7 +334,7 @@ struct rp_episode *rp_episode_open(const char *data_dir, const char *project, co
 		return NULL;
 	}
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%s/trials/%s", data_dir, project, user);
+	datapath_participant(dir, sizeof dir, data_dir, project, user);
 	struct dw_trials t = {0};
 	if (dw_load_trials(dir, user, &t) != 0) {
 		dw_trials_free(&t);

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/datapath.h"
+
 #define REC_MAX_PENDING (64u << 20)
 #define REC_MAX_FILES 4096
 
@@ -223,7 +225,6 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 	}
 	r->fd = -1;
 	r->per_episode = c->per_episode;
-	snprintf(r->rel, sizeof r->rel, "%s/trials/%s", c->project_id, c->user_id);
 	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
 	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
 	snprintf(r->trial_id, sizeof r->trial_id, "%s", c->trial_id ? c->trial_id : "");
@@ -231,7 +232,12 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= 'a' && *p <= 'z') || *p == '-'))
 			r->trial_id[0] = '\0'; /* never a path component */
-	snprintf(r->dir, sizeof r->dir, "%s/%s", c->data_dir, r->rel);
+	if (datapath_participant(r->rel, sizeof r->rel, NULL, c->project_id, c->user_id) < 0 ||
+	    datapath_participant(r->dir, sizeof r->dir, c->data_dir, c->project_id, c->user_id) < 0) {
+		snprintf(err, errlen, "%s: path too long", c->data_dir);
+		free(r);
+		return NULL;
+	}
 	r->files = calloc(1, sizeof *r->files);
 	if (!r->files || mkdirs(r->dir) < 0) {
 		snprintf(err, errlen, "%s: %s", r->dir, r->files ? strerror(errno) : "out of memory");
@@ -247,10 +253,7 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
  * earlier trial, so this trial's names carry its id. */
 static void data_name(struct rec *r, int episode, char *name, size_t len)
 {
-	if (r->per_episode)
-		snprintf(name, len, "episode_%d.jsonl", episode);
-	else
-		snprintf(name, len, "trial.jsonl");
+	datapath_data_name(name, len, r->per_episode, episode, NULL);
 	if (!r->named) {
 		char path[4200];
 		struct stat st;
@@ -258,12 +261,8 @@ static void data_name(struct rec *r, int episode, char *name, size_t len)
 		r->own_names = r->trial_id[0] && stat(path, &st) == 0 && st.st_size > 0;
 		r->named = true;
 	}
-	if (!r->own_names)
-		return;
-	if (r->per_episode)
-		snprintf(name, len, "episode_%d-%s.jsonl", episode, r->trial_id);
-	else
-		snprintf(name, len, "trial-%s.jsonl", r->trial_id);
+	if (r->own_names)
+		datapath_data_name(name, len, r->per_episode, episode, r->trial_id);
 }
 
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
@@ -337,7 +336,7 @@ static bool torn_end(int fd)
 
 int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen)
 {
-	int fd = open_file(r, "trials.jsonl", true, err, errlen);
+	int fd = open_file(r, DATAPATH_META, true, err, errlen);
 	if (fd < 0)
 		return -1;
 	/* one write: a process killed half-way leaves no line glued to the next */
@@ -357,11 +356,11 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 	free(b);
 	if (rc == 0) {
 		char path[4200];
-		snprintf(path, sizeof path, "%s/trials.jsonl", r->dir);
+		snprintf(path, sizeof path, "%s/" DATAPATH_META, r->dir);
 		sync_later(fd, path);
 	}
 	if (rc < 0)
-		snprintf(err, errlen, "trials.jsonl: %s", strerror(errno));
+		snprintf(err, errlen, DATAPATH_META ": %s", strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -479,7 +478,7 @@ static long long newest_mtime_ms(const char *dir)
 static int recover_participant(const char *dir)
 {
 	char path[4400];
-	if (snprintf(path, sizeof path, "%s/trials.jsonl", dir) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/" DATAPATH_META, dir) >= (int)sizeof path)
 		return -1;
 	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -545,8 +544,7 @@ long rec_recover(const char *data_dir, char *err, size_t errlen)
 	while ((p = readdir(d))) {
 		char trials[4200];
 		if (!valid_component(p->d_name) ||
-		    snprintf(trials, sizeof trials, "%s/%s/trials", data_dir, p->d_name) >=
-			    (int)sizeof trials)
+		    datapath_trials(trials, sizeof trials, data_dir, p->d_name) < 0)
 			continue;
 		DIR *t = opendir(trials);
 		struct dirent *u;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -333,7 +334,7 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		return -1;
 	}
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	char **users = NULL;
 	long nu = dw_users(trials, &users);
 	if (nu < 0) {
