@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/opt.h"
 #include "env/env.h"
 #include "render/encode.h"
 

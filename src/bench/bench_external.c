@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/opt.h"
 #include "env/external.h"
 
 #define BENCH_MAX_PROCS 64

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
 #include "core/datapath.h"
 #include "core/log.h"
+#include "core/opt.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
 #include "net/server.h"

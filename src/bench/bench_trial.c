@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/opt.h"
 
 static const char *o_url = "ws://127.0.0.1:5000/";
 static int o_sessions = 20;
