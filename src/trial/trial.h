@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "session/session.h"
+#include "trial/end_reason.h"
 #include "trial/msg.h"
 
 struct cfg;
