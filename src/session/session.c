@@ -38,7 +38,7 @@
 #include "core/id.h"
 #include "session/sess_conn.h"
 #include "trial/recorder.h"
-#include "trial/tilejpeg.h"
+#include "render/tilejpeg.h"
 #include "trial/trial.h"
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */

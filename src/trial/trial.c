@@ -17,7 +17,6 @@
 #include "render/encode.h"
 #include "trial/mode.h"
 #include "trial/recorder.h"
-#include "trial/tilejpeg.h"
 #include "trial/trial_env.h"
 
 #define TRIAL_QUEUE 16              /* pending actions (bounded) */
@@ -493,30 +492,15 @@ static void send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		log_warn("trial", "render failed", "user=%s err=\"%s\"", t->user_id, t->env.err);
 		return;
 	}
-	int q = t->cfg->trial.jpeg_quality > 0 ? t->cfg->trial.jpeg_quality : 80;
+	if (!sc->enc && !(sc->enc = enc_frame_new(sc->cache)))
+		return;
 	size_t len = 0;
-	const uint8_t *jpeg = NULL;
-	if (sc->cache && !sc->tenc)
-		sc->tenc = tile_enc_new(sc->cache);
-	if (sc->tenc)
-		jpeg = tile_encode(sc->tenc, sc->rgb, w, h, (size_t)w * 3, q, &len);
-	if (jpeg)
-		goto send;
-	if (!sc->enc) {
-		sc->enc = enc_jpeg_new(q);
-		sc->quality = q;
-		if (!sc->enc)
-			return;
-	} else if (sc->quality != q) {
-		enc_jpeg_set_quality(sc->enc, q);
-		sc->quality = q;
-	}
-	jpeg = enc_jpeg_encode(sc->enc, sc->rgb, w, h, (size_t)w * 3, &len);
+	const uint8_t *jpeg = enc_frame(sc->enc, sc->rgb, w, h, (size_t)w * 3,
+					t->cfg->trial.jpeg_quality, &len);
 	if (!jpeg) {
 		log_warn("trial", "JPEG encoding failed", "user=%s", t->user_id);
 		return;
 	}
-send:;
 	char extra[96 + TRIAL_DISPLAY_MAX] = "";
 	size_t xn = 0;
 	if (t->cfg->trial.input_budget > 0 && !t->binary)
@@ -1040,9 +1024,7 @@ void trial_free(struct trial *t)
 
 void trial_scratch_free(struct trial_scratch *sc)
 {
-	if (sc->enc)
-		enc_jpeg_free(sc->enc);
-	tile_enc_free(sc->tenc);
+	enc_frame_free(sc->enc);
 	free(sc->rgb);
 	memset(sc, 0, sizeof *sc);
 }

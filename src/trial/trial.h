@@ -18,9 +18,8 @@
 #include "trial/msg.h"
 
 struct cfg;
-struct enc_jpeg;
+struct enc_frame;
 struct tile_cache;
-struct tile_enc;
 struct trial;
 
 /* Where a trial's output goes (implemented by the session). */
@@ -34,14 +33,13 @@ struct trial_sink {
 		      const char *extra);
 };
 
-/* Per worker-thread scratch: the encoders and the RGB buffer, reused across
- * frames and sessions (no allocation per frame). CACHE (shared by the
- * workers, may be NULL) enables the MCU-caching encoder (src/trial/tilejpeg.h). */
+/* Per worker-thread scratch: the frame encoder and the RGB buffer, reused
+ * across frames and sessions (no allocation per frame). CACHE (shared by the
+ * workers, may be NULL) enables the MCU-caching encoder (src/render/encode.h,
+ * enc_frame). A zeroed struct is ready to use. */
 struct trial_scratch {
 	struct tile_cache *cache;
-	struct tile_enc *tenc;
-	struct enc_jpeg *enc;
-	int quality;
+	struct enc_frame *enc; /* made at the first frame */
 	uint8_t *rgb;
 	size_t rgb_cap;
 };
