@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
 #include "core/id.h"
@@ -88,16 +89,9 @@ struct upload_gauge {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, stop, have;
-	time_t last_read; /* CLOCK_MONOTONIC seconds */
+	double last_read; /* clock_mono_s */
 	struct storage_counts c;
 };
-
-static time_t mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 struct serve_ctx {
 	struct flow *flow;
@@ -114,7 +108,7 @@ static void *gauge_main(void *arg)
 	struct upload_gauge *g = arg;
 	pthread_mutex_lock(&g->mu);
 	while (!g->stop) {
-		if (mono_s() - g->last_read < GAUGE_IDLE_S) {
+		if (clock_mono_s() - g->last_read < GAUGE_IDLE_S) {
 			pthread_mutex_unlock(&g->mu);
 			struct storage_counts c;
 			bool ok = storage_counts(g->st, &c) == 0;
@@ -124,9 +118,7 @@ static void *gauge_main(void *arg)
 				g->have = true;
 			}
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		struct timespec ts = clock_deadline(CLOCK_REALTIME, 1000);
 		if (!g->stop)
 			pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 	}
@@ -136,7 +128,7 @@ static void *gauge_main(void *arg)
 
 static void gauge_start(struct upload_gauge *g, struct storage *st)
 {
-	*g = (struct upload_gauge){.st = st, .last_read = mono_s()};
+	*g = (struct upload_gauge){.st = st, .last_read = clock_mono_s()};
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->started = pthread_create(&g->th, NULL, gauge_main, g) == 0;
@@ -323,9 +315,9 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 		pthread_mutex_lock(&c->gauge->mu);
 		sc = c->gauge->c;
 		have = c->gauge->have;
-		if (mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
+		if (clock_mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
 			pthread_cond_signal(&c->gauge->cv); /* idle: refresh now */
-		c->gauge->last_read = mono_s();
+		c->gauge->last_read = clock_mono_s();
 		pthread_mutex_unlock(&c->gauge->mu);
 	}
 	if (have)

@@ -48,6 +48,15 @@ void clock_iso8601(int64_t wall_ms, char *buf, size_t len)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
+void clock_stamp(int64_t wall_ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ms / 1000 - (wall_ms % 1000 < 0));
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 void clock_iso8601_now(char *buf, size_t len)
 {
 	clock_iso8601(clock_wall_ms(), buf, len);

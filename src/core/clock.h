@@ -23,6 +23,10 @@ double clock_wall_s(void);
  * (at least CLOCK_ISO_LEN bytes); for now with clock_iso8601_now. */
 void clock_iso8601(int64_t wall_ms, char *buf, size_t len);
 void clock_iso8601_now(char *buf, size_t len);
+/* The basic form to the second, "20261123T213000Z", for names (trial ids):
+ * at least CLOCK_STAMP_LEN bytes. */
+#define CLOCK_STAMP_LEN 17
+void clock_stamp(int64_t wall_ms, char *buf, size_t len);
 
 /* The absolute time MS milliseconds from now on clock ID (CLOCK_MONOTONIC or
  * CLOCK_REALTIME), for pthread_cond_timedwait on a condition variable of

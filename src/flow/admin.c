@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/childenv.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
 #include "core/id.h"
@@ -437,12 +438,9 @@ static void *download_main(void *arg)
 	/* Linux niceness is per thread and inherited by tar: the archive and its
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t t0 = clock_mono_ms();
 	int status = stream_tar(d->a->flow, d->id, d->st, msg, sizeof msg);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
+	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
 			 d->id, ms);

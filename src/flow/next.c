@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -33,13 +33,6 @@ static bool header_ip(const char *name)
 {
 	return strcasecmp(name, "x-forwarded-for") == 0 || strcasecmp(name, "x-real-ip") == 0 ||
 	       strcasecmp(name, "forwarded") == 0 || strcasecmp(name, "cf-connecting-ip") == 0;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void respond_not_found(struct http_response *resp)
@@ -93,7 +86,7 @@ static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
 	if (!f->sess)
 		return SESS_ALLOC_ERROR;
 	const char *client = client_of(f, req, cbuf, sizeof cbuf);
-	double t0 = now_ms();
+	int64_t t0 = clock_mono_ns();
 	enum sess_alloc rc =
 		sess_allocate(f->sess, p->cfg, part->user_id, client, retry_s, err, sizeof err);
 	if (rc == SESS_ALLOC_FULL || rc == SESS_ALLOC_LIMITED) {
@@ -107,11 +100,11 @@ static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
 			  part->project_id, part->user_id, err);
 		return rc;
 	}
-	double t1 = now_ms();
+	int64_t t1 = clock_mono_ns();
 	if (store_session_start(f->store, part->id, part->step) < 0)
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 	log_info("flow", "session allocated", "project=%s user=%s step=%d ms=%.3f",
-		 part->project_id, part->user_id, part->step, t1 - t0);
+		 part->project_id, part->user_id, part->step, (double)(t1 - t0) / 1e6);
 	return rc;
 }
 

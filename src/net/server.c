@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/stream.h"
@@ -576,7 +577,7 @@ static void on_wake(void *conn, void *user)
 static bool rate_ok(struct net_conn *c)
 {
 	int rate = c->srv->max_rate;
-	int64_t now = trial_now_ns();
+	int64_t now = clock_mono_ns();
 	c->tokens += (double)(now - c->tokens_ns) * rate / 1e9;
 	c->tokens_ns = now;
 	if (c->tokens > rate)
@@ -636,7 +637,7 @@ static void handle_message(struct net_conn *c)
 			old->s = NULL;
 			conn_close(old, 4001, "replaced by a newer connection of this participant");
 		}
-		c->next_ping_ns = trial_now_ns() + 1000000000;
+		c->next_ping_ns = clock_mono_ns() + 1000000000;
 	}
 	msg_free(&m);
 }
@@ -646,7 +647,7 @@ static int ws_receive(struct net_conn *c, struct lws *wsi, const void *in, size_
 	size_t max = c->srv->max_msg;
 	if (!c->rx_open) {
 		c->rx_open = true;
-		c->rx_start_ns = trial_now_ns();
+		c->rx_start_ns = clock_mono_ns();
 	}
 	if (c->rx_len == 0 && !c->rx_discard)
 		c->rx_binary = lws_frame_is_binary(wsi);
@@ -690,7 +691,7 @@ static int ws_writable(struct net_conn *c, struct lws *wsi)
 	}
 	if (c->ping_due) {
 		unsigned char buf[LWS_PRE + 8];
-		int64_t now = trial_now_ns();
+		int64_t now = clock_mono_ns();
 		memcpy(buf + LWS_PRE, &now, 8);
 		c->ping_due = false;
 		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 0)
@@ -743,7 +744,7 @@ static void conn_unlink(struct net_conn *c)
 static void on_second(lws_sorted_usec_list_t *sul)
 {
 	struct net_server *srv = lws_container_of(sul, struct net_server, sul);
-	int64_t now = trial_now_ns();
+	int64_t now = clock_mono_ns();
 	for (struct net_conn *c = srv->conns; c; c = c->next) {
 		if (!c->s && !c->closing && now - c->opened_ns > (int64_t)NET_HANDSHAKE_S * 1000000000)
 			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no handshake");
@@ -820,13 +821,13 @@ static void check_requests(struct net_server *srv)
 		net_server_reload_tls(srv);
 	if (atomic_load(&srv->stop_req) && !srv->stopping) {
 		srv->stopping = true;
-		srv->stop_deadline = trial_now_ns() + (int64_t)NET_SHUTDOWN_S * 1000000000;
+		srv->stop_deadline = clock_mono_ns() + (int64_t)NET_SHUTDOWN_S * 1000000000;
 		log_info("net", "shutting down", "sessions=%zu", sess__live(srv->m));
 		sess__shutdown(srv->m);
 	}
 	if (srv->stopping) {
 		sess__drain_wakes(srv->m, on_wake, srv);
-		if (srv->nconns == 0 || trial_now_ns() > srv->stop_deadline)
+		if (srv->nconns == 0 || clock_mono_ns() > srv->stop_deadline)
 			srv->finished = true;
 	}
 }
@@ -863,7 +864,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			refuse(c, wsi, status, why);
 			return 0;
 		}
-		c->body_deadline_ns = trial_now_ns() + (int64_t)NET_BODY_S * 1000000000 +
+		c->body_deadline_ns = clock_mono_ns() + (int64_t)NET_BODY_S * 1000000000 +
 				      (int64_t)(body_len / NET_BODY_RATE) * 1000000000;
 		bool post = strcmp(method, "POST") == 0;
 		bool body_method = post || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
@@ -878,7 +879,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY:
 		if (c->refused)
 			return 0;
-		if (trial_now_ns() > c->body_deadline_ns) {
+		if (clock_mono_ns() > c->body_deadline_ns) {
 			refuse(c, wsi, 408, "request body too slow");
 			return 0;
 		}
@@ -908,7 +909,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		c->srv = srv;
 		c->wsi = wsi;
 		c->is_ws = true;
-		c->opened_ns = trial_now_ns();
+		c->opened_ns = clock_mono_ns();
 		c->tokens = srv->max_rate;
 		c->tokens_ns = c->opened_ns;
 		{
@@ -933,7 +934,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (c->s && len == 8) {
 			int64_t sent;
 			memcpy(&sent, in, 8);
-			double rtt = (double)(trial_now_ns() - sent) / 1e6;
+			double rtt = (double)(clock_mono_ns() - sent) / 1e6;
 			if (rtt >= 0 && rtt < 600000)
 				sess__rtt(c->s, rtt);
 		}

@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "session/sess_conn.h"
@@ -277,7 +278,7 @@ static void sink_frame(void *user, const uint8_t *jpeg, size_t len, unsigned lon
 
 static void stamp_time(struct fbuf *f, size_t h)
 {
-	long long ms = trial_wall_ms();
+	long long ms = clock_wall_ms();
 	unsigned char *p = f->p + h + f->time_off;
 	if (f->binary) {
 		for (int i = 0; i < 8; i++)
@@ -460,7 +461,7 @@ static void *worker_main(void *arg)
 			memcpy(w->local, w->list, n * sizeof *w->list);
 		w->kicked = false;
 		pthread_mutex_unlock(&w->mu);
-		int64_t now = trial_now_ns();
+		int64_t now = clock_mono_ns();
 		int64_t next = now + 1000000000;
 		size_t removed = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -486,7 +487,7 @@ static void *worker_main(void *arg)
 		}
 		if (w->kicked || w->stop)
 			continue;
-		int64_t now2 = trial_now_ns();
+		int64_t now2 = clock_mono_ns();
 		if (next > now2) {
 			struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
@@ -613,7 +614,7 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 		free(s);
 		return NULL;
 	}
-	int64_t now = trial_now_ns();
+	int64_t now = clock_mono_ns();
 	int max_min = cfg->project.max_runtime_min > 0 ? cfg->project.max_runtime_min : 60;
 	s->max_deadline = now + (int64_t)max_min * 60 * 1000000000;
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
@@ -717,7 +718,7 @@ static bool addr_allow(struct sess_mgr *m, const char *client, bool charge, int 
 {
 	if (!client || !client[0] || m->alloc_rate <= 0)
 		return true;
-	int64_t now = trial_now_ns();
+	int64_t now = clock_mono_ns();
 	struct addr_bucket *b = addr_get(m, client, now);
 	if (b && b->tokens >= 1) {
 		if (charge)
@@ -993,7 +994,7 @@ static void uuid4(char out[37])
 {
 	unsigned char b[16];
 	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-		uint64_t x = (uint64_t)trial_now_ns();
+		uint64_t x = (uint64_t)clock_mono_ns();
 		for (int i = 0; i < 16; i++)
 			b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)i;
 	}
@@ -1087,7 +1088,7 @@ void sess__detach(struct sess *s, void *conn)
 	if (s->trial) {
 		trial_on_detach(s->trial);
 		s->state = SESS_PAUSED;
-		int64_t g = trial_now_ns() + (int64_t)s->grace_s * 1000000000;
+		int64_t g = clock_mono_ns() + (int64_t)s->grace_s * 1000000000;
 		s->grace_deadline = g < s->max_deadline ? g : s->max_deadline;
 	} else {
 		free(s->fsend.p);
@@ -1104,7 +1105,7 @@ void sess__message(struct sess *s, const struct trial_msg *msg)
 	pthread_mutex_lock(&s->mu);
 	if (s->trial) {
 		struct trial_sink sink = sink_of(s);
-		trial_on_message(s->trial, msg, trial_now_ns(), &sink);
+		trial_on_message(s->trial, msg, clock_mono_ns(), &sink);
 	}
 	int wi = s->worker;
 	pthread_mutex_unlock(&s->mu);

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "env/env.h"
@@ -78,25 +78,11 @@ struct trial {
 	char info[TRIAL_INFO_MAX];
 };
 
-int64_t trial_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-long long trial_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t random64(void)
 {
 	uint64_t x = 0;
 	if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
-		x = (uint64_t)trial_now_ns() ^ ((uint64_t)trial_wall_ms() << 20);
+		x = (uint64_t)clock_mono_ns() ^ ((uint64_t)clock_wall_ms() << 20);
 	return x;
 }
 
@@ -208,7 +194,7 @@ static void send_display_text(struct trial *t, const struct trial_sink *sink, bo
 {
 	if (!t->attached || !(t->disp_dirty || t->disp_force || force))
 		return;
-	int64_t now = trial_now_ns();
+	int64_t now = clock_mono_ns();
 	force = force || t->disp_force;
 	if (!force && now < t->disp_at)
 		return;
@@ -252,7 +238,7 @@ static int meta_line(struct trial *t, const char *event, enum sess_end_reason re
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "event", event, "trialId", t->trial_id,
 			      "projectId", t->project_id, "userId", t->user_id, "t",
-			      (json_int_t)trial_wall_ms(), "game",
+			      (json_int_t)clock_wall_ms(), "game",
 			      t->cfg->trial.game ? t->cfg->trial.game : "");
 	if (strcmp(event, "start") == 0) {
 		json_object_set_new(j, "seed", json_integer((json_int_t)(t->seed & INT64_MAX)));
@@ -328,11 +314,8 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	snprintf(t->project_id, sizeof t->project_id, "%s", p->project_id);
 	snprintf(t->user_id, sizeof t->user_id, "%s", p->user_id);
 	uint64_t r = random64();
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	char stamp[24];
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	char stamp[CLOCK_STAMP_LEN];
+	clock_stamp(clock_wall_ms(), stamp, sizeof stamp);
 	snprintf(t->trial_id, sizeof t->trial_id, "%s-%08" PRIx32, stamp, (uint32_t)r);
 
 	const struct cfg_trial *ct = &p->cfg->trial;
@@ -363,7 +346,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	t->reaction_ms = -1;
 	t->rtt_ms = -1;
 	t->next_tick = INT64_MAX;
-	t->next_flush = trial_now_ns() + 1000000000;
+	t->next_flush = clock_mono_ns() + 1000000000;
 	if (t->src.ready && start_env(t, err, errlen) < 0) {
 		log_error("trial", "trial could not start", "user=%s err=\"%s\"", t->user_id, err);
 		char e2[256];
@@ -411,7 +394,7 @@ static void record(struct trial *t, int action, const struct hippo_step_result *
 	       "{\"userId\":\"%s\",\"projectId\":\"%s\",\"trialId\":\"%s\",\"episode\":%d,"
 	       "\"step\":%lld,\"frameId\":%llu,\"t\":%lld,",
 	       t->user_id, t->project_id, t->trial_id, t->episode, t->step, t->frame_id + 1,
-	       trial_wall_ms());
+	       (long long)clock_wall_ms());
 	if (res) {
 		const char *name = (size_t)action < t->cfg->trial.naction_space
 					   ? t->cfg->trial.action_space[action]
@@ -869,7 +852,8 @@ static void keep_input(struct trial *t, const struct trial_msg *m)
 		return;
 	size_t n = strlen(s);
 	char stamp[48];
-	int sn = snprintf(stamp, sizeof stamp, "{\"t\":%lld,\"msg\":", trial_wall_ms());
+	int sn = snprintf(stamp, sizeof stamp, "{\"t\":%lld,\"msg\":",
+			  (long long)clock_wall_ms());
 	size_t need = t->ilen + (size_t)sn + n + 3;
 	if (need > TRIAL_MAX_INPUT_BYTES) {
 		t->inputs_dropped++;

@@ -100,8 +100,4 @@ const char *const *trial_files(const struct trial *t);
 
 void trial_scratch_free(struct trial_scratch *sc);
 
-/* Monotonic and wall clocks. */
-int64_t trial_now_ns(void);
-long long trial_wall_ms(void);
-
 #endif
