@@ -21,9 +21,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/stream.h"
+#include "net/ws_close.h"
 #include "session/sess_conn.h"
-#include "trial/msg.h"
-#include "trial/trial.h"
 
 #define NET_MAX_HANDLERS 32
 #define NET_PING_S 5             /* websocket ping (RTT measurement) interval */
@@ -70,7 +69,7 @@ struct net_conn {
 	int64_t rx_start_ns;
 	struct sess *s;
 	bool closing;
-	int close_code;
+	enum ws_close close_code;
 	char close_reason[100];
 	int64_t opened_ns, next_ping_ns;
 	bool ping_due;
@@ -554,7 +553,7 @@ static void body_append(struct net_conn *c, const void *in, size_t len)
 
 /* ----------------------------------------------------------- websocket ---- */
 
-static void conn_close(struct net_conn *c, int code, const char *reason)
+static void conn_close(struct net_conn *c, enum ws_close code, const char *reason)
 {
 	if (c->closing)
 		return;
@@ -594,7 +593,7 @@ static bool rate_ok(struct net_conn *c)
 	if (c->drops == 1 && c->s) /* one error per second of flooding */
 		sess__error(c->s, "message rate limit exceeded: messages dropped");
 	if (c->drops > 100u * (unsigned)rate) /* far beyond any client: hostile */
-		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
+		conn_close(c, WS_CLOSE_REFUSED, "message rate limit exceeded");
 	return false;
 }
 
@@ -607,39 +606,32 @@ static void handle_message(struct net_conn *c)
 		if (c->s)
 			sess__error(c->s, "binary messages are not accepted");
 		else
-			conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-				   "binary messages are not accepted");
-		return;
-	}
-	struct trial_msg m;
-	char err[160];
-	if (msg_parse(c->rx, c->rx_len, &m, err, sizeof err) < 0) {
-		if (c->s)
-			sess__error(c->s, err);
-		else
-			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, err);
+			conn_close(c, WS_CLOSE_BINARY_REFUSED, "binary messages are not accepted");
 		return;
 	}
 	if (c->s) {
-		sess__message(c->s, &m);
-	} else if (!(m.has & MSG_HANDSHAKE)) {
-		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-			   "expected the handshake {\"userId\": ..., \"projectId\": ...}");
-	} else if (srv->stopping) {
-		conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
-	} else {
-		void *replaced = NULL;
-		c->s = sess__attach(srv->m, &m, c, m.accept_binary, &replaced, err, sizeof err);
-		if (!c->s)
-			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, err);
-		if (replaced) {
-			struct net_conn *old = replaced;
-			old->s = NULL;
-			conn_close(old, 4001, "replaced by a newer connection of this participant");
-		}
-		c->next_ping_ns = clock_mono_ns() + 1000000000;
+		sess__text(c->s, c->rx, c->rx_len);
+		return;
 	}
-	msg_free(&m);
+	char err[160];
+	struct sess *s = NULL;
+	void *replaced = NULL;
+	enum sess_open o = sess__open(srv->m, c->rx, c->rx_len, c, &s, &replaced, err, sizeof err);
+	if (o == SESS_OPEN_SHUTTING_DOWN) {
+		conn_close(c, WS_CLOSE_SHUTTING_DOWN, err);
+		return;
+	}
+	if (o != SESS_OPEN_ATTACHED) {
+		conn_close(c, WS_CLOSE_REFUSED, err);
+		return;
+	}
+	c->s = s;
+	if (replaced) {
+		struct net_conn *old = replaced;
+		old->s = NULL;
+		conn_close(old, WS_CLOSE_TAKEN_OVER, "replaced by a newer connection of this participant");
+	}
+	c->next_ping_ns = clock_mono_ns() + 1000000000;
 }
 
 static int ws_receive(struct net_conn *c, struct lws *wsi, const void *in, size_t len)
@@ -652,7 +644,7 @@ static int ws_receive(struct net_conn *c, struct lws *wsi, const void *in, size_
 	if (c->rx_len == 0 && !c->rx_discard)
 		c->rx_binary = lws_frame_is_binary(wsi);
 	if (!c->rx_discard && c->rx_len + len > max) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		lws_close_reason(wsi, (enum lws_close_status)WS_CLOSE_TOO_LARGE,
 				 (unsigned char *)"message too large", 17);
 		return -1;
 	}
@@ -707,11 +699,11 @@ static int ws_writable(struct net_conn *c, struct lws *wsi)
 	enum sess_out o = sess__next_output(c->s, c, &buf, &len, &more);
 	log_debug("net", "writable", "out=%d len=%zu more=%d", (int)o, len, (int)more);
 	if (o == SESS_OUT_CLOSE) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"done", 4);
+		lws_close_reason(wsi, (enum lws_close_status)WS_CLOSE_DONE, (unsigned char *)"done", 4);
 		return -1;
 	}
 	if (o == SESS_OUT_CLOSE_RETRY) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		lws_close_reason(wsi, (enum lws_close_status)WS_CLOSE_REFUSED,
 				 (unsigned char *)"please try again", 16);
 		return -1;
 	}
@@ -747,12 +739,12 @@ static void on_second(lws_sorted_usec_list_t *sul)
 	int64_t now = clock_mono_ns();
 	for (struct net_conn *c = srv->conns; c; c = c->next) {
 		if (!c->s && !c->closing && now - c->opened_ns > (int64_t)NET_HANDSHAKE_S * 1000000000)
-			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no handshake");
+			conn_close(c, WS_CLOSE_REFUSED, "no handshake");
 		/* A message left incomplete (a fragment or a frame's payload that
 		 * never ends) would hold its buffer and the connection forever. */
 		if (c->rx_open && !c->closing &&
 		    now - c->rx_start_ns > (int64_t)NET_MESSAGE_S * 1000000000)
-			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message incomplete for too long");
+			conn_close(c, WS_CLOSE_REFUSED, "message incomplete for too long");
 		if (c->s && now >= c->next_ping_ns) {
 			c->ping_due = true;
 			c->next_ping_ns = now + (int64_t)NET_PING_S * 1000000000;

@@ -22,7 +22,6 @@
  * the store's session record says why it ended. */
 #include "session/session.h"
 
-#include <libwebsockets.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -41,6 +40,7 @@
 #include "trial/recorder.h"
 #include "render/tilejpeg.h"
 #include "trial/trial.h"
+#include "trial/wire.h"
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
 #define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
@@ -127,6 +127,7 @@ struct sess_mgr {
 	sess_end_fn end_fn;
 	void *end_user;
 	unsigned long long frames_sent; /* atomic: frames handed to connections */
+	bool shutting_down;             /* atomic: sess__shutdown was called */
 };
 
 /* ---- references ---- */
@@ -239,56 +240,13 @@ static void sink_frame(void *user, const uint8_t *jpeg, size_t len, unsigned lon
 		return;
 	size_t h = s->m->c.headroom;
 	struct fbuf *f = &s->fpend;
+	size_t max = wire_frame_max(len, strlen(extra), s->binary);
+	if (!max || !fbuf_reserve(f, h + max))
+		return;
 	f->binary = s->binary;
-	if (s->binary) {
-		/* 16-byte header: type 1, 3 zero bytes, frameId (u32 BE), send time ms (u64 BE) */
-		if (!fbuf_reserve(f, h + 16 + len))
-			return;
-		unsigned char *p = f->p + h;
-		memset(p, 0, 16);
-		p[0] = 1;
-		for (int i = 0; i < 4; i++)
-			p[4 + i] = (unsigned char)(id >> (8 * (3 - i)));
-		memcpy(p + 16, jpeg, len);
-		f->len = 16 + len;
-		f->time_off = 8;
-	} else {
-		size_t extra_len = strlen(extra);
-		size_t b64 = 4 * ((len + 2) / 3);
-		if (len > INT32_MAX / 2 || !fbuf_reserve(f, h + 96 + b64 + 8 + extra_len + 2))
-			return;
-		char *p = (char *)f->p + h;
-		int n = snprintf(p, 96, "{\"frameId\":%llu,\"serverTime\":0000000000000,\"frame\":\"",
-				 id);
-		f->time_off = (size_t)n - 23; /* the 13 zeros before ,"frame":" */
-		/* lws wants a little room past the encoded text */
-		int w = lws_b64_encode_string((const char *)jpeg, (int)len, p + n, (int)(b64 + 8));
-		if (w < 0)
-			return;
-		size_t pos = (size_t)n + (size_t)w;
-		p[pos++] = '"';
-		memcpy(p + pos, extra, extra_len);
-		pos += extra_len;
-		p[pos++] = '}';
-		f->len = pos;
-	}
+	f->len = wire_frame(f->p + h, s->binary, jpeg, len, id, extra, &f->time_off);
 	s->frame_ready = true;
 	wake(s);
-}
-
-static void stamp_time(struct fbuf *f, size_t h)
-{
-	long long ms = clock_wall_ms();
-	unsigned char *p = f->p + h + f->time_off;
-	if (f->binary) {
-		for (int i = 0; i < 8; i++)
-			p[i] = (unsigned char)((unsigned long long)ms >> (8 * (7 - i)));
-	} else {
-		for (int i = 12; i >= 0; i--) {
-			p[i] = (unsigned char)('0' + ms % 10);
-			ms /= 10;
-		}
-	}
 }
 
 static struct trial_sink sink_of(struct sess *s)
@@ -924,6 +882,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 
 void sess__shutdown(struct sess_mgr *m)
 {
+	__atomic_store_n(&m->shutting_down, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&m->mu);
 	size_t n = m->nreg, k = 0;
 	struct sess **copy = n ? malloc(n * sizeof *copy) : NULL;
@@ -1100,6 +1059,40 @@ void sess__detach(struct sess *s, void *conn)
 	unref(s); /* the connection's reference */
 }
 
+enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void *conn,
+			  struct sess **s, void **replaced, char *err, size_t errlen)
+{
+	struct trial_msg msg;
+	*s = NULL;
+	*replaced = NULL;
+	if (msg_parse(text, len, &msg, err, errlen) < 0)
+		return SESS_OPEN_REFUSED;
+	enum sess_open rc = SESS_OPEN_REFUSED;
+	if (!(msg.has & MSG_HANDSHAKE)) {
+		snprintf(err, errlen, "expected the handshake {\"userId\": ..., \"projectId\": ...}");
+	} else if (__atomic_load_n(&m->shutting_down, __ATOMIC_ACQUIRE)) {
+		snprintf(err, errlen, "server shutting down");
+		rc = SESS_OPEN_SHUTTING_DOWN;
+	} else {
+		*s = sess__attach(m, &msg, conn, msg.accept_binary, replaced, err, errlen);
+		rc = *s ? SESS_OPEN_ATTACHED : SESS_OPEN_REFUSED;
+	}
+	msg_free(&msg);
+	return rc;
+}
+
+void sess__text(struct sess *s, const char *text, size_t len)
+{
+	struct trial_msg msg;
+	char err[160];
+	if (msg_parse(text, len, &msg, err, sizeof err) < 0) {
+		sess__error(s, err);
+		return;
+	}
+	sess__message(s, &msg);
+	msg_free(&msg);
+}
+
 void sess__message(struct sess *s, const struct trial_msg *msg)
 {
 	pthread_mutex_lock(&s->mu);
@@ -1168,7 +1161,7 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		s->fsend = s->fpend;
 		s->fpend = t;
 		s->frame_ready = false;
-		stamp_time(&s->fsend, h);
+		wire_stamp(s->fsend.p + h, s->fsend.time_off, s->fsend.binary, clock_wall_ms());
 		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
 		*buf = s->fsend.p + h;
 		*len = s->fsend.len;
