@@ -504,7 +504,7 @@ static int run(int argc, char **argv)
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});
-	rec_on_file_closed(on_episode_closed, storage);
+	sess_on_file_closed(sess, on_episode_closed, storage);
 	int ndeployed = flow_load_deployed(flow);
 	if (ndeployed > 0)
 		log_info("serve", "deployed projects loaded", "count=%d", ndeployed);
@@ -547,7 +547,6 @@ out:
 	/* The server first: its shutdown ends sessions, which calls into the flow. */
 	if (srv)
 		net_server_free(srv);
-	rec_on_file_closed(NULL, NULL);
 	/* After the server: sessions ended at shutdown have queued their files. */
 	gauge_stop(&gauge);
 	if (storage)

@@ -46,6 +46,7 @@
 #define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
 #define SESS_ADDR_MAX 65536     /* client addresses tracked at most */
 #define SESS_ADDR_BUCKETS 4096  /* hash buckets of the allowance table */
+#define SESS_END_LISTENERS 8    /* sess_on_end listeners at most */
 
 struct ctrl {
 	unsigned char *buf; /* headroom + message */
@@ -124,8 +125,10 @@ struct sess_mgr {
 	struct worker *w;
 	int nw;
 	struct tile_cache *tiles; /* encoded MCUs shared by the workers */
-	sess_end_fn end_fn;
-	void *end_user;
+	struct { sess_end_fn fn; void *user; } ends[SESS_END_LISTENERS];
+	int nends;
+	sess_file_fn file_fn;         /* set before sessions exist */
+	void *file_user;
 	unsigned long long frames_sent; /* atomic: frames handed to connections */
 	bool shutting_down;             /* atomic: sess__shutdown was called */
 };
@@ -354,12 +357,13 @@ static void notify_end(struct sess *s, struct ended *e)
 		return;
 	struct sess_mgr *m = s->m;
 	pthread_mutex_lock(&m->mu);
-	sess_end_fn fn = m->end_fn;
-	void *user = m->end_user;
+	int n = m->nends;
+	struct { sess_end_fn fn; void *user; } ends[SESS_END_LISTENERS];
+	memcpy(ends, m->ends, (size_t)n * sizeof ends[0]);
 	pthread_mutex_unlock(&m->mu);
-	if (fn)
-		fn(user, s->project_id, s->user_id, e->reason,
-		   (const char *const *)(e->files ? e->files : (char *[]){NULL}));
+	const char *const *files = (const char *const *)(e->files ? e->files : (char *[]){NULL});
+	for (int i = 0; i < n; i++)
+		ends[i].fn(ends[i].user, s->project_id, s->user_id, e->reason, files);
 	for (size_t i = 0; e->files && e->files[i]; i++)
 		free(e->files[i]);
 	free(e->files);
@@ -564,8 +568,14 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 	s->cfg = cfg;
 	snprintf(s->project_id, sizeof s->project_id, "%s", pid);
 	snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
-	struct trial_params tp = {
-		.cfg = cfg, .data_dir = m->c.data_dir, .project_id = pid, .user_id = user_id};
+	pthread_mutex_lock(&m->mu);
+	struct trial_params tp = {.cfg = cfg,
+				  .data_dir = m->c.data_dir,
+				  .project_id = pid,
+				  .user_id = user_id,
+				  .on_file_closed = m->file_fn,
+				  .on_file_closed_user = m->file_user};
+	pthread_mutex_unlock(&m->mu);
 	s->trial = trial_new(&tp, err, errlen);
 	if (!s->trial) {
 		pthread_mutex_destroy(&s->mu);
@@ -814,11 +824,25 @@ enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const
 	return st;
 }
 
-void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user)
+int sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user)
+{
+	int rc = -1;
+	pthread_mutex_lock(&m->mu);
+	if (fn && m->nends < SESS_END_LISTENERS) {
+		m->ends[m->nends].fn = fn;
+		m->ends[m->nends].user = user;
+		m->nends++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user)
 {
 	pthread_mutex_lock(&m->mu);
-	m->end_fn = fn;
-	m->end_user = user;
+	m->file_fn = fn;
+	m->file_user = user;
 	pthread_mutex_unlock(&m->mu);
 }
 

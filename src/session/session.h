@@ -69,8 +69,18 @@ void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
 enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const char *user_id,
 			       enum sess_end_reason *reason);
 
-/* Registers the callback invoked whenever a session ends. */
-void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
+/* Adds FN to the listeners called whenever a session ends, in the order they
+ * were added (e.g. the upload spool queues the files, then the flow records
+ * the end). Returns 0, or -1 when FN is NULL or 8 listeners are registered. */
+int sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
+
+/* Called (on a session worker, must not block) each time a session closes a
+ * per-episode data file: the ids and the file's path relative to the data
+ * folder (recorder.h, rec_closed_fn). Set it before any session is allocated
+ * (sessions take it when they start); NULL clears it. */
+typedef void (*sess_file_fn)(void *user, const char *project_id, const char *user_id,
+			     const char *rel_path);
+void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user);
 
 /* Counters for /metrics. */
 struct sess_stats {

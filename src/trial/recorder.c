@@ -31,6 +31,8 @@ struct rec {
 	char **files;     /* relative paths, NULL-terminated */
 	size_t nfiles;
 	char project_id[72], user_id[72]; /* for the file-closed hook */
+	rec_closed_fn on_closed;
+	void *on_closed_user;
 	char trial_id[48];
 	bool named;       /* whether the data files carry the trial id is decided */
 	bool own_names;   /* a later trial: episode_<n>-<trialId>.jsonl, trial-<trialId>.jsonl */
@@ -38,15 +40,6 @@ struct rec {
 	char curname[128];/* name of the open data file */
 	bool dirty;       /* written since its last fsync */
 };
-
-static rec_closed_fn closed_fn;
-static void *closed_user;
-
-void rec_on_file_closed(rec_closed_fn fn, void *user)
-{
-	closed_fn = fn;
-	closed_user = user;
-}
 
 /* ---- fsync off the callers' threads ----
  * fsync can take tens of milliseconds on a busy disk; a session worker that
@@ -225,6 +218,8 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 	}
 	r->fd = -1;
 	r->per_episode = c->per_episode;
+	r->on_closed = c->on_closed;
+	r->on_closed_user = c->on_closed_user;
 	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
 	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
 	snprintf(r->trial_id, sizeof r->trial_id, "%s", c->trial_id ? c->trial_id : "");
@@ -401,8 +396,8 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
-		if (closed_fn)
-			closed_fn(closed_user, r->project_id, r->user_id, r->cur);
+		if (r->on_closed)
+			r->on_closed(r->on_closed_user, r->project_id, r->user_id, r->cur);
 	}
 	return rc;
 }

@@ -332,7 +332,9 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 				 .project_id = p->project_id,
 				 .user_id = p->user_id,
 				 .trial_id = t->trial_id,
-				 .per_episode = ct->data_file == CFG_DATA_EPISODE};
+				 .per_episode = ct->data_file == CFG_DATA_EPISODE,
+				 .on_closed = p->on_file_closed,
+				 .on_closed_user = p->on_file_closed_user};
 	t->rec = rec_open(&rc_, err, errlen);
 	if (!t->rec) {
 		tenv_close(&t->src);

@@ -16,6 +16,7 @@
 
 #include "trial/end_reason.h"
 #include "trial/msg.h"
+#include "trial/recorder.h"
 
 struct cfg;
 struct enc_frame;
@@ -49,6 +50,8 @@ struct trial_params {
 	const char *data_dir;
 	const char *project_id; /* validated */
 	const char *user_id;    /* validated */
+	rec_closed_fn on_file_closed; /* optional: each closed episode file (recorder.h) */
+	void *on_file_closed_user;
 };
 
 /* Opens the environment and the recorder and writes the trial's start line.

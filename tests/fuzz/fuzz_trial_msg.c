@@ -66,7 +66,7 @@ static void setup(void)
 	cfg.trial.allow_frame_rate_change = true;
 	cfg.trial.input_budget = 5;
 	char err[256];
-	struct trial_params p = {&cfg, dir, "fuzz", "fuzzer"};
+	struct trial_params p = {&cfg, dir, "fuzz", "fuzzer", NULL, NULL};
 	trial = trial_new(&p, err, sizeof err);
 	if (!trial) {
 		fprintf(stderr, "%s\n", err);
