@@ -163,40 +163,6 @@ static void respond_page(struct http_response *resp, const struct flow__page *pa
 	http_response_set_body(resp, 200, "application/json", b, len);
 }
 
-struct choose_ctx {
-	struct flow *f;
-	const char *user_id;
-	enum cfg_group_strategy strategy;
-};
-
-static int choose_group(void *user, const long long *counts, int n)
-{
-	struct choose_ctx *c = user;
-	if (c->strategy == CFG_GROUPS_HASH)
-		return flow_group_hash(c->user_id, n);
-	return flow_group_balanced(counts, n, flow__random(c->f));
-}
-
-/* The participant's group for a step with N variants, assigned once. */
-static int participant_group(struct flow *f, struct flow__project *p,
-			     const struct store_participant *part, int n)
-{
-	int g = 0;
-	int rc = store_group_get(f->store, part->id, n, &g);
-	if (rc == 1)
-		return g;
-	struct choose_ctx ctx = {f, part->user_id, p->cfg->project.groups};
-	if (rc < 0 || store_group_assign(f->store, part->id, part->project_id, n, choose_group,
-					 &ctx, &g) < 0) {
-		log_error("flow", "group assignment failed", "user=%s error=\"%s\"", part->user_id,
-			  store_errmsg(f->store));
-		return flow_group_hash(part->user_id, n);
-	}
-	log_info("flow", "group assigned", "project=%s user=%s n=%d group=%d", part->project_id,
-		 part->user_id, n, g);
-	return g;
-}
-
 /* True when the participant's last session ended for good (not by a shutdown,
  * a restart, a connect timeout or a record error, after which it is allocated
  * again). */
@@ -489,7 +455,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		enter_step(f, p, &part, req);
 		s = flow__step_at(p, part.step);
 	}
-	int g = s->nvariants > 0 ? participant_group(f, p, &part, s->nvariants) : 0;
+	int g = s->nvariants > 0 ? flow__group_of(f, p, &part, s->nvariants) : 0;
 	if (s->is_game || !s->pages) {
 		http_respond_error(resp, 500, "the study has too many consecutive game steps");
 		goto out;
