@@ -987,21 +987,13 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 		return NULL;
 	}
 	srv->c = *cfg;
-	if (!srv->c.host)
-		srv->c.host = "127.0.0.1";
-	if (!srv->c.data_dir)
-		srv->c.data_dir = "data";
-	if (!srv->c.max_http_body)
-		srv->c.max_http_body = 1 << 20;
-	const struct cfg *op = cfg->open_project;
-	srv->max_msg = cfg->max_message_bytes
-			       ? cfg->max_message_bytes
-			       : (op && op->trial.max_message_bytes ? op->trial.max_message_bytes
-								    : 65536);
-	srv->max_rate = cfg->max_messages_per_s
-				? cfg->max_messages_per_s
-				: (op && op->trial.max_messages_per_s > 0 ? op->trial.max_messages_per_s
-									  : 200);
+	/* The websocket limits: the open project's, or (hippo serve: any
+	 * project's websocket) the config layer's defaults. */
+	struct cfg defaults;
+	cfg_defaults(&defaults);
+	const struct cfg_trial *lim = cfg->open_project ? &cfg->open_project->trial : &defaults.trial;
+	srv->max_msg = cfg->max_message_bytes ? cfg->max_message_bytes : lim->max_message_bytes;
+	srv->max_rate = cfg->max_messages_per_s ? cfg->max_messages_per_s : lim->max_messages_per_s;
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
 		snprintf(err, errlen, "TLS needs both a certificate and a key");
 		free(srv);
@@ -1065,7 +1057,7 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 		.open_project = cfg->open_project,
 		.workers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1),
 		.grace_s = cfg->grace_s,
-		.max_sessions = cfg->max_sessions ? cfg->max_sessions : 2000,
+		.max_sessions = cfg->max_sessions,
 		.headroom = LWS_PRE,
 		.wake = wake_ctx,
 		.wake_user = srv->ctx,

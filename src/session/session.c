@@ -555,8 +555,7 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			   char *err, size_t errlen)
 {
-	const char *pid = cfg->project.id && id_valid_project(cfg->project.id) ? cfg->project.id
-									  : "default";
+	const char *pid = cfg->project.id; /* validated by sess_allocate, sess__mgr_new */
 	struct sess *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -583,12 +582,9 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 		return NULL;
 	}
 	int64_t now = clock_mono_ns();
-	int max_min = cfg->project.max_runtime_min > 0 ? cfg->project.max_runtime_min : 60;
-	s->max_deadline = now + (int64_t)max_min * 60 * 1000000000;
+	s->max_deadline = now + (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
-	if (s->grace_s < 0)
-		s->grace_s = 60;
-	s->connect_s = cfg->trial.connect_timeout_s > 0 ? cfg->trial.connect_timeout_s : 60;
+	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
 	s->state = SESS_READY;
 	return s;
@@ -728,7 +724,11 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
 		return SESS_ALLOC_ERROR;
 	}
-	const char *pid = cfg->project.id ? cfg->project.id : "default";
+	const char *pid = cfg->project.id;
+	if (!id_valid_project(pid)) {
+		snprintf(err, errlen, "projectId must match " ID_PROJECT_RULE);
+		return SESS_ALLOC_ERROR;
+	}
 	pthread_mutex_lock(&m->mu);
 	struct sess *s = find_locked(m, pid, user_id);
 	if (s && !s->ended) {
@@ -873,6 +873,11 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (c->open_project && !id_valid_project(c->open_project->project.id)) {
+		snprintf(err, errlen, "projectId must match " ID_PROJECT_RULE);
+		free(m);
+		return NULL;
+	}
 	m->c = *c;
 	m->nw = c->workers > 0 ? c->workers : 1;
 	m->alloc_rate = SESS_ALLOC_RATE;
@@ -1001,8 +1006,7 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 	const struct cfg *open = m->c.open_project;
 	const char *project = hs->project_id;
 	if (open)
-		project = open->project.id && id_valid_project(open->project.id) ? open->project.id
-									   : "default";
+		project = open->project.id; /* checked by sess__mgr_new */
 	struct sess *s = lookup(m, project, user);
 	pthread_mutex_lock(&m->mu);
 	bool ended = s && s->ended;

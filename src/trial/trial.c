@@ -78,6 +78,12 @@ struct trial {
 	char info[TRIAL_INFO_MAX];
 };
 
+/* The frame period at the current rate (the config bounds it to 1..1000 fps). */
+static int64_t period_ns(const struct trial *t)
+{
+	return 1000000000 / (t->fps > 0 ? t->fps : 1);
+}
+
 static uint64_t random64(void)
 {
 	uint64_t x = 0;
@@ -342,7 +348,7 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 		return NULL;
 	}
 	t->seed = ct->seed >= 0 ? (uint64_t)ct->seed : (random64() >> 1);
-	t->fps = ct->starting_frame_rate > 0 ? ct->starting_frame_rate : 30;
+	t->fps = ct->starting_frame_rate;
 	t->episode = 0;
 	t->seen_frame = -1;
 	t->reaction_ms = -1;
@@ -784,7 +790,7 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		if (t->ended)
 			return;
 		/* the next tick from the ideal time, not from now: no drift */
-		int64_t period = 1000000000 / (t->fps > 0 ? t->fps : 1);
+		int64_t period = period_ns(t);
 		if (t->next_tick != INT64_MAX) { /* INT64_MAX: the tick ended the episode */
 			t->next_tick += period;
 			if (t->next_tick <= now) /* fell behind by more than a period: skip, don't burst */
@@ -899,8 +905,7 @@ static int action_code(const struct trial *t, const struct trial_msg *m)
 
 static void push_action(struct trial *t, int code)
 {
-	int lifespan = t->cfg->trial.action_buffer_lifespan > 0 ? t->cfg->trial.action_buffer_lifespan
-								  : 1;
+	int lifespan = t->cfg->trial.action_buffer_lifespan;
 	if (t->qlen == TRIAL_QUEUE) { /* full: the newest replaces the last queued */
 		int last = (t->qhead + t->qlen - 1) % TRIAL_QUEUE;
 		t->q[last].code = code;
@@ -925,8 +930,6 @@ static void change_fps(struct trial *t, const struct trial_msg *m, const struct 
 		fps = ct->min_frame_rate;
 	if (fps > ct->max_frame_rate)
 		fps = ct->max_frame_rate;
-	if (fps < 1)
-		fps = 1;
 	t->fps = fps;
 }
 
@@ -941,7 +944,7 @@ void trial_on_message(struct trial *t, const struct trial_msg *m, int64_t now,
 		case MSG_CMD_START:
 			if (!t->playing) {
 				t->playing = true;
-				t->next_tick = now + 1000000000 / (t->fps > 0 ? t->fps : 1);
+				t->next_tick = now + period_ns(t);
 			}
 			break;
 		case MSG_CMD_PAUSE:
@@ -984,7 +987,7 @@ void trial_on_message(struct trial *t, const struct trial_msg *m, int64_t now,
 		bool was = t->hidden;
 		t->hidden = !m->visible;
 		if (was && !t->hidden && t->playing)
-			t->next_tick = now + 1000000000 / (t->fps > 0 ? t->fps : 1);
+			t->next_tick = now + period_ns(t);
 	}
 }
 

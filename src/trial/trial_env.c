@@ -192,7 +192,7 @@ int tenv_probe(const struct cfg *cfg, int max_wait_s, struct cfg_diags *diags)
 			break;
 		off += (size_t)k;
 	}
-	int wait_s = src->start_timeout_s > 0 ? src->start_timeout_s : 60;
+	int wait_s = src->start_timeout_s;
 	if (wait_s > max_wait_s)
 		wait_s = max_wait_s;
 	char *opts = src->options ? json_dumps(src->options, JSON_COMPACT) : NULL;
