@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/datapath.h"
 #include "core/id.h"
@@ -275,16 +276,11 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 		if (strcmp(f->projects[i]->cfg->project.id, cfg->project.id) == 0)
 			break;
 	if (i == f->nprojects) {
-		if (f->nprojects == f->cap) {
-			size_t ncap = f->cap ? f->cap * 2 : 8;
-			struct flow__project **np = realloc(f->projects, ncap * sizeof *np);
-			if (!np) {
-				pthread_mutex_unlock(&f->mu);
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			f->projects = np;
-			f->cap = ncap;
+		if (buf_grow_array((void **)&f->projects, &f->cap, f->nprojects + 1,
+				   sizeof *f->projects, 8, 0) < 0) {
+			pthread_mutex_unlock(&f->mu);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
 		}
 		f->projects[f->nprojects++] = p;
 	} else {

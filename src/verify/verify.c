@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
@@ -97,14 +98,8 @@ static struct tstate *state_for(struct vctx *c, const char *trial_id)
 			return &c->v[i];
 	if (strlen(trial_id) >= sizeof c->v[0].trial_id)
 		return NULL;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		struct tstate *v = realloc(c->v, cap * sizeof *v);
-		if (!v)
-			return NULL;
-		c->v = v;
-		c->cap = cap;
-	}
+	if (buf_grow_array((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v, 8, 0) < 0)
+		return NULL;
 	struct tstate *ts = &c->v[c->n++];
 	memset(ts, 0, sizeof *ts);
 	snprintf(ts->trial_id, sizeof ts->trial_id, "%s", trial_id);
