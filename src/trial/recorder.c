@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/datapath.h"
 
 #define REC_MAX_PENDING (64u << 20)
@@ -24,8 +26,7 @@ struct rec {
 	char rel[512];    /* the same relative to the data folder */
 	bool per_episode;
 	int fd;           /* the current data file, -1 when none */
-	char *buf;
-	size_t len, cap;
+	struct buf pending; /* lines not written yet, at most REC_MAX_PENDING bytes */
 	size_t dropped;
 	unsigned long long lines;
 	char **files;     /* relative paths, NULL-terminated */
@@ -217,6 +218,7 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	r->fd = -1;
+	buf_init(&r->pending, REC_MAX_PENDING);
 	r->per_episode = c->per_episode;
 	r->on_closed = c->on_closed;
 	r->on_closed_user = c->on_closed_user;
@@ -282,25 +284,12 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 
 int rec_append(struct rec *r, const char *line, size_t len)
 {
-	if (r->len + len + 1 > REC_MAX_PENDING) {
+	if (len > SIZE_MAX - 1 || buf_reserve(&r->pending, len + 1) < 0) {
 		r->dropped++;
 		return -1;
 	}
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 16384;
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->buf, cap);
-		if (!b) {
-			r->dropped++;
-			return -1;
-		}
-		r->buf = b;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, line, len);
-	r->buf[r->len + len] = '\n';
-	r->len += len + 1;
+	buf_append(&r->pending, line, len);
+	buf_putc(&r->pending, '\n');
 	r->lines++;
 	return 0;
 }
@@ -362,17 +351,17 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 
 int rec_flush(struct rec *r, char *err, size_t errlen)
 {
-	if (r->len == 0)
+	if (r->pending.len == 0)
 		return 0;
 	if (r->fd < 0) {
 		snprintf(err, errlen, "no open data file");
 		return -1;
 	}
-	if (write_all(r->fd, r->buf, r->len) < 0) {
+	if (write_all(r->fd, r->pending.data, r->pending.len) < 0) {
 		snprintf(err, errlen, "%s: %s", r->dir, strerror(errno));
 		return -1;
 	}
-	r->len = 0;
+	buf_reset(&r->pending);
 	r->dirty = true;
 	return 0;
 }
@@ -430,7 +419,7 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->files[i]);
 	free(r->files);
-	free(r->buf);
+	buf_free(&r->pending);
 	free(r);
 	return rc;
 }
