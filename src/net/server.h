@@ -6,7 +6,7 @@
  * Threads: one I/O thread runs the libwebsockets loop (every socket, every
  * HTTP handler call); a small pool of session workers (one per core by
  * default) steps, renders, encodes and records the sessions
- * (docs/ARCHITECTURE.md, "Threads").
+ * (docs/ARCHITECTURE.md, "Threading model").
  *
  * Typical use (hippo serve):
  *
