@@ -496,14 +496,19 @@ const uint8_t *tile_encode(struct tile_enc *e, const uint8_t *rgb, int w, int h,
 	}
 	/* header, segments with RST0..7 between them, EOI */
 	e->out.len = 0;
-	if (buf_reserve(&e->out, e->header.len + e->segs.len + nt * 2 + 2) < 0)
+	if (buf_reserve(&e->out, e->header.len + e->segs.len + nt * 2) < 0)
 		return NULL;
-	buf_append(&e->out, e->header.data, e->header.len);
+	uint8_t *o = (uint8_t *)e->out.data;
+	const uint8_t *segs = (const uint8_t *)e->segs.data;
+	memcpy(o, e->header.data, e->header.len);
+	o += e->header.len;
 	for (size_t i = 0; i < nt; i++) {
-		buf_append(&e->out, e->segs.data + e->seg_off[i], e->seg_len[i]);
-		uint8_t m[2] = {0xff, (uint8_t)(i + 1 < nt ? 0xd0 + (i & 7) : 0xd9)};
-		buf_append(&e->out, m, 2);
+		memcpy(o, segs + e->seg_off[i], e->seg_len[i]);
+		o += e->seg_len[i];
+		*o++ = 0xff;
+		*o++ = (uint8_t)(i + 1 < nt ? 0xd0 + (i & 7) : 0xd9);
 	}
+	e->out.len = (size_t)(o - (uint8_t *)e->out.data);
 	*len = e->out.len;
 	return (const uint8_t *)e->out.data;
 }

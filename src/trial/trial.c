@@ -168,7 +168,7 @@ static void fail_record(struct trial *t, const struct trial_sink *sink, const ch
 	if (sink) {
 		/* the reason without the server's paths: "...: Too many open files" */
 		const char *r = strrchr(why, ':');
-		char msg[300];
+		char msg[400];
 		snprintf(msg, sizeof msg,
 			 "Your game could not be saved on the server (%s). Please try again.",
 			 r && r[1] ? r + 2 : why);

@@ -18,7 +18,8 @@
 #define WIRE_BINARY_HEADER 16 /* bytes before the JPEG in a binary frame */
 
 /* The most bytes wire_frame writes for a JPEG of LEN bytes and EXTRA_LEN
- * bytes of extra members; 0 when LEN is too large to encode. */
+ * bytes of extra members (one more is written past the end of the base64 of
+ * a JSON frame, within this size); 0 when LEN (1 GiB at most) is too large. */
 size_t wire_frame_max(size_t len, size_t extra_len, bool binary);
 
 /* Writes the frame message of the JPEG (LEN bytes) with id ID into OUT (at
@@ -32,8 +33,9 @@ size_t wire_frame(unsigned char *out, bool binary, const uint8_t *jpeg, size_t l
  * by wire_frame with the same BINARY and *TIME_OFF. */
 void wire_stamp(unsigned char *msg, size_t time_off, bool binary, long long wall_ms);
 
-/* Standard base64 (RFC 4648, padded) of IN (LEN bytes) into OUT
- * (4 * ((LEN + 2) / 3) bytes, no NUL). Returns the bytes written. */
+/* Standard base64 (RFC 4648, padded) of IN (LEN bytes, at most 1 GiB) into
+ * OUT (4 * ((LEN + 2) / 3) bytes, then a NUL). Returns the length without
+ * the NUL. */
 size_t wire_base64(char *out, const uint8_t *in, size_t len);
 
 #endif

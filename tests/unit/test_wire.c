@@ -19,7 +19,7 @@ static void base64_matches_libwebsockets_for_every_tail(void)
 		in[i] = (uint8_t)(i * 131 + (i >> 3) * 7);
 	int bad = 0;
 	for (size_t n = 0; n <= sizeof in; n++) {
-		char a[4 * sizeof in], b[4 * sizeof in + 8];
+		char a[4 * sizeof in + 1], b[4 * sizeof in + 8];
 		size_t an = wire_base64(a, in, n);
 		int bn = lws_b64_encode_string((const char *)in, (int)n, b, (int)sizeof b);
 		if (bn < 0 || an != (size_t)bn || an != 4 * ((n + 2) / 3) || memcmp(a, b, an) != 0)
@@ -28,7 +28,7 @@ static void base64_matches_libwebsockets_for_every_tail(void)
 	CHECK_INT(bad, 0);
 	char o[8];
 	CHECK_INT(wire_base64(o, (const uint8_t *)"Ma", 2), 4);
-	CHECK(memcmp(o, "TWE=", 4) == 0);
+	CHECK_STR(o, "TWE=");
 }
 
 static void json_frame_parses_with_its_members(void)
