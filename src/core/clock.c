@@ -24,6 +24,11 @@ double clock_mono_s(void)
 	return (double)ns_of(CLOCK_MONOTONIC) / 1e9;
 }
 
+double clock_thread_cpu_s(void)
+{
+	return (double)ns_of(CLOCK_THREAD_CPUTIME_ID) / 1e9;
+}
+
 int64_t clock_wall_ms(void)
 {
 	return ns_of(CLOCK_REALTIME) / 1000000;

@@ -15,6 +15,10 @@ int64_t clock_mono_ns(void);
 int64_t clock_mono_ms(void);
 double clock_mono_s(void);
 
+/* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID): what one core
+ * delivered, whatever else the machine runs (benchmarks). */
+double clock_thread_cpu_s(void);
+
 /* Wall-clock time (CLOCK_REALTIME), since the Unix epoch. */
 int64_t clock_wall_ms(void);
 double clock_wall_s(void);

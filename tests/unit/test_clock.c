@@ -37,6 +37,11 @@ static void monotonic_never_goes_back(void)
 	CHECK(b >= a);
 	CHECK(clock_mono_ms() >= a / 1000000);
 	CHECK(clock_wall_ms() > 1700000000000LL);
+	double c0 = clock_thread_cpu_s();
+	volatile unsigned long x = 0;
+	for (unsigned long i = 0; i < 20000000; i++)
+		x += i;
+	CHECK(x > 0 && clock_thread_cpu_s() > c0); /* this thread worked */
 }
 
 static void deadlines_are_normalised(void)
