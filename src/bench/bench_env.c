@@ -10,7 +10,8 @@
 #include <time.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/clock.h"
+#include "core/opt.h"
 #include "env/env.h"
 #include "render/encode.h"
 
@@ -32,23 +33,16 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Rates are per second of this thread's CPU time (what one core delivers,
  * even on a shared machine); the loops run for o_seconds of wall time. */
 static double now(void)
 {
-	return clock_s(CLOCK_MONOTONIC);
+	return clock_mono_s();
 }
 
 static double cpu(void)
 {
-	return clock_s(CLOCK_THREAD_CPUTIME_ID);
+	return clock_thread_cpu_s();
 }
 
 /* A varied but cheap action for step K. */

@@ -11,7 +11,8 @@
 #include <time.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/clock.h"
+#include "core/opt.h"
 #include "env/external.h"
 
 #define BENCH_MAX_PROCS 64
@@ -36,13 +37,6 @@ static const struct opt_cmd spec = {
 	.max_pos = -1,
 	.opts = opts,
 };
-
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int run(int argc, char **argv)
 {
@@ -77,14 +71,14 @@ static int run(int argc, char **argv)
 	printf("command: %s ... (%d process%s), frames %dx%d RGB (%zu bytes)\n", cmd[0], n,
 	       n == 1 ? "" : "es", info->meta.render_width, info->meta.render_height,
 	       (size_t)info->meta.render_width * info->meta.render_height * 3);
-	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = clock_mono_s(), c0 = clock_thread_cpu_s();
 	unsigned long k = 0;
 	double action = 0;
 	for (int i = 0; i < n; i++) {
 		action = (double)(k++ & 1);
 		ext_env_begin_step(envs[i], &action);
 	}
-	while (clock_s(CLOCK_MONOTONIC) - t0 < o_seconds) {
+	while (clock_mono_s() - t0 < o_seconds) {
 		struct pollfd fds[BENCH_MAX_PROCS * 3];
 		int nf = 0;
 		for (int i = 0; i < n; i++)
@@ -108,7 +102,7 @@ static int run(int argc, char **argv)
 				ext_env_begin_step(envs[i], &action);
 		}
 	}
-	double wall = clock_s(CLOCK_MONOTONIC) - t0, cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	double wall = clock_mono_s() - t0, cpu = clock_thread_cpu_s() - c0;
 	long total = 0;
 	for (int i = 0; i < n; i++) {
 		printf("process %d: %.0f frames/s\n", i + 1, frames[i] / wall);

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/clock.h"
+#include "core/datapath.h"
 #include "core/log.h"
+#include "core/opt.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
 #include "net/server.h"
@@ -42,13 +44,6 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -72,9 +67,9 @@ static double timed(struct flow *f, const char *method, const char *query, const
 	http_request_add_header(&req, "host", "127.0.0.1:8080");
 	http_request_add_header(&req, "user-agent", "bench/1.0");
 	http_request_add_header(&req, "content-type", "application/json");
-	double t0 = now_us();
+	double t0 = clock_mono_s() * 1e6;
 	flow_http_handler(f, &req, &resp);
-	double t1 = now_us();
+	double t1 = clock_mono_s() * 1e6;
 	if (page)
 		snprintf(page, plen, "%.*s", resp.body ? (int)(resp.body_len < 200 ? resp.body_len : 200)
 						       : 0, resp.body ? resp.body : "");
@@ -107,7 +102,7 @@ static int run(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	snprintf(path, sizeof path, "%s/hippo.db", tmp);
+	datapath_store(path, sizeof path, tmp);
 	store = store_open(path, err, sizeof err);
 	struct net_config nc;
 	net_config_defaults(&nc);
@@ -148,12 +143,12 @@ static int run(int argc, char **argv)
 		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i);
 		timed(flow, "GET", q, NULL, NULL, 0);
 	}
-	double t0 = now_us();
+	double t0 = clock_mono_s() * 1e6;
 	for (size_t i = 0; i < nr; i++) {
 		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i % np);
 		t[i] = timed(flow, "GET", q, NULL, NULL, 0);
 	}
-	double elapsed = (now_us() - t0) / 1e6;
+	double elapsed = (clock_mono_s() * 1e6 - t0) / 1e6;
 	printf("study %s, %zu participants, data in %s (SQLite, WAL)\n", pid, np, tmp);
 	report("GET /next (step page)", t, nr);
 	printf("%-34s %.0f requests/s on one thread\n", "", (double)nr / elapsed);

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "cli/opt.h"
+#include "core/clock.h"
+#include "core/opt.h"
 
 static const char *o_url = "ws://127.0.0.1:5000/";
 static int o_sessions = 20;
@@ -79,13 +80,6 @@ struct bench {
 
 static struct bench B;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* utime+stime of PID in seconds, or -1. */
 static double proc_cpu(int pid)
 {
@@ -139,7 +133,7 @@ static void add_gap(double g)
 
 static void on_frame(struct bsess *s)
 {
-	double t = now_s();
+	double t = clock_mono_s();
 	s->frames++;
 	if (s->frames == 1) {
 		s->t_first = t;
@@ -181,7 +175,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			snprintf(msg, sizeof msg, "{\"userId\":\"bench-%d-%ld\",\"projectId\":\"%s\"%s}",
 				 s->id, (long)getpid(), o_project,
 				 o_binary ? ",\"accept\":[\"binary\"]" : "");
-			s->t_hs = now_s();
+			s->t_hs = clock_mono_s();
 			break;
 		case SEND_START:
 			snprintf(msg, sizeof msg, "{\"command\":\"start\"}");
@@ -255,7 +249,7 @@ static void connect_one(int i)
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
-	double t = now_s();
+	double t = clock_mono_s();
 	while (B.connecting_next < B.n && t >= B.next_connect) {
 		connect_one(B.connecting_next++);
 		B.next_connect += o_ramp_ms / 1000.0;
@@ -333,7 +327,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "bench trial: cannot create the client context\n");
 		return 1;
 	}
-	B.t0 = B.next_connect = now_s();
+	B.t0 = B.next_connect = clock_mono_s();
 	lws_sul_schedule(B.ctx, 0, &B.sul, on_tick, 1);
 	while (!B.done && lws_service(B.ctx, 0) >= 0)
 		;

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/export_minari.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "export/export.h"
 
@@ -107,14 +108,12 @@ static int run(int argc, char **argv)
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;
 	char err[1024];
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = clock_mono_s();
 	if (exp_run(&o, &st, err, sizeof err) != 0) {
 		fprintf(stderr, "hippo export: %s\n", err);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double secs = clock_mono_s() - t0;
 	fprintf(stderr,
 		"hippo export: %s: %lld participants, %lld answers, %lld steps, %lld episodes "
 		"(%d observation columns) from %lld files, %.1f MB in %.2f s -> %s (%s)\n",

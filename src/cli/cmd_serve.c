@@ -11,7 +11,9 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "flow/admin.h"
@@ -87,16 +89,9 @@ struct upload_gauge {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, stop, have;
-	time_t last_read; /* CLOCK_MONOTONIC seconds */
+	double last_read; /* clock_mono_s */
 	struct storage_counts c;
 };
-
-static time_t mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 struct serve_ctx {
 	struct flow *flow;
@@ -113,7 +108,7 @@ static void *gauge_main(void *arg)
 	struct upload_gauge *g = arg;
 	pthread_mutex_lock(&g->mu);
 	while (!g->stop) {
-		if (mono_s() - g->last_read < GAUGE_IDLE_S) {
+		if (clock_mono_s() - g->last_read < GAUGE_IDLE_S) {
 			pthread_mutex_unlock(&g->mu);
 			struct storage_counts c;
 			bool ok = storage_counts(g->st, &c) == 0;
@@ -123,9 +118,7 @@ static void *gauge_main(void *arg)
 				g->have = true;
 			}
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		struct timespec ts = clock_deadline(CLOCK_REALTIME, 1000);
 		if (!g->stop)
 			pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 	}
@@ -135,7 +128,7 @@ static void *gauge_main(void *arg)
 
 static void gauge_start(struct upload_gauge *g, struct storage *st)
 {
-	*g = (struct upload_gauge){.st = st, .last_read = mono_s()};
+	*g = (struct upload_gauge){.st = st, .last_read = clock_mono_s()};
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->started = pthread_create(&g->th, NULL, gauge_main, g) == 0;
@@ -191,8 +184,7 @@ static long records_missing(struct serve_ctx *c, const char *project_id)
 		char path[PATH_MAX];
 		struct stat sb;
 		if (!uid || !id_valid_user(uid) ||
-		    flow_pathf(path, sizeof path, "%s/%s/users/%s.json", opt_data, project_id,
-			       uid) < 0 ||
+		    datapath_user_record(path, sizeof path, opt_data, project_id, uid) < 0 ||
 		    stat(path, &sb) == 0)
 			continue;
 		json_t *rec = json_pack("{s:s}", "projectId", project_id);
@@ -322,9 +314,9 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 		pthread_mutex_lock(&c->gauge->mu);
 		sc = c->gauge->c;
 		have = c->gauge->have;
-		if (mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
+		if (clock_mono_s() - c->gauge->last_read >= GAUGE_IDLE_S)
 			pthread_cond_signal(&c->gauge->cv); /* idle: refresh now */
-		c->gauge->last_read = mono_s();
+		c->gauge->last_read = clock_mono_s();
 		pthread_mutex_unlock(&c->gauge->mu);
 	}
 	if (have)
@@ -431,7 +423,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
 	}
-	snprintf(path, sizeof path, "%s/hippo.db", opt_data);
+	datapath_store(path, sizeof path, opt_data);
 	store = store_open(path, err, sizeof err);
 	if (!store) {
 		fprintf(stderr, "hippo serve: %s\n", err);
@@ -511,7 +503,7 @@ static int run(int argc, char **argv)
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});
-	rec_on_file_closed(on_episode_closed, storage);
+	sess_on_file_closed(sess, on_episode_closed, storage);
 	int ndeployed = flow_load_deployed(flow);
 	if (ndeployed > 0)
 		log_info("serve", "deployed projects loaded", "count=%d", ndeployed);
@@ -554,7 +546,6 @@ out:
 	/* The server first: its shutdown ends sessions, which calls into the flow. */
 	if (srv)
 		net_server_free(srv);
-	rec_on_file_closed(NULL, NULL);
 	/* After the server: sessions ended at shutdown have queued their files. */
 	gauge_stop(&gauge);
 	if (storage)

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "storage/storage.h"
 
 static const char *data_dir = "data";
@@ -240,7 +241,7 @@ static int run(int argc, char **argv)
 		return 2;
 	}
 	char spool[4096];
-	snprintf(spool, sizeof spool, "%s/spool/uploads.db", data_dir);
+	datapath_spool_db(spool, sizeof spool, data_dir);
 	if (!is_push && !is_add && !is_sync && access(spool, F_OK) != 0) {
 		/* nothing was ever queued here: report it without creating anything */
 		if (as_json)

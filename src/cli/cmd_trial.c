@@ -187,7 +187,7 @@ static int run(int argc, char **argv)
 	if (store) {
 		/* Episode files go up as each episode ends; the rest (trial.jsonl,
 		 * trials.jsonl) when the session ends. */
-		rec_on_file_closed(on_episode_closed, store);
+		sess_on_file_closed(net_server_sessions(srv), on_episode_closed, store);
 		sess_on_end(net_server_sessions(srv), storage_on_session_end, store);
 	}
 	/* One line on stdout that scripts (and the tests) can wait for. */
@@ -197,7 +197,6 @@ static int run(int argc, char **argv)
 	fflush(stdout);
 	rc = net_server_run(srv);
 	net_server_free(srv);
-	rec_on_file_closed(NULL, NULL);
 	if (store)
 		storage_close(store);
 	cfg_free(&c);

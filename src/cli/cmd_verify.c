@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "verify/verify.h"
 
@@ -68,15 +69,13 @@ static int run(int argc, char **argv)
 	struct vf_opts o = {.data_dir = data_dir, .project_id = id, .user = user, .quiet = quiet};
 	struct vf_stats st;
 	char err[1024];
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = clock_mono_s();
 	if (vf_run(&o, &st, err, sizeof err) != 0) {
 		fprintf(stderr, "hippo verify: %s\n", err);
 		return 1;
 	}
 	fflush(stdout);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double secs = clock_mono_s() - t0;
 	fprintf(stderr,
 		"hippo verify: %s: %lld participants, %lld episodes: %lld ok, %lld failed, %lld "
 		"not verifiable; %lld steps re-simulated in %.2f s (%.0f steps/s)%s\n",

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "cli/opt.h"
+#include "core/opt.h"
 
 struct command {
 	const struct opt_cmd *spec;         /* name, usage, options: also the --help text */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/envrun.h"
+#include "core/buf.h"
 
 int envrun_read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
 		     size_t errlen)
@@ -15,45 +16,30 @@ int envrun_read_file(const char *path, size_t max, char **buf, size_t *len, char
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	size_t cap = 4096, n = 0;
-	char *b = malloc(cap + 1);
+	struct buf b;
+	buf_init(&b, max); /* the contents and their NUL: fewer than MAX bytes of file */
+	char chunk[4096];
+	size_t got;
 	int rc = -1;
-	if (!b) {
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(&b, chunk, got) < 0 || b.len >= max) {
+			if (b.len + got >= max)
+				snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+			else
+				snprintf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	if (!(*buf = buf_detach(&b, len))) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	for (;;) {
-		if (n == cap) {
-			if (cap >= max) {
-				snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-				goto out;
-			}
-			size_t ncap = cap * 2 > max ? max : cap * 2;
-			char *nb = realloc(b, ncap + 1);
-			if (!nb) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			b = nb;
-			cap = ncap;
-		}
-		size_t got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				snprintf(err, errlen, "%s: read error", path);
-				goto out;
-			}
-			break;
-		}
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
 	rc = 0;
 out:
-	free(b);
+	buf_free(&b);
 	fclose(f);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli/export_minari.h"
+#include "core/clock.h"
 #include "dataset/minari.h"
 
 int export_minari(const struct export_minari_args *a)
@@ -25,14 +26,12 @@ int export_minari(const struct export_minari_args *a)
 	}
 	struct mn_stats st;
 	char err[1024];
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = clock_mono_s();
 	if (mn_run(&o, &st, err, sizeof err) != 0) {
 		fprintf(stderr, "hippo export: %s\n", err);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double secs = clock_mono_s() - t0;
 	fprintf(stderr,
 		"hippo export: %s: %lld episodes, %lld steps of %lld participants from %lld files, "
 		"%.1f MB in %.2f s -> %s (minari)\n",

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;  /* NULL until the first byte; NUL-terminated after buf_cstr */
@@ -23,7 +24,18 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 /* Makes room for EXTRA more bytes (doubling, at least 64). */
 int buf_reserve(struct buf *b, size_t extra);
-int buf_append(struct buf *b, const void *p, size_t n);
+int buf__append_grow(struct buf *b, const void *p, size_t n);
+/* Appends N bytes (inline while they fit: the frame encoders append every MCU). */
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n <= b->cap - b->len) {
+		if (n)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return buf__append_grow(b, p, n);
+}
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -24,6 +24,11 @@ double clock_mono_s(void)
 	return (double)ns_of(CLOCK_MONOTONIC) / 1e9;
 }
 
+double clock_thread_cpu_s(void)
+{
+	return (double)ns_of(CLOCK_THREAD_CPUTIME_ID) / 1e9;
+}
+
 int64_t clock_wall_ms(void)
 {
 	return ns_of(CLOCK_REALTIME) / 1000000;
@@ -73,6 +78,15 @@ void clock_iso8601(int64_t wall_ms, char *buf, size_t len)
 	p = put_digits(p, ms, 3);
 	*p++ = 'Z';
 	*p = '\0';
+}
+
+void clock_stamp(int64_t wall_ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(wall_ms / 1000 - (wall_ms % 1000 < 0));
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void clock_iso8601_now(char *buf, size_t len)

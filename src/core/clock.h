@@ -15,6 +15,10 @@ int64_t clock_mono_ns(void);
 int64_t clock_mono_ms(void);
 double clock_mono_s(void);
 
+/* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID): what one core
+ * delivered, whatever else the machine runs (benchmarks). */
+double clock_thread_cpu_s(void);
+
 /* Wall-clock time (CLOCK_REALTIME), since the Unix epoch. */
 int64_t clock_wall_ms(void);
 double clock_wall_s(void);
@@ -23,6 +27,10 @@ double clock_wall_s(void);
  * (at least CLOCK_ISO_LEN bytes); for now with clock_iso8601_now. */
 void clock_iso8601(int64_t wall_ms, char *buf, size_t len);
 void clock_iso8601_now(char *buf, size_t len);
+/* The basic form to the second, "20261123T213000Z", for names (trial ids):
+ * at least CLOCK_STAMP_LEN bytes. */
+#define CLOCK_STAMP_LEN 17
+void clock_stamp(int64_t wall_ms, char *buf, size_t len);
 
 /* The absolute time MS milliseconds from now on clock ID (CLOCK_MONOTONIC or
  * CLOCK_REALTIME), for pthread_cond_timedwait on a condition variable of

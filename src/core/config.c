@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/text.h"
@@ -192,15 +193,9 @@ static void diag_vadd(struct cfg_diags *d, enum cfg_severity sev, int line, int 
 		d->ndropped++;
 		return;
 	}
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct cfg_diag *items = realloc(d->items, cap * sizeof *items);
-		if (!items) {
-			d->ndropped++;
-			return;
-		}
-		d->items = items;
-		d->cap = cap;
+	if (buf_grow_array((void **)&d->items, &d->cap, d->n + 1, sizeof *d->items, 16, 0) < 0) {
+		d->ndropped++;
+		return;
 	}
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);

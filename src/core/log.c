@@ -1,8 +1,8 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 static _Atomic int current_level = LOG_INFO;
@@ -62,14 +62,11 @@ void log_emit(enum log_level level, const char *comp, const char *msg, const cha
 	if (!log_enabled(level) || level >= LOG_OFF)
 		return;
 	char line[2048];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
 	size_t cap = sizeof line - 2; /* room for '\n' and NUL */
-	size_t n = strftime(line, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, cap - n, ".%03ldZ level=%s comp=%s msg=",
-			      ts.tv_nsec / 1000000, level_names[level], comp ? comp : "-");
+	clock_iso8601_now(line, cap);
+	size_t n = strlen(line);
+	n += (size_t)snprintf(line + n, cap - n, " level=%s comp=%s msg=", level_names[level],
+			      comp ? comp : "-");
 	n = put_quoted(line, cap, n, msg ? msg : "");
 	if (fields && *fields && n + 1 < cap) {
 		line[n++] = ' ';

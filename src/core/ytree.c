@@ -5,6 +5,7 @@
 
 #include <yaml.h>
 
+#include "core/buf.h"
 #include "core/ytree.h"
 
 #define YTREE_TAG_STR "tag:yaml.org,2002:str"
@@ -53,14 +54,9 @@ const char *ytree_kind_name(const struct ytree_node *n)
 
 static int append(struct ytree_node *parent, struct ytree_node *child)
 {
-	if (parent->n == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 8;
-		struct ytree_node **items = realloc(parent->items, cap * sizeof *items);
-		if (!items)
-			return -1;
-		parent->items = items;
-		parent->cap = cap;
-	}
+	if (buf_grow_array((void **)&parent->items, &parent->cap, parent->n + 1,
+			   sizeof *parent->items, 8, 0) < 0)
+		return -1;
 	parent->items[parent->n++] = child;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -287,7 +288,7 @@ static int load_parts(const char *data_dir, const char *project, struct parts *p
 		      size_t errlen)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/" STORE_FILE, data_dir);
+	datapath_store(path, sizeof path, data_dir);
 	struct store *s = NULL;
 	int rc = store_open_flags(path, STORE_READ_ONLY, &s, err, errlen);
 	if (rc != 0)
@@ -1278,7 +1279,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	int rc = -1;
 	char **users = NULL;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	if (load_parts(o->data_dir, o->project_id, &r->parts, err, errlen) != 0)
 		goto out;
 	if ((o->completed_only || o->group) && !r->parts.have_store) {

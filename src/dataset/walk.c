@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+#include "core/datapath.h"
 #include "export/records.h"
 
 bool dw_id_valid(const char *s)
@@ -84,9 +86,7 @@ static bool keep_user(const char *dir, const char *name)
 
 static bool keep_record(const char *dir, const char *name)
 {
-	size_t n = strlen(name);
-	return n > 6 && strcmp(name + n - 6, ".jsonl") == 0 && strcmp(name, "trials.jsonl") != 0 &&
-	       is_kind(dir, name, false);
+	return datapath_is_data_file(name) && is_kind(dir, name, false);
 }
 
 static long list(const char *dir, bool (*keep)(const char *, const char *), char ***out)
@@ -103,13 +103,8 @@ static long list(const char *dir, bool (*keep)(const char *, const char *), char
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || !keep(dir, e->d_name))
 			continue;
-		if (n + 1 >= cap) {
-			char **nv = realloc(v, cap * 2 * sizeof *v);
-			if (!nv)
-				goto fail;
-			v = nv;
-			cap *= 2;
-		}
+		if (buf_grow_array((void **)&v, &cap, n + 2, sizeof *v, 1, 0) < 0)
+			goto fail;
 		if (!(v[n] = strdup(e->d_name)))
 			goto fail;
 		v[++n] = NULL;
@@ -155,14 +150,8 @@ static int add_trial(struct dw_trials *t, const char *user, json_t *j)
 	const char *id = json_string_value(json_object_get(j, "trialId"));
 	if (!id || dw_trial_find(t, user, id))
 		return 0;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct dw_trial *v = realloc(t->v, cap * sizeof *v);
-		if (!v)
-			return -1;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (buf_grow_array((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v, 16, 0) < 0)
+		return -1;
 	struct dw_trial *d = &t->v[t->n];
 	memset(d, 0, sizeof *d);
 	json_t *env = json_object_get(j, "env");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "env/actions.h"
 
 #define TOKEN_MAX 64
@@ -88,16 +89,12 @@ int env_actions_parse_line(const char *line, size_t len, const struct hippo_spac
 
 static int grow(struct env_actions *a, size_t *cap)
 {
-	size_t ncap = *cap ? *cap * 2 : 64;
-	double *v = realloc(a->v, ncap * a->dim * sizeof *v);
-	if (!v)
+	/* two arrays of the same length: each grows by the same rule from *CAP */
+	size_t vcap = *cap, lcap = *cap;
+	if (buf_grow_array((void **)&a->v, &vcap, *cap + 1, a->dim * sizeof *a->v, 64, 0) < 0 ||
+	    buf_grow_array((void **)&a->line, &lcap, *cap + 1, sizeof *a->line, 64, 0) < 0)
 		return -1;
-	a->v = v;
-	size_t *l = realloc(a->line, ncap * sizeof *l);
-	if (!l)
-		return -1;
-	a->line = l;
-	*cap = ncap;
+	*cap = vcap;
 	return 0;
 }
 

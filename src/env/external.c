@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/childenv.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "env/external_proto.h"
 
@@ -40,13 +41,6 @@ struct ext_proc {
 	char eline[EXT_ERRLINE_MAX];
 	size_t elen;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ignore_sigpipe(void)
 {
@@ -104,7 +98,7 @@ static void drain_stderr(struct ext_proc *p)
 static bool reap(struct ext_proc *p, int wait_ms, char *how, size_t howlen)
 {
 	int status;
-	int64_t until = now_ms() + wait_ms;
+	int64_t until = clock_mono_ms() + wait_ms;
 	if (p->pid <= 0)
 		return true;
 	for (;;) {
@@ -115,7 +109,7 @@ static bool reap(struct ext_proc *p, int wait_ms, char *how, size_t howlen)
 			p->pid = -1;
 			return true;
 		}
-		if (now_ms() >= until)
+		if (clock_mono_ms() >= until)
 			return false;
 		struct timespec ts = {0, 5 * 1000000};
 		nanosleep(&ts, NULL);
@@ -246,7 +240,7 @@ int ext_proc_spawn(const struct ext_proc_conf *c, json_t *hello, struct ext_proc
 	hello = NULL;
 	p->state = EXT_STARTING;
 	p->deadline_ms =
-		now_ms() + (c->start_timeout_ms > 0 ? c->start_timeout_ms : EXT_DEFAULT_START_TIMEOUT_MS);
+		clock_mono_ms() + (c->start_timeout_ms > 0 ? c->start_timeout_ms : EXT_DEFAULT_START_TIMEOUT_MS);
 	log_info("ext", "external process started", "pid=%d cmd=%s%s%s", (int)pid, c->argv[0],
 		 p->ctx[0] ? " " : "", p->ctx);
 	*out = p;
@@ -334,7 +328,7 @@ int ext_proc_send(struct ext_proc *p, json_t *msg, bool expect_reply)
 		json_decref(p->reply);
 		p->reply = NULL;
 		p->state = EXT_BUSY;
-		p->deadline_ms = now_ms() + p->step_timeout_ms;
+		p->deadline_ms = clock_mono_ms() + p->step_timeout_ms;
 	}
 	rc = 0;
 out:
@@ -432,7 +426,7 @@ enum ext_state ext_proc_progress(struct ext_proc *p)
 		read_replies(p);
 	if (p->state != EXT_FAILED)
 		drain_stderr(p);
-	if ((p->state == EXT_BUSY || p->state == EXT_STARTING) && now_ms() >= p->deadline_ms) {
+	if ((p->state == EXT_BUSY || p->state == EXT_STARTING) && clock_mono_ms() >= p->deadline_ms) {
 		char msg[160];
 		if (p->state == EXT_STARTING)
 			snprintf(msg, sizeof msg, "the process did not answer hello in time (start "
@@ -451,7 +445,7 @@ enum ext_state ext_proc_wait(struct ext_proc *p)
 	while (ext_proc_progress(p) == EXT_BUSY || p->state == EXT_STARTING) {
 		struct pollfd fds[3];
 		int n = ext_proc_pollfds(p, fds);
-		int64_t left = p->deadline_ms - now_ms();
+		int64_t left = p->deadline_ms - clock_mono_ms();
 		if (left < 0)
 			left = 0;
 		if (poll(fds, (nfds_t)n, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 #define XP_MAX_DEPTH 8
 
 static uint32_t rd32(const uint8_t *p)
@@ -53,17 +55,7 @@ static int fail(struct xp_decoder *d, const char *msg)
 /* Grows *BUF to hold at least NEED bytes. */
 static int reserve(void **buf, size_t *cap, size_t need)
 {
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 256;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*buf, n);
-	if (!p)
-		return -1;
-	*buf = p;
-	*cap = n;
-	return 0;
+	return buf_grow_array(buf, cap, need, 1, 256, 0);
 }
 
 /* Validates the 16-byte frame header and sizes the buffers. */

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "core/childenv.h"
+#include "core/clock.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "export/export.h"
@@ -219,7 +221,7 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 	}
 	cfg_free(&c);
 	cfg_diags_free(&d);
-	if (flow_pathf(root, sizeof root, "%s/projects", flow_data_dir(f)) < 0)
+	if (datapath_projects(root, sizeof root, flow_data_dir(f)) < 0)
 		return deploy_error(resp_j, 500, "data folder path too long");
 	if (mkdir(flow_data_dir(f), 0755) < 0 && errno != EEXIST)
 		return deploy_error(resp_j, 500, "cannot create the data folder");
@@ -436,12 +438,9 @@ static void *download_main(void *arg)
 	/* Linux niceness is per thread and inherited by tar: the archive and its
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t t0 = clock_mono_ms();
 	int status = stream_tar(d->a->flow, d->id, d->st, msg, sizeof msg);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
+	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
 			 d->id, ms);

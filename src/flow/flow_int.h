@@ -59,4 +59,10 @@ const struct flow__step *flow__step_at(const struct flow__project *p, int number
 int flow__step_next(const struct flow__project *p, int number);
 unsigned flow__random(struct flow *f);
 
+struct store_participant;
+/* The participant's group for a step of P with N variants (groups.c):
+ * assigned once, by the project's strategy (project.groups), then stored. */
+int flow__group_of(struct flow *f, const struct flow__project *p,
+		   const struct store_participant *part, int n);
+
 #endif

@@ -1,10 +1,17 @@
-/* groups: which variant of a step (<stem>-<g>.html) a participant sees. */
+/* groups: which variant of a step (<stem>-<g>.html) a participant sees. A
+ * project's strategy (project.groups) picks the group the first time the
+ * participant reaches a step with variants; the store keeps it. A strategy
+ * is one section below and one entry of the table at the end. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "flow/flow.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "core/text.h"
+#include "flow/flow_int.h"
+#include "store/store.h"
+
+/* ---- hash: the original bucketer ---- */
 
 /* The original bucketer's window: factor N into primes, drop duplicates and the
  * smallest prime, multiply the rest (1 if none). */
@@ -53,6 +60,13 @@ int flow_group_hash(const char *user_id, int n)
 	return (int)(h % (unsigned)n);
 }
 
+static int choose_hash(struct flow *f, const char *user_id, const long long *counts, int n)
+{
+	return flow_group_hash(user_id, n);
+}
+
+/* ---- balanced: the least-filled group ---- */
+
 int flow_group_balanced(const long long *counts, int n, unsigned rnd)
 {
 	if (n <= 1)
@@ -69,4 +83,53 @@ int flow_group_balanced(const long long *counts, int n, unsigned rnd)
 		if (counts[g] == min && pick-- == 0)
 			return g;
 	return 0;
+}
+
+static int choose_balanced(struct flow *f, const char *user_id, const long long *counts, int n)
+{
+	return flow_group_balanced(counts, n, flow__random(f));
+}
+
+/* ---- dispatch ---- */
+
+typedef int (*choose_fn)(struct flow *f, const char *user_id, const long long *counts, int n);
+
+static const choose_fn strategies[] = {
+	[CFG_GROUPS_BALANCED] = choose_balanced,
+	[CFG_GROUPS_HASH] = choose_hash,
+};
+
+struct choose_ctx {
+	struct flow *f;
+	const char *user_id;
+	choose_fn choose;
+};
+
+static int choose_group(void *user, const long long *counts, int n)
+{
+	struct choose_ctx *c = user;
+	return c->choose(c->f, c->user_id, counts, n);
+}
+
+int flow__group_of(struct flow *f, const struct flow__project *p,
+		   const struct store_participant *part, int n)
+{
+	int g = 0;
+	int rc = store_group_get(f->store, part->id, n, &g);
+	if (rc == 1)
+		return g;
+	unsigned k = (unsigned)p->cfg->project.groups;
+	struct choose_ctx ctx = {f, part->user_id,
+				 k < sizeof strategies / sizeof strategies[0] && strategies[k]
+					 ? strategies[k]
+					 : choose_balanced};
+	if (rc < 0 || store_group_assign(f->store, part->id, part->project_id, n, choose_group,
+					 &ctx, &g) < 0) {
+		log_error("flow", "group assignment failed", "user=%s error=\"%s\"", part->user_id,
+			  store_errmsg(f->store));
+		return flow_group_hash(part->user_id, n);
+	}
+	log_info("flow", "group assigned", "project=%s user=%s n=%d group=%d", part->project_id,
+		 part->user_id, n, g);
+	return g;
 }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -33,13 +33,6 @@ static bool header_ip(const char *name)
 {
 	return strcasecmp(name, "x-forwarded-for") == 0 || strcasecmp(name, "x-real-ip") == 0 ||
 	       strcasecmp(name, "forwarded") == 0 || strcasecmp(name, "cf-connecting-ip") == 0;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void respond_not_found(struct http_response *resp)
@@ -93,7 +86,7 @@ static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
 	if (!f->sess)
 		return SESS_ALLOC_ERROR;
 	const char *client = client_of(f, req, cbuf, sizeof cbuf);
-	double t0 = now_ms();
+	int64_t t0 = clock_mono_ns();
 	enum sess_alloc rc =
 		sess_allocate(f->sess, p->cfg, part->user_id, client, retry_s, err, sizeof err);
 	if (rc == SESS_ALLOC_FULL || rc == SESS_ALLOC_LIMITED) {
@@ -107,11 +100,11 @@ static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
 			  part->project_id, part->user_id, err);
 		return rc;
 	}
-	double t1 = now_ms();
+	int64_t t1 = clock_mono_ns();
 	if (store_session_start(f->store, part->id, part->step) < 0)
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 	log_info("flow", "session allocated", "project=%s user=%s step=%d ms=%.3f",
-		 part->project_id, part->user_id, part->step, t1 - t0);
+		 part->project_id, part->user_id, part->step, (double)(t1 - t0) / 1e6);
 	return rc;
 }
 
@@ -168,40 +161,6 @@ static void respond_page(struct http_response *resp, const struct flow__page *pa
 	memcpy(b + 8, page->json, page->len);
 	memcpy(b + 8 + page->len, tail, (size_t)tl + 1);
 	http_response_set_body(resp, 200, "application/json", b, len);
-}
-
-struct choose_ctx {
-	struct flow *f;
-	const char *user_id;
-	enum cfg_group_strategy strategy;
-};
-
-static int choose_group(void *user, const long long *counts, int n)
-{
-	struct choose_ctx *c = user;
-	if (c->strategy == CFG_GROUPS_HASH)
-		return flow_group_hash(c->user_id, n);
-	return flow_group_balanced(counts, n, flow__random(c->f));
-}
-
-/* The participant's group for a step with N variants, assigned once. */
-static int participant_group(struct flow *f, struct flow__project *p,
-			     const struct store_participant *part, int n)
-{
-	int g = 0;
-	int rc = store_group_get(f->store, part->id, n, &g);
-	if (rc == 1)
-		return g;
-	struct choose_ctx ctx = {f, part->user_id, p->cfg->project.groups};
-	if (rc < 0 || store_group_assign(f->store, part->id, part->project_id, n, choose_group,
-					 &ctx, &g) < 0) {
-		log_error("flow", "group assignment failed", "user=%s error=\"%s\"", part->user_id,
-			  store_errmsg(f->store));
-		return flow_group_hash(part->user_id, n);
-	}
-	log_info("flow", "group assigned", "project=%s user=%s n=%d group=%d", part->project_id,
-		 part->user_id, n, g);
-	return g;
 }
 
 /* True when the participant's last session ended for good (not by a shutdown,
@@ -496,7 +455,7 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		enter_step(f, p, &part, req);
 		s = flow__step_at(p, part.step);
 	}
-	int g = s->nvariants > 0 ? participant_group(f, p, &part, s->nvariants) : 0;
+	int g = s->nvariants > 0 ? flow__group_of(f, p, &part, s->nvariants) : 0;
 	if (s->is_game || !s->pages) {
 		http_respond_error(resp, 500, "the study has too many consecutive game steps");
 		goto out;

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/path.h"
@@ -274,16 +276,11 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 		if (strcmp(f->projects[i]->cfg->project.id, cfg->project.id) == 0)
 			break;
 	if (i == f->nprojects) {
-		if (f->nprojects == f->cap) {
-			size_t ncap = f->cap ? f->cap * 2 : 8;
-			struct flow__project **np = realloc(f->projects, ncap * sizeof *np);
-			if (!np) {
-				pthread_mutex_unlock(&f->mu);
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			f->projects = np;
-			f->cap = ncap;
+		if (buf_grow_array((void **)&f->projects, &f->cap, f->nprojects + 1,
+				   sizeof *f->projects, 8, 0) < 0) {
+			pthread_mutex_unlock(&f->mu);
+			snprintf(err, errlen, "out of memory");
+			goto fail;
 		}
 		f->projects[f->nprojects++] = p;
 	} else {
@@ -373,7 +370,8 @@ int flow_load_deployed(struct flow *f)
 {
 	char path[PATH_MAX];
 	int n = 0;
-	snprintf(path, sizeof path, "%s/projects", f->data_dir);
+	if (datapath_projects(path, sizeof path, f->data_dir) < 0)
+		return 0;
 	DIR *d = opendir(path);
 	if (!d)
 		return 0;

@@ -6,7 +6,7 @@
  * Threads: one I/O thread runs the libwebsockets loop (every socket, every
  * HTTP handler call); a small pool of session workers (one per core by
  * default) steps, renders, encodes and records the sessions
- * (docs/ARCHITECTURE.md, "Threads").
+ * (docs/ARCHITECTURE.md, "Threading model").
  *
  * Typical use (hippo serve):
  *
@@ -56,7 +56,8 @@ struct net_config {
 	size_t max_message_bytes; /* websocket message limit; 0: the project's (default 64 KiB) */
 	int max_messages_per_s;   /* per connection; 0: the project's (default 200) */
 	size_t max_http_body;     /* HTTP request body limit, default 1 MiB */
-	size_t max_sessions;      /* live sessions at most (new ones are refused), default 2000 */
+	size_t max_sessions;      /* live sessions at most (new ones are refused), default 2000;
+				     0: no limit */
 	bool handle_signals;      /* net_server_run handles SIGTERM/SIGINT/SIGHUP (default true) */
 };
 

@@ -11,6 +11,7 @@
 #include <turbojpeg.h>
 
 #include "render/encode.h"
+#include "render/tilejpeg.h"
 
 struct enc_jpeg {
 	tjhandle tj;
@@ -75,6 +76,52 @@ const uint8_t *enc_jpeg_encode(struct enc_jpeg *e, const uint8_t *rgb, int w, in
 		return NULL;
 	*len = size;
 	return e->buf;
+}
+
+struct enc_frame {
+	struct tile_cache *cache;
+	struct tile_enc *tiles;  /* made at the first frame when there is a cache */
+	struct enc_jpeg *plain;  /* made at the first frame the tiled encoder does not take */
+	int quality;             /* of PLAIN */
+};
+
+struct enc_frame *enc_frame_new(struct tile_cache *cache)
+{
+	struct enc_frame *e = calloc(1, sizeof *e);
+	if (e)
+		e->cache = cache;
+	return e;
+}
+
+void enc_frame_free(struct enc_frame *e)
+{
+	if (!e)
+		return;
+	tile_enc_free(e->tiles);
+	enc_jpeg_free(e->plain);
+	free(e);
+}
+
+const uint8_t *enc_frame(struct enc_frame *e, const uint8_t *rgb, int w, int h, size_t stride,
+			 int quality, size_t *len)
+{
+	if (e->cache && !e->tiles)
+		e->tiles = tile_enc_new(e->cache);
+	if (e->tiles) {
+		const uint8_t *jpeg = tile_encode(e->tiles, rgb, w, h, stride, quality, len);
+		if (jpeg)
+			return jpeg;
+	}
+	if (!e->plain) {
+		e->plain = enc_jpeg_new(quality);
+		if (!e->plain)
+			return NULL;
+		e->quality = quality;
+	} else if (e->quality != quality) {
+		enc_jpeg_set_quality(e->plain, quality);
+		e->quality = quality;
+	}
+	return enc_jpeg_encode(e->plain, rgb, w, h, stride, len);
 }
 
 int enc_png_encode(const uint8_t *rgb, int w, int h, size_t stride, uint8_t **out, size_t *len,

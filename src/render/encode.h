@@ -18,6 +18,22 @@ void enc_jpeg_set_quality(struct enc_jpeg *e, int quality);
 const uint8_t *enc_jpeg_encode(struct enc_jpeg *e, const uint8_t *rgb, int w, int h,
 			       size_t stride, size_t *len);
 
+/* The frame encoder of a session worker: JPEG frames through the MCU cache
+ * (render/tilejpeg.h) when it has one, else (no cache, or a frame the tiled
+ * encoder refuses) through enc_jpeg. One per thread; created empty, its
+ * encoders are made at the first frame and reused (no allocation per frame). */
+struct enc_frame;
+struct tile_cache;
+
+/* CACHE (shared by the threads, may be NULL; borrowed: it outlives E). NULL
+ * when memory is short. */
+struct enc_frame *enc_frame_new(struct tile_cache *cache);
+void enc_frame_free(struct enc_frame *e);
+/* Encodes W x H packed RGB (STRIDE bytes per row) at QUALITY (1..100).
+ * Returns the JPEG (owned by E, valid until the next call) with *LEN, or NULL. */
+const uint8_t *enc_frame(struct enc_frame *e, const uint8_t *rgb, int w, int h, size_t stride,
+			 int quality, size_t *len);
+
 /* Encodes a PNG into a malloc'ed buffer (*OUT, freed by the caller).
  * Returns 0, or -1 with a message in ERR. */
 int enc_png_encode(const uint8_t *rgb, int w, int h, size_t stride, uint8_t **out, size_t *len,

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "export/records.h"
 
@@ -231,14 +233,9 @@ struct rp_episode {
 
 static int push_action(struct rp_episode *e, const double *a)
 {
-	if (e->nact == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 256;
-		double *v = realloc(e->actions, cap * e->dim * sizeof *v);
-		if (!v)
-			return -1;
-		e->actions = v;
-		e->cap = cap;
-	}
+	if (buf_grow_array((void **)&e->actions, &e->cap, e->nact + 1, e->dim * sizeof *a, 256,
+			   0) < 0)
+		return -1;
 	memcpy(e->actions + e->nact * e->dim, a, e->dim * sizeof *a);
 	e->nact++;
 	return 0;
@@ -333,7 +330,7 @@ struct rp_episode *rp_episode_open(const char *data_dir, const char *project, co
 		return NULL;
 	}
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%s/trials/%s", data_dir, project, user);
+	datapath_participant(dir, sizeof dir, data_dir, project, user);
 	struct dw_trials t = {0};
 	if (dw_load_trials(dir, user, &t) != 0) {
 		dw_trials_free(&t);

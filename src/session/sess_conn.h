@@ -38,6 +38,23 @@ void sess__shutdown(struct sess_mgr *m);
 /* Sessions not yet ended. */
 size_t sess__live(struct sess_mgr *m);
 
+/* What became of a connection's first message (sess__open). */
+enum sess_open {
+	SESS_OPEN_ATTACHED = 0,  /* the handshake attached the connection to a session */
+	SESS_OPEN_REFUSED,       /* not a handshake, a bad one, or no session for it: ERR says why */
+	SESS_OPEN_SHUTTING_DOWN, /* a handshake while the server shuts down (sess__shutdown) */
+};
+
+/* The first text message of connection CONN (TEXT, LEN bytes), which must be
+ * the handshake (docs/protocol.md): parses it and attaches CONN as
+ * sess__attach does, with *S and *REPLACED as sess__attach returns them. */
+enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void *conn,
+			  struct sess **s, void **replaced, char *err, size_t errlen);
+
+/* A later text message of the connection attached to S: parsed and handed
+ * to the trial; a message that does not parse gets {"error": why}. */
+void sess__text(struct sess *s, const char *text, size_t len);
+
 /* Attaches CONN to the session named by the handshake HS (creating it in open
  * mode). Returns the session (a reference held for CONN until sess__detach)
  * or NULL with a client-facing message in ERR. *REPLACED gets a connection

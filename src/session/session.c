@@ -1,7 +1,8 @@
-/* session: the registry of game sessions, their lifecycle (allocate, attach,
- * grace period, max-runtime, end) and the worker threads that run them.
+/* session: the registry of game sessions and their lifecycle (allocate,
+ * attach, grace period, max-runtime, end); the worker threads that run them
+ * are in sess_worker.c, the connections' side in sess_conn.c (sess_int.h).
  *
- * Threads and locks (docs/ARCHITECTURE.md, "Threads"):
+ * Threads and locks (docs/ARCHITECTURE.md, "Threading model"):
  * - the I/O thread (src/net/server.c) attaches connections, feeds messages
  *   and takes output; it never steps, renders, encodes or writes files,
  *   except for sess_stop, which ends a trial synchronously;
@@ -22,138 +23,25 @@
  * the store's session record says why it ended. */
 #include "session/session.h"
 
-#include <libwebsockets.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
-#include "session/sess_conn.h"
+#include "render/tilejpeg.h"
+#include "session/sess_int.h"
 #include "trial/recorder.h"
-#include "trial/tilejpeg.h"
-#include "trial/trial.h"
-
-#define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
-#define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
-#define SESS_ADDR_MAX 65536     /* client addresses tracked at most */
-#define SESS_ADDR_BUCKETS 4096  /* hash buckets of the allowance table */
-
-struct ctrl {
-	unsigned char *buf; /* headroom + message */
-	size_t len;
-	bool done;
-};
-
-struct fbuf {
-	unsigned char *p;   /* headroom + message */
-	size_t cap, len;
-	size_t time_off;    /* where the send time goes */
-	bool binary;
-};
-
-struct sess {
-	pthread_mutex_t mu;
-	struct sess_mgr *m;
-	int refs;                     /* atomic */
-	struct sess *hnext;           /* registry chain; guarded by m->mu */
-	struct sess *oprev, *onext;   /* every object of the manager; guarded by m->mu */
-	bool registered;              /* in the registry; guarded by m->mu */
-	bool ended;                   /* state is SESS_ENDED; guarded by m->mu (for lookups) */
-	char project_id[MSG_ID_MAX + 1];
-	char user_id[MSG_ID_MAX + 1];
-	const struct cfg *cfg;
-	struct trial *trial;          /* NULL once ended */
-	enum sess_state state;
-	enum sess_end_reason reason;
-	int worker;
-	void *conn;                   /* written on the I/O thread only */
-	bool binary;
-	struct ctrl q[SESS_CTRL_MAX + 1];
-	int qhead, qlen;
-	unsigned char *ctrl_out;      /* the control message handed out last */
-	bool closing;                 /* "done" was handed out */
-	bool fail_close;              /* the trial failed: close so the client asks again */
-	bool attached_once;           /* a client has connected */
-	struct fbuf fpend, fsend;
-	bool frame_ready;
-	bool wake_queued;             /* guarded by m->mu */
-	struct sess *wake_next;       /* guarded by m->mu */
-	int64_t grace_deadline, max_deadline, connect_deadline;
-	int grace_s, connect_s;
-};
-
-/* One client address's allowance of allocations (a token bucket). */
-struct addr_bucket {
-	struct addr_bucket *next;
-	double tokens;
-	int64_t at;                   /* when tokens was computed (monotonic ns) */
-	char addr[64];
-};
-
-struct worker {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct sess **list, **local;
-	size_t n, cap;
-	bool stop, kicked, started;
-	struct trial_scratch sc;
-};
-
-struct sess_mgr {
-	struct sess_mgr_config c;
-	pthread_mutex_t mu;
-	struct sess **reg;            /* registry: chains by user id hash */
-	size_t nreg, regcap;          /* entries, buckets (a power of two) */
-	struct sess *objs;            /* every session object (for shutdown and free) */
-	size_t nobjs, live;
-	unsigned long long refused_full, refused_rate, connect_timeouts;
-	int alloc_rate;               /* allocations per client and minute; 0: no limit */
-	struct addr_bucket **addrs;   /* SESS_ADDR_BUCKETS chains */
-	size_t naddrs;
-	struct sess *wake_head;
-	struct worker *w;
-	int nw;
-	struct tile_cache *tiles; /* encoded MCUs shared by the workers */
-	sess_end_fn end_fn;
-	void *end_user;
-	unsigned long long frames_sent; /* atomic: frames handed to connections */
-};
-
-static const char *const reason_names[] = {
-	"none",	    "done",	"stop",	    "stop_step",       "max_runtime",
-	"grace",    "error",	"shutdown", "connect_timeout", "record_error",
-};
-
-const char *sess_end_reason_name(enum sess_end_reason r)
-{
-	return (unsigned)r < sizeof reason_names / sizeof reason_names[0] ? reason_names[r]
-									  : "unknown";
-}
-
-bool sess_end_name_final(const char *name)
-{
-	static const enum sess_end_reason final[] = {SESS_END_DONE,	   SESS_END_STOP,
-						     SESS_END_STOP_STEP,   SESS_END_MAX_RUNTIME,
-						     SESS_END_GRACE,	   SESS_END_ERROR};
-	for (size_t i = 0; name && i < sizeof final / sizeof final[0]; i++)
-		if (strcmp(name, reason_names[final[i]]) == 0)
-			return true;
-	return false;
-}
 
 /* ---- references ---- */
 
-/* FNV-1a: the registry's and the allowance table's hash. */
-static size_t hash_user(const char *user)
+size_t sess__hash(const char *user)
 {
 	size_t h = 14695981039346656037u;
 	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
@@ -161,18 +49,16 @@ static size_t hash_user(const char *user)
 	return h;
 }
 
-static void ref(struct sess *s)
+void sess__ref(struct sess *s)
 {
 	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 }
-
-static void clear_ctrl(struct sess *s);
 
 /* Frees S (no references left, not reachable any more). */
 static void sess_free(struct sess *s)
 {
 	trial_free(s->trial);
-	clear_ctrl(s);
+	sess__clear_ctrl(s);
 	free(s->ctrl_out);
 	free(s->fpend.p);
 	free(s->fsend.p);
@@ -180,8 +66,7 @@ static void sess_free(struct sess *s)
 	free(s);
 }
 
-/* Drops a reference; the last one frees S. Never called with a lock held. */
-static void unref(struct sess *s)
+void sess__unref(struct sess *s)
 {
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
@@ -198,154 +83,9 @@ static void unref(struct sess *s)
 	sess_free(s);
 }
 
-/* ---- output (called with s->mu held) ---- */
+/* ---- the end ---- */
 
-static void wake(struct sess *s)
-{
-	if (!s->conn)
-		return;
-	struct sess_mgr *m = s->m;
-	bool first = false;
-	pthread_mutex_lock(&m->mu);
-	if (!s->wake_queued) {
-		ref(s); /* dropped by sess__drain_wakes */
-		s->wake_queued = true;
-		first = m->wake_head == NULL;
-		s->wake_next = m->wake_head;
-		m->wake_head = s;
-	}
-	pthread_mutex_unlock(&m->mu);
-	if (first && m->c.wake)
-		m->c.wake(m->c.wake_user);
-}
-
-static void sink_text(void *user, const char *msg, size_t len)
-{
-	struct sess *s = user;
-	bool done = len == 4 && memcmp(msg, "done", 4) == 0;
-	if (s->qlen >= SESS_CTRL_MAX && !(done && s->qlen == SESS_CTRL_MAX))
-		return; /* a client that does not read: drop errors, never "done" */
-	size_t h = s->m->c.headroom;
-	unsigned char *b = malloc(h + len + 1);
-	if (!b)
-		return;
-	memcpy(b + h, msg, len);
-	int i = (s->qhead + s->qlen) % (SESS_CTRL_MAX + 1);
-	s->q[i] = (struct ctrl){.buf = b, .len = len, .done = done};
-	s->qlen++;
-	wake(s);
-}
-
-static bool fbuf_reserve(struct fbuf *f, size_t need)
-{
-	if (f->cap >= need)
-		return true;
-	size_t cap = f->cap ? f->cap : 32768;
-	while (cap < need)
-		cap *= 2;
-	unsigned char *p = realloc(f->p, cap);
-	if (!p)
-		return false;
-	f->p = p;
-	f->cap = cap;
-	return true;
-}
-
-/* Builds the frame message into fpend, replacing an unsent one (newest wins). */
-static void sink_frame(void *user, const uint8_t *jpeg, size_t len, unsigned long long id,
-		       const char *extra)
-{
-	struct sess *s = user;
-	if (!s->conn || s->closing)
-		return;
-	size_t h = s->m->c.headroom;
-	struct fbuf *f = &s->fpend;
-	f->binary = s->binary;
-	if (s->binary) {
-		/* 16-byte header: type 1, 3 zero bytes, frameId (u32 BE), send time ms (u64 BE) */
-		if (!fbuf_reserve(f, h + 16 + len))
-			return;
-		unsigned char *p = f->p + h;
-		memset(p, 0, 16);
-		p[0] = 1;
-		for (int i = 0; i < 4; i++)
-			p[4 + i] = (unsigned char)(id >> (8 * (3 - i)));
-		memcpy(p + 16, jpeg, len);
-		f->len = 16 + len;
-		f->time_off = 8;
-	} else {
-		size_t extra_len = strlen(extra);
-		size_t b64 = 4 * ((len + 2) / 3);
-		if (len > INT32_MAX / 2 || !fbuf_reserve(f, h + 96 + b64 + 8 + extra_len + 2))
-			return;
-		char *p = (char *)f->p + h;
-		int n = snprintf(p, 96, "{\"frameId\":%llu,\"serverTime\":0000000000000,\"frame\":\"",
-				 id);
-		f->time_off = (size_t)n - 23; /* the 13 zeros before ,"frame":" */
-		/* lws wants a little room past the encoded text */
-		int w = lws_b64_encode_string((const char *)jpeg, (int)len, p + n, (int)(b64 + 8));
-		if (w < 0)
-			return;
-		size_t pos = (size_t)n + (size_t)w;
-		p[pos++] = '"';
-		memcpy(p + pos, extra, extra_len);
-		pos += extra_len;
-		p[pos++] = '}';
-		f->len = pos;
-	}
-	s->frame_ready = true;
-	wake(s);
-}
-
-static void stamp_time(struct fbuf *f, size_t h)
-{
-	long long ms = trial_wall_ms();
-	unsigned char *p = f->p + h + f->time_off;
-	if (f->binary) {
-		for (int i = 0; i < 8; i++)
-			p[i] = (unsigned char)((unsigned long long)ms >> (8 * (7 - i)));
-	} else {
-		for (int i = 12; i >= 0; i--) {
-			p[i] = (unsigned char)('0' + ms % 10);
-			ms /= 10;
-		}
-	}
-}
-
-static struct trial_sink sink_of(struct sess *s)
-{
-	return (struct trial_sink){.user = s, .text = sink_text, .frame = sink_frame};
-}
-
-static void clear_ctrl(struct sess *s)
-{
-	while (s->qlen > 0) {
-		free(s->q[s->qhead].buf);
-		s->qhead = (s->qhead + 1) % (SESS_CTRL_MAX + 1);
-		s->qlen--;
-	}
-}
-
-/* ---- workers ---- */
-
-static void kick(struct sess_mgr *m, int wi)
-{
-	struct worker *w = &m->w[wi];
-	pthread_mutex_lock(&w->mu);
-	w->kicked = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-struct ended {
-	bool yes;
-	enum sess_end_reason reason;
-	char **files;
-};
-
-/* With s->mu held: if the trial has ended, frees it, marks the session ended
- * and fills E for the end callback (made after unlocking). */
-static void end_locked(struct sess *s, struct ended *e)
+void sess__end_locked(struct sess *s, struct sess__ended *e)
 {
 	e->yes = false;
 	if (!s->trial || trial_ended(s->trial) == SESS_END_NONE)
@@ -381,7 +121,7 @@ static void end_locked(struct sess *s, struct ended *e)
 		/* no "done" (the game is not over): the connection is closed after
 		 * the error, and the client comes back for a new session */
 		s->fail_close = true;
-		wake(s);
+		sess__wake(s);
 	}
 }
 
@@ -393,7 +133,7 @@ static void unregister(struct sess *s)
 	bool drop = false;
 	pthread_mutex_lock(&m->mu);
 	if (s->registered) {
-		struct sess **pp = &m->reg[hash_user(s->user_id) & (m->regcap - 1)];
+		struct sess **pp = &m->reg[sess__hash(s->user_id) & (m->regcap - 1)];
 		while (*pp && *pp != s)
 			pp = &(*pp)->hnext;
 		if (*pp)
@@ -405,148 +145,29 @@ static void unregister(struct sess *s)
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (drop)
-		unref(s);
+		sess__unref(s);
 }
 
-/* Reports the end (E from end_locked) to the end callback, then forgets the
- * session: from now on lookups find no session and the store (written by
- * the callback) says why it ended. The caller holds a reference. */
-static void notify_end(struct sess *s, struct ended *e)
+/* From now on lookups find no session and the store (written by a listener)
+ * says why it ended. */
+void sess__notify_end(struct sess *s, struct sess__ended *e)
 {
 	if (!e->yes)
 		return;
 	struct sess_mgr *m = s->m;
 	pthread_mutex_lock(&m->mu);
-	sess_end_fn fn = m->end_fn;
-	void *user = m->end_user;
+	int n = m->nends;
+	struct sess_end_listener ends[SESS_END_LISTENERS];
+	memcpy(ends, m->ends, (size_t)n * sizeof ends[0]);
 	pthread_mutex_unlock(&m->mu);
-	if (fn)
-		fn(user, s->project_id, s->user_id, e->reason,
-		   (const char *const *)(e->files ? e->files : (char *[]){NULL}));
+	const char *const *files = (const char *const *)(e->files ? e->files : (char *[]){NULL});
+	for (int i = 0; i < n; i++)
+		ends[i].fn(ends[i].user, s->project_id, s->user_id, e->reason, files);
 	for (size_t i = 0; e->files && e->files[i]; i++)
 		free(e->files[i]);
 	free(e->files);
 	e->yes = false;
 	unregister(s);
-}
-
-/* Runs what is due for S at NOW. Returns the next deadline, or -1 when the
- * session has ended (the worker drops it). */
-static int64_t service(struct sess *s, int64_t now, struct trial_scratch *sc)
-{
-	struct ended e = {0};
-	struct trial_sink sink = sink_of(s);
-	pthread_mutex_lock(&s->mu);
-	if (!s->trial) {
-		pthread_mutex_unlock(&s->mu);
-		return -1;
-	}
-	if (now >= s->max_deadline) {
-		trial_end(s->trial, SESS_END_MAX_RUNTIME, &sink);
-	} else if (s->state == SESS_PAUSED && now >= s->grace_deadline) {
-		trial_end(s->trial, SESS_END_GRACE, &sink);
-	} else if (!s->attached_once) {
-		/* the connect timeout runs from when the session is ready */
-		if (trial_starting(s->trial))
-			s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
-		else if (now >= s->connect_deadline)
-			trial_end(s->trial, SESS_END_CONNECT_TIMEOUT, &sink);
-	}
-	int64_t d = trial_due(s->trial);
-	if (d <= now) {
-		trial_run(s->trial, now, sc, &sink);
-		d = trial_due(s->trial);
-		if (d <= now)
-			d = now + 1000000; /* nothing more could be done now: retry soon */
-	}
-	end_locked(s, &e);
-	int64_t next = e.yes ? -1 : d;
-	if (next >= 0 && s->max_deadline < next)
-		next = s->max_deadline;
-	if (next >= 0 && s->state == SESS_PAUSED && s->grace_deadline < next)
-		next = s->grace_deadline;
-	if (next >= 0 && !s->attached_once && s->connect_deadline < next)
-		next = s->connect_deadline;
-	pthread_mutex_unlock(&s->mu);
-	notify_end(s, &e);
-	return next;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
-		size_t n = w->n;
-		if (n)
-			memcpy(w->local, w->list, n * sizeof *w->list);
-		w->kicked = false;
-		pthread_mutex_unlock(&w->mu);
-		int64_t now = trial_now_ns();
-		int64_t next = now + 1000000000;
-		size_t removed = 0;
-		for (size_t i = 0; i < n; i++) {
-			int64_t d = service(w->local[i], now, &w->sc);
-			if (d < 0) {
-				/* the list's reference; only this worker reads the
-				 * list's entries, and the freed one is dropped below */
-				unref(w->local[i]);
-				w->local[i] = NULL;
-				removed++;
-			} else if (d < next) {
-				next = d;
-			}
-		}
-		pthread_mutex_lock(&w->mu);
-		if (removed) {
-			/* the first N entries are the ones serviced (others were appended since) */
-			size_t j = 0;
-			for (size_t i = 0; i < w->n; i++)
-				if (i >= n || w->local[i])
-					w->list[j++] = w->list[i];
-			w->n = j;
-		}
-		if (w->kicked || w->stop)
-			continue;
-		int64_t now2 = trial_now_ns();
-		if (next > now2) {
-			struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
-			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-		}
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Adds S to the least loaded worker (the list takes a reference). */
-static int assign(struct sess_mgr *m, struct sess *s)
-{
-	int best = 0;
-	for (int i = 1; i < m->nw; i++)
-		if (m->w[i].n < m->w[best].n)
-			best = i;
-	struct worker *w = &m->w[best];
-	pthread_mutex_lock(&w->mu);
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct sess **l = realloc(w->list, cap * sizeof *l);
-		struct sess **c = l ? realloc(w->local, cap * sizeof *c) : NULL;
-		if (l)
-			w->list = l;
-		if (!l || !c) {
-			pthread_mutex_unlock(&w->mu);
-			return -1;
-		}
-		w->local = c;
-		w->cap = cap;
-	}
-	ref(s);
-	w->list[w->n++] = s;
-	s->worker = best;
-	w->kicked = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	return 0;
 }
 
 /* ---- registry ---- */
@@ -559,7 +180,7 @@ static struct sess *find_locked(struct sess_mgr *m, const char *project, const c
 	if (!m->regcap)
 		return NULL;
 	struct sess *ended = NULL;
-	for (struct sess *s = m->reg[hash_user(user) & (m->regcap - 1)]; s; s = s->hnext) {
+	for (struct sess *s = m->reg[sess__hash(user) & (m->regcap - 1)]; s; s = s->hnext) {
 		if (strcmp(s->user_id, user) != 0 || (project[0] && strcmp(s->project_id, project)))
 			continue;
 		if (!s->ended)
@@ -583,7 +204,7 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 			struct sess *x = m->reg[i];
 			while (x) {
 				struct sess *nx = x->hnext;
-				size_t b = hash_user(x->user_id) & (cap - 1);
+				size_t b = sess__hash(x->user_id) & (cap - 1);
 				x->hnext = t[b];
 				t[b] = x;
 				x = nx;
@@ -593,12 +214,12 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 		m->reg = t;
 		m->regcap = cap;
 	}
-	size_t b = hash_user(s->user_id) & (m->regcap - 1);
+	size_t b = sess__hash(s->user_id) & (m->regcap - 1);
 	s->hnext = m->reg[b];
 	m->reg[b] = s;
 	s->registered = true;
 	m->nreg++;
-	ref(s);
+	sess__ref(s);
 	s->oprev = NULL;
 	s->onext = m->objs;
 	if (m->objs)
@@ -611,11 +232,10 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 
 /* A session for USER_ID with CFG, not registered yet (one reference, the
  * caller's). */
-static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			   char *err, size_t errlen)
 {
-	const char *pid = cfg->project.id && id_valid_project(cfg->project.id) ? cfg->project.id
-									  : "default";
+	const char *pid = cfg->project.id; /* validated by sess_allocate, sess__mgr_new */
 	struct sess *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -627,21 +247,24 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
 	s->cfg = cfg;
 	snprintf(s->project_id, sizeof s->project_id, "%s", pid);
 	snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
-	struct trial_params tp = {
-		.cfg = cfg, .data_dir = m->c.data_dir, .project_id = pid, .user_id = user_id};
+	pthread_mutex_lock(&m->mu);
+	struct trial_params tp = {.cfg = cfg,
+				  .data_dir = m->c.data_dir,
+				  .project_id = pid,
+				  .user_id = user_id,
+				  .on_file_closed = m->file_fn,
+				  .on_file_closed_user = m->file_user};
+	pthread_mutex_unlock(&m->mu);
 	s->trial = trial_new(&tp, err, errlen);
 	if (!s->trial) {
 		pthread_mutex_destroy(&s->mu);
 		free(s);
 		return NULL;
 	}
-	int64_t now = trial_now_ns();
-	int max_min = cfg->project.max_runtime_min > 0 ? cfg->project.max_runtime_min : 60;
-	s->max_deadline = now + (int64_t)max_min * 60 * 1000000000;
+	int64_t now = clock_mono_ns();
+	s->max_deadline = now + (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
-	if (s->grace_s < 0)
-		s->grace_s = 60;
-	s->connect_s = cfg->trial.connect_timeout_s > 0 ? cfg->trial.connect_timeout_s : 60;
+	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
 	s->state = SESS_READY;
 	return s;
@@ -651,7 +274,7 @@ static struct sess *create(struct sess_mgr *m, const struct cfg *cfg, const char
  * Returns S, or the live session of the same participant that appeared
  * meanwhile (S is discarded), with a reference for the caller; or NULL (S
  * discarded) with *FULL set when max_sessions sessions are live. */
-static struct sess *insert(struct sess_mgr *m, struct sess *s, bool *full)
+struct sess *sess__insert(struct sess_mgr *m, struct sess *s, bool *full)
 {
 	*full = false;
 	pthread_mutex_lock(&m->mu);
@@ -659,7 +282,7 @@ static struct sess *insert(struct sess_mgr *m, struct sess *s, bool *full)
 	bool at_cap = m->c.max_sessions && m->live >= m->c.max_sessions;
 	if ((other && !other->ended) || at_cap || register_locked(m, s) < 0) {
 		if (other && !other->ended)
-			ref(other);
+			sess__ref(other);
 		else
 			other = NULL;
 		*full = !other && at_cap;
@@ -670,108 +293,18 @@ static struct sess *insert(struct sess_mgr *m, struct sess *s, bool *full)
 		return other;
 	}
 	pthread_mutex_unlock(&m->mu);
-	if (assign(m, s) < 0) {
+	if (sess__assign(m, s) < 0) {
 		pthread_mutex_lock(&s->mu);
-		struct trial_sink sink = sink_of(s);
+		struct trial_sink sink = sess__sink(s);
 		trial_end(s->trial, SESS_END_ERROR, &sink);
-		struct ended e;
-		end_locked(s, &e);
+		struct sess__ended e;
+		sess__end_locked(s, &e);
 		pthread_mutex_unlock(&s->mu);
-		notify_end(s, &e);
-		unref(s);
+		sess__notify_end(s, &e);
+		sess__unref(s);
 		return NULL;
 	}
 	return s;
-}
-
-/* With m->mu held: the allowance of ADDR refilled to NOW, created when new
- * (NULL when the table is full of addresses that used theirs lately). */
-static struct addr_bucket *addr_get(struct sess_mgr *m, const char *addr, int64_t now)
-{
-	double rate = m->alloc_rate / 60e9; /* tokens per ns */
-	double cap = m->alloc_rate;
-	if (!m->addrs) {
-		m->addrs = calloc(SESS_ADDR_BUCKETS, sizeof *m->addrs);
-		if (!m->addrs)
-			return NULL;
-	}
-	size_t h = hash_user(addr) & (SESS_ADDR_BUCKETS - 1);
-	for (struct addr_bucket *b = m->addrs[h]; b; b = b->next) {
-		if (strcmp(b->addr, addr) != 0)
-			continue;
-		b->tokens = fmin(cap, b->tokens + (double)(now - b->at) * rate);
-		b->at = now;
-		return b;
-	}
-	if (m->naddrs >= SESS_ADDR_MAX) {
-		/* forget the addresses whose allowance is full again (idle for a minute) */
-		for (size_t i = 0; i < SESS_ADDR_BUCKETS; i++) {
-			struct addr_bucket **pp = &m->addrs[i];
-			while (*pp) {
-				struct addr_bucket *b = *pp;
-				if (b->tokens + (double)(now - b->at) * rate >= cap) {
-					*pp = b->next;
-					free(b);
-					m->naddrs--;
-				} else {
-					pp = &b->next;
-				}
-			}
-		}
-		if (m->naddrs >= SESS_ADDR_MAX)
-			return NULL;
-	}
-	struct addr_bucket *b = calloc(1, sizeof *b);
-	if (!b)
-		return NULL;
-	snprintf(b->addr, sizeof b->addr, "%s", addr);
-	b->tokens = cap;
-	b->at = now;
-	b->next = m->addrs[h];
-	m->addrs[h] = b;
-	m->naddrs++;
-	return b;
-}
-
-/* With m->mu held: whether CLIENT may allocate now (CHARGE: and takes one
- * allocation from its allowance); *RETRY_S gets the wait otherwise. */
-static bool addr_allow(struct sess_mgr *m, const char *client, bool charge, int *retry_s)
-{
-	if (!client || !client[0] || m->alloc_rate <= 0)
-		return true;
-	int64_t now = trial_now_ns();
-	struct addr_bucket *b = addr_get(m, client, now);
-	if (b && b->tokens >= 1) {
-		if (charge)
-			b->tokens -= 1;
-		return true;
-	}
-	if (retry_s) {
-		double need = b ? 1 - b->tokens : 1;
-		*retry_s = (int)ceil(need * 60.0 / m->alloc_rate);
-		if (*retry_s < 1)
-			*retry_s = 1;
-	}
-	return false;
-}
-
-static void addrs_clear(struct sess_mgr *m)
-{
-	for (size_t i = 0; m->addrs && i < SESS_ADDR_BUCKETS; i++)
-		while (m->addrs[i]) {
-			struct addr_bucket *b = m->addrs[i];
-			m->addrs[i] = b->next;
-			free(b);
-		}
-	m->naddrs = 0;
-}
-
-void sess_set_alloc_rate(struct sess_mgr *m, int per_minute)
-{
-	pthread_mutex_lock(&m->mu);
-	m->alloc_rate = per_minute > 0 ? per_minute : 0;
-	addrs_clear(m); /* every address starts with a full allowance at the new rate */
-	pthread_mutex_unlock(&m->mu);
 }
 
 enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
@@ -781,14 +314,18 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
 		return SESS_ALLOC_ERROR;
 	}
-	const char *pid = cfg->project.id ? cfg->project.id : "default";
+	const char *pid = cfg->project.id;
+	if (!id_valid_project(pid)) {
+		snprintf(err, errlen, "projectId must match " ID_PROJECT_RULE);
+		return SESS_ALLOC_ERROR;
+	}
 	pthread_mutex_lock(&m->mu);
 	struct sess *s = find_locked(m, pid, user_id);
 	if (s && !s->ended) {
 		pthread_mutex_unlock(&m->mu);
 		return SESS_ALLOC_OK;
 	}
-	if (!addr_allow(m, client, false, retry_s)) {
+	if (!sess__addr_allow(m, client, false, retry_s)) {
 		m->refused_rate++;
 		pthread_mutex_unlock(&m->mu);
 		snprintf(err, errlen, "too many new game sessions from %s", client);
@@ -801,11 +338,11 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		return SESS_ALLOC_FULL;
 	}
 	pthread_mutex_unlock(&m->mu);
-	s = create(m, cfg, user_id, err, errlen);
+	s = sess__create(m, cfg, user_id, err, errlen);
 	if (!s)
 		return SESS_ALLOC_ERROR;
 	bool full;
-	s = insert(m, s, &full);
+	s = sess__insert(m, s, &full);
 	if (!s) {
 		if (full)
 			snprintf(err, errlen, "too many live sessions (%zu)", m->c.max_sessions);
@@ -814,19 +351,19 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		return full ? SESS_ALLOC_FULL : SESS_ALLOC_ERROR;
 	}
 	pthread_mutex_lock(&m->mu);
-	addr_allow(m, client, true, NULL);
+	sess__addr_allow(m, client, true, NULL);
 	pthread_mutex_unlock(&m->mu);
-	unref(s);
+	sess__unref(s);
 	return SESS_ALLOC_OK;
 }
 
 /* The session of (PROJECT, USER) as find_locked, with a reference for the caller. */
-static struct sess *lookup(struct sess_mgr *m, const char *project, const char *user)
+struct sess *sess__lookup(struct sess_mgr *m, const char *project, const char *user)
 {
 	pthread_mutex_lock(&m->mu);
 	struct sess *s = find_locked(m, project ? project : "", user);
 	if (s)
-		ref(s);
+		sess__ref(s);
 	pthread_mutex_unlock(&m->mu);
 	return s;
 }
@@ -834,33 +371,33 @@ static struct sess *lookup(struct sess_mgr *m, const char *project, const char *
 /* Ends S with REASON (the caller holds a reference). */
 static void stop_sess(struct sess *s, enum sess_end_reason reason)
 {
-	struct ended e = {0};
+	struct sess__ended e = {0};
 	pthread_mutex_lock(&s->mu);
 	if (s->trial) {
-		struct trial_sink sink = sink_of(s);
+		struct trial_sink sink = sess__sink(s);
 		trial_end(s->trial, reason, &sink);
-		end_locked(s, &e);
+		sess__end_locked(s, &e);
 	}
 	int wi = s->worker;
 	pthread_mutex_unlock(&s->mu);
-	notify_end(s, &e);
-	kick(s->m, wi);
+	sess__notify_end(s, &e);
+	sess__kick(s->m, wi);
 }
 
 void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
 	       enum sess_end_reason reason)
 {
-	struct sess *s = lookup(m, project_id, user_id);
+	struct sess *s = sess__lookup(m, project_id, user_id);
 	if (s) {
 		stop_sess(s, reason);
-		unref(s);
+		sess__unref(s);
 	}
 }
 
 enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const char *user_id,
 			       enum sess_end_reason *reason)
 {
-	struct sess *s = lookup(m, project_id, user_id);
+	struct sess *s = sess__lookup(m, project_id, user_id);
 	if (!s) {
 		if (reason)
 			*reason = SESS_END_NONE;
@@ -873,15 +410,29 @@ enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const
 	if (reason)
 		*reason = st == SESS_ENDED ? s->reason : SESS_END_NONE;
 	pthread_mutex_unlock(&s->mu);
-	unref(s);
+	sess__unref(s);
 	return st;
 }
 
-void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user)
+int sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user)
+{
+	int rc = -1;
+	pthread_mutex_lock(&m->mu);
+	if (fn && m->nends < SESS_END_LISTENERS) {
+		m->ends[m->nends].fn = fn;
+		m->ends[m->nends].user = user;
+		m->nends++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user)
 {
 	pthread_mutex_lock(&m->mu);
-	m->end_fn = fn;
-	m->end_user = user;
+	m->file_fn = fn;
+	m->file_user = user;
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -903,6 +454,17 @@ long sess_raise_fd_limit(void)
 								     : (long)rl.rlim_cur;
 }
 
+void sess_stats(struct sess_mgr *m, struct sess_stats *st)
+{
+	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&m->mu);
+	st->live = m->live;
+	st->held = m->nobjs;
+	st->refused_full = m->refused_full;
+	st->refused_rate = m->refused_rate;
+	st->connect_timeouts = m->connect_timeouts;
+	pthread_mutex_unlock(&m->mu);
+}
 /* ---- manager ---- */
 
 struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_t errlen)
@@ -910,6 +472,11 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 	struct sess_mgr *m = calloc(1, sizeof *m);
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (c->open_project && !id_valid_project(c->open_project->project.id)) {
+		snprintf(err, errlen, "projectId must match " ID_PROJECT_RULE);
+		free(m);
 		return NULL;
 	}
 	m->c = *c;
@@ -931,7 +498,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, &ca);
 		w->sc.cache = m->tiles;
-		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+		if (pthread_create(&w->th, NULL, sess__worker_main, w) != 0) {
 			snprintf(err, errlen, "cannot start worker threads");
 			pthread_condattr_destroy(&ca);
 			sess__mgr_free(m);
@@ -945,18 +512,19 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 
 void sess__shutdown(struct sess_mgr *m)
 {
+	__atomic_store_n(&m->shutting_down, true, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&m->mu);
 	size_t n = m->nreg, k = 0;
 	struct sess **copy = n ? malloc(n * sizeof *copy) : NULL;
 	for (size_t i = 0; copy && i < m->regcap; i++)
 		for (struct sess *s = m->reg[i]; s && k < n; s = s->hnext) {
-			ref(s);
+			sess__ref(s);
 			copy[k++] = s;
 		}
 	pthread_mutex_unlock(&m->mu);
 	for (size_t i = 0; i < k; i++) {
 		stop_sess(copy[i], SESS_END_SHUTDOWN);
-		unref(copy[i]);
+		sess__unref(copy[i]);
 	}
 	free(copy);
 }
@@ -1000,7 +568,7 @@ void sess__mgr_free(struct sess_mgr *m)
 		sess_free(s);
 	}
 	free(m->reg);
-	addrs_clear(m);
+	sess__addrs_clear(m);
 	free(m->addrs);
 	free(m->w);
 	tile_cache_free(m->tiles);
@@ -1009,228 +577,3 @@ void sess__mgr_free(struct sess_mgr *m)
 	free(m);
 }
 
-/* ---- connections (I/O thread) ---- */
-
-static void uuid4(char out[37])
-{
-	unsigned char b[16];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-		uint64_t x = (uint64_t)trial_now_ns();
-		for (int i = 0; i < 16; i++)
-			b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)i;
-	}
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
-}
-
-struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *conn,
-			  bool binary, void **replaced, char *err, size_t errlen)
-{
-	*replaced = NULL;
-	char user[MSG_ID_MAX + 1];
-	if (hs->user_id[0])
-		snprintf(user, sizeof user, "%s", hs->user_id);
-	else
-		uuid4(user);
-	const struct cfg *open = m->c.open_project;
-	const char *project = hs->project_id;
-	if (open)
-		project = open->project.id && id_valid_project(open->project.id) ? open->project.id
-									   : "default";
-	struct sess *s = lookup(m, project, user);
-	pthread_mutex_lock(&m->mu);
-	bool ended = s && s->ended;
-	pthread_mutex_unlock(&m->mu);
-	if (!s || ended) {
-		if (s)
-			unref(s);
-		if (!open) {
-			snprintf(err, errlen, ended ? "the session of this participant has ended"
-						    : "no session for this participant");
-			return NULL;
-		}
-		if (m->c.max_sessions && sess__live(m) >= m->c.max_sessions) {
-			snprintf(err, errlen, "the server is full, try again later");
-			return NULL;
-		}
-		s = create(m, open, user, err, errlen);
-		if (!s)
-			return NULL;
-		bool full;
-		s = insert(m, s, &full);
-		if (!s) {
-			snprintf(err, errlen, full ? "the server is full, try again later"
-						   : "could not start the session");
-			return NULL;
-		}
-	}
-	pthread_mutex_lock(&s->mu);
-	if (!s->trial) {
-		pthread_mutex_unlock(&s->mu);
-		unref(s);
-		snprintf(err, errlen, "the session of this participant has ended");
-		return NULL;
-	}
-	/* The connection's reference: ours, unless a replaced connection hands
-	 * its own over. */
-	bool keep = s->conn == NULL;
-	*replaced = s->conn;
-	clear_ctrl(s);
-	s->closing = false;
-	s->frame_ready = false;
-	s->conn = conn;
-	s->binary = binary;
-	s->attached_once = true;
-	s->state = SESS_RUNNING;
-	struct trial_sink sink = sink_of(s);
-	trial_on_attach(s->trial, hs, &sink);
-	int wi = s->worker;
-	pthread_mutex_unlock(&s->mu);
-	kick(m, wi);
-	if (!keep)
-		unref(s);
-	return s;
-}
-
-void sess__detach(struct sess *s, void *conn)
-{
-	pthread_mutex_lock(&s->mu);
-	if (s->conn != conn) {
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	s->conn = NULL;
-	clear_ctrl(s);
-	s->frame_ready = false;
-	if (s->trial) {
-		trial_on_detach(s->trial);
-		s->state = SESS_PAUSED;
-		int64_t g = trial_now_ns() + (int64_t)s->grace_s * 1000000000;
-		s->grace_deadline = g < s->max_deadline ? g : s->max_deadline;
-	} else {
-		free(s->fsend.p);
-		s->fsend = (struct fbuf){0};
-	}
-	int wi = s->worker;
-	pthread_mutex_unlock(&s->mu);
-	kick(s->m, wi);
-	unref(s); /* the connection's reference */
-}
-
-void sess__message(struct sess *s, const struct trial_msg *msg)
-{
-	pthread_mutex_lock(&s->mu);
-	if (s->trial) {
-		struct trial_sink sink = sink_of(s);
-		trial_on_message(s->trial, msg, trial_now_ns(), &sink);
-	}
-	int wi = s->worker;
-	pthread_mutex_unlock(&s->mu);
-	kick(s->m, wi);
-}
-
-void sess__error(struct sess *s, const char *text)
-{
-	json_t *j = json_pack("{s:s}", "error", text);
-	char *str = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (!str)
-		return;
-	pthread_mutex_lock(&s->mu);
-	if (!s->closing)
-		sink_text(s, str, strlen(str));
-	pthread_mutex_unlock(&s->mu);
-	free(str);
-}
-
-void sess__rtt(struct sess *s, double rtt_ms)
-{
-	pthread_mutex_lock(&s->mu);
-	if (s->trial)
-		trial_on_rtt(s->trial, rtt_ms);
-	pthread_mutex_unlock(&s->mu);
-}
-
-enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf, size_t *len,
-				bool *more)
-{
-	enum sess_out out = SESS_OUT_NONE;
-	*more = false;
-	pthread_mutex_lock(&s->mu);
-	free(s->ctrl_out);
-	s->ctrl_out = NULL;
-	if (s->conn != conn) {
-		pthread_mutex_unlock(&s->mu);
-		return SESS_OUT_NONE;
-	}
-	size_t h = s->m->c.headroom;
-	if (s->closing) {
-		out = SESS_OUT_CLOSE;
-	} else if (s->qlen > 0) {
-		struct ctrl c = s->q[s->qhead];
-		s->qhead = (s->qhead + 1) % (SESS_CTRL_MAX + 1);
-		s->qlen--;
-		s->ctrl_out = c.buf;
-		*buf = c.buf + h;
-		*len = c.len;
-		out = SESS_OUT_TEXT;
-		if (c.done) {
-			s->closing = true;
-			s->frame_ready = false;
-		}
-	} else if (s->fail_close) {
-		out = SESS_OUT_CLOSE_RETRY;
-	} else if (s->frame_ready) {
-		struct fbuf t = s->fsend;
-		s->fsend = s->fpend;
-		s->fpend = t;
-		s->frame_ready = false;
-		stamp_time(&s->fsend, h);
-		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
-		*buf = s->fsend.p + h;
-		*len = s->fsend.len;
-		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;
-	}
-	*more = s->qlen > 0 || s->frame_ready || s->closing || s->fail_close;
-	pthread_mutex_unlock(&s->mu);
-	return out;
-}
-
-void sess__drain_wakes(struct sess_mgr *m, void (*fn)(void *conn, void *user), void *user)
-{
-	struct sess *batch[256];
-	for (;;) {
-		size_t n = 0;
-		pthread_mutex_lock(&m->mu);
-		while (m->wake_head && n < sizeof batch / sizeof batch[0]) {
-			struct sess *s = m->wake_head;
-			m->wake_head = s->wake_next;
-			s->wake_queued = false;
-			batch[n++] = s;
-		}
-		pthread_mutex_unlock(&m->mu);
-		for (size_t i = 0; i < n; i++) {
-			if (batch[i]->conn)
-				fn(batch[i]->conn, user);
-			unref(batch[i]); /* the wake list's reference */
-		}
-		if (n < sizeof batch / sizeof batch[0])
-			return;
-	}
-}
-
-void sess_stats(struct sess_mgr *m, struct sess_stats *st)
-{
-	st->frames_sent = __atomic_load_n(&m->frames_sent, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&m->mu);
-	st->live = m->live;
-	st->held = m->nobjs;
-	st->refused_full = m->refused_full;
-	st->refused_rate = m->refused_rate;
-	st->connect_timeouts = m->connect_timeouts;
-	pthread_mutex_unlock(&m->mu);
-}

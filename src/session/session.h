@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "trial/end_reason.h" /* enum sess_end_reason, its names */
+
 struct cfg;
 struct sess_mgr;
 
@@ -29,28 +31,6 @@ enum sess_state {
 	SESS_PAUSED,     /* client disconnected, within its grace period */
 	SESS_ENDED,      /* over; see the reason */
 };
-
-enum sess_end_reason {
-	SESS_END_NONE = 0,
-	SESS_END_DONE,        /* maxEpisodes reached */
-	SESS_END_STOP,        /* the participant sent "stop" */
-	SESS_END_STOP_STEP,   /* the flow reached events.stopServerStep */
-	SESS_END_MAX_RUNTIME, /* maxRuntime minutes after start */
-	SESS_END_GRACE,       /* disconnected longer than the grace period */
-	SESS_END_ERROR,       /* the environment failed */
-	SESS_END_SHUTDOWN,    /* the server stopped */
-	SESS_END_CONNECT_TIMEOUT, /* nobody connected within trial.connectTimeout */
-	SESS_END_RECORD,      /* the records could not be written (e.g. out of descriptors) */
-};
-
-const char *sess_end_reason_name(enum sess_end_reason r);
-
-/* Whether an end with the reason named NAME (sess_end_reason_name, or a name
- * the store uses such as "restart") is the end of the participant's game: done,
- * stop, stop_step, max_runtime, grace, error. Any other (shutdown,
- * connect_timeout, record_error, restart, lost, unknown) means the game is
- * still to be played: the flow allocates a new session. */
-bool sess_end_name_final(const char *name);
 
 /* Called (on a server thread, without locks held) when a session ends, with the
  * data files it wrote (paths relative to the data folder, NULL-terminated). */
@@ -89,8 +69,18 @@ void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
 enum sess_state sess_get_state(struct sess_mgr *m, const char *project_id, const char *user_id,
 			       enum sess_end_reason *reason);
 
-/* Registers the callback invoked whenever a session ends. */
-void sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
+/* Adds FN to the listeners called whenever a session ends, in the order they
+ * were added (e.g. the upload spool queues the files, then the flow records
+ * the end). Returns 0, or -1 when FN is NULL or 8 listeners are registered. */
+int sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
+
+/* Called (on a session worker, must not block) each time a session closes a
+ * per-episode data file: the ids and the file's path relative to the data
+ * folder (recorder.h, rec_closed_fn). Set it before any session is allocated
+ * (sessions take it when they start); NULL clears it. */
+typedef void (*sess_file_fn)(void *user, const char *project_id, const char *user_id,
+			     const char *rel_path);
+void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user);
 
 /* Counters for /metrics. */
 struct sess_stats {

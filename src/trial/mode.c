@@ -40,7 +40,7 @@ int mode_open(const struct cfg *cfg, const struct hippo_env_info *info, int fps,
 	char *opts;
 	if (ct->agent_command)
 		opts = ext_env_spec(ct->agent_command, cfg->dir, ct->agent_options,
-				    ct->env.start_timeout_s > 0 ? ct->env.start_timeout_s * 1000 : 0,
+				    ct->env.start_timeout_s * 1000,
 				    ct->env.step_timeout_ms);
 	else
 		opts = ct->agent_options ? json_dumps(ct->agent_options, JSON_COMPACT) : NULL;

@@ -7,12 +7,16 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/buf.h"
+#include "core/datapath.h"
 
 #define REC_MAX_PENDING (64u << 20)
 #define REC_MAX_FILES 4096
@@ -22,13 +26,14 @@ struct rec {
 	char rel[512];    /* the same relative to the data folder */
 	bool per_episode;
 	int fd;           /* the current data file, -1 when none */
-	char *buf;
-	size_t len, cap;
+	struct buf pending; /* lines not written yet, at most REC_MAX_PENDING bytes */
 	size_t dropped;
 	unsigned long long lines;
 	char **files;     /* relative paths, NULL-terminated */
 	size_t nfiles;
 	char project_id[72], user_id[72]; /* for the file-closed hook */
+	rec_closed_fn on_closed;
+	void *on_closed_user;
 	char trial_id[48];
 	bool named;       /* whether the data files carry the trial id is decided */
 	bool own_names;   /* a later trial: episode_<n>-<trialId>.jsonl, trial-<trialId>.jsonl */
@@ -36,15 +41,6 @@ struct rec {
 	char curname[128];/* name of the open data file */
 	bool dirty;       /* written since its last fsync */
 };
-
-static rec_closed_fn closed_fn;
-static void *closed_user;
-
-void rec_on_file_closed(rec_closed_fn fn, void *user)
-{
-	closed_fn = fn;
-	closed_user = user;
-}
 
 /* ---- fsync off the callers' threads ----
  * fsync can take tens of milliseconds on a busy disk; a session worker that
@@ -222,8 +218,10 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	r->fd = -1;
+	buf_init(&r->pending, REC_MAX_PENDING);
 	r->per_episode = c->per_episode;
-	snprintf(r->rel, sizeof r->rel, "%s/trials/%s", c->project_id, c->user_id);
+	r->on_closed = c->on_closed;
+	r->on_closed_user = c->on_closed_user;
 	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
 	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
 	snprintf(r->trial_id, sizeof r->trial_id, "%s", c->trial_id ? c->trial_id : "");
@@ -231,7 +229,12 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= 'a' && *p <= 'z') || *p == '-'))
 			r->trial_id[0] = '\0'; /* never a path component */
-	snprintf(r->dir, sizeof r->dir, "%s/%s", c->data_dir, r->rel);
+	if (datapath_participant(r->rel, sizeof r->rel, NULL, c->project_id, c->user_id) < 0 ||
+	    datapath_participant(r->dir, sizeof r->dir, c->data_dir, c->project_id, c->user_id) < 0) {
+		snprintf(err, errlen, "%s: path too long", c->data_dir);
+		free(r);
+		return NULL;
+	}
 	r->files = calloc(1, sizeof *r->files);
 	if (!r->files || mkdirs(r->dir) < 0) {
 		snprintf(err, errlen, "%s: %s", r->dir, r->files ? strerror(errno) : "out of memory");
@@ -247,10 +250,7 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
  * earlier trial, so this trial's names carry its id. */
 static void data_name(struct rec *r, int episode, char *name, size_t len)
 {
-	if (r->per_episode)
-		snprintf(name, len, "episode_%d.jsonl", episode);
-	else
-		snprintf(name, len, "trial.jsonl");
+	datapath_data_name(name, len, r->per_episode, episode, NULL);
 	if (!r->named) {
 		char path[4200];
 		struct stat st;
@@ -258,12 +258,8 @@ static void data_name(struct rec *r, int episode, char *name, size_t len)
 		r->own_names = r->trial_id[0] && stat(path, &st) == 0 && st.st_size > 0;
 		r->named = true;
 	}
-	if (!r->own_names)
-		return;
-	if (r->per_episode)
-		snprintf(name, len, "episode_%d-%s.jsonl", episode, r->trial_id);
-	else
-		snprintf(name, len, "trial-%s.jsonl", r->trial_id);
+	if (r->own_names)
+		datapath_data_name(name, len, r->per_episode, episode, r->trial_id);
 }
 
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
@@ -288,25 +284,12 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 
 int rec_append(struct rec *r, const char *line, size_t len)
 {
-	if (r->len + len + 1 > REC_MAX_PENDING) {
+	if (len > SIZE_MAX - 1 || buf_reserve(&r->pending, len + 1) < 0) {
 		r->dropped++;
 		return -1;
 	}
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 16384;
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		char *b = realloc(r->buf, cap);
-		if (!b) {
-			r->dropped++;
-			return -1;
-		}
-		r->buf = b;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, line, len);
-	r->buf[r->len + len] = '\n';
-	r->len += len + 1;
+	buf_append(&r->pending, line, len);
+	buf_putc(&r->pending, '\n');
 	r->lines++;
 	return 0;
 }
@@ -337,7 +320,7 @@ static bool torn_end(int fd)
 
 int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errlen)
 {
-	int fd = open_file(r, "trials.jsonl", true, err, errlen);
+	int fd = open_file(r, DATAPATH_META, true, err, errlen);
 	if (fd < 0)
 		return -1;
 	/* one write: a process killed half-way leaves no line glued to the next */
@@ -357,28 +340,28 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 	free(b);
 	if (rc == 0) {
 		char path[4200];
-		snprintf(path, sizeof path, "%s/trials.jsonl", r->dir);
+		snprintf(path, sizeof path, "%s/" DATAPATH_META, r->dir);
 		sync_later(fd, path);
 	}
 	if (rc < 0)
-		snprintf(err, errlen, "trials.jsonl: %s", strerror(errno));
+		snprintf(err, errlen, DATAPATH_META ": %s", strerror(errno));
 	close(fd);
 	return rc;
 }
 
 int rec_flush(struct rec *r, char *err, size_t errlen)
 {
-	if (r->len == 0)
+	if (r->pending.len == 0)
 		return 0;
 	if (r->fd < 0) {
 		snprintf(err, errlen, "no open data file");
 		return -1;
 	}
-	if (write_all(r->fd, r->buf, r->len) < 0) {
+	if (write_all(r->fd, r->pending.data, r->pending.len) < 0) {
 		snprintf(err, errlen, "%s: %s", r->dir, strerror(errno));
 		return -1;
 	}
-	r->len = 0;
+	buf_reset(&r->pending);
 	r->dirty = true;
 	return 0;
 }
@@ -402,8 +385,8 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
-		if (closed_fn)
-			closed_fn(closed_user, r->project_id, r->user_id, r->cur);
+		if (r->on_closed)
+			r->on_closed(r->on_closed_user, r->project_id, r->user_id, r->cur);
 	}
 	return rc;
 }
@@ -436,7 +419,7 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->files[i]);
 	free(r->files);
-	free(r->buf);
+	buf_free(&r->pending);
 	free(r);
 	return rc;
 }
@@ -479,7 +462,7 @@ static long long newest_mtime_ms(const char *dir)
 static int recover_participant(const char *dir)
 {
 	char path[4400];
-	if (snprintf(path, sizeof path, "%s/trials.jsonl", dir) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/" DATAPATH_META, dir) >= (int)sizeof path)
 		return -1;
 	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -545,8 +528,7 @@ long rec_recover(const char *data_dir, char *err, size_t errlen)
 	while ((p = readdir(d))) {
 		char trials[4200];
 		if (!valid_component(p->d_name) ||
-		    snprintf(trials, sizeof trials, "%s/%s/trials", data_dir, p->d_name) >=
-			    (int)sizeof trials)
+		    datapath_trials(trials, sizeof trials, data_dir, p->d_name) < 0)
 			continue;
 		DIR *t = opendir(trials);
 		struct dirent *u;

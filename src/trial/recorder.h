@@ -25,12 +25,21 @@
 
 struct rec;
 
+/* Called (on the recorder's thread, after the data is written and its fsync
+ * queued) each time a per-episode data file is closed, with the ids and the
+ * file's path relative to the data folder: an episode is uploaded as soon as
+ * it ends. Must not block (e.g. storage_submit_trial_file). */
+typedef void (*rec_closed_fn)(void *user, const char *project_id, const char *user_id,
+			      const char *rel_path);
+
 struct rec_config {
 	const char *data_dir;
 	const char *project_id; /* validated ids: they become path components */
 	const char *user_id;
 	bool per_episode;       /* episode_<n>.jsonl instead of trial.jsonl */
 	const char *trial_id;   /* [0-9A-Za-z-]: names a later trial's files (NULL: never) */
+	rec_closed_fn on_closed; /* optional */
+	void *on_closed_user;
 };
 
 /* Creates the participant's folder (and parents). Returns NULL with ERR set. */
@@ -74,14 +83,5 @@ void rec_sync_wait(void);
  * session. Returns the number of trials ended so, or -1 with ERR (the data
  * folder cannot be read). */
 long rec_recover(const char *data_dir, char *err, size_t errlen);
-
-/* Optional, process-wide: FN is called (on the recorder's thread, after the
- * data is written and its fsync queued) each time a per-episode data file is
- * closed, with the ids and the file's path relative to the data folder. Used
- * to upload each episode as soon as it ends. Set it before any recorder is
- * opened; FN must not block (e.g. storage_submit_trial_file). NULL clears it. */
-typedef void (*rec_closed_fn)(void *user, const char *project_id, const char *user_id,
-			      const char *rel_path);
-void rec_on_file_closed(rec_closed_fn fn, void *user);
 
 #endif

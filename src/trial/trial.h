@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "session/session.h"
+#include "trial/end_reason.h"
 #include "trial/msg.h"
+#include "trial/recorder.h"
 
 struct cfg;
-struct enc_jpeg;
+struct enc_frame;
 struct tile_cache;
-struct tile_enc;
 struct trial;
 
 /* Where a trial's output goes (implemented by the session). */
@@ -34,14 +34,13 @@ struct trial_sink {
 		      const char *extra);
 };
 
-/* Per worker-thread scratch: the encoders and the RGB buffer, reused across
- * frames and sessions (no allocation per frame). CACHE (shared by the
- * workers, may be NULL) enables the MCU-caching encoder (src/trial/tilejpeg.h). */
+/* Per worker-thread scratch: the frame encoder and the RGB buffer, reused
+ * across frames and sessions (no allocation per frame). CACHE (shared by the
+ * workers, may be NULL) enables the MCU-caching encoder (src/render/encode.h,
+ * enc_frame). A zeroed struct is ready to use. */
 struct trial_scratch {
 	struct tile_cache *cache;
-	struct tile_enc *tenc;
-	struct enc_jpeg *enc;
-	int quality;
+	struct enc_frame *enc; /* made at the first frame */
 	uint8_t *rgb;
 	size_t rgb_cap;
 };
@@ -51,6 +50,8 @@ struct trial_params {
 	const char *data_dir;
 	const char *project_id; /* validated */
 	const char *user_id;    /* validated */
+	rec_closed_fn on_file_closed; /* optional: each closed episode file (recorder.h) */
+	void *on_file_closed_user;
 };
 
 /* Opens the environment and the recorder and writes the trial's start line.
@@ -101,9 +102,5 @@ enum sess_end_reason trial_ended(const struct trial *t);
 const char *const *trial_files(const struct trial *t);
 
 void trial_scratch_free(struct trial_scratch *sc);
-
-/* Monotonic and wall clocks. */
-int64_t trial_now_ns(void);
-long long trial_wall_ms(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "env/external.h"
 #include "env/plugin.h"
@@ -95,14 +96,8 @@ void tenv_close(struct tenv *te)
 
 static int add_error(struct cfg_diags *d, const char *path, const char *msg)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct cfg_diag *items = realloc(d->items, cap * sizeof *items);
-		if (!items)
-			return 0;
-		d->items = items;
-		d->cap = cap;
-	}
+	if (buf_grow_array((void **)&d->items, &d->cap, d->n + 1, sizeof *d->items, 8, 0) < 0)
+		return 0;
 	struct cfg_diag *g = &d->items[d->n];
 	*g = (struct cfg_diag){.severity = CFG_ERROR, .path = strdup(path), .message = strdup(msg)};
 	if (!g->path || !g->message) {
@@ -192,7 +187,7 @@ int tenv_probe(const struct cfg *cfg, int max_wait_s, struct cfg_diags *diags)
 			break;
 		off += (size_t)k;
 	}
-	int wait_s = src->start_timeout_s > 0 ? src->start_timeout_s : 60;
+	int wait_s = src->start_timeout_s;
 	if (wait_s > max_wait_s)
 		wait_s = max_wait_s;
 	char *opts = src->options ? json_dumps(src->options, JSON_COMPACT) : NULL;

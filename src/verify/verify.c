@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+#include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -96,14 +98,8 @@ static struct tstate *state_for(struct vctx *c, const char *trial_id)
 			return &c->v[i];
 	if (strlen(trial_id) >= sizeof c->v[0].trial_id)
 		return NULL;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		struct tstate *v = realloc(c->v, cap * sizeof *v);
-		if (!v)
-			return NULL;
-		c->v = v;
-		c->cap = cap;
-	}
+	if (buf_grow_array((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v, 8, 0) < 0)
+		return NULL;
 	struct tstate *ts = &c->v[c->n++];
 	memset(ts, 0, sizeof *ts);
 	snprintf(ts->trial_id, sizeof ts->trial_id, "%s", trial_id);
@@ -333,7 +329,7 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		return -1;
 	}
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	char **users = NULL;
 	long nu = dw_users(trials, &users);
 	if (nu < 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "trial/msg.h"
@@ -65,7 +66,7 @@ static void setup(void)
 	cfg.trial.allow_frame_rate_change = true;
 	cfg.trial.input_budget = 5;
 	char err[256];
-	struct trial_params p = {&cfg, dir, "fuzz", "fuzzer"};
+	struct trial_params p = {&cfg, dir, "fuzz", "fuzzer", NULL, NULL};
 	trial = trial_new(&p, err, sizeof err);
 	if (!trial) {
 		fprintf(stderr, "%s\n", err);
@@ -92,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.fps_value < 0 || m.fps_value > 1000 || m.fps_delta < -1 || m.fps_delta > 1)
 		abort();
 	if (trial_ended(trial) == SESS_END_NONE) {
-		int64_t now = trial_now_ns();
+		int64_t now = clock_mono_ns();
 		trial_on_message(trial, &m, now, &sink);
 		trial_run(trial, now + 1000000000, &scratch, &sink);
 	}

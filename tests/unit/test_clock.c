@@ -1,4 +1,4 @@
-/* core/clock: ISO 8601 stamps, monotonic order, deadlines normalised. */
+/* core/clock: ISO 8601 stamps (extended and basic), monotonic order, deadlines normalised. */
 #include <string.h>
 
 #include "core/clock.h"
@@ -19,6 +19,17 @@ static void iso8601_of_known_instants(void)
 	CHECK(strlen(b) == 24 && b[10] == 'T' && b[23] == 'Z');
 }
 
+static void stamps_of_known_instants(void)
+{
+	char b[CLOCK_STAMP_LEN];
+	clock_stamp(0, b, sizeof b);
+	CHECK_STR(b, "19700101T000000Z");
+	clock_stamp(1795469895377LL, b, sizeof b);
+	CHECK_STR(b, "20261123T213815Z");
+	clock_stamp(-1, b, sizeof b);
+	CHECK_STR(b, "19691231T235959Z");
+}
+
 static void monotonic_never_goes_back(void)
 {
 	int64_t a = clock_mono_ns();
@@ -26,6 +37,11 @@ static void monotonic_never_goes_back(void)
 	CHECK(b >= a);
 	CHECK(clock_mono_ms() >= a / 1000000);
 	CHECK(clock_wall_ms() > 1700000000000LL);
+	double c0 = clock_thread_cpu_s();
+	volatile unsigned long x = 0;
+	for (unsigned long i = 0; i < 20000000; i++)
+		x += i;
+	CHECK(x > 0 && clock_thread_cpu_s() > c0); /* this thread worked */
 }
 
 static void deadlines_are_normalised(void)
@@ -41,6 +57,7 @@ static void deadlines_are_normalised(void)
 int main(void)
 {
 	RUN(iso8601_of_known_instants);
+	RUN(stamps_of_known_instants);
 	RUN(monotonic_never_goes_back);
 	RUN(deadlines_are_normalised);
 	return test_summary();

@@ -1,5 +1,5 @@
 #include "test.h"
-#include "cli/opt.h"
+#include "core/opt.h"
 
 static int port = 5000;
 static const char *host = "127.0.0.1";

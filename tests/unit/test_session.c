@@ -318,6 +318,84 @@ static void test_record_failure_is_reported(void)
 	sess__mgr_free(m);
 }
 
+struct hooks {
+	char order[16];  /* end listeners called, in order */
+	int nclosed;     /* episode files closed (atomic) */
+	char last[128];
+};
+
+static void end_a(void *user, const char *project, const char *uid, enum sess_end_reason r,
+		  const char *const *files)
+{
+	struct hooks *h = user;
+	strncat(h->order, "a", sizeof h->order - strlen(h->order) - 1);
+}
+
+static void end_b(void *user, const char *project, const char *uid, enum sess_end_reason r,
+		  const char *const *files)
+{
+	struct hooks *h = user;
+	strncat(h->order, "b", sizeof h->order - strlen(h->order) - 1);
+}
+
+static void file_closed(void *user, const char *project, const char *uid, const char *rel)
+{
+	struct hooks *h = user;
+	snprintf(h->last, sizeof h->last, "%s", rel);
+	__atomic_add_fetch(&h->nclosed, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The hooks go down the layers: every end listener is called, in the order
+ * added; the file-closed hook reaches the recorder of each session. The
+ * connection side parses what a client sends: the handshake, or a refusal. */
+static void test_hooks_and_first_messages(void)
+{
+	struct cfg c;
+	make_cfg(&c);
+	struct sess_mgr *m = mgr(0);
+	struct hooks h = {0};
+	CHECK_INT(sess_on_end(m, end_a, &h), 0);
+	CHECK_INT(sess_on_end(m, end_b, &h), 0);
+	struct ends more[6] = {{0}};
+	for (int i = 0; i < 6; i++)
+		CHECK_INT(sess_on_end(m, on_end, &more[i]), 0);
+	CHECK_INT(sess_on_end(m, end_a, &h), -1); /* the ninth */
+	CHECK_INT(sess_on_end(m, NULL, NULL), -1);
+	sess_on_file_closed(m, file_closed, &h);
+	char err[256];
+	CHECK(sess_allocate(m, &c, "hooked", NULL, NULL, err, sizeof err) == SESS_ALLOC_OK);
+	struct sess *s = NULL;
+	void *replaced = NULL;
+	int conn = 0;
+	const char *bad = "{\"userId\": 5}", *notyet = "{\"command\": \"start\"}";
+	CHECK(sess__open(m, bad, strlen(bad), &conn, &s, &replaced, err, sizeof err) ==
+	      SESS_OPEN_REFUSED && s == NULL && err[0]);
+	CHECK(sess__open(m, notyet, strlen(notyet), &conn, &s, &replaced, err, sizeof err) ==
+		      SESS_OPEN_REFUSED &&
+	      strstr(err, "handshake"));
+	const char *hs = "{\"userId\": \"hooked\", \"projectId\": \"study-1\"}";
+	CHECK(sess__open(m, hs, strlen(hs), &conn, &s, &replaced, err, sizeof err) ==
+	      SESS_OPEN_ATTACHED && s && !replaced);
+	CHECK(sess_get_state(m, "study-1", "hooked", NULL) == SESS_RUNNING);
+	/* the first episode starts on the worker; a reset closes its file */
+	usleep(200000);
+	const char *reset = "{\"command\": \"reset\"}";
+	sess__text(s, reset, strlen(reset));
+	WAIT_FOR(__atomic_load_n(&h.nclosed, __ATOMIC_SEQ_CST) == 1);
+	CHECK_INT(h.nclosed, 1);
+	CHECK_STR(h.last, "study-1/trials/hooked/episode_1.jsonl");
+	sess_stop(m, "study-1", "hooked", SESS_END_STOP_STEP);
+	CHECK_INT(h.nclosed, 2);
+	CHECK_STR(h.last, "study-1/trials/hooked/episode_2.jsonl");
+	CHECK_STR(h.order, "ab");
+	CHECK(more[5].n == 1 && more[5].reason == SESS_END_STOP_STEP);
+	sess__detach(s, &conn);
+	sess__shutdown(m);
+	CHECK(sess__open(m, hs, strlen(hs), &conn, &s, &replaced, err, sizeof err) ==
+	      SESS_OPEN_SHUTTING_DOWN);
+	sess__mgr_free(m);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -328,6 +406,7 @@ int main(void)
 	RUN(test_alloc_rate);
 	RUN(test_ended_sessions_are_freed);
 	RUN(test_record_failure_is_reported);
+	RUN(test_hooks_and_first_messages);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

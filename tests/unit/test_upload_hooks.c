@@ -31,8 +31,7 @@ static void episode_files_are_announced_when_closed(void)
 {
 	struct closed c = {0};
 	char err[256];
-	rec_on_file_closed(on_closed, &c);
-	struct rec_config rc = {dir, "proj-1", "user_1", true, NULL};
+	struct rec_config rc = {dir, "proj-1", "user_1", true, NULL, on_closed, &c};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
@@ -53,15 +52,13 @@ static void episode_files_are_announced_when_closed(void)
 	CHECK_INT(c.n, 2);
 	rec_close(r, err, sizeof err);
 	CHECK_INT(c.n, 2);
-	rec_on_file_closed(NULL, NULL);
 }
 
 static void trial_files_are_left_to_the_session_end(void)
 {
 	struct closed c = {0};
 	char err[256];
-	rec_on_file_closed(on_closed, &c);
-	struct rec_config rc = {dir, "proj-1", "user_2", false, NULL};
+	struct rec_config rc = {dir, "proj-1", "user_2", false, NULL, on_closed, &c};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
@@ -70,7 +67,6 @@ static void trial_files_are_left_to_the_session_end(void)
 	CHECK_INT(rec_begin_episode(r, 2, err, sizeof err), 0);
 	rec_close(r, err, sizeof err);
 	CHECK_INT(c.n, 0);
-	rec_on_file_closed(NULL, NULL);
 }
 
 static void participant_record_has_answers_groups_sessions(void)

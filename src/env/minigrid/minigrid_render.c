@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "env/minigrid/minigrid.h"
 
 #define SUBDIVS 3
@@ -205,12 +206,11 @@ static const uint8_t *tile(struct mg_env *env, struct mg_cell o, int agent_dir, 
 		if (env->tiles_cap >= MAX_TILES) {
 			env->ntiles = 0; /* start over rather than grow without bound */
 		} else {
-			int cap = env->tiles_cap ? env->tiles_cap * 2 : 16;
-			struct mg_tile *t = realloc(env->tiles, (size_t)cap * sizeof *t);
-			if (!t)
+			size_t cap = (size_t)env->tiles_cap;
+			if (buf_grow_array((void **)&env->tiles, &cap, cap + 1, sizeof *env->tiles, 16,
+					   MAX_TILES) < 0)
 				return NULL;
-			env->tiles = t;
-			env->tiles_cap = cap;
+			env->tiles_cap = (int)cap;
 		}
 	}
 	struct mg_tile *t = &env->tiles[env->ntiles++];

@@ -1,5 +1,5 @@
 /* tilejpeg: JPEG frames from cached per-MCU entropy-coded segments. */
-#include "trial/tilejpeg.h"
+#include "render/tilejpeg.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -10,41 +10,12 @@
 
 #include <jpeglib.h>
 
+#include "core/buf.h"
+
 #define MCU 16            /* 4:2:0: 16x16 pixels per MCU */
 #define MAX_STRIP 1024    /* MCUs encoded per libjpeg call */
 
-/* ---- growable byte buffer ---- */
-
-struct bytes {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static bool bytes_reserve(struct bytes *b, size_t more)
-{
-	if (b->len + more <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p)
-		return false;
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-static bool bytes_add(struct bytes *b, const void *s, size_t n)
-{
-	if (!bytes_reserve(b, n))
-		return false;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return true;
-}
-
-/* ---- libjpeg plumbing: errors by longjmp, output into a struct bytes ---- */
+/* ---- libjpeg plumbing: errors by longjmp, output into a struct buf ---- */
 
 struct jerr {
 	struct jpeg_error_mgr mgr;
@@ -63,15 +34,16 @@ static void on_message(j_common_ptr ci)
 
 struct jdest {
 	struct jpeg_destination_mgr mgr;
-	struct bytes *out;
+	struct buf *out;
 };
 
 static void dest_init(j_compress_ptr ci)
 {
 	struct jdest *d = (struct jdest *)ci->dest;
 	d->out->len = 0;
-	bytes_reserve(d->out, 65536);
-	d->mgr.next_output_byte = d->out->p;
+	if (buf_reserve(d->out, 65536) < 0)
+		ci->err->error_exit((j_common_ptr)ci);
+	d->mgr.next_output_byte = (JOCTET *)d->out->data;
 	d->mgr.free_in_buffer = d->out->cap;
 }
 
@@ -79,9 +51,9 @@ static boolean dest_empty(j_compress_ptr ci)
 {
 	struct jdest *d = (struct jdest *)ci->dest;
 	d->out->len = d->out->cap; /* the whole buffer is full */
-	if (!bytes_reserve(d->out, d->out->cap))
+	if (buf_reserve(d->out, d->out->cap) < 0)
 		ci->err->error_exit((j_common_ptr)ci);
-	d->mgr.next_output_byte = d->out->p + d->out->len;
+	d->mgr.next_output_byte = (JOCTET *)d->out->data + d->out->len;
 	d->mgr.free_in_buffer = d->out->cap - d->out->len;
 	return TRUE;
 }
@@ -132,7 +104,7 @@ struct tile_cache {
 	pthread_rwlock_t lock;
 	struct entry *tab;
 	size_t cap, n;        /* cap: power of two */
-	struct bytes arena;
+	struct buf arena;
 	size_t max_bytes;
 	unsigned long long hits, misses;
 };
@@ -159,7 +131,7 @@ void tile_cache_free(struct tile_cache *c)
 		return;
 	pthread_rwlock_destroy(&c->lock);
 	free(c->tab);
-	free(c->arena.p);
+	buf_free(&c->arena);
 	free(c);
 }
 
@@ -195,7 +167,7 @@ static void insert(struct tile_cache *c, uint64_t k1, uint64_t k2, const uint8_t
 		c->arena.len = 0;
 	}
 	size_t off = c->arena.len;
-	if (!bytes_add(&c->arena, seg, len))
+	if (buf_append(&c->arena, seg, len) < 0)
 		return;
 	size_t mask = c->cap - 1;
 	size_t i = k1 & mask;
@@ -212,16 +184,16 @@ struct tile_enc {
 	struct jpeg_compress_struct ci;
 	struct jerr je;
 	struct jdest jd;
-	struct bytes jpeg;        /* libjpeg output */
-	struct bytes header;      /* SOI .. end of the SOS header for (w, h, quality) */
+	struct buf jpeg;        /* libjpeg output */
+	struct buf header;      /* SOI .. end of the SOS header for (w, h, quality) */
 	int hw, hh, hq;
-	struct bytes segs;        /* this frame's segments, back to back */
+	struct buf segs;        /* this frame's segments, back to back */
 	uint32_t *seg_off, *seg_len;
 	uint64_t *k1, *k2;
 	int *miss;                /* indices of MCUs to encode */
 	size_t ntiles_cap;
 	uint8_t *strip;           /* MAX_STRIP MCUs side by side */
-	struct bytes out;
+	struct buf out;
 };
 
 static int create_compress(struct tile_enc *e)
@@ -263,16 +235,16 @@ void tile_enc_free(struct tile_enc *e)
 	if (!e)
 		return;
 	jpeg_destroy_compress(&e->ci);
-	free(e->jpeg.p);
-	free(e->header.p);
-	free(e->segs.p);
+	buf_free(&e->jpeg);
+	buf_free(&e->header);
+	buf_free(&e->segs);
 	free(e->seg_off);
 	free(e->seg_len);
 	free(e->k1);
 	free(e->k2);
 	free(e->miss);
 	free(e->strip);
-	free(e->out.p);
+	buf_free(&e->out);
 	free(e);
 }
 
@@ -300,11 +272,11 @@ static int make_header(struct tile_enc *e, int w, int h, int q)
 		return -1;
 	int rc = encode_plain(&e->ci, &e->je, &e->jd, blank, w, h, stride, q);
 	free(blank);
-	size_t s = rc == 0 ? scan_start(e->jpeg.p, e->jpeg.len) : 0;
+	size_t s = rc == 0 ? scan_start((const uint8_t *)e->jpeg.data, e->jpeg.len) : 0;
 	if (!s)
 		return -1;
 	e->header.len = 0;
-	if (!bytes_add(&e->header, e->jpeg.p, s))
+	if (buf_append(&e->header, e->jpeg.data, s) < 0)
 		return -1;
 	e->hw = w;
 	e->hh = h;
@@ -421,7 +393,7 @@ static int encode_group(struct tile_enc *e, const uint8_t *rgb, size_t stride, i
 	}
 	if (encode_plain(&e->ci, &e->je, &e->jd, e->strip, iw, ih, sstride, q) < 0)
 		return -1;
-	const uint8_t *p = e->jpeg.p;
+	const uint8_t *p = (const uint8_t *)e->jpeg.data;
 	size_t len = e->jpeg.len, pos = scan_start(p, len);
 	if (!pos)
 		return -1;
@@ -435,7 +407,7 @@ static int encode_group(struct tile_enc *e, const uint8_t *rgb, size_t stride, i
 		int idx = miss[i];
 		e->seg_off[idx] = (uint32_t)e->segs.len;
 		e->seg_len[idx] = (uint32_t)(pos - start);
-		if (!bytes_add(&e->segs, p + start, pos - start))
+		if (buf_append(&e->segs, p + start, pos - start) < 0)
 			return -1;
 		pos += 2;
 	}
@@ -501,7 +473,7 @@ const uint8_t *tile_encode(struct tile_enc *e, const uint8_t *rgb, int w, int h,
 		}
 		e->seg_off[i] = (uint32_t)e->segs.len;
 		e->seg_len[i] = en->len;
-		if (!bytes_add(&e->segs, c->arena.p + en->off, en->len)) {
+		if (buf_append(&e->segs, c->arena.data + en->off, en->len) < 0) {
 			pthread_rwlock_unlock(&c->lock);
 			return NULL;
 		}
@@ -513,7 +485,8 @@ const uint8_t *tile_encode(struct tile_enc *e, const uint8_t *rgb, int w, int h,
 		pthread_rwlock_wrlock(&c->lock);
 		for (size_t i = 0; i < nmiss; i++) {
 			int t = e->miss[i];
-			insert(c, e->k1[t], e->k2[t] ^ qk, e->segs.p + e->seg_off[t], e->seg_len[t]);
+			insert(c, e->k1[t], e->k2[t] ^ qk, (const uint8_t *)e->segs.data + e->seg_off[t],
+			       e->seg_len[t]);
 		}
 		c->misses += nmiss;
 		c->hits += nt - nmiss;
@@ -523,16 +496,21 @@ const uint8_t *tile_encode(struct tile_enc *e, const uint8_t *rgb, int w, int h,
 	}
 	/* header, segments with RST0..7 between them, EOI */
 	e->out.len = 0;
-	if (!bytes_reserve(&e->out, e->header.len + e->segs.len + nt * 2 + 2))
+	if (buf_reserve(&e->out, e->header.len + e->segs.len + nt * 2) < 0)
 		return NULL;
-	bytes_add(&e->out, e->header.p, e->header.len);
+	uint8_t *o = (uint8_t *)e->out.data;
+	const uint8_t *segs = (const uint8_t *)e->segs.data;
+	memcpy(o, e->header.data, e->header.len);
+	o += e->header.len;
 	for (size_t i = 0; i < nt; i++) {
-		bytes_add(&e->out, e->segs.p + e->seg_off[i], e->seg_len[i]);
-		uint8_t m[2] = {0xff, (uint8_t)(i + 1 < nt ? 0xd0 + (i & 7) : 0xd9)};
-		bytes_add(&e->out, m, 2);
+		memcpy(o, segs + e->seg_off[i], e->seg_len[i]);
+		o += e->seg_len[i];
+		*o++ = 0xff;
+		*o++ = (uint8_t)(i + 1 < nt ? 0xd0 + (i & 7) : 0xd9);
 	}
+	e->out.len = (size_t)(o - (uint8_t *)e->out.data);
 	*len = e->out.len;
-	return e->out.p;
+	return (const uint8_t *)e->out.data;
 }
 
 uint8_t *tile_encode_reference(const uint8_t *rgb, int w, int h, size_t stride, int quality,
@@ -540,7 +518,7 @@ uint8_t *tile_encode_reference(const uint8_t *rgb, int w, int h, size_t stride, 
 {
 	struct jpeg_compress_struct ci;
 	struct jerr je;
-	struct bytes out = {0};
+	struct buf out = {0};
 	struct jdest jd = {.mgr = {.init_destination = dest_init,
 				   .empty_output_buffer = dest_empty,
 				   .term_destination = dest_term},
@@ -549,16 +527,16 @@ uint8_t *tile_encode_reference(const uint8_t *rgb, int w, int h, size_t stride, 
 	je.mgr.error_exit = on_error;
 	je.mgr.output_message = on_message;
 	if (setjmp(je.jb)) {
-		free(out.p);
+		buf_free(&out);
 		return NULL;
 	}
 	jpeg_create_compress(&ci);
 	int rc = encode_plain(&ci, &je, &jd, rgb, w, h, stride, quality);
 	jpeg_destroy_compress(&ci);
 	if (rc < 0) {
-		free(out.p);
+		buf_free(&out);
 		return NULL;
 	}
 	*len = out.len;
-	return out.p;
+	return (uint8_t *)out.data;
 }

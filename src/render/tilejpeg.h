@@ -8,8 +8,8 @@
  *
  * The output is byte-identical to libjpeg's encoding of the whole frame with
  * restart_interval = 1 and the same settings (tests/unit/test_tilejpeg.c). */
-#ifndef HIPPO_TRIAL_TILEJPEG_H
-#define HIPPO_TRIAL_TILEJPEG_H
+#ifndef HIPPO_RENDER_TILEJPEG_H
+#define HIPPO_RENDER_TILEJPEG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/opt.h"
+#include "core/opt.h"
 
 static const struct opt *find(const struct opt_cmd *cmd, const char *name, size_t len)
 {

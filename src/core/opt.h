@@ -1,7 +1,7 @@
 /* opt: one table per command is the single source of truth for its options:
  * it parses argv and generates the command's --help. */
-#ifndef HIPPO_CLI_OPT_H
-#define HIPPO_CLI_OPT_H
+#ifndef HIPPO_CORE_OPT_H
+#define HIPPO_CORE_OPT_H
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,0 +1,55 @@
+/* datapath: the layout of the data folder (--data DIR), in one place
+ * (docs/data.md, top). Every module that writes or reads a file of
+ * the data folder builds its path here:
+ *
+ *   DATA/hippo.db                           the participant store
+ *   DATA/spool/uploads.db                   the upload spool
+ *   DATA/projects/<P>/                      projects deployed through the admin API
+ *   DATA/<P>/trials/<U>/                    a participant's trial records:
+ *       episode_<n>.jsonl  trial.jsonl      the data files (a later trial of the
+ *       episode_<n>-<trialId>.jsonl         participant: named with its id)
+ *       trial-<trialId>.jsonl
+ *       trials.jsonl                        one metadata line per trial start and end
+ *   DATA/<P>/users/<U>.json                 a participant's record (projects storing to S3)
+ *
+ * The path functions write into OUT (LEN bytes) and return 0, or -1 when the
+ * path does not fit (OUT is then ""). DATA NULL gives the path relative to the
+ * data folder: how the records, the store and the upload spool name files.
+ * Ids are not checked here: callers pass ids validated with core/id.h (they
+ * become path components). */
+#ifndef HIPPO_CORE_DATAPATH_H
+#define HIPPO_CORE_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DATAPATH_META "trials.jsonl" /* a participant's trial start and end lines */
+
+/* DATA/hippo.db */
+int datapath_store(char *out, size_t len, const char *data);
+/* DATA/spool, and the spool's database DATA/spool/uploads.db */
+int datapath_spool_dir(char *out, size_t len, const char *data);
+int datapath_spool_db(char *out, size_t len, const char *data);
+/* DATA/projects */
+int datapath_projects(char *out, size_t len, const char *data);
+/* DATA/P/trials: one folder per participant */
+int datapath_trials(char *out, size_t len, const char *data, const char *project);
+/* DATA/P/trials/U */
+int datapath_participant(char *out, size_t len, const char *data, const char *project,
+			 const char *user);
+/* DATA/P/users, and DATA/P/users/U.json */
+int datapath_users(char *out, size_t len, const char *data, const char *project);
+int datapath_user_record(char *out, size_t len, const char *data, const char *project,
+			 const char *user);
+
+/* The name of a trial's data file: episode_<EPISODE>.jsonl (PER_EPISODE) or
+ * trial.jsonl; with TRIAL_ID (not NULL nor ""), episode_<n>-<id>.jsonl or
+ * trial-<id>.jsonl. Returns 0 or -1 as above. */
+int datapath_data_name(char *out, size_t len, bool per_episode, int episode,
+		       const char *trial_id);
+
+/* Whether NAME, a file of a participant's folder, is a data file (*.jsonl
+ * except the metadata file). */
+bool datapath_is_data_file(const char *name);
+
+#endif

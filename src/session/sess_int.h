@@ -1,0 +1,168 @@
+/* session internals shared by the files of the session manager (sess__
+ * prefix, like the I/O thread's side in sess_conn.h):
+ *
+ *   session.c      references, the registry, the life cycle (allocate, stop,
+ *                  end), the manager
+ *   sess_worker.c  the worker threads and their timer loop
+ *   sess_conn.c    connections: attach, messages in, output queued and taken
+ *   sess_rate.c    the allocation allowance per client address
+ *
+ * Threads, locks and lifetime: session.c's header comment. */
+#ifndef HIPPO_SESSION_SESS_INT_H
+#define HIPPO_SESSION_SESS_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session/sess_conn.h"
+#include "session/session.h"
+#include "trial/trial.h"
+
+#define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
+#define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
+#define SESS_ADDR_MAX 65536     /* client addresses tracked at most */
+#define SESS_ADDR_BUCKETS 4096  /* hash buckets of the allowance table */
+#define SESS_END_LISTENERS 8    /* sess_on_end listeners at most */
+
+struct ctrl {
+	unsigned char *buf; /* headroom + message */
+	size_t len;
+	bool done;
+};
+
+/* A frame slot: the message (trial/wire.h) after the transport's headroom. */
+struct fbuf {
+	unsigned char *p;   /* headroom + message */
+	size_t cap, len;
+	size_t time_off;    /* where the send time goes */
+	bool binary;
+};
+
+struct sess {
+	pthread_mutex_t mu;
+	struct sess_mgr *m;
+	int refs;                     /* atomic */
+	struct sess *hnext;           /* registry chain; guarded by m->mu */
+	struct sess *oprev, *onext;   /* every object of the manager; guarded by m->mu */
+	bool registered;              /* in the registry; guarded by m->mu */
+	bool ended;                   /* state is SESS_ENDED; guarded by m->mu (for lookups) */
+	char project_id[MSG_ID_MAX + 1];
+	char user_id[MSG_ID_MAX + 1];
+	const struct cfg *cfg;
+	struct trial *trial;          /* NULL once ended */
+	enum sess_state state;
+	enum sess_end_reason reason;
+	int worker;
+	void *conn;                   /* written on the I/O thread only */
+	bool binary;
+	struct ctrl q[SESS_CTRL_MAX + 1];
+	int qhead, qlen;
+	unsigned char *ctrl_out;      /* the control message handed out last */
+	bool closing;                 /* "done" was handed out */
+	bool fail_close;              /* the trial failed: close so the client asks again */
+	bool attached_once;           /* a client has connected */
+	struct fbuf fpend, fsend;
+	bool frame_ready;
+	bool wake_queued;             /* guarded by m->mu */
+	struct sess *wake_next;       /* guarded by m->mu */
+	int64_t grace_deadline, max_deadline, connect_deadline;
+	int grace_s, connect_s;
+};
+
+/* One client address's allowance of allocations (a token bucket). */
+struct addr_bucket {
+	struct addr_bucket *next;
+	double tokens;
+	int64_t at;                   /* when tokens was computed (monotonic ns) */
+	char addr[64];
+};
+
+struct worker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sess **list, **local;
+	size_t n, cap;
+	bool stop, kicked, started;
+	struct trial_scratch sc;
+};
+
+struct sess_end_listener {
+	sess_end_fn fn;
+	void *user;
+};
+
+struct sess_mgr {
+	struct sess_mgr_config c;
+	pthread_mutex_t mu;
+	struct sess **reg;            /* registry: chains by user id hash */
+	size_t nreg, regcap;          /* entries, buckets (a power of two) */
+	struct sess *objs;            /* every session object (for shutdown and free) */
+	size_t nobjs, live;
+	unsigned long long refused_full, refused_rate, connect_timeouts;
+	int alloc_rate;               /* allocations per client and minute; 0: no limit */
+	struct addr_bucket **addrs;   /* SESS_ADDR_BUCKETS chains */
+	size_t naddrs;
+	struct sess *wake_head;
+	struct worker *w;
+	int nw;
+	struct tile_cache *tiles;     /* encoded MCUs shared by the workers */
+	struct sess_end_listener ends[SESS_END_LISTENERS];
+	int nends;
+	sess_file_fn file_fn;         /* set before sessions exist */
+	void *file_user;
+	unsigned long long frames_sent; /* atomic: frames handed to connections */
+	bool shutting_down;             /* atomic: sess__shutdown was called */
+};
+
+/* What sess__end_locked found for the end listeners. */
+struct sess__ended {
+	bool yes;
+	enum sess_end_reason reason;
+	char **files;
+};
+
+/* session.c */
+size_t sess__hash(const char *s); /* FNV-1a: the registry's and the allowances' hash */
+void sess__ref(struct sess *s);
+/* Drops a reference; the last one frees S. Never called with a lock held. */
+void sess__unref(struct sess *s);
+/* With s->mu held: if the trial has ended, frees it, marks the session ended
+ * and fills E for the end listeners (called after unlocking, by sess__notify_end). */
+void sess__end_locked(struct sess *s, struct sess__ended *e);
+/* Reports the end (E from sess__end_locked) to the listeners, then forgets
+ * the session. The caller holds a reference. */
+void sess__notify_end(struct sess *s, struct sess__ended *e);
+/* The session of (PROJECT, USER) with a reference for the caller, or NULL. */
+struct sess *sess__lookup(struct sess_mgr *m, const char *project, const char *user);
+/* A session for USER_ID with CFG, not registered yet (the caller's reference). */
+struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+			  char *err, size_t errlen);
+/* Registers S and starts it on a worker: S, or the live session of the same
+ * participant that appeared meanwhile, with a reference for the caller; NULL
+ * (S discarded) with *FULL set when max_sessions sessions are live. */
+struct sess *sess__insert(struct sess_mgr *m, struct sess *s, bool *full);
+
+/* sess_worker.c */
+void *sess__worker_main(void *arg);
+/* Wakes worker WI to look at its sessions again. */
+void sess__kick(struct sess_mgr *m, int wi);
+/* Adds S to the least loaded worker (the list takes a reference). */
+int sess__assign(struct sess_mgr *m, struct sess *s);
+
+/* sess_conn.c (with s->mu held unless said) */
+/* Queues the connection of S on the wake list (the I/O thread writes). */
+void sess__wake(struct sess *s);
+/* The trial's output goes to S's control queue and frame slot. */
+struct trial_sink sess__sink(struct sess *s);
+void sess__clear_ctrl(struct sess *s);
+
+/* sess_rate.c (with m->mu held) */
+/* Whether CLIENT may allocate now (CHARGE: and takes one allocation from its
+ * allowance); *RETRY_S gets the wait otherwise. */
+bool sess__addr_allow(struct sess_mgr *m, const char *client, bool charge, int *retry_s);
+void sess__addrs_clear(struct sess_mgr *m);
+
+#endif
