@@ -11,7 +11,7 @@ import re
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
-KNOWN = {("bench", "cli"), ("session", "trial")}
+KNOWN = set()
 SQL = re.compile(r"sqlite3|\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (TABLE|INDEX)|"
                  r"ALTER TABLE|BEGIN IMMEDIATE)\b")
 
