@@ -83,8 +83,10 @@ struct worker {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct sess **list, **local;
+	struct sess **list; /* guarded by mu */
 	size_t n, cap;
+	struct sess **local; /* the worker thread's copy of list: only that thread touches it */
+	size_t local_cap;
 	bool stop, kicked, started;
 	struct trial_scratch sc;
 };

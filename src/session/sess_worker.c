@@ -69,6 +69,10 @@ void *sess__worker_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		size_t n = w->n;
+		/* grown here, by this thread: sess__assign() may grow the list
+		 * meanwhile, never the copy being serviced */
+		if (buf_grow_array((void **)&w->local, &w->local_cap, n, sizeof *w->local, 64, 0) < 0)
+			n = w->local_cap; /* short of memory: the first ones this round */
 		if (n)
 			memcpy(w->local, w->list, n * sizeof *w->list);
 		w->kicked = false;
@@ -117,14 +121,10 @@ int sess__assign(struct sess_mgr *m, struct sess *s)
 			best = i;
 	struct worker *w = &m->w[best];
 	pthread_mutex_lock(&w->mu);
-	/* the list and its copy for the loop (local) have the same length */
-	size_t lcap = w->cap, ccap = w->cap;
-	if (buf_grow_array((void **)&w->list, &lcap, w->n + 1, sizeof *w->list, 64, 0) < 0 ||
-	    buf_grow_array((void **)&w->local, &ccap, w->n + 1, sizeof *w->local, 64, 0) < 0) {
+	if (buf_grow_array((void **)&w->list, &w->cap, w->n + 1, sizeof *w->list, 64, 0) < 0) {
 		pthread_mutex_unlock(&w->mu);
 		return -1;
 	}
-	w->cap = lcap;
 	sess__ref(s);
 	w->list[w->n++] = s;
 	s->worker = best;

@@ -396,6 +396,31 @@ static void test_hooks_and_first_messages(void)
 	sess__mgr_free(m);
 }
 
+/* One worker running many sessions while more are allocated: its list
+ * grows (64, 128, 256) while it services the sessions it has, which must
+ * never read a list that moved under it (ASan). */
+static void test_worker_list_grows_while_running(void)
+{
+	struct cfg c;
+	make_cfg(&c);
+	struct sess_mgr_config mc = {.data_dir = dir, .workers = 1, .grace_s = -1};
+	char err[256];
+	struct sess_mgr *m = sess__mgr_new(&mc, err, sizeof err);
+	CHECK(m != NULL);
+	sess_set_alloc_rate(m, 0);
+	int ok = 0;
+	for (int i = 0; i < 300; i++) {
+		char user[16];
+		snprintf(user, sizeof user, "g%d", i);
+		ok += sess_allocate(m, &c, user, NULL, NULL, err, sizeof err) == SESS_ALLOC_OK;
+	}
+	CHECK_INT(ok, 300);
+	struct sess_stats st;
+	sess_stats(m, &st);
+	CHECK_INT(st.live, 300);
+	sess__mgr_free(m);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -405,6 +430,7 @@ int main(void)
 	RUN(test_connect_timeout);
 	RUN(test_alloc_rate);
 	RUN(test_ended_sessions_are_freed);
+	RUN(test_worker_list_grows_while_running);
 	RUN(test_record_failure_is_reported);
 	RUN(test_hooks_and_first_messages);
 	char cmd[128];
