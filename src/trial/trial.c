@@ -56,6 +56,21 @@ static int start_env(struct trial *t, char *err, size_t errlen)
 {
 	char ctx[96];
 	snprintf(ctx, sizeof ctx, "user=%s", t->user_id);
+	if (t->state == TRIAL_STARTING_ENV && !t->pend_action) {
+		/* the whole action the environment reads (a Box may be wide) */
+		size_t n = hippo_space_size(&t->env.info->action_space);
+		if (n > TRIAL_MAX_ACTION) {
+			snprintf(err, errlen, "the action space has %zu values, more than %d", n,
+				 TRIAL_MAX_ACTION);
+			return -1;
+		}
+		t->npend = n ? n : 1;
+		t->pend_action = calloc(t->npend, sizeof *t->pend_action);
+		if (!t->pend_action) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	if (t->state == TRIAL_STARTING_ENV) {
 		if (mode_open(t->cfg, t->env.info, t->fps, t->seed, ctx, &t->mode, err, errlen) < 0)
 			return -1;
@@ -125,6 +140,9 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 		rec_close(t->rec, e2, sizeof e2);
 		mode_close(t->mode);
 		tenv_close(&t->src);
+		buf_free(&t->inputs);
+		buf_free(&t->line);
+		free(t->pend_action);
 		free(t);
 		return NULL;
 	}
@@ -307,7 +325,7 @@ static int choose_action(struct trial *t, const struct trial_sink *sink)
 	if (t->state != TRIAL_WAIT_ACTION) {
 		bool given = t->qlen > 0; /* the participant acted for this step (advise) */
 		int action = next_action(t);
-		memset(t->pend_action, 0, sizeof t->pend_action);
+		memset(t->pend_action, 0, t->npend * sizeof *t->pend_action);
 		/* continuous spaces get the zero action from discrete names */
 		if (t->env.info->action_space.kind == HIPPO_SPACE_DISCRETE)
 			t->pend_action[0] = (double)action + (double)t->env.info->action_space.start;
@@ -497,6 +515,7 @@ void trial_free(struct trial *t)
 	}
 	buf_free(&t->inputs);
 	buf_free(&t->line);
+	free(t->pend_action);
 	free(t);
 }
 

@@ -21,6 +21,7 @@
 #define TRIAL_INFO_MAX 1024
 #define TRIAL_DISPLAY_MAX 160
 #define TRIAL_DISPLAY_NS 250000000 /* binary frames: at most 4 display messages a second */
+#define TRIAL_MAX_ACTION 65536      /* values of an action space at most */
 
 /* Where the trial is in its life. An environment or agent process answers
  * asynchronously: the trial waits in a WAIT_ state and trial_run polls it. */
@@ -53,7 +54,8 @@ struct trial {
 	struct mode *mode; /* feedback/advise/watch: the agent; NULL in play mode */
 	int64_t poll_at;   /* while starting or waiting: when to poll the process */
 	int pend_code, pend_human; /* the step's action (TRIAL_WAIT_ACTION, TRIAL_WAIT_STEP) */
-	double pend_action[MODE_MAX_ACTION];
+	double *pend_action; /* the action applied: npend values, the action space's size */
+	size_t npend;
 	struct rec *rec;
 	char **files;      /* copied from the recorder at the end */
 	bool flush_warned; /* a failed periodic write was logged */

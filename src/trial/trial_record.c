@@ -92,8 +92,7 @@ void trial__record(struct trial *t, int action, const struct hippo_step_result *
 				 res->truncated ? "true" : "false");
 		rc |= buf_puts(b, mode_record(t->mode));
 		if (t->env.info->action_space.kind != HIPPO_SPACE_DISCRETE) { /* the vector applied */
-			size_t n = hippo_space_size(&t->env.info->action_space);
-			n = n < MODE_MAX_ACTION ? n : MODE_MAX_ACTION;
+			size_t n = t->npend;
 			for (size_t i = 0; i < n; i++)
 				rc |= buf_printf(b, "%s%.17g", i ? "," : "\"envAction\":[",
 						 t->pend_action[i]);
