@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "console/console.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
@@ -396,6 +397,7 @@ static int run(int argc, char **argv)
 	struct store *store = NULL;
 	struct flow *flow = NULL;
 	struct admin *admin = NULL;
+	struct console *con = NULL;
 	struct net_server *srv = NULL;
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
@@ -519,9 +521,21 @@ static int run(int argc, char **argv)
 	chain = (struct storage_end_chain){storage, flow_on_session_end, flow};
 	sess_on_end(sess, storage_session_end_chain, &chain);
 	ctx.running = true;
+	datapath_store(path, sizeof path, opt_data);
+	if (con_new(&(struct con_opts){.flow = flow,
+				       .admin = admin,
+				       .sess = sess,
+				       .storage = storage,
+				       .data_dir = opt_data,
+				       .store_spec = path},
+		    &con, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: console: %s\n", err);
+		goto out;
+	}
 
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
+	net_server_add_handler(srv, con_http_handler, con);
 	net_server_add_handler(srv, admin_http_handler, admin);
 	net_server_add_handler(srv, static_http_handler, csp);
 
@@ -543,6 +557,8 @@ static int run(int argc, char **argv)
 
 	rc = net_server_run(srv) == 0 ? 0 : 1;
 out:
+	/* The console's threads read the sessions and write to the server's streams. */
+	con_free(con);
 	/* The server first: its shutdown ends sessions, which calls into the flow. */
 	if (srv)
 		net_server_free(srv);

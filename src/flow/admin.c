@@ -25,6 +25,7 @@
 #include "export/export.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
+#include "flow/login_limit.h"
 #include "net/stream.h"
 #include "store/store.h"
 
@@ -46,6 +47,7 @@ struct download {
 struct admin {
 	struct flow *flow;
 	char *token;
+	struct login_limit *logins; /* failed logins per address */
 	pthread_mutex_t mu; /* the download slots */
 	struct download dl[ADMIN_MAX_DOWNLOADS];
 };
@@ -63,6 +65,12 @@ struct admin *admin_new(struct flow *flow, const char *token)
 			return NULL;
 		}
 	}
+	a->logins = login_limit_new();
+	if (!a->logins) {
+		free(a->token);
+		free(a);
+		return NULL;
+	}
 	pthread_mutex_init(&a->mu, NULL);
 	return a;
 }
@@ -76,6 +84,7 @@ void admin_free(struct admin *a)
 		if (a->dl[i].started)
 			pthread_join(a->dl[i].th, NULL);
 	pthread_mutex_destroy(&a->mu);
+	login_limit_free(a->logins);
 	if (a->token) {
 		memset(a->token, 0, strlen(a->token));
 		free(a->token);
@@ -568,23 +577,47 @@ static void route_project(struct admin *a, const char *id, const char *action,
 	http_respond_error(resp, known ? 405 : 404, known ? "method not allowed" : "not found");
 }
 
-bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+bool admin_gate(struct admin *a, const struct http_request *req, struct http_response *resp)
 {
-	struct admin *a = user;
-	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
-		return false;
 	http_add_header(resp, "Cache-Control", "no-store");
 	if (!a->token) {
 		http_respond_error(resp, 403,
 				   "the admin API is disabled: start hippo serve with "
 				   "HIPPO_ADMIN_TOKEN or --admin-token-file");
-		return true;
+		return false;
+	}
+	int64_t now = clock_mono_ms();
+	int wait = login_limit_wait(a->logins, req->remote_ip, now);
+	if (wait > 0) {
+		char msg[160], ra[16];
+		snprintf(msg, sizeof msg,
+			 "too many failed logins from this address: try again in %d s", wait);
+		snprintf(ra, sizeof ra, "%d", wait);
+		http_add_header(resp, "Retry-After", ra);
+		http_respond_error(resp, 429, msg);
+		return false;
 	}
 	if (!admin_authorized(a, req)) {
+		/* a token presented and wrong is a guess; none at all is not */
+		if (http_header_get(req, "authorization"))
+			login_limit_failed(a->logins, req->remote_ip, now);
+		log_info("admin", "admin request refused: missing or wrong token",
+			 "peer=%s path=\"%.100s\"", req->remote_ip ? req->remote_ip : "",
+			 req->path);
 		http_add_header(resp, "WWW-Authenticate", "Bearer");
 		http_respond_error(resp, 401, "missing or wrong bearer token");
-		return true;
+		return false;
 	}
+	return true;
+}
+
+bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	struct admin *a = user;
+	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
+		return false;
+	if (!admin_gate(a, req, resp))
+		return true;
 	const char *rest = req->path + 5;
 	if (strcmp(rest, "projects") == 0 || strcmp(rest, "projects/") == 0) {
 		if (strcmp(req->method, "GET") != 0) {
