@@ -103,10 +103,29 @@ int con__fail(struct con_job *j, int status, const char *fmt, ...)
 /* Milliseconds since 1970 of a store time ("2026-11-23T21:30:00.123Z"), or -1. */
 int64_t con__time_ms(const char *iso);
 
+/* con_people.c */
+int con__people(struct console *c, struct con_job *j);
+int con__person(struct console *c, struct con_job *j);
+int con__person_file(struct console *c, struct con_job *j);
+
+/* con_live.c */
+int con__live_start(struct console *c);
+void con__live_stop(struct console *c);
+/* A CON_LIVE or CON_SPECTATE route of J (ids validated): sets RESP to the
+ * event stream (or an error). */
+int con__live_subscribe(struct console *c, enum con_kind kind, const struct con_job *j,
+			struct http_response *resp);
+int con__sessions(struct console *c, struct con_job *j);
+int con__audit(struct console *c, struct con_job *j);
+/* The live state of a participant's game session: {"state": "none" |
+ * "starting" | "ready" | "running" | "paused" | "ended"}. */
+json_t *con__live_state(struct console *c, const char *project, const char *user);
+
 /* con_studies.c */
 int con__studies(struct console *c, struct con_job *j);
 int con__funnel(struct console *c, struct con_job *j);
 struct con_funnels *con__funnels_new(void);
 void con__funnels_free(struct con_funnels *f);
+void con__funnels_clear(struct con_funnels *f);
 
 #endif

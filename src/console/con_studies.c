@@ -216,6 +216,16 @@ struct con_funnels *con__funnels_new(void)
 	return f;
 }
 
+void con__funnels_clear(struct con_funnels *f)
+{
+	pthread_mutex_lock(&f->mu);
+	for (int i = 0; i < CON_FUNNELS; i++) {
+		json_decref(f->e[i].json);
+		f->e[i].json = NULL;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
 void con__funnels_free(struct con_funnels *f)
 {
 	if (!f)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console/audit.h"
 #include "console/con_int.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -23,6 +24,15 @@
 static const struct con_route routes[] = {
 	{"GET", "/api/studies", CON_JSON, NULL, con__studies},
 	{"GET", "/api/projects/{p}/funnel", CON_JSON, NULL, con__funnel},
+	{"GET", "/api/projects/{p}/participant-list", CON_JSON, NULL, con__people},
+	{"GET", "/api/projects/{p}/participants/{u}", CON_JSON, NULL, con__person},
+	{"GET", "/api/projects/{p}/participants/{u}/files/{f}", CON_STREAM,
+	 "application/octet-stream", con__person_file},
+	{"GET", "/api/sessions", CON_JSON, NULL, con__sessions},
+	{"GET", "/api/live", CON_LIVE, "text/event-stream", NULL},
+	{"GET", "/api/projects/{p}/participants/{u}/spectate", CON_SPECTATE, "text/event-stream",
+	 NULL},
+	{"GET", "/api/audit", CON_JSON, NULL, con__audit},
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -282,6 +292,12 @@ bool con_http_handler(void *user, const struct http_request *req, struct http_re
 		http_respond_error(resp, 404, "no such project");
 		return true;
 	}
+	if (rt->kind == CON_LIVE || rt->kind == CON_SPECTATE) {
+		probe.query = (char *)(req->query ? req->query : "");
+		snprintf(probe.ip, sizeof probe.ip, "%s", req->remote_ip ? req->remote_ip : "");
+		con__live_subscribe(c, rt->kind, &probe, resp);
+		return true;
+	}
 	struct con_job *j = calloc(1, sizeof *j);
 	struct http_stream *st = http_stream_new(CON_STREAM_BUF);
 	if (j)
@@ -325,6 +341,43 @@ bool con_http_handler(void *user, const struct http_request *req, struct http_re
 	return true;
 }
 
+int con__audit(struct console *c, struct con_job *j)
+{
+	long long n;
+	if (con__query_int(j, "limit", 200, 1, 10000, &n) < 0)
+		return 400;
+	j->out = audit_tail(c->data_dir, (size_t)n, j->err, sizeof j->err);
+	return j->out ? 200 : 500;
+}
+
+int con_call(struct console *c, const char *method, const char *path, const char *query,
+	     json_t **out)
+{
+	struct con_job j;
+	*out = NULL;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		memset(&j, 0, sizeof j);
+		if (routes[i].kind != CON_JSON || strcmp(routes[i].method, method) != 0 ||
+		    !match(routes[i].pattern, path, &j))
+			continue;
+		j.route = &routes[i];
+		j.query = (char *)(query ? query : "");
+		j.body = (char *)"";
+		int status = routes[i].fn(c, &j);
+		*out = status == 200 ? j.out : json_pack("{s:s}", "error", j.err);
+		if (status != 200)
+			json_decref(j.out);
+		return status;
+	}
+	*out = json_pack("{s:s}", "error", "not found");
+	return 404;
+}
+
+void con_forget(struct console *c)
+{
+	con__funnels_clear(c->funnels);
+}
+
 /* ------------------------------------------------------------ life cycle */
 
 int con_new(const struct con_opts *o, struct console **out, char *err, size_t errlen)
@@ -351,7 +404,7 @@ int con_new(const struct con_opts *o, struct console **out, char *err, size_t er
 	pthread_cond_init(&c->cv, NULL);
 	for (int i = 0; i < CON_WORKERS; i++)
 		c->started[i] = pthread_create(&c->th[i], NULL, worker_main, c) == 0;
-	if (!c->funnels || !c->started[0]) {
+	if (!c->funnels || !c->started[0] || con__live_start(c) < 0) {
 		snprintf(err, errlen, "cannot start the console's threads");
 		con_free(c);
 		return -1;
@@ -371,6 +424,7 @@ void con_free(struct console *c)
 	for (int i = 0; i < CON_WORKERS; i++)
 		if (c->started[i])
 			pthread_join(c->th[i], NULL);
+	con__live_stop(c);
 	while (c->head) {
 		struct con_job *j = c->head;
 		c->head = j->next;

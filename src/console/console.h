@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "net/http.h"
 
 struct admin;
@@ -53,6 +55,15 @@ void con_free(struct console *c);
 /* /admin (the page) and the console's /api/ routes; false for other paths
  * (other /api/ routes are the admin API's, admin_http_handler). */
 bool con_http_handler(void *user, const struct http_request *req, struct http_response *resp);
+
+/* Runs the JSON route METHOD PATH?QUERY on the calling thread, without the
+ * gate (benchmarks: `hippo bench admin`): *OUT gets the answer, or
+ * {"error": ...}. Returns the HTTP status (404 for a path that is not a
+ * console JSON route). */
+int con_call(struct console *c, const char *method, const char *path, const char *query,
+	     json_t **out);
+/* Forgets what the console cached (the funnels), so the next call computes. */
+void con_forget(struct console *c);
 
 /* The page's Content-Security-Policy. */
 #define CON_CSP                                                                               \
