@@ -179,7 +179,7 @@ static int run(int argc, char **argv)
 	timed(con, "GET /api/studies", "/api/studies", "", false);
 	snprintf(p, sizeof p, "/api/projects/%s/funnel", pid);
 	timed(con, "GET .../funnel (computed)", p, "", true);
-	timed(con, "GET .../funnel (again within 2 s: cached)", p, "", false);
+	timed(con, "GET .../funnel (again within 5 s: cached)", p, "", false);
 	snprintf(p, sizeof p, "/api/projects/%s/participant-list", pid);
 	timed(con, "GET .../participant-list (first page of 50)", p, "", false);
 	timed(con, "GET .../participant-list?step=3", p, "step=3", false);

@@ -4,7 +4,7 @@
  * step, drop-off). Read from the console's read-only store connection with
  * aggregate queries: a page costs a few indexed queries whatever the number
  * of participants, except the funnel's times, which read the first request
- * of each participant at each step once (cached for CON_FUNNEL_TTL_MS). */
+ * of each participant once (the result kept for CON_FUNNEL_TTL_MS). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 #include "flow/flow.h"
 #include "store/store.h"
 
-#define CON_FUNNEL_TTL_MS 2000 /* a funnel computed this recently is answered again */
+#define CON_FUNNEL_TTL_MS 5000 /* a funnel computed this recently is answered again */
 #define CON_FUNNELS 16         /* projects whose funnel is kept */
 
 /* The cutoff of "dropped": store times before now - IDLE_MIN minutes. */
@@ -177,8 +177,11 @@ static int step_time_row(void *user, const struct store_step_time_row *r)
 			flush_participant(t);
 		t->cur = r->participant;
 	}
-	if (r->step >= 1 && r->step <= t->maxstep)
-		t->first[r->step] = con__time_ms(r->first);
+	if (r->step >= 1 && r->step <= t->maxstep) {
+		int64_t ms = con__time_ms(r->first);
+		if (ms >= 0 && (t->first[r->step] < 0 || ms < t->first[r->step]))
+			t->first[r->step] = ms;
+	}
 	return t->oom ? -1 : 0;
 }
 

@@ -275,8 +275,10 @@ struct store_find {
 int store_participants_find(struct store *s, const struct store_find *q, store_participant_fn fn,
 			    void *user, long long *total);
 
-/* When each participant of a project first saw each step: the first request
- * answered with that step (requests). Rows by participant, then step. */
+/* When the participants of a project saw each step: the step and time of
+ * every request of theirs (requests: the step each was answered with). The
+ * rows of one participant come together, in no particular order; the first
+ * time a participant saw a step is the earliest FIRST of its rows. */
 struct store_step_time_row {
 	long long participant;
 	int step;

@@ -110,9 +110,10 @@ struct store_backend {
 	 * none) to FN; *TOTAL gets how many match in all. */
 	int (*participants_find)(void *db, const struct store_find *q, store_participant_fn fn,
 				 void *user, long long *total);
-	/* step_times: for each participant of PROJECT_ID and each step some
-	 * request of it was answered with (the request log's step), the time of
-	 * the first such request; by participant row id, then step. */
+	/* step_times: for the participants of PROJECT_ID, the step and time of
+	 * their requests (the request log: the step each was answered with); the
+	 * rows of one participant consecutive, in any order, a (participant,
+	 * step) possibly many times (the caller keeps the earliest). */
 	int (*step_times)(void *db, const char *project_id, store_step_time_fn fn, void *user);
 	/* group_counts: participants per (n, group) of PROJECT_ID, by n then group. */
 	int (*group_counts)(void *db, const char *project_id, store_group_count_fn fn,

@@ -27,6 +27,9 @@ static const char schema_v1_sql[] =
 	" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
 	" UNIQUE (project_id, user_id));"
 	"CREATE INDEX IF NOT EXISTS participants_step ON participants (project_id, step);"
+	/* counts by step and state, and the console's idle participants, from the index alone */
+	"CREATE INDEX IF NOT EXISTS participants_state"
+	" ON participants (project_id, status, step, updated);"
 	"CREATE TABLE IF NOT EXISTS answers ("
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" step INTEGER NOT NULL, field TEXT NOT NULL, value TEXT, time TEXT NOT NULL);"
@@ -35,6 +38,8 @@ static const char schema_v1_sql[] =
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" time TEXT NOT NULL, method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
 	"CREATE INDEX IF NOT EXISTS requests_participant ON requests (participant);"
+	/* the console's funnel reads when each participant saw each step from it alone */
+	"CREATE INDEX IF NOT EXISTS requests_steps ON requests (participant, step, time);"
 	"CREATE TABLE IF NOT EXISTS header_sets ("
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" digest BLOB NOT NULL, headers TEXT NOT NULL, first TEXT NOT NULL,"
@@ -161,14 +166,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants"
 			       " GROUP BY project_id, step",
 	/* the console: optional filters (?2..?7 NULL or 0: not applied), newest first */
-	[ST_PART_FIND] = PART_COLS " WHERE p.project_id = ?1" FIND_WHERE " ORDER BY p.id DESC"
-			 " LIMIT ?8 OFFSET ?9",
+	/* the page's ids first: the summaries of PART_COLS for its rows only */
+	[ST_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
+			 " WHERE p.project_id = ?1" FIND_WHERE " ORDER BY p.id DESC"
+			 " LIMIT ?8 OFFSET ?9) ORDER BY p.id DESC",
 	[ST_PART_FIND_COUNT] = "SELECT count(*) FROM participants p WHERE p.project_id = ?1"
 			       FIND_WHERE,
-	[ST_STEP_TIMES] = "SELECT r.participant, r.step, min(r.time) FROM requests r"
-			  " JOIN participants p ON p.id = r.participant"
-			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL"
-			  " GROUP BY r.participant, r.step ORDER BY r.participant, r.step",
+	/* every request row, a participant's together (no sort: the console
+	 * keeps the earliest of each step) */
+	[ST_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
+			  " JOIN requests r ON r.participant = p.id"
+			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL",
 	[ST_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = ?1"
 				" GROUP BY n, grp ORDER BY n, grp",
 	[ST_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = ?1",

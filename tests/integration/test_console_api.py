@@ -42,6 +42,9 @@ def call(srv, method, path, token=None, source="127.0.0.1", body=None):
         h["Content-Type"] = "application/json"
     c.request(method, path, body=data, headers=h)
     r = c.getresponse()
+    if r.headers.get("Content-Type") == "text/event-stream":
+        c.close()  # an event stream goes on: its status is the answer
+        return r.status, None, r.headers
     raw = r.read()
     c.close()
     try:

@@ -50,9 +50,9 @@ export async function render(main, [project]) {
 		}
 		note.textContent = `Computed ${fmtTime(f.computedAt)} in ${f.ms} ms. Dropped: not completed ` +
 			`and no step change for ${f.idleMinutes} min. Time on a step: from the first request ` +
-			'that showed it to the first that showed the next one. Updated every 3 s.';
+			'that showed it to the first that showed the next one. Updated every 5 s.';
 	};
 	await refresh();
-	const t = every(3000, () => refresh().catch((e) => showNotice(e.message)));
+	const t = every(5000, () => refresh().catch((e) => showNotice(e.message)));
 	return () => t.stop();
 }
