@@ -121,6 +121,13 @@ int con__audit(struct console *c, struct con_job *j);
  * "starting" | "ready" | "running" | "paused" | "ended"}. */
 json_t *con__live_state(struct console *c, const char *project, const char *user);
 
+/* con_replay.c */
+struct con_replays *con__replays_new(void);
+void con__replays_free(struct con_replays *r);
+int con__replay(struct console *c, struct con_job *j);
+int con__replay_jpeg(struct console *c, struct con_job *j);
+int con__replay_png(struct console *c, struct con_job *j);
+
 /* con_studies.c */
 int con__studies(struct console *c, struct con_job *j);
 int con__funnel(struct console *c, struct con_job *j);

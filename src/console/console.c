@@ -33,6 +33,11 @@ static const struct con_route routes[] = {
 	{"GET", "/api/projects/{p}/participants/{u}/spectate", CON_SPECTATE, "text/event-stream",
 	 NULL},
 	{"GET", "/api/audit", CON_JSON, NULL, con__audit},
+	{"GET", "/api/projects/{p}/participants/{u}/replay", CON_JSON, NULL, con__replay},
+	{"GET", "/api/projects/{p}/participants/{u}/replay/frame.jpg", CON_STREAM, "image/jpeg",
+	 con__replay_jpeg},
+	{"GET", "/api/projects/{p}/participants/{u}/replay/frame.png", CON_STREAM, "image/png",
+	 con__replay_png},
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -400,11 +405,12 @@ int con_new(const struct con_opts *o, struct console **out, char *err, size_t er
 		return -1;
 	}
 	c->funnels = con__funnels_new();
+	c->replays = con__replays_new();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	for (int i = 0; i < CON_WORKERS; i++)
 		c->started[i] = pthread_create(&c->th[i], NULL, worker_main, c) == 0;
-	if (!c->funnels || !c->started[0] || con__live_start(c) < 0) {
+	if (!c->funnels || !c->replays || !c->started[0] || con__live_start(c) < 0) {
 		snprintf(err, errlen, "cannot start the console's threads");
 		con_free(c);
 		return -1;
@@ -432,6 +438,7 @@ void con_free(struct console *c)
 		job_free(j);
 	}
 	con__funnels_free(c->funnels);
+	con__replays_free(c->replays);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	store_close(c->ro);
