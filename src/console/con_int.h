@@ -128,6 +128,9 @@ int con__replay(struct console *c, struct con_job *j);
 int con__replay_jpeg(struct console *c, struct con_job *j);
 int con__replay_png(struct console *c, struct con_job *j);
 
+/* console.c */
+int con__withdraw(struct console *c, struct con_job *j);
+
 /* con_studies.c */
 int con__studies(struct console *c, struct con_job *j);
 int con__funnel(struct console *c, struct con_job *j);

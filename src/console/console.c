@@ -13,6 +13,7 @@
 
 #include "console/audit.h"
 #include "console/con_int.h"
+#include "console/withdraw.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "flow/admin.h"
@@ -33,6 +34,7 @@ static const struct con_route routes[] = {
 	{"GET", "/api/projects/{p}/participants/{u}/spectate", CON_SPECTATE, "text/event-stream",
 	 NULL},
 	{"GET", "/api/audit", CON_JSON, NULL, con__audit},
+	{"POST", "/api/projects/{p}/participants/{u}/withdraw", CON_JSON, NULL, con__withdraw},
 	{"GET", "/api/projects/{p}/participants/{u}/replay", CON_JSON, NULL, con__replay},
 	{"GET", "/api/projects/{p}/participants/{u}/replay/frame.jpg", CON_STREAM, "image/jpeg",
 	 con__replay_jpeg},
@@ -353,6 +355,31 @@ int con__audit(struct console *c, struct con_job *j)
 		return 400;
 	j->out = audit_tail(c->data_dir, (size_t)n, j->err, sizeof j->err);
 	return j->out ? 200 : 500;
+}
+
+int con__withdraw(struct console *c, struct con_job *j)
+{
+	json_error_t je;
+	json_t *b = json_loadb(j->body, j->body_len, 0, &je);
+	const char *confirm = json_string_value(json_object_get(b, "confirm"));
+	const char *by = json_string_value(json_object_get(b, "by"));
+	if (!json_is_object(b) || !confirm || strcmp(confirm, j->user) != 0) {
+		json_decref(b);
+		return con__fail(j, 400, "confirm the withdrawal: {\"confirm\": \"<the userId>\"}");
+	}
+	char name[128];
+	snprintf(name, sizeof name, "%s", by ? by : "");
+	json_decref(b);
+	struct withdraw_opts wo = {.store = flow_store(c->o.flow),
+				   .storage = c->o.storage,
+				   .sess = c->o.sess,
+				   .data_dir = c->data_dir,
+				   .project_id = j->project,
+				   .user_id = j->user,
+				   .by_name = name,
+				   .by_address = j->ip,
+				   .via = "api"};
+	return withdraw_participant(&wo, &j->out, j->err, sizeof j->err);
 }
 
 int con_call(struct console *c, const char *method, const char *path, const char *query,

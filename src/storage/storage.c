@@ -103,6 +103,7 @@ int storage_open(struct storage **out, const struct storage_opts *o, char *err, 
 	if (st->o.retry_max_ms < st->o.retry_base_ms)
 		st->o.retry_max_ms = st->o.retry_base_ms;
 	pthread_mutex_init(&st->db_mu, NULL);
+	pthread_mutex_init(&st->up_mu, NULL);
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	atomic_init(&st->stop, false);
@@ -137,6 +138,7 @@ void storage_close(struct storage *st)
 		storage__drain_queue(st);
 	spool_close(st->spool);
 	pthread_mutex_destroy(&st->db_mu);
+	pthread_mutex_destroy(&st->up_mu);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
 	free(st->projects);

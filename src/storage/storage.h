@@ -150,4 +150,30 @@ long storage_list(struct storage *st, const char *states,
 /* Sets failed jobs back to pending, due now. Returns how many, or -1. */
 long storage_retry_failed(struct storage *st);
 
+/* ---- withdrawal (withdraw.c, docs/console.md) ---- */
+
+/* Moves the queued submissions into the spool and holds the uploads of this
+ * process (waits for one under way to end): between storage_pause and
+ * storage_resume none starts, so a participant's files can be deleted and
+ * their jobs forgotten without an upload racing them. */
+void storage_pause(struct storage *st);
+void storage_resume(struct storage *st);
+
+/* An upload of a withdrawn participant, deleted. */
+struct storage_forgotten {
+	const char *path, *endpoint, *bucket, *key;
+	const char *state;   /* the job's state: pending, failed or done */
+	long status;         /* the DELETE's HTTP status (204; 404: no such object), 0: none */
+	const char *error;   /* why the object may still exist, or NULL */
+};
+/* Between storage_pause and storage_resume: for every spooled upload of
+ * PROJECT_ID/USER_ID (DATA/P/trials/U/... and DATA/P/users/U.json), sends
+ * S3 a DELETE of its object (whatever the job's state: one under way may
+ * have left it) and deletes the job; FN (may be NULL) gets each. Returns
+ * how many, or -1 with ERR (the spool could not be read). A DELETE that
+ * fails is reported to FN and its job kept, to be deleted again. */
+long storage_forget(struct storage *st, const char *project_id, const char *user_id,
+		    void (*fn)(void *user, const struct storage_forgotten *f), void *user,
+		    char *err, size_t errlen);
+
 #endif

@@ -44,6 +44,10 @@ struct storage {
 
 	pthread_mutex_t db_mu; /* guards spool */
 	struct spool *spool;
+	/* held by the worker while it uploads a job, and by a withdrawal while it
+	 * deletes a participant's jobs and objects: no upload of theirs is under
+	 * way or can start meanwhile */
+	pthread_mutex_t up_mu;
 
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;

@@ -103,6 +103,25 @@ try {
 	t.ok(r.status === 400 || r.status === 404, `a file name leaving the folder is refused (${r.status})`);
 	const r2 = await hippo.api(`projects/${P}/participants/nobody`);
 	t.ok(r2.status === 404, 'an unknown participant: 404');
+
+	// withdrawal from the participant's page, confirmed with the userId
+	await page.setViewportSize({ width: 1280, height: 800 });
+	await page.goto(`${hippo.url}/admin#/participant/${P}/done-1`);
+	await page.waitForSelector('#withdraw');
+	await page.click('#withdraw');
+	await page.waitForSelector('#withdraw-dialog[open]');
+	t.ok(await page.isDisabled('#withdraw-go'), 'the dialog will not delete before the userId is typed');
+	await page.fill('#withdraw-confirm', 'done-1');
+	await t.screenshot(page, 'withdraw-dialog');
+	await page.click('#withdraw-go');
+	await page.waitForSelector('#notice:has-text("done-1 withdrawn")');
+	t.ok((await hippo.api(`projects/${P}/participants/done-1`)).status === 404,
+		'the withdrawn participant is gone from the store');
+	await page.click('#nav a[data-nav="audit"]');
+	await page.waitForSelector('#audit tr[data-action="withdraw"]');
+	t.ok((await page.textContent('#audit tr[data-action="withdraw"]')).includes('Test Researcher'),
+		'the audit page lists the withdrawal and who did it');
+	await t.screenshot(page, 'audit');
 	t.ok(page.errors.length === 0, 'no script errors', page.errors.join(' | '));
 } catch (e) {
 	t.ok(false, 'console participants test', e.stack);

@@ -28,7 +28,10 @@ let stopView = null;
 let generation = 0;
 let signingIn = false; // the sign-in form shows its own refusal
 
-export function showNotice(text, kind = 'error') {
+let keepNotice = false; // shown across the next page change
+
+export function showNotice(text, kind = 'error', keep = false) {
+	keepNotice = keep;
 	notice.textContent = text;
 	notice.className = `notice notice--${kind}`;
 	notice.hidden = !text;
@@ -92,7 +95,10 @@ async function route() {
 		}
 		stopView = null;
 	}
-	showNotice('');
+	if (keepNotice)
+		keepNotice = false;
+	else
+		showNotice('');
 	if (!token()) {
 		loginView();
 		return;

@@ -29,7 +29,7 @@ export function withdrawButton(project, user, done) {
 				dlg.close();
 				dlg.remove();
 				showNotice(`${user} withdrawn: ${r.deleted.rows} rows, ${r.deleted.files.length} files and ` +
-					`${r.deleted.uploads.length} uploads deleted (audit entry ${r.audit}).`, 'ok');
+					`${r.deleted.uploads.length} uploads deleted (audit entry ${r.audit}).`, 'ok', true);
 				done(r);
 			} catch (ex) {
 				err.textContent = ex.message;
