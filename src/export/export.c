@@ -103,11 +103,17 @@ struct store_out {
 	const char *project;
 	struct exp__table *t;
 	struct exp_stats *st;
+	const char *status; /* exp_opts.status */
+	json_t *keep;       /* with STATUS: the userIds kept */
 };
 
 static int participant_row(void *user, const struct store_participant_row *r)
 {
 	struct store_out *o = user;
+	if (o->status && (!r->status || strcmp(r->status, o->status) != 0))
+		return 0;
+	if (o->keep)
+		json_object_set_new(o->keep, r->user_id, json_true());
 	struct participant_facts f = {
 		.project = o->project,
 		.user = r->user_id,
@@ -135,6 +141,8 @@ static int participant_row(void *user, const struct store_participant_row *r)
 static int answer_row(void *user, const struct store_answer_row *r)
 {
 	struct store_out *o = user;
+	if (o->keep && !json_object_get(o->keep, r->user_id))
+		return 0;
 	struct answer_facts f = {
 		.project = o->project,
 		.user = r->user_id,
@@ -153,7 +161,7 @@ static int answer_row(void *user, const struct store_answer_row *r)
 
 /* participants and answers of the project, from the store (read only). */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp_stats *st, char *err, size_t errlen)
+			struct exp_stats *st, json_t *keep, char *err, size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
@@ -170,7 +178,8 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	if (k < 0)
 		return -1;
 	struct store_query q = {.project_id = o->project_id};
-	struct store_out po = {o->project_id, pt, st}, ao = {o->project_id, at, st};
+	struct store_out po = {o->project_id, pt, st, o->status, keep},
+			 ao = {o->project_id, at, st, o->status, keep};
 	int rc = 0;
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0) {
@@ -250,6 +259,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
+	json_t *keep = NULL;
 	int rc = -1;
 	char trials[4096];
 	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
@@ -272,8 +282,23 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	exp__table_header(&aw, answer_cols, EXP__COLS(answer_cols), 0);
 	exp__table_header(&sw, exp__step_cols, exp__nstep_cols, st->obs_columns);
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
-	if (export_store(o, &pw, &aw, st, err, errlen) != 0)
+	/* with a state to keep: the participants in it, and only their records */
+	keep = o->status ? json_object() : NULL;
+	if (export_store(o, &pw, &aw, st, keep, err, errlen) != 0)
 		goto out;
+	if (keep) {
+		size_t k = 0;
+		for (size_t i = 0; i < nfiles; i++) {
+			if (json_object_get(keep, files[i].user)) {
+				files[k++] = files[i];
+			} else {
+				total -= files[i].size;
+				free(files[i].path);
+				free(files[i].user);
+			}
+		}
+		nfiles = k;
+	}
 	if (nfiles == 0 && st->participants == 0) {
 		snprintf(err, errlen, "no data for project '%s' in %s (no participants, no %s)",
 			 o->project_id, o->data_dir, trials);
@@ -289,5 +314,6 @@ out:;
 			rc = -1;
 	exp__episodes_free(&eps);
 	exp__files_free(files, nfiles);
+	json_decref(keep);
 	return rc;
 }

@@ -41,6 +41,7 @@ struct download {
 	bool started;       /* the thread exists (join it) */
 	atomic_bool done;   /* it has finished */
 	char id[80];
+	char status[16];    /* only participants in this state ("": all) */
 	struct http_stream *st; /* the producer's reference */
 };
 
@@ -307,7 +308,7 @@ out:
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
  * SUB/export/. A project without data has none: logged, not an error. */
-static void export_tables(struct flow *f, const char *id, const char *sub)
+static void export_tables(struct flow *f, const char *id, const char *sub, const char *status)
 {
 	char out[PATH_MAX], err[512];
 	struct exp_stats es;
@@ -316,18 +317,21 @@ static void export_tables(struct flow *f, const char *id, const char *sub)
 	struct exp_opts eo = {.data_dir = flow_data_dir(f),
 			      .project_id = id,
 			      .out_dir = out,
+			      .status = status[0] ? status : NULL,
 			      .format = EXP_CSV};
 	if (exp_run(&eo, &es, err, sizeof err) < 0)
 		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
 			 err);
 }
 
-/* Streams the tar.gz of project ID to ST: participants.json and the export
+/* Streams the tar.gz of project ID to ST (with STATE, "completed" or
+ * "active", only the participants in that state: their rows, tables and
+ * files; "": everyone): participants.json and the export
  * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
  * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
  * Returns 0, or the HTTP status of the failure with a message in MSG. */
-static int stream_tar(struct flow *f, const char *id, struct http_stream *st, char *msg,
-		      size_t msglen)
+static int stream_tar(struct flow *f, const char *id, const char *state, struct http_stream *st,
+		      char *msg, size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
 	char transform[64], member[96];
@@ -343,6 +347,24 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		return 500;
 	}
 	json_t *parts = store_participants_json(flow_store(f), id);
+	json_t *kept = NULL; /* with STATE: the userIds whose data go in */
+	if (state[0]) {
+		json_t *all = parts;
+		size_t i;
+		json_t *p;
+		parts = json_array();
+		kept = json_array();
+		json_array_foreach(all, i, p)
+		{
+			const char *s = json_string_value(json_object_get(p, "status"));
+			const char *u = json_string_value(json_object_get(p, "userId"));
+			if (s && u && strcmp(s, state) == 0 && id_valid_user(u)) {
+				json_array_append(parts, p);
+				json_array_append_new(kept, json_string(u));
+			}
+		}
+		json_decref(all);
+	}
 	char *text = json_dumps(parts, JSON_INDENT(1));
 	json_decref(parts);
 	if (flow_pathf(sub, sizeof sub, "%s/%s", scratch, id) < 0 ||
@@ -353,7 +375,7 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		goto out;
 	}
 	free(text);
-	export_tables(f, id, sub);
+	export_tables(f, id, sub, state);
 	if (http_stream_write(st, NULL, 0) < 0) {
 		snprintf(msg, msglen, "client gone");
 		status = 499;
@@ -371,7 +393,7 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		snprintf(msg, msglen, "data folder path too long");
 		goto out;
 	}
-	char *argv[12];
+	char *argv[14];
 	int n = 0;
 	argv[n++] = "tar";
 	argv[n++] = "-czf";
@@ -380,12 +402,49 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 	argv[n++] = "-C";
 	argv[n++] = (char *)flow_data_dir(f);
 	argv[n++] = transform;
-	argv[n++] = "--";
-	argv[n++] = member;
 	struct stat sb;
-	if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
-	    stat(datadir, &sb) == 0 && S_ISDIR(sb.st_mode))
+	char list[PATH_MAX], from[PATH_MAX + 16];
+	if (kept) {
+		/* the selected participants' folders and records, from a list file
+		 * (outside the archived part of the scratch folder) */
+		FILE *lf = flow_pathf(list, sizeof list, "%s/members", scratch) == 0
+				   ? fopen(list, "w")
+				   : NULL;
+		size_t i;
+		json_t *u;
+		json_array_foreach(kept, i, u)
+		{
+			const char *uid = json_string_value(u);
+			char rel[256];
+			snprintf(rel, sizeof rel, "%s/trials/%s", id, uid);
+			if (lf && flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), rel) ==
+					  0 &&
+			    stat(datadir, &sb) == 0)
+				fprintf(lf, "%s\n", rel);
+			snprintf(rel, sizeof rel, "%s/users/%s.json", id, uid);
+			if (lf && flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), rel) ==
+					  0 &&
+			    stat(datadir, &sb) == 0)
+				fprintf(lf, "%s\n", rel);
+		}
+		if (!lf || fclose(lf) != 0) {
+			snprintf(msg, msglen, "cannot write the list of members");
+			goto out;
+		}
+		snprintf(from, sizeof from, "--files-from=%s", list);
+		argv[n++] = "--verbatim-files-from";
+		argv[n++] = from;
+		argv[n++] = "--";
+		argv[n++] = member;
+	} else if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
+		   stat(datadir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		argv[n++] = "--";
+		argv[n++] = member;
 		argv[n++] = (char *)id;
+	} else {
+		argv[n++] = "--";
+		argv[n++] = member;
+	}
 	argv[n] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0) {
 		snprintf(msg, msglen, "cannot start tar");
@@ -436,6 +495,7 @@ out:
 		close(pipefd[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+	json_decref(kept);
 	admin_rmtree(scratch);
 	return status;
 }
@@ -448,7 +508,7 @@ static void *download_main(void *arg)
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
 	int64_t t0 = clock_mono_ms();
-	int status = stream_tar(d->a->flow, d->id, d->st, msg, sizeof msg);
+	int status = stream_tar(d->a->flow, d->id, d->status, d->st, msg, sizeof msg);
 	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
@@ -466,7 +526,8 @@ static void *download_main(void *arg)
 
 /* Answers the download of project ID: a stream fed by a download thread.
  * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
-static void respond_tar(struct admin *a, const char *id, struct http_response *resp)
+static void respond_tar(struct admin *a, const char *id, const char *status,
+			struct http_response *resp)
 {
 	pthread_mutex_lock(&a->mu);
 	struct download *d = NULL;
@@ -493,6 +554,7 @@ static void respond_tar(struct admin *a, const char *id, struct http_response *r
 	}
 	d->a = a;
 	snprintf(d->id, sizeof d->id, "%s", id);
+	snprintf(d->status, sizeof d->status, "%s", status);
 	atomic_store(&d->done, false);
 	d->st = http_stream_ref(st);
 	http_response_set_body(resp, 200, "application/gzip", NULL, 0);
@@ -569,7 +631,15 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
-		respond_tar(a, id, resp);
+		char state[16];
+		int k = http_query_get(req->query ? req->query : "", "state", state, sizeof state);
+		if (k == -1 || strcmp(state, "all") == 0)
+			state[0] = '\0';
+		else if (k < 0 || (strcmp(state, "completed") != 0 && strcmp(state, "active") != 0)) {
+			http_respond_error(resp, 400, "state: expected all, completed or active");
+			return;
+		}
+		respond_tar(a, id, state, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||

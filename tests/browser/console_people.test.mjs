@@ -2,7 +2,9 @@
 // step, state, group and crowd id, paging; a participant's answers shown as
 // text (an answer holding <script> and an <img onerror> is displayed, never
 // run), their timeline, episodes from their record files, a file download.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Checks, sleep } from './lib.mjs';
@@ -122,6 +124,22 @@ try {
 	t.ok((await page.textContent('#audit tr[data-action="withdraw"]')).includes('Test Researcher'),
 		'the audit page lists the withdrawal and who did it');
 	await t.screenshot(page, 'audit');
+
+	// the data page: the completed participants' archive
+	await page.click('#nav a[data-nav="data"]');
+	await page.waitForSelector('[data-study="serve-groups"] [data-state="completed"]');
+	const [tgz] = await Promise.all([page.waitForEvent('download'),
+		page.click('[data-study="serve-groups"] [data-state="completed"]')]);
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hippo-tgz-'));
+	t.onCleanup(() => fs.rmSync(tmp, { recursive: true, force: true }));
+	execFileSync('tar', ['-xzf', await tgz.path(), '-C', tmp]);
+	const csvText = fs.readFileSync(path.join(tmp, P, 'export', 'participants.csv'), 'utf8');
+	t.ok(tgz.suggestedFilename() === 'serve-groups-completed.tar.gz' && csvText.includes('evil') &&
+		!csvText.includes('wait-00') && !csvText.includes('done-1'),
+	'the data page downloads the completed participants\' tables (the CSV opens, only them)');
+	t.ok(fs.existsSync(path.join(tmp, P, 'trials', 'evil', 'episode_1.jsonl')),
+		'and their record files');
+	await t.screenshot(page, 'data');
 	t.ok(page.errors.length === 0, 'no script errors', page.errors.join(' | '));
 } catch (e) {
 	t.ok(false, 'console participants test', e.stack);
