@@ -100,6 +100,8 @@ int con__query_text(struct con_job *j, const char *key, char *out, size_t outlen
 /* Sets j->err and returns STATUS. */
 int con__fail(struct con_job *j, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "VARIANTS:GROUP" (1..1000, 0..VARIANTS-1) into *N and *G; -1 when not that. */
+int con__parse_group(const char *s, int *n, int *g);
 /* Milliseconds since 1970 of a store time ("2026-11-23T21:30:00.123Z"), or -1. */
 int64_t con__time_ms(const char *iso);
 

@@ -87,9 +87,7 @@ int con__people(struct console *c, struct con_job *j)
 	}
 	if (group[0]) {
 		int n, g;
-		char tail;
-		if (sscanf(group, "%d:%d%c", &n, &g, &tail) != 2 || n < 1 || n > 1000 || g < 0 ||
-		    g >= n)
+		if (con__parse_group(group, &n, &g) < 0)
 			return con__fail(j, 400, "group: expected VARIANTS:GROUP, e.g. 2:0");
 		q.group_n = n;
 		q.group = g;

@@ -229,10 +229,10 @@ static bool match(const char *pattern, const char *path, struct con_job *j)
 	return *pattern == '\0' && *path == '\0';
 }
 
-/* A file name from a URL: [A-Za-z0-9._-], no leading dot (so no ".."). */
+/* A file name from a URL: [A-Za-z0-9._-], no leading dot, no "..". */
 static bool plain_name(const char *s)
 {
-	if (!s[0] || s[0] == '.')
+	if (!s[0] || s[0] == '.' || strstr(s, ".."))
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -257,6 +257,83 @@ static bool admin_page(void *user, const struct http_request *req, struct http_r
 	return true;
 }
 
+/* The route of METHOD PATH with its path segments in *J (validated).
+ * Returns 0 when PATH is no console route, 405 when it is one of another
+ * method, 400 (MSG) when a segment is malformed, 200 with *RT. */
+static int route_of(const char *method, const char *path, struct con_job *j,
+		    const struct con_route **rt, const char **msg)
+{
+	bool path_known = false;
+	*rt = NULL;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !*rt; i++) {
+		memset(j, 0, sizeof *j);
+		if (!match(routes[i].pattern, path, j))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, method) == 0)
+			*rt = &routes[i];
+	}
+	if (!path_known)
+		return 0;
+	if (!*rt) {
+		*msg = "method not allowed";
+		return 405;
+	}
+	*msg = j->project[0] && !id_valid_project(j->project)
+		       ? "invalid project id: expected " ID_PROJECT_RULE
+	       : j->user[0] && !id_valid_user(j->user) ? "invalid userId: expected " ID_USER_RULE
+	       : j->name[0] && !plain_name(j->name)    ? "invalid file name: expected [A-Za-z0-9._-]"
+						       : NULL;
+	return *msg ? 400 : 200;
+}
+
+int con_parse_request(const char *method, const char *path, const char *query, char *project,
+		      char *user, char *name)
+{
+	struct con_job j;
+	const struct con_route *rt;
+	const char *msg;
+	int st = route_of(method, path, &j, &rt, &msg);
+	if (st != 200)
+		return st;
+	j.query = (char *)(query ? query : "");
+	/* every query parameter a route reads, as the routes read them */
+	static const char *const ints[] = {"idleMinutes", "step", "offset", "limit", "episode"};
+	long long v;
+	char text[257];
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+		if (con__query_int(&j, ints[i], 0, 0, 1LL << 40, &v) < 0)
+			return 400;
+	static const char *const texts[] = {"status", "q", "trial", "viewer", "group"};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (con__query_text(&j, texts[i], text, sizeof text) < 0)
+			return 400;
+	int n, g;
+	if (con__query_text(&j, "group", text, sizeof text) == 1 &&
+	    con__parse_group(text, &n, &g) < 0)
+		return 400;
+	snprintf(project, ID_MAX + 1, "%s", j.project);
+	snprintf(user, ID_MAX + 1, "%s", j.user);
+	snprintf(name, 256, "%s", j.name);
+	return 200;
+}
+
+int con__parse_group(const char *s, int *n, int *g)
+{
+	char *end;
+	errno = 0;
+	long a = strtol(s, &end, 10);
+	if (end == s || *end != ':' || errno || a < 1 || a > 1000)
+		return -1;
+	const char *b = end + 1;
+	long x = strtol(b, &end, 10);
+	if (end == b || *end || errno || x < 0 || x >= a || !(*b >= '0' && *b <= '9'))
+		return -1;
+	*n = (int)a;
+	*g = (int)x;
+	return 0;
+}
+
 bool con_http_handler(void *user, const struct http_request *req, struct http_response *resp)
 {
 	struct console *c = user;
@@ -266,33 +343,14 @@ bool con_http_handler(void *user, const struct http_request *req, struct http_re
 		return false;
 	struct con_job probe;
 	const struct con_route *rt = NULL;
-	bool path_known = false;
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rt; i++) {
-		memset(&probe, 0, sizeof probe);
-		if (!match(routes[i].pattern, req->path, &probe))
-			continue;
-		path_known = true;
-		if (strcmp(routes[i].method, req->method) == 0)
-			rt = &routes[i];
-	}
-	if (!path_known)
+	const char *msg = NULL;
+	int found = route_of(req->method, req->path, &probe, &rt, &msg);
+	if (found == 0)
 		return false; /* the admin API's, or its 404 */
 	if (!admin_gate(c->o.admin, req, resp))
 		return true;
-	if (!rt) {
-		http_respond_error(resp, 405, "method not allowed");
-		return true;
-	}
-	if (probe.project[0] && !id_valid_project(probe.project)) {
-		http_respond_error(resp, 400, "invalid project id: expected " ID_PROJECT_RULE);
-		return true;
-	}
-	if (probe.user[0] && !id_valid_user(probe.user)) {
-		http_respond_error(resp, 400, "invalid userId: expected " ID_USER_RULE);
-		return true;
-	}
-	if (probe.name[0] && !plain_name(probe.name)) {
-		http_respond_error(resp, 400, "invalid file name: expected [A-Za-z0-9._-]");
+	if (found != 200) {
+		http_respond_error(resp, found, msg);
 		return true;
 	}
 	if (probe.project[0] && !flow_project_exists(c->o.flow, probe.project)) {

@@ -62,6 +62,13 @@ bool con_http_handler(void *user, const struct http_request *req, struct http_re
  * console JSON route). */
 int con_call(struct console *c, const char *method, const char *path, const char *query,
 	     json_t **out);
+/* What the console's handler makes of METHOD PATH?QUERY before it reads
+ * anything (the fuzz target): 0 when PATH is no console route, 405 for
+ * another method, 400 for a malformed path segment or query parameter,
+ * else 200 with the path's project, userId and file name copied (ID_MAX + 1,
+ * ID_MAX + 1 and 256 bytes; "" when the route has none), each valid. */
+int con_parse_request(const char *method, const char *path, const char *query, char *project,
+		      char *user, char *name);
 /* Forgets what the console cached (the funnels), so the next call computes. */
 void con_forget(struct console *c);
 
