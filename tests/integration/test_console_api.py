@@ -65,8 +65,39 @@ def wait_json(srv, path, pred, what, timeout=10):
         time.sleep(0.1)
 
 
+TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def admin_files(srv):
+    """Every file of web/admin/ is served at /admin/... as it is, with the
+    console's policy (not the participant UI's); every module it imports is
+    one of them; /admin and /admin/ are the page."""
+    root = os.path.join(SRC, "web", "admin")
+    names = sorted(os.path.relpath(os.path.join(d, f), root)
+                   for d, _, fs in os.walk(root) for f in fs)
+    check(len(names) >= 10, "web/admin/ holds the console (%d files)" % len(names))
+    for name in names:
+        want = open(os.path.join(root, name), "rb").read()
+        st, body, h = srv.request("GET", "/admin/" + name, raw=True)
+        csp = h.get("Content-Security-Policy") or ""
+        check(st == 200 and body == want and
+              (h.get("Content-Type") or "").startswith(TYPES[os.path.splitext(name)[1]]) and
+              "frame-ancestors 'none'" in csp and "style-src 'self';" in csp,
+              "/admin/%s is served as it is, with its type and the console's policy" % name)
+        if name.endswith(".js"):
+            for dep in re.findall(r"^import [^;]* from '(\.{1,2}/[^']+)';", want.decode(), re.M):
+                target = os.path.normpath(os.path.join(os.path.dirname(name), dep))
+                check(target in names, "web/admin/%s imports %s, a file of web/admin/" % (name, dep))
+    for path in ("/admin", "/admin/"):
+        st, body, h = srv.request("GET", path, raw=True)
+        check(st == 200 and b"/admin/app.js" in body, "%s is the console's page" % path)
+    st, body, h = srv.request("GET", "/admin/nope.js", raw=True)
+    check(st == 404, "/admin/nope.js: 404")
+
+
 def test():
     srv = Serve(GROUPS)
+    admin_files(srv)
     routes = documented_routes()
     check(len(routes) >= 7 and ("GET", "/api/studies") in routes,
           "docs/api.md lists the admin routes (%d)" % len(routes))
