@@ -74,7 +74,7 @@ void con_forget(struct console *c);
 
 /* The page's Content-Security-Policy. */
 #define CON_CSP                                                                               \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " \
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 #endif
