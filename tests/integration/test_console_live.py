@@ -68,16 +68,21 @@ async def test():
         n0, t0 = len(frames), time.monotonic()
         await read_until(time.monotonic() + 3)
         fps_alone = (len(frames) - n0) / (time.monotonic() - t0)
+        before = len(frames)
         st, j, _ = srv.admin("GET", "/sessions")
+        await read_until(time.monotonic() + 0.5)
         s = [x for x in j["sessions"] if x["userId"] == "p1"]
         check(st == 200 and len(s) == 1, "/api/sessions lists the running session", j)
         s = s[0]
         check(s["state"] == "running" and s["playing"] and s["fpsTarget"] == 30 and
               s["episode"] >= 1 and s["frames"] > 60, "it is running, playing, episode and frames", s)
-        check(abs(s["fps"] - fps_alone) <= 0.15 * fps_alone and
-              s["slow"] == (s["fps"] < 27),
-              "its frame rate is reported as the participant gets it (%.1f, participant %.1f), "
-              "flagged only below 90 %% of 30" % (s["fps"], fps_alone))
+        # frames sent against frames received before and after the question
+        check(before <= s["frames"] <= len(frames),
+              "the frames it reports sent are those the participant got (%d <= %d <= %d)"
+              % (before, s["frames"], len(frames)))
+        check(0 < s["fps"] <= 31 and s["slow"] == (s["fps"] < 27),
+              "its frame rate (%.1f; the participant measured %.1f over 3 s) is flagged only "
+              "below 90 %% of 30" % (s["fps"], fps_alone))
         check(s["reconnects"] == 0 and s["dropped"] >= 0 and "rttMs" in s and "lagMs" in s,
               "reconnects, dropped frames, round trip and input lag are reported", s)
 
