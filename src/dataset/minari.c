@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/datapath.h"
 #include "dataset/walk.h"
 #include "env/env.h"
@@ -25,13 +25,6 @@
 #define MINARI_FORMAT_VERSION "0.5.0" /* the Minari release that defined this layout */
 
 /* ------------------------------------------------------------ small helpers */
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int mkdirs(const char *path)
 {
@@ -57,14 +50,8 @@ struct i64v {
 
 static int i64v_push(struct i64v *a, long long x)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		long long *v = realloc(a->v, cap * sizeof *v);
-		if (!v)
-			return -1;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (buf_grow_array((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v, 1024, 0) != 0)
+		return -1;
 	a->v[a->n++] = x;
 	return 0;
 }
@@ -424,40 +411,8 @@ static const char *entry_point(const char *id)
 
 /* ------------------------------------------------------------ JSON text */
 
-struct sb {
-	char *p;
-	size_t n, cap;
-	bool fail;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-	if (b->fail)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (b->n + n + 1 > cap)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->fail = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void sb_s(struct sb *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
 /* A bound as Python's json.dumps writes it (Infinity for inf). */
-static void sb_bound(struct sb *b, double v, enum hippo_dtype t)
+static int put_bound(struct buf *b, double v, enum hippo_dtype t)
 {
 	char buf[40];
 	if (isnan(v))
@@ -473,62 +428,63 @@ static void sb_bound(struct sb *b, double v, enum hippo_dtype t)
 	if (!isinf(v) && !isnan(v) && t != HIPPO_DTYPE_UINT8 && t != HIPPO_DTYPE_INT64 &&
 	    !strpbrk(buf, ".eE"))
 		strncat(buf, ".0", sizeof buf - strlen(buf) - 1);
-	sb_s(b, buf);
+	return buf_puts(b, buf);
 }
 
 /* Nested lists of SHAPE (numpy's tolist()). */
-static void sb_nested(struct sb *b, const double *v, const int *shape, int ndim,
+static int put_nested(struct buf *b, const double *v, const int *shape, int ndim,
 		      enum hippo_dtype t, size_t *at)
 {
-	sb_s(b, "[");
+	int rc = buf_putc(b, '[');
 	for (int i = 0; i < shape[0]; i++) {
 		if (i)
-			sb_s(b, ", ");
+			rc |= buf_puts(b, ", ");
 		if (ndim > 1)
-			sb_nested(b, v, shape + 1, ndim - 1, t, at);
+			rc |= put_nested(b, v, shape + 1, ndim - 1, t, at);
 		else
-			sb_bound(b, v[(*at)++], t);
+			rc |= put_bound(b, v[(*at)++], t);
 	}
-	sb_s(b, "]");
+	return rc | buf_putc(b, ']');
 }
 
 /* Minari's serialize_space(): {"type": "Box", "dtype", "shape", "low", "high"}
  * or {"type": "Discrete", "dtype": "int64", "start", "n"}. */
 static char *space_json(const struct hippo_space *s)
 {
-	struct sb b = {0};
-	char buf[96];
+	struct buf b = {0};
+	int rc;
 	if (s->kind == HIPPO_SPACE_DISCRETE) {
-		snprintf(buf, sizeof buf,
-			 "{\"type\": \"Discrete\", \"dtype\": \"int64\", \"start\": %lld, \"n\": %lld}",
-			 (long long)s->start, (long long)s->n);
-		sb_s(&b, buf);
-		return b.fail ? (free(b.p), NULL) : b.p;
-	}
-	snprintf(buf, sizeof buf, "{\"type\": \"Box\", \"dtype\": \"%s\", \"shape\": [",
-		 dtype_name(s->dtype));
-	sb_s(&b, buf);
-	for (int i = 0; i < s->ndim; i++) {
-		snprintf(buf, sizeof buf, "%s%d", i ? ", " : "", s->shape[i]);
-		sb_s(&b, buf);
-	}
-	sb_s(&b, "], \"low\": ");
-	size_t at = 0;
-	int one = 1;
-	const int *shape = s->ndim ? s->shape : &one;
-	int ndim = s->ndim ? s->ndim : 1;
-	if (s->ndim == 0) { /* a scalar Box: tolist() gives a number */
-		sb_bound(&b, s->low[0], s->dtype);
-		sb_s(&b, ", \"high\": ");
-		sb_bound(&b, s->high[0], s->dtype);
+		rc = buf_printf(&b,
+				"{\"type\": \"Discrete\", \"dtype\": \"int64\", \"start\": %lld, "
+				"\"n\": %lld}",
+				(long long)s->start, (long long)s->n);
 	} else {
-		sb_nested(&b, s->low, shape, ndim, s->dtype, &at);
-		sb_s(&b, ", \"high\": ");
-		at = 0;
-		sb_nested(&b, s->high, shape, ndim, s->dtype, &at);
+		rc = buf_printf(&b, "{\"type\": \"Box\", \"dtype\": \"%s\", \"shape\": [",
+				dtype_name(s->dtype));
+		for (int i = 0; i < s->ndim; i++)
+			rc |= buf_printf(&b, "%s%d", i ? ", " : "", s->shape[i]);
+		rc |= buf_puts(&b, "], \"low\": ");
+		size_t at = 0;
+		int one = 1;
+		const int *shape = s->ndim ? s->shape : &one;
+		int ndim = s->ndim ? s->ndim : 1;
+		if (s->ndim == 0) { /* a scalar Box: tolist() gives a number */
+			rc |= put_bound(&b, s->low[0], s->dtype);
+			rc |= buf_puts(&b, ", \"high\": ");
+			rc |= put_bound(&b, s->high[0], s->dtype);
+		} else {
+			rc |= put_nested(&b, s->low, shape, ndim, s->dtype, &at);
+			rc |= buf_puts(&b, ", \"high\": ");
+			at = 0;
+			rc |= put_nested(&b, s->high, shape, ndim, s->dtype, &at);
+		}
+		rc |= buf_putc(&b, '}');
 	}
-	sb_s(&b, "}");
-	return b.fail ? (free(b.p), NULL) : b.p;
+	if (rc) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }
 
 /* Gymnasium's EnvSpec.to_json() fields accepted by every Gymnasium 0.28..1.x
@@ -872,16 +828,6 @@ static int write_feedback(struct run *r, struct mep *e)
 	return rc;
 }
 
-static void iso_time(long long ms, char *out, size_t cap)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	char b[32];
-	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, cap, "%s.%03lldZ", b, ms % 1000);
-}
-
 /* Ends the episode: writes what is buffered and its attributes, or drops it
  * when it has no step. */
 static int ep_end(struct run *r)
@@ -900,8 +846,8 @@ static int ep_end(struct run *r)
 		rc = write_feedback(r, e);
 	if (rc == 0) {
 		struct mds *d = e->ds;
-		char t0[40];
-		iso_time(e->t0, t0, sizeof t0);
+		char t0[CLOCK_ISO_LEN];
+		clock_iso8601(e->t0, t0, sizeof t0);
 		double var = e->steps > 0 ? e->rm2 / (double)e->steps : 0;
 		rc |= attr_i64(e->grp, "id", d->episodes);
 		rc |= attr_i64(e->grp, "total_steps", e->steps);
@@ -1076,10 +1022,8 @@ static int dataset_finish(struct run *r, struct mds *d, bool ok)
 	snprintf(path, sizeof path, "%s/main_data.hdf5", d->tmp);
 	double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
 	char *obs = space_json(&d->obs.s), *act = space_json(&d->act.s), *spec = env_spec_json(d);
-	char now[40];
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	iso_time((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, now, sizeof now);
+	char now[CLOCK_ISO_LEN];
+	clock_iso8601_now(now, sizeof now);
 	const struct parts *p = &r->parts;
 	char desc[600];
 	snprintf(desc, sizeof desc,
@@ -1217,7 +1161,7 @@ static void progress_draw(struct progress *p, long long bytes, long long steps, 
 {
 	if (!p->on)
 		return;
-	double now = mono_s();
+	double now = clock_mono_s();
 	if (!final && now - p->last < 0.2)
 		return;
 	p->last = now;
@@ -1295,7 +1239,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	}
 	/* the trials of the selected participants: their environments name the datasets */
 	struct progress pg = {.on = o->progress, .f = o->progress_stream ? o->progress_stream : stderr,
-			      .start = mono_s()};
+			      .start = clock_mono_s()};
 	char envs[MN_MAX_DATASETS][128];
 	for (long i = 0; i < nu; i++) {
 		if (!user_selected(r, users[i]))
