@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "dataset/minari_int.h"
 #include "dataset/walk.h"
 #include "env/env.h"
@@ -357,8 +358,8 @@ static long long folder_bytes(const char *dir, char **files)
 int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
-	if (!dw_id_valid(o->project_id)) {
-		snprintf(err, errlen, "invalid project id '%s'",
+	if (!id_valid_project(o->project_id)) {
+		snprintf(err, errlen, "invalid project id '%s' (expected " ID_PROJECT_RULE ")",
 			 o->project_id ? o->project_id : "");
 		return -1;
 	}
@@ -392,7 +393,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 			 o->data_dir);
 		goto out;
 	}
-	long nu = dw_users(trials, &users);
+	long nu = datapath_list_participants(trials, &users);
 	if (nu < 0) {
 		snprintf(err, errlen, "no records for project '%s': cannot read %s: %s",
 			 o->project_id, trials, strerror(errno));
@@ -422,9 +423,9 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 					 r->trials.v[k].game);
 		}
 		char **files = NULL;
-		if (dw_record_files(dir, &files) >= 0)
+		if (datapath_list_data_files(dir, &files) >= 0)
 			pg.total += folder_bytes(dir, files);
-		dw_list_free(files);
+		datapath_list_free(files);
 	}
 	for (long i = 0; i < nu && !r->failed; i++) {
 		if (!user_selected(r, users[i]))
@@ -432,7 +433,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/%s", trials, users[i]);
 		char **files = NULL;
-		long nf = dw_record_files(dir, &files);
+		long nf = datapath_list_data_files(dir, &files);
 		for (long k = 0; k < nf && !r->failed; k++) {
 			char path[4400];
 			snprintf(path, sizeof path, "%s/%s", dir, files[k]);
@@ -483,7 +484,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 			rr_free(&rd);
 			fclose(f);
 		}
-		dw_list_free(files);
+		datapath_list_free(files);
 	}
 	progress_draw(&pg, pg.done, st->steps, true);
 	if (r->failed) {
@@ -517,7 +518,7 @@ out:
 	}
 	H5Tclose(r->str_t);
 	H5Tclose(r->bool_t);
-	dw_list_free(users);
+	datapath_list_free(users);
 	dw_trials_free(&r->trials);
 	free_parts(&r->parts);
 	free(r);

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -293,7 +294,7 @@ static void verify_user(const char *trials_dir, const char *user, FILE *out, boo
 		st->bad_lines++;
 	}
 	char **files = NULL;
-	long nf = dw_record_files(dir, &files);
+	long nf = datapath_list_data_files(dir, &files);
 	if (nf < 0) {
 		fprintf(out, "FAIL  %s: cannot list %s: %s\n", user, dir, strerror(errno));
 		st->bad_lines++;
@@ -313,25 +314,26 @@ static void verify_user(const char *trials_dir, const char *user, FILE *out, boo
 	}
 	c.fname = NULL;
 	ctx_end(&c);
-	dw_list_free(files);
+	datapath_list_free(files);
 }
 
 int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
 	FILE *out = o->out ? o->out : stdout;
-	if (!dw_id_valid(o->project_id)) {
-		snprintf(err, errlen, "invalid project id '%s'", o->project_id ? o->project_id : "");
+	if (!id_valid_project(o->project_id)) {
+		snprintf(err, errlen, "invalid project id '%s' (expected " ID_PROJECT_RULE ")",
+			 o->project_id ? o->project_id : "");
 		return -1;
 	}
-	if (o->user && !dw_id_valid(o->user)) {
-		snprintf(err, errlen, "invalid user id '%s'", o->user);
+	if (o->user && !id_valid_user(o->user)) {
+		snprintf(err, errlen, "invalid user id '%s' (expected " ID_USER_RULE ")", o->user);
 		return -1;
 	}
 	char trials[4096];
 	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	char **users = NULL;
-	long nu = dw_users(trials, &users);
+	long nu = datapath_list_participants(trials, &users);
 	if (nu < 0) {
 		snprintf(err, errlen, "no records for project '%s': cannot read %s: %s",
 			 o->project_id, trials, strerror(errno));
@@ -344,7 +346,7 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		found = true;
 		verify_user(trials, users[i], out, o->quiet, st);
 	}
-	dw_list_free(users);
+	datapath_list_free(users);
 	if (o->user && !found) {
 		snprintf(err, errlen, "no records for participant '%s' in %s", o->user, trials);
 		return -1;
