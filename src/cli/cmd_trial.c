@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "net/server.h"
 #include "session/session.h"
 #include "storage/storage.h"
@@ -51,35 +52,6 @@ static const struct opt_cmd spec = {
 	.max_pos = 1,
 	.opts = opts,
 };
-
-/* mkdir -p PATH: the data folder and its parents. Returns 0 or -1 (errno). */
-static int make_dirs(const char *path)
-{
-	char p[4096];
-	int n = snprintf(p, sizeof p, "%s", path);
-	if (n <= 0 || (size_t)n >= sizeof p) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*c = '/';
-	}
-	struct stat st;
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -1;
-	if (stat(p, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
 
 /* recorder hook: uploads each episode file as soon as it is closed. */
 static void on_episode_closed(void *user, const char *project_id, const char *user_id,
@@ -130,7 +102,7 @@ static int run(int argc, char **argv)
 	}
 	log_set_level(lv);
 	const char *dir = argv[1];
-	if (make_dirs(data_dir) < 0) {
+	if (path_mkdirs(data_dir) < 0) {
 		fprintf(stderr, "hippo trial: --data %s: %s\n", data_dir, strerror(errno));
 		return 1;
 	}

@@ -18,30 +18,12 @@
 #include "core/clock.h"
 #include "core/datapath.h"
 #include "core/id.h"
+#include "core/path.h"
 #include "dataset/minari_int.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
 #include "store/store.h"
-
-/* ------------------------------------------------------------ small helpers */
-
-static int mkdirs(const char *path)
-{
-	char b[4096];
-	int n = snprintf(b, sizeof b, "%s", path);
-	if (n < 0 || (size_t)n >= sizeof b)
-		return -1;
-	for (char *p = b + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(b, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(b, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* ------------------------------------------------------------ participants */
 
@@ -192,7 +174,7 @@ struct mn__ds *dataset_for(struct mn__run *r, const struct dw_trial *tr, json_t 
 	snprintf(d->final_, sizeof d->final_, "%s/data", dirb);
 	r->nds++;
 	char path[4300];
-	if (mkdirs(d->tmp) != 0) {
+	if (path_mkdirs(d->tmp) != 0) {
 		snprintf(err, sizeof err, "cannot create %.200s: %s", d->tmp, strerror(errno));
 		mn__fail(r, err);
 		return NULL;

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/path.h"
 #include "export/export_int.h"
 #include "export/records.h"
 #include "store/store.h"
@@ -258,7 +259,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));
 		goto out;
 	}
-	if (exp__mkdirs(o->out_dir) != 0) {
+	if (path_mkdirs(o->out_dir) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
 		goto out;
 	}

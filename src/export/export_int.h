@@ -99,8 +99,6 @@ struct exp__file {
 	long long size;
 };
 
-/* Creates PATH and its parents. 0 or -1 (errno). */
-int exp__mkdirs(const char *path);
 /* Every record file under TRIALS (DATA/P/trials): users and files in natural
  * order ("episode_2" before "episode_10"), with the sum of their sizes in
  * *TOTAL. 0, or -1 (errno). */

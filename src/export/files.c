@@ -1,6 +1,5 @@
 /* export: the record files of a project (see export_int.h), listed by
  * core/datapath. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +7,6 @@
 
 #include "core/datapath.h"
 #include "export/export_int.h"
-
-int exp__mkdirs(const char *path)
-{
-	char b[4096];
-	snprintf(b, sizeof b, "%s", path);
-	for (char *p = b + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(b, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(b, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 void exp__files_free(struct exp__file *v, size_t n)
 {
