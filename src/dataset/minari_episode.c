@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "dataset/minari_int.h"
+#include "export/records.h"
 
 /* The datasets of an episode (the first five) and of its infos/ group. */
 enum {
@@ -174,13 +175,8 @@ static void scan_feedback(struct mn__ep *e, json_t *inputs, int *good, int *bad)
 	*good = *bad = 0;
 	long long shown = e->frames.n ? e->frames.v[e->frames.n - 1] : -1;
 	json_array_foreach(inputs, i, in) {
-		json_t *m = json_object_get(in, "msg");
-		if (!json_is_object(m))
-			m = in;
-		const char *fb = json_string_value(json_object_get(m, "feedback"));
-		if (!fb)
-			fb = json_string_value(json_object_get(m, "command"));
-		int v = fb && strcmp(fb, "good") == 0 ? 1 : fb && strcmp(fb, "bad") == 0 ? -1 : 0;
+		json_t *m;
+		int v = rr_feedback(in, &m);
 		if (!v)
 			continue;
 		*(v > 0 ? good : bad) += 1;

@@ -34,20 +34,6 @@ int mn__space_copy(struct mn__space *d, const struct hippo_space *s)
 	return 0;
 }
 
-static const char *dtype_name(enum hippo_dtype t)
-{
-	switch (t) {
-	case HIPPO_DTYPE_FLOAT64:
-		return "float64";
-	case HIPPO_DTYPE_UINT8:
-		return "uint8";
-	case HIPPO_DTYPE_INT64:
-		return "int64";
-	default:
-		return "float32";
-	}
-}
-
 /* Gymnasium's entry points of the environments it ships that hippo rebuilds
  * (for env_spec: gym.make needs them to recover the environment). */
 static const char *entry_point(const char *id)
@@ -124,7 +110,7 @@ static char *space_json(const struct hippo_space *s)
 				(long long)s->start, (long long)s->n);
 	} else {
 		rc = buf_printf(&b, "{\"type\": \"Box\", \"dtype\": \"%s\", \"shape\": [",
-				dtype_name(s->dtype));
+				env_dtype_name(s->dtype));
 		for (int i = 0; i < s->ndim; i++)
 			rc |= buf_printf(&b, "%s%d", i ? ", " : "", s->shape[i]);
 		rc |= buf_puts(&b, "], \"low\": ");
