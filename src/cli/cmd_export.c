@@ -10,6 +10,7 @@
 #include "cli/export_minari.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "export/export.h"
 
 static const char *data_dir = "data";
@@ -119,10 +120,13 @@ static int run(int argc, char **argv)
 		"(%d observation columns) from %lld files, %.1f MB in %.2f s -> %s (%s)\n",
 		id, st.participants, st.answers, st.steps, st.episodes, st.obs_columns, st.files,
 		(double)st.bytes / 1e6, secs, out_dir, format);
-	if (st.no_store)
-		fprintf(stderr, "hippo export: warning: no participant store %s/hippo.db: "
+	if (st.no_store) {
+		char store[4096];
+		datapath_store(store, sizeof store, data_dir);
+		fprintf(stderr, "hippo export: warning: no participant store %s: "
 				"participants and answers are empty\n",
-			data_dir);
+			store);
+	}
 	if (st.bad_lines)
 		fprintf(stderr, "hippo export: warning: %lld unreadable record line(s) skipped, "
 				"first: %s\n",

@@ -370,9 +370,9 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	if (load_parts(o->data_dir, o->project_id, &r->parts, err, errlen) != 0)
 		goto out;
 	if ((o->completed_only || o->group) && !r->parts.have_store) {
-		snprintf(err, errlen,
-			 "the participant filters need the participant store %s/hippo.db",
-			 o->data_dir);
+		char store[4096];
+		datapath_store(store, sizeof store, o->data_dir);
+		snprintf(err, errlen, "the participant filters need the participant store %s", store);
 		goto out;
 	}
 	long nu = datapath_list_participants(trials, &users);
@@ -390,7 +390,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 		if (!user_selected(r, users[i]))
 			continue;
 		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%s", trials, users[i]);
+		datapath_participant(dir, sizeof dir, o->data_dir, o->project_id, users[i]);
 		size_t before = r->trials.n;
 		if (dw_load_trials(dir, users[i], &r->trials) != 0) {
 			snprintf(err, errlen, "out of memory");
@@ -413,7 +413,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 		if (!user_selected(r, users[i]))
 			continue;
 		char dir[4200];
-		snprintf(dir, sizeof dir, "%s/%s", trials, users[i]);
+		datapath_participant(dir, sizeof dir, o->data_dir, o->project_id, users[i]);
 		char **files = NULL;
 		long nf = datapath_list_data_files(dir, &files);
 		for (long k = 0; k < nf && !r->failed; k++) {

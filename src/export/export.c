@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/path.h"
 #include "export/export_int.h"
@@ -159,7 +160,7 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	char path[4096];
 	const char *spec = o->store;
 	if (!spec) {
-		snprintf(path, sizeof path, "%s/%s", o->data_dir, STORE_FILE);
+		datapath_store(path, sizeof path, o->data_dir);
 		spec = path;
 	}
 	struct store *s = NULL;
@@ -253,7 +254,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__episodes eps = {.out = &ew};
 	int rc = -1;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	long long total = 0;
 	if (exp__files_collect(trials, &files, &nfiles, &total) != 0) {
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));

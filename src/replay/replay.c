@@ -342,7 +342,7 @@ struct rp_episode *rp_episode_open(const char *data_dir, const char *project, co
 	struct rp_episode *e = NULL;
 	bool *seen = NULL;
 	if (!tr) {
-		snprintf(err, errlen, "no start line for trial %s in %s/trials.jsonl", trial_id, dir);
+		snprintf(err, errlen, "no start line for trial %s in %s/" DATAPATH_META, trial_id, dir);
 		goto fail;
 	}
 	if (!tr->has_seed) {

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "storage/s3.h"
@@ -67,7 +68,7 @@ int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err
 static int spool_open_in(struct storage *st, char *err, size_t errlen)
 {
 	char dir[4096], path[4200];
-	snprintf(dir, sizeof dir, "%s/spool", st->data_dir);
+	datapath_spool_dir(dir, sizeof dir, st->data_dir);
 	if (mkdir(st->data_dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", st->data_dir, strerror(errno));
 		return -1;
@@ -76,7 +77,7 @@ static int spool_open_in(struct storage *st, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof path, "%s/uploads.db", dir);
+	datapath_spool_db(path, sizeof path, st->data_dir);
 	return spool_open(&st->spool, path, err, errlen);
 }
 
@@ -288,7 +289,7 @@ int storage_submit_participant_record(struct storage *st, const char *project_id
 	if (!project_dest(st, project_id, &d))
 		return 0;
 	char path[256], key[256];
-	snprintf(path, sizeof path, "%s/users/%s.json", project_id, user_id);
+	datapath_user_record(path, sizeof path, NULL, project_id, user_id);
 	snprintf(key, sizeof key, "%s/Users/%s.json", project_id, user_id);
 	return submit(st, &d, path, key, json_text, len);
 }

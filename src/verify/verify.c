@@ -108,7 +108,7 @@ static struct tstate *state_for(struct vctx *c, const char *trial_id)
 	char err[300];
 	if (!tr) {
 		snprintf(ts->broken, sizeof ts->broken,
-			 "no start line in trials.jsonl: environment and seed unknown");
+			 "no start line in " DATAPATH_META ": environment and seed unknown");
 		return ts;
 	}
 	snprintf(ts->game, sizeof ts->game, "%s", tr->game);
@@ -282,15 +282,14 @@ static void ctx_end(struct vctx *c)
 	dw_trials_free(&c->trials);
 }
 
-static void verify_user(const char *trials_dir, const char *user, FILE *out, bool quiet,
-			struct vf_stats *st)
+static void verify_user(const struct vf_opts *o, const char *user, FILE *out, struct vf_stats *st)
 {
 	char dir[4200];
-	snprintf(dir, sizeof dir, "%s/%s", trials_dir, user);
-	struct vctx c = {.user = user, .out = out, .quiet = quiet, .st = st};
+	datapath_participant(dir, sizeof dir, o->data_dir, o->project_id, user);
+	struct vctx c = {.user = user, .out = out, .quiet = o->quiet, .st = st};
 	st->users++;
 	if (dw_load_trials(dir, user, &c.trials) != 0) {
-		fprintf(out, "FAIL  %s: out of memory reading trials.jsonl\n", user);
+		fprintf(out, "FAIL  %s: out of memory reading " DATAPATH_META "\n", user);
 		st->bad_lines++;
 	}
 	char **files = NULL;
@@ -344,7 +343,7 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		if (o->user && strcmp(users[i], o->user) != 0)
 			continue;
 		found = true;
-		verify_user(trials, users[i], out, o->quiet, st);
+		verify_user(o, users[i], out, st);
 	}
 	datapath_list_free(users);
 	if (o->user && !found) {
