@@ -53,15 +53,6 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
-/* recorder hook: uploads each episode file as soon as it is closed. */
-static void on_episode_closed(void *user, const char *project_id, const char *user_id,
-			      const char *rel_path)
-{
-	if (storage_submit_trial_file(user, project_id, user_id, rel_path) != 0)
-		log_error("trial", "episode file not queued for upload", "project=%s file=%s",
-			  project_id, rel_path);
-}
-
 /* When the project stores to S3 (project.storage: s3, or trial.s3upload with
  * awsSetup.bucket): opens the spool, registers the destination and queues
  * what an earlier run left behind. Returns 0 (*OUT NULL when data stays
@@ -83,7 +74,7 @@ static int open_storage(const struct cfg *c, struct storage **out)
 		return -1;
 	}
 	storage_set_project(*out, id, &d);
-	long n = storage_sync_project(*out, id, &d);
+	long n = storage_catch_up(*out, id, &d, NULL);
 	log_info("trial", "data files upload to S3", "project=%s bucket=%s queued=%ld", id,
 		 d.bucket, n);
 	return 0;
@@ -156,12 +147,10 @@ static int run(int argc, char **argv)
 		cfg_free(&c);
 		return 1;
 	}
-	if (store) {
-		/* Episode files go up as each episode ends; the rest (trial.jsonl,
-		 * trials.jsonl) when the session ends. */
-		sess_on_file_closed(net_server_sessions(srv), on_episode_closed, store);
-		sess_on_end(net_server_sessions(srv), storage_on_session_end, store);
-	}
+	/* Episode files go up as each episode ends; the rest (trial.jsonl,
+	 * trials.jsonl) when the session ends. */
+	if (store)
+		storage_attach(store, net_server_sessions(srv));
 	/* One line on stdout that scripts (and the tests) can wait for. */
 	printf("hippo trial: listening on %s://%s:%d (project %s, data in %s)\n",
 	       tls_cert ? "wss" : "ws", host, net_server_port(srv),
