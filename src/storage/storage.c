@@ -312,12 +312,12 @@ int storage_counts(struct storage *st, struct storage_counts *c)
 
 int storage_wait_idle(struct storage *st, long timeout_ms)
 {
-	double end = clock_wall_s() + (double)timeout_ms / 1000.0;
+	double end = clock_mono_s() + (double)timeout_ms / 1000.0;
 	for (;;) {
 		struct storage_counts c;
 		if (storage_counts(st, &c) == 0 && c.queued == 0 && c.pending == 0)
 			return 0;
-		if (clock_wall_s() >= end)
+		if (clock_mono_s() >= end)
 			return 1;
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
