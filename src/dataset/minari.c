@@ -15,13 +15,13 @@
 #include <jansson.h>
 
 #include "core/buf.h"
-#include "core/clock.h"
 #include "core/datapath.h"
 #include "core/id.h"
 #include "core/path.h"
 #include "dataset/minari_int.h"
 #include "dataset/walk.h"
 #include "env/env.h"
+#include "export/progress.h"
 #include "export/records.h"
 #include "store/store.h"
 
@@ -300,30 +300,6 @@ static void on_line(struct mn__run *r, const char *user, json_t *rec)
 	mn__ep_row(r, e, rec, false);
 }
 
-struct progress {
-	bool on;
-	FILE *f;
-	long long total, done;
-	double start, last;
-};
-
-static void progress_draw(struct progress *p, long long bytes, long long steps, bool final)
-{
-	if (!p->on)
-		return;
-	double now = clock_mono_s();
-	if (!final && now - p->last < 0.2)
-		return;
-	p->last = now;
-	double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
-	double el = now - p->start;
-	fprintf(p->f, "\rminari: %5.1f%%  %lld steps  %.1f MB/s  %.0fs ",
-		frac > 1 ? 100 : frac * 100, steps, el > 0 ? (double)bytes / 1e6 / el : 0, el);
-	if (final)
-		fputc('\n', p->f);
-	fflush(p->f);
-}
-
 static long long folder_bytes(const char *dir, char **files)
 {
 	long long t = 0;
@@ -382,9 +358,8 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 		goto out;
 	}
 	/* the trials of the selected participants: their environments name the datasets */
-	struct progress pg = {.on = o->progress,
-			      .f = o->progress_stream ? o->progress_stream : stderr,
-			      .start = clock_mono_s()};
+	struct exp_progress pg;
+	exp_progress_init(&pg, o->progress, o->progress_stream, "minari");
 	char envs[MN_MAX_DATASETS][128];
 	for (long i = 0; i < nu; i++) {
 		if (!user_selected(r, users[i]))
@@ -453,8 +428,8 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 				on_line(r, users[i], rec);
 				json_decref(rec);
 				if ((rd.line & 1023) == 0)
-					progress_draw(&pg, pg.done + (long long)rd.bytes, st->steps,
-						      false);
+					exp_progress_draw(&pg, pg.done + (long long)rd.bytes,
+							  st->steps, false);
 				if (r->failed)
 					break;
 			}
@@ -468,7 +443,7 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 		}
 		datapath_list_free(files);
 	}
-	progress_draw(&pg, pg.done, st->steps, true);
+	exp_progress_draw(&pg, pg.done, st->steps, true);
 	if (r->failed) {
 		snprintf(err, errlen, "%s", r->err);
 		goto out;

@@ -5,46 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/datapath.h"
 #include "core/id.h"
 #include "core/path.h"
 #include "export/export_int.h"
+#include "export/progress.h"
 #include "export/records.h"
 #include "store/store.h"
-
-/* ------------------------------------------------------------ progress */
-
-struct progress {
-	bool on;
-	FILE *f;
-	long long total, done_before; /* bytes of all files, of the files finished */
-	double start, last;
-};
-
-static void progress_draw(struct progress *p, long long bytes, long long steps, bool final)
-{
-	if (!p->on)
-		return;
-	double now = clock_mono_s();
-	if (!final && now - p->last < 0.2)
-		return;
-	p->last = now;
-	double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
-	if (frac > 1)
-		frac = 1;
-	char bar[31];
-	int fill = (int)(frac * 30);
-	for (int i = 0; i < 30; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[30] = '\0';
-	double el = now - p->start;
-	fprintf(p->f, "\r[%s] %5.1f%%  %lld steps  %.1f MB/s  %.0fs ", bar, frac * 100, steps,
-		el > 0 ? (double)bytes / 1e6 / el : 0, el);
-	if (final)
-		fputc('\n', p->f);
-	fflush(p->f);
-}
 
 /* ------------------------------------------------------------ participant store */
 
@@ -190,10 +157,9 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			  long long total, struct exp__table *sw, struct exp__episodes *eps,
 			  struct exp_stats *st, char *err, size_t errlen)
 {
-	struct progress pg = {.on = o->progress,
-			      .f = o->progress_stream ? o->progress_stream : stderr,
-			      .total = total,
-			      .start = clock_mono_s()};
+	struct exp_progress pg;
+	exp_progress_init(&pg, o->progress, o->progress_stream, NULL);
+	pg.total = total;
 	for (size_t i = 0; i < nfiles; i++) {
 		FILE *f = fopen(files[i].path, "r");
 		if (!f) {
@@ -227,16 +193,16 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			exp__step_row(sw, o->project_id, files[i].user, rec, st->obs_columns, eps, st);
 			json_decref(rec);
 			if ((st->steps & 4095) == 0)
-				progress_draw(&pg, pg.done_before + (long long)r.bytes, st->steps, false);
+				exp_progress_draw(&pg, pg.done + (long long)r.bytes, st->steps, false);
 		}
-		pg.done_before += (long long)r.bytes;
+		pg.done += (long long)r.bytes;
 		st->bytes += (long long)r.bytes;
 		rr_free(&r);
 		fclose(f);
 		if (i + 1 == nfiles || strcmp(files[i + 1].user, files[i].user) != 0)
 			exp__episodes_write(eps, o->project_id, files[i].user, st);
 	}
-	progress_draw(&pg, pg.done_before, st->steps, true);
+	exp_progress_draw(&pg, pg.done, st->steps, true);
 	return 0;
 }
 

@@ -5,8 +5,8 @@
  *   jsontext.c  values as compact JSON text (shortest exact numbers)
  *   files.c     the record files of a project, in natural order
  *   steps.c     step and episode rows from the record files
- *   export.c    exp_run: the participant store's tables, the progress bar,
- *               the driver */
+ *   export.c    exp_run: the participant store's tables, the driver
+ *   progress.c  the progress line (progress.h: minari draws it too) */
 #ifndef HIPPO_EXPORT_EXPORT_INT_H
 #define HIPPO_EXPORT_EXPORT_INT_H
 
