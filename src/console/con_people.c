@@ -218,7 +218,7 @@ static json_t *episodes_json(const char *dir)
 {
 	json_t *list = json_array();
 	char **files = NULL;
-	long nf = dw_record_files(dir, &files);
+	long nf = datapath_list_data_files(dir, &files);
 	struct ep cur = {0};
 	bool have = false;
 	for (long i = 0; i < nf && json_array_size(list) < CON_EPISODES_MAX; i++) {
@@ -277,7 +277,7 @@ static json_t *episodes_json(const char *dir)
 	}
 	if (have)
 		json_array_append_new(list, ep_json(&cur));
-	dw_list_free(files);
+	datapath_list_free(files);
 	return list;
 }
 

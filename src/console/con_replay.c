@@ -12,6 +12,7 @@
 #include "console/con_int.h"
 #include "core/clock.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "dataset/walk.h"
 #include "export/records.h"
 #include "render/encode.h"
@@ -104,7 +105,7 @@ static void give(struct con_replays *r, const char *key, struct rp_episode *e)
 /* The trial and episode of J's query; -1 (j->err) when malformed. */
 static int which(struct con_job *j, char *trial, size_t tlen, long long *episode)
 {
-	if (con__query_text(j, "trial", trial, tlen) <= 0 || !dw_id_valid(trial))
+	if (con__query_text(j, "trial", trial, tlen) <= 0 || !id_valid_user(trial))
 		return con__fail(j, 400, "trial: expected the trialId of a recorded trial"), -1;
 	return con__query_int(j, "episode", 1, 1, RP_MAX_EPISODE, episode);
 }
@@ -120,7 +121,7 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 {
 	json_t *lines = json_array();
 	char **files = NULL;
-	long nf = dw_record_files(dir, &files);
+	long nf = datapath_list_data_files(dir, &files);
 	for (long i = 0; i < nf; i++) {
 		char path[4400];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -149,7 +150,7 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 		rr_free(&rd);
 		fclose(f);
 	}
-	dw_list_free(files);
+	datapath_list_free(files);
 	return lines;
 }
 

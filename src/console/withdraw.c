@@ -189,15 +189,16 @@ int withdraw_participant(const struct withdraw_opts *o, json_t **report, char *e
 	if (del < 0)
 		json_array_append_new(left, json_pack("{s:s,s:s}", "what", "participant store rows",
 						      "error", store_errmsg(o->store)));
-	long long rows = dc.participants + dc.answers + dc.requests + dc.header_sets +
-			 dc.sessions + dc.groups;
+	long long rows = dc.participants + dc.answers + dc.passes + dc.requests +
+			 dc.header_sets + dc.sessions + dc.groups;
 	json_t *entry = json_pack(
-		"{s:s,s:{s:s,s:s,s:s},s:s,s:s,s:{s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:s?,s:o,s:o},"
+		"{s:s,s:{s:s,s:s,s:s},s:s,s:s,s:{s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:s?,s:o,s:o},"
 		"s:o,s:b}",
 		"action", "withdraw", "by", "name", o->by_name ? o->by_name : "", "address",
 		o->by_address ? o->by_address : "", "via", o->via ? o->via : "", "project", p,
 		"userId", u, "deleted", "rows", (json_int_t)rows, "tables", "participants",
-		(json_int_t)dc.participants, "answers", (json_int_t)dc.answers, "requests",
+		(json_int_t)dc.participants, "answers", (json_int_t)dc.answers, "passes",
+		(json_int_t)dc.passes, "requests",
 		(json_int_t)dc.requests, "header_sets", (json_int_t)dc.header_sets, "sessions",
 		(json_int_t)dc.sessions, "groups", (json_int_t)dc.groups, "storeRecordSha256",
 		rec_sum[0] ? rec_sum : NULL, "files", files, "uploads", uploads, "left", left,

@@ -5,44 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "core/datapath.h"
 #include "core/id.h"
+#include "core/path.h"
 #include "export/export_int.h"
+#include "export/progress.h"
 #include "export/records.h"
 #include "store/store.h"
-
-/* ------------------------------------------------------------ progress */
-
-struct progress {
-	bool on;
-	FILE *f;
-	long long total, done_before; /* bytes of all files, of the files finished */
-	double start, last;
-};
-
-static void progress_draw(struct progress *p, long long bytes, long long steps, bool final)
-{
-	if (!p->on)
-		return;
-	double now = clock_mono_s();
-	if (!final && now - p->last < 0.2)
-		return;
-	p->last = now;
-	double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
-	if (frac > 1)
-		frac = 1;
-	char bar[31];
-	int fill = (int)(frac * 30);
-	for (int i = 0; i < 30; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[30] = '\0';
-	double el = now - p->start;
-	fprintf(p->f, "\r[%s] %5.1f%%  %lld steps  %.1f MB/s  %.0fs ", bar, frac * 100, steps,
-		el > 0 ? (double)bytes / 1e6 / el : 0, el);
-	if (final)
-		fputc('\n', p->f);
-	fflush(p->f);
-}
 
 /* ------------------------------------------------------------ participant store */
 
@@ -86,6 +55,7 @@ struct answer_facts {
 	const char *project, *user, *field, *value, *time;
 	size_t value_len;
 	long long step;
+	const char *page_hash, *project_version;
 };
 
 #define A(field) offsetof(struct answer_facts, field)
@@ -97,7 +67,36 @@ static const struct exp__col answer_cols[] = {
 	{"field", EXP__TEXT, A(field), NULL, 0},
 	{"value", EXP__BYTES, A(value), NULL, A(value_len)},
 	{"time", EXP__TEXT, A(time), NULL, 0},
+	{"page_hash", EXP__TEXT, A(page_hash), NULL, 0},
+	{"project_version", EXP__NUMBER, A(project_version), NULL, 0},
 };
+
+/* What a pass row is made of (passes.csv): a step the participant passed. */
+struct pass_facts {
+	const char *project, *user, *time;
+	long long step;
+	const char *page_hash, *project_version;
+};
+
+#define S(field) offsetof(struct pass_facts, field)
+
+static const struct exp__col pass_cols[] = {
+	{"project_id", EXP__TEXT, S(project), NULL, 0},
+	{"user_id", EXP__TEXT, S(user), NULL, 0},
+	{"step", EXP__INT, S(step), NULL, 0},
+	{"page_hash", EXP__TEXT, S(page_hash), NULL, 0},
+	{"project_version", EXP__NUMBER, S(project_version), NULL, 0},
+	{"time", EXP__TEXT, S(time), NULL, 0},
+};
+
+/* A project version as a cell: NULL (empty) when unknown (0). */
+static const char *version_text(int v, char *buf, size_t len)
+{
+	if (v <= 0)
+		return NULL;
+	snprintf(buf, len, "%d", v);
+	return buf;
+}
 
 struct store_out {
 	const char *project;
@@ -143,6 +142,7 @@ static int answer_row(void *user, const struct store_answer_row *r)
 	struct store_out *o = user;
 	if (o->keep && !json_object_get(o->keep, r->user_id))
 		return 0;
+	char v[16];
 	struct answer_facts f = {
 		.project = o->project,
 		.user = r->user_id,
@@ -151,6 +151,8 @@ static int answer_row(void *user, const struct store_answer_row *r)
 		.value = r->value,
 		.value_len = r->value_len,
 		.time = r->time,
+		.page_hash = r->page_hash,
+		.project_version = version_text(r->project_version, v, sizeof v),
 	};
 	exp__row_begin(o->t);
 	exp__row_cells(o->t, answer_cols, EXP__COLS(answer_cols), &f);
@@ -159,14 +161,36 @@ static int answer_row(void *user, const struct store_answer_row *r)
 	return 0;
 }
 
-/* participants and answers of the project, from the store (read only). */
+static int pass_row(void *user, const struct store_pass_row *r)
+{
+	struct store_out *o = user;
+	if (o->keep && !json_object_get(o->keep, r->user_id))
+		return 0;
+	char v[16];
+	struct pass_facts f = {
+		.project = o->project,
+		.user = r->user_id,
+		.step = r->step,
+		.page_hash = r->page_hash,
+		.project_version = version_text(r->project_version, v, sizeof v),
+		.time = r->time,
+	};
+	exp__row_begin(o->t);
+	exp__row_cells(o->t, pass_cols, EXP__COLS(pass_cols), &f);
+	exp__row_end(o->t);
+	o->st->passes++;
+	return 0;
+}
+
+/* participants, answers and passes of the project, from the store (read only). */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp_stats *st, json_t *keep, char *err, size_t errlen)
+			struct exp__table *xt, struct exp_stats *st, json_t *keep, char *err,
+			size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
 	if (!spec) {
-		snprintf(path, sizeof path, "%s/%s", o->data_dir, STORE_FILE);
+		datapath_store(path, sizeof path, o->data_dir);
 		spec = path;
 	}
 	struct store *s = NULL;
@@ -179,10 +203,12 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 		return -1;
 	struct store_query q = {.project_id = o->project_id};
 	struct store_out po = {o->project_id, pt, st, o->status, keep},
-			 ao = {o->project_id, at, st, o->status, keep};
+			 ao = {o->project_id, at, st, o->status, keep},
+			 xo = {o->project_id, xt, st, o->status, keep};
 	int rc = 0;
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
-	    store_answers_each(s, &q, answer_row, &ao) != 0) {
+	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
+	    store_passes_each(s, &q, pass_row, &xo) != 0) {
 		snprintf(err, errlen, "%s: %s", spec, store_errmsg(s));
 		rc = -1;
 	}
@@ -197,10 +223,9 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			  long long total, struct exp__table *sw, struct exp__episodes *eps,
 			  struct exp_stats *st, char *err, size_t errlen)
 {
-	struct progress pg = {.on = o->progress,
-			      .f = o->progress_stream ? o->progress_stream : stderr,
-			      .total = total,
-			      .start = clock_mono_s()};
+	struct exp_progress pg;
+	exp_progress_init(&pg, o->progress, o->progress_stream, NULL);
+	pg.total = total;
 	for (size_t i = 0; i < nfiles; i++) {
 		FILE *f = fopen(files[i].path, "r");
 		if (!f) {
@@ -234,16 +259,16 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			exp__step_row(sw, o->project_id, files[i].user, rec, st->obs_columns, eps, st);
 			json_decref(rec);
 			if ((st->steps & 4095) == 0)
-				progress_draw(&pg, pg.done_before + (long long)r.bytes, st->steps, false);
+				exp_progress_draw(&pg, pg.done + (long long)r.bytes, st->steps, false);
 		}
-		pg.done_before += (long long)r.bytes;
+		pg.done += (long long)r.bytes;
 		st->bytes += (long long)r.bytes;
 		rr_free(&r);
 		fclose(f);
 		if (i + 1 == nfiles || strcmp(files[i + 1].user, files[i].user) != 0)
 			exp__episodes_write(eps, o->project_id, files[i].user, st);
 	}
-	progress_draw(&pg, pg.done_before, st->steps, true);
+	exp_progress_draw(&pg, pg.done, st->steps, true);
 	return 0;
 }
 
@@ -255,36 +280,38 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 			 o->project_id ? o->project_id : "");
 		return -1;
 	}
-	struct exp__table pw = {0}, aw = {0}, sw = {0}, ew = {0};
+	struct exp__table pw = {0}, aw = {0}, xw = {0}, sw = {0}, ew = {0};
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
 	json_t *keep = NULL;
 	int rc = -1;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	long long total = 0;
 	if (exp__files_collect(trials, &files, &nfiles, &total) != 0) {
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));
 		goto out;
 	}
-	if (exp__mkdirs(o->out_dir) != 0) {
+	if (path_mkdirs(o->out_dir) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
 		goto out;
 	}
 	if (exp__table_open(&pw, o->out_dir, "participants", o->format, err, errlen) ||
 	    exp__table_open(&aw, o->out_dir, "answers", o->format, err, errlen) ||
+	    exp__table_open(&xw, o->out_dir, "passes", o->format, err, errlen) ||
 	    exp__table_open(&sw, o->out_dir, "steps", o->format, err, errlen) ||
 	    exp__table_open(&ew, o->out_dir, "episodes", o->format, err, errlen))
 		goto out;
 	st->obs_columns = exp__obs_width(files, nfiles);
 	exp__table_header(&pw, participant_cols, EXP__COLS(participant_cols), 0);
 	exp__table_header(&aw, answer_cols, EXP__COLS(answer_cols), 0);
+	exp__table_header(&xw, pass_cols, EXP__COLS(pass_cols), 0);
 	exp__table_header(&sw, exp__step_cols, exp__nstep_cols, st->obs_columns);
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
 	/* with a state to keep: the participants in it, and only their records */
 	keep = o->status ? json_object() : NULL;
-	if (export_store(o, &pw, &aw, st, keep, err, errlen) != 0)
+	if (export_store(o, &pw, &aw, &xw, st, keep, err, errlen) != 0)
 		goto out;
 	if (keep) {
 		size_t k = 0;
@@ -308,8 +335,8 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 		goto out;
 	rc = 0;
 out:;
-	struct exp__table *all[] = {&pw, &aw, &sw, &ew};
-	for (int i = 0; i < 4; i++)
+	struct exp__table *all[] = {&pw, &aw, &xw, &sw, &ew};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (exp__table_close(all[i], rc == 0, err, errlen) != 0)
 			rc = -1;
 	exp__episodes_free(&eps);

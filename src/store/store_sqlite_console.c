@@ -125,10 +125,12 @@ out:
 int store__sq_participant_delete(void *db, long long pid, struct store_delete_counts *counts)
 {
 	struct store__sq *s = db;
-	static const enum store__sq_stmt order[] = {ST_DEL_ANSWERS,  ST_DEL_REQUESTS, ST_DEL_HSETS,
-						    ST_DEL_SESSIONS, ST_DEL_GROUPS,   ST_DEL_PART};
-	long long *field[] = {&counts->answers,  &counts->requests, &counts->header_sets,
-			      &counts->sessions, &counts->groups,   &counts->participants};
+	static const enum store__sq_stmt order[] = {ST_DEL_ANSWERS,  ST_DEL_PASSES, ST_DEL_REQUESTS,
+						    ST_DEL_HSETS,    ST_DEL_SESSIONS, ST_DEL_GROUPS,
+						    ST_DEL_PART};
+	long long *field[] = {&counts->answers,     &counts->passes,   &counts->requests,
+			      &counts->header_sets, &counts->sessions, &counts->groups,
+			      &counts->participants};
 	store__sq_lock_for_write(s);
 	/* the participant's request records still in the batch go in first */
 	int rc = store__sq_flush_locked(s);

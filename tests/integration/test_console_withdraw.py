@@ -78,6 +78,7 @@ async def test():
         check(st == 200 and j["complete"] is True, "the withdrawal is done and complete", j)
         d = j["deleted"]
         check(d["tables"]["participants"] == 1 and d["tables"]["answers"] >= 1 and
+              d["tables"]["passes"] >= 1 and
               d["tables"]["requests"] >= 1 and d["tables"]["sessions"] >= 1 and
               len(d["storeRecordSha256"]) == 64,
               "its rows in every table are deleted, the store record's hash kept", d["tables"])
