@@ -117,9 +117,9 @@ void sess__end_locked(struct sess *s, struct sess__ended *e)
 	if (e->reason == SESS_END_CONNECT_TIMEOUT)
 		m->connect_timeouts++;
 	pthread_mutex_unlock(&m->mu);
-	if (e->reason == SESS_END_RECORD && s->conn && !s->closing) {
-		/* no "done" (the game is not over): the connection is closed after
-		 * the error, and the client comes back for a new session */
+	if (sess_end_retry(e->reason) && s->conn && !s->closing) {
+		/* no "done" (the game is not over): the connection is closed (after
+		 * the error, if any), and the client comes back for a new session */
 		s->fail_close = true;
 		sess__wake(s);
 	}

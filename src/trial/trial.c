@@ -224,8 +224,8 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->files = calloc(n + 1, sizeof *t->files);
 	for (size_t i = 0; t->files && i < n; i++)
 		t->files[i] = strdup(f[i]);
-	if (sink && reason != SESS_END_RECORD)
-		sink->text(sink->user, "done", 4); /* after a record error the session closes */
+	if (sink && !sess_end_retry(reason))
+		sink->text(sink->user, "done", 4); /* else the session closes: the game goes on */
 }
 
 static void end_record_error(struct trial *t, const struct trial_sink *sink, const char *why)
