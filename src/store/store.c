@@ -17,8 +17,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	[2] = "requests refer to a header set stored once per participant, and one row "
 	      "stands for a run of identical requests (header_set, repeats, last)",
 	[3] = "cluster: the nodes (name, url, slots, draining, lease_until, renewed), and "
-	      "the node a session is placed on and a stop asked of it (sessions.node, "
-	      "sessions.stop)",
+	      "the node a session is placed on, a stop asked of it and the episodes played "
+	      "(sessions.node, sessions.stop, sessions.episodes)",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -345,11 +345,12 @@ int store_nodes_each(struct store *s, store_node_fn fn, void *user)
 	return s->be->nodes(s->db, fn, user);
 }
 
-int store_place(struct store *s, long long pid, int step, struct store_placement *out)
+int store_place(struct store *s, long long pid, int step, int episodes,
+		struct store_placement *out)
 {
 	memset(out, 0, sizeof *out);
 	WRITABLE(s);
-	return s->be->place(s->db, pid, step, out);
+	return s->be->place(s->db, pid, step, episodes, out);
 }
 
 int store_session_info(struct store *s, long long pid, struct store_session_info *out)
@@ -371,6 +372,12 @@ int store_session_end_node(struct store *s, long long pid, const char *node, con
 	int rc = s->be->session_end_node(s->db, pid, node, reason, text);
 	free(text);
 	return rc;
+}
+
+int store_session_progress(struct store *s, long long pid, const char *node, int episodes)
+{
+	WRITABLE(s);
+	return s->be->session_progress(s->db, pid, node, episodes);
 }
 
 int store_session_stop(struct store *s, long long pid, const char *reason)

@@ -183,14 +183,16 @@ struct store_placement {
 	char url[STORE_URL_MAX + 1];     /* the node's advertised base URL */
 };
 
-/* Places the participant's game session (STEP: the step it is allocated at)
- * in one transaction: if the participant has an open session on a live node
+/* Places the participant's game session (STEP: the step it is allocated at;
+ * EPISODES: episodes of the game played in earlier sessions, 0 for a new
+ * game) in one transaction: if the participant has an open session on a live node
  * already, returns 2 with it (a participant is never placed twice);
  * otherwise closes any other open session of theirs (reason "lost"),
  * chooses the live, non-draining node with a free slot that is least loaded
  * (used/slots, then used, then name), opens the session on it and returns 1
  * with *OUT. Returns 0 when no node has a free slot, -1 on error. */
-int store_place(struct store *s, long long pid, int step, struct store_placement *out);
+int store_place(struct store *s, long long pid, int step, int episodes,
+		struct store_placement *out);
 
 /* The participant's latest session, with where it runs. Returns 1 with
  * *OUT, 0 when the participant has none, -1 on error. */
@@ -202,6 +204,7 @@ struct store_session_info {
 	char node[STORE_NODE_MAX + 1];   /* "" when not placed (one node, no cluster) */
 	char url[STORE_URL_MAX + 1];
 	bool node_live;                  /* the node's lease has not expired */
+	int episodes;                    /* episodes of the game played (store_session_progress) */
 };
 int store_session_info(struct store *s, long long pid, struct store_session_info *out);
 
@@ -211,6 +214,7 @@ struct store_placed_row {
 	long long session, participant;
 	const char *project_id, *user_id;
 	int step;
+	int episodes;                    /* played before this session (store_place) */
 	const char *stop;
 };
 typedef int (*store_placed_fn)(void *user, const struct store_placed_row *r);
@@ -221,6 +225,11 @@ int store_placed_each(struct store *s, const char *node, store_placed_fn fn, voi
  * number of rows closed. */
 int store_session_end_node(struct store *s, long long pid, const char *node, const char *reason,
 			   json_t *files);
+/* Records that the participant's latest session on NODE has seen EPISODES
+ * episodes of the game end (those of earlier sessions included), so that a
+ * session placed after the node is lost goes on from there. Returns the
+ * number of rows changed. */
+int store_session_progress(struct store *s, long long pid, const char *node, int episodes);
 /* Asks the node running the participant's open session to end it with
  * REASON (it sees it in store_placed_each and records the end). Returns the
  * number of sessions asked. */

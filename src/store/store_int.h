@@ -98,6 +98,7 @@ struct store_backend {
 	 *          lease_until BIGINT NOT NULL   -- ms since 1970 by the backend's clock
 	 *          renewed TEXT NOT NULL)
 	 *   sessions + node TEXT (NULL: not placed), stop TEXT (NULL: none),
+	 *              episodes INTEGER (NULL: none recorded),
 	 *   an index on sessions (node) WHERE stopped IS NULL
 	 *
 	 * "used" is not stored: it is the count of the node's open sessions
@@ -124,16 +125,22 @@ struct store_backend {
 	 *     least loaded: ORDER BY used / slots (as a fraction), used, name;
 	 *     none: return 0 (roll back);
 	 *  4. INSERT the session row (participant, step, started = store_now(),
-	 *     node) and return 1 with its id, the node and its url. */
-	int (*place)(void *db, long long pid, int step, struct store_placement *out);
+	 *     node, episodes = EPISODES) and return 1 with its id, the node and
+	 *     its url. */
+	int (*place)(void *db, long long pid, int step, int episodes, struct store_placement *out);
 	/* The participant's session row with the greatest id, joined with its
-	 * node (node_live false when the node's row is gone). */
+	 * node (node_live false when the node's row is gone; episodes 0 when
+	 * NULL). */
 	int (*session_info)(void *db, long long pid, struct store_session_info *out);
-	/* Open sessions with node = NODE, joined with their participant, by id. */
+	/* Open sessions with node = NODE, joined with their participant, by id
+	 * (episodes 0 when NULL). */
 	int (*placed)(void *db, const char *node, store_placed_fn fn, void *user);
 	/* session_end restricted to node = NODE; returns the rows closed. */
 	int (*session_end_node)(void *db, long long pid, const char *node, const char *reason,
 				const char *files);
+	/* Sets episodes = EPISODES on the participant's latest session with
+	 * node = NODE (open or just ended: the count may come after the end). */
+	int (*session_progress)(void *db, long long pid, const char *node, int episodes);
 	/* Sets stop = REASON on the participant's open sessions that have a
 	 * node and no stop yet; returns the rows changed. */
 	int (*session_stop)(void *db, long long pid, const char *reason);

@@ -559,6 +559,7 @@ const struct store_backend store__sqlite = {
 	.session_info = store__sq_session_info,
 	.placed = store__sq_placed,
 	.session_end_node = store__sq_session_end_node,
+	.session_progress = store__sq_session_progress,
 	.session_stop = store__sq_session_stop,
 	.sessions_close_node = store__sq_sessions_close_node,
 	.nodes_reap = store__sq_nodes_reap,

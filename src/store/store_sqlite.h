@@ -82,6 +82,7 @@ enum store__sq_cl {
 	CL_PLACED,
 	CL_END_NODE,
 	CL_STOP,
+	CL_PROGRESS,
 	CL_CLOSE_NODE,
 	CL_REAP,
 	CL_COUNT
@@ -156,7 +157,9 @@ int store__sq_node_renew(void *db, const char *name, const char *url, int slots,
 			 int lease_ms);
 int store__sq_node_remove(void *db, const char *name);
 int store__sq_nodes(void *db, store_node_fn fn, void *user);
-int store__sq_place(void *db, long long pid, int step, struct store_placement *out);
+int store__sq_place(void *db, long long pid, int step, int episodes,
+		    struct store_placement *out);
+int store__sq_session_progress(void *db, long long pid, const char *node, int episodes);
 int store__sq_session_info(void *db, long long pid, struct store_session_info *out);
 int store__sq_placed(void *db, const char *node, store_placed_fn fn, void *user);
 int store__sq_session_end_node(void *db, long long pid, const char *node, const char *reason,

@@ -19,6 +19,7 @@ const char store__sq_schema_v3[] =
 	" renewed TEXT NOT NULL);"
 	"ALTER TABLE sessions ADD COLUMN node TEXT;"
 	"ALTER TABLE sessions ADD COLUMN stop TEXT;"
+	"ALTER TABLE sessions ADD COLUMN episodes INTEGER;"
 	"CREATE INDEX IF NOT EXISTS sessions_node_open ON sessions (node)"
 	" WHERE stopped IS NULL;";
 
@@ -40,19 +41,22 @@ static const char *const cl_sql[CL_COUNT] = {
 	[CL_CHOOSE] = "SELECT name, url FROM (SELECT n.name, n.url, n.slots, " USED_OF("n.name")
 		      " AS used FROM nodes n WHERE n.lease_until > ?1 AND n.draining = 0)"
 		      " WHERE used < slots ORDER BY CAST(used AS REAL) / slots, used, name LIMIT 1",
-	[CL_INSERT] = "INSERT INTO sessions (participant, step, started, node)"
-		      " VALUES (?1, ?2, ?3, ?4)",
+	[CL_INSERT] = "INSERT INTO sessions (participant, step, started, node, episodes)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[CL_INFO] = "SELECT s.id, s.stopped IS NULL, coalesce(s.reason, ''), coalesce(s.stop, ''),"
-		    " coalesce(s.node, ''), coalesce(n.url, ''), coalesce(n.lease_until > ?2, 0)"
-		    " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
+		    " coalesce(s.node, ''), coalesce(n.url, ''), coalesce(n.lease_until > ?2, 0),"
+		    " coalesce(s.episodes, 0) FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
 		    " WHERE s.participant = ?1 ORDER BY s.id DESC LIMIT 1",
-	[CL_PLACED] = "SELECT s.id, s.participant, p.project_id, p.user_id, s.step, s.stop"
+	[CL_PLACED] = "SELECT s.id, s.participant, p.project_id, p.user_id, s.step, s.stop,"
+		      " coalesce(s.episodes, 0)"
 		      " FROM sessions s JOIN participants p ON p.id = s.participant"
 		      " WHERE s.node = ?1 AND s.stopped IS NULL ORDER BY s.id",
 	[CL_END_NODE] = "UPDATE sessions SET stopped = ?3, reason = ?4, files = ?5"
 			" WHERE participant = ?1 AND node = ?2 AND stopped IS NULL",
 	[CL_STOP] = "UPDATE sessions SET stop = ?2 WHERE participant = ?1 AND stopped IS NULL"
 		    " AND node IS NOT NULL AND stop IS NULL",
+	[CL_PROGRESS] = "UPDATE sessions SET episodes = ?3 WHERE id = (SELECT max(id) FROM sessions"
+			" WHERE participant = ?1 AND node = ?2)",
 	[CL_CLOSE_NODE] = "UPDATE sessions SET stopped = ?2, reason = ?3"
 			  " WHERE stopped IS NULL AND node IS ?1",
 	[CL_REAP] = "UPDATE sessions SET stopped = ?2, reason = 'node_lost'"
@@ -200,7 +204,8 @@ static int place_existing(struct store__sq *s, long long pid, int64_t now_ms, co
 	return 0;
 }
 
-int store__sq_place(void *db, long long pid, int step, struct store_placement *out)
+int store__sq_place(void *db, long long pid, int step, int episodes,
+		    struct store_placement *out)
 {
 	struct store__sq *s = db;
 	char now[32];
@@ -236,6 +241,7 @@ int store__sq_place(void *db, long long pid, int step, struct store_placement *o
 	sqlite3_bind_int(st, 2, step);
 	store__sq_bind_text(st, 3, now);
 	store__sq_bind_text(st, 4, out->node);
+	sqlite3_bind_int(st, 5, episodes);
 	if (store__sq_exec(st) < 0)
 		goto fail;
 	out->session = sqlite3_last_insert_rowid(s->db);
@@ -269,6 +275,7 @@ int store__sq_session_info(void *db, long long pid, struct store_session_info *o
 			copy_text(out->node, sizeof out->node, st, 4);
 			copy_text(out->url, sizeof out->url, st, 5);
 			out->node_live = sqlite3_column_int(st, 6) != 0;
+			out->episodes = sqlite3_column_int(st, 7);
 			rc = 1;
 		} else {
 			rc = k == SQLITE_DONE ? 0 : -1;
@@ -296,6 +303,7 @@ int store__sq_placed(void *db, const char *node, store_placed_fn fn, void *user)
 			.user_id = (const char *)sqlite3_column_text(st, 3),
 			.step = sqlite3_column_int(st, 4),
 			.stop = (const char *)sqlite3_column_text(st, 5),
+			.episodes = sqlite3_column_int(st, 6),
 		};
 		if ((stop = fn(user, &r)) != 0)
 			break;
@@ -322,6 +330,22 @@ int store__sq_session_end_node(void *db, long long pid, const char *node, const 
 		store__sq_bind_text(st, 3, now);
 		store__sq_bind_text(st, 4, reason);
 		store__sq_bind_text(st, 5, files);
+		rc = changes_of(s, st);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store__sq_session_progress(void *db, long long pid, const char *node, int episodes)
+{
+	struct store__sq *s = db;
+	store__sq_lock_for_write(s);
+	sqlite3_stmt *st = cl_stmt(s, CL_PROGRESS);
+	int rc = -1;
+	if (st) {
+		sqlite3_bind_int64(st, 1, pid);
+		store__sq_bind_text(st, 2, node);
+		sqlite3_bind_int(st, 3, episodes);
 		rc = changes_of(s, st);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -98,13 +98,13 @@ static void placement_takes_the_least_loaded_live_node(void)
 	for (int i = 0; i < 6; i++) {
 		char user[16];
 		snprintf(user, sizeof user, "u%d", i);
-		CHECK_INT(store_place(s, participant(s, user), 3, &pl), 1);
+		CHECK_INT(store_place(s, participant(s, user), 3, 0, &pl), 1);
 		CHECK_STR(pl.node, want[i]);
 		CHECK(pl.session > 0);
 	}
 	CHECK_STR(pl.url, "ws://h/g/b");
 	/* every slot of the live nodes taken: none for the next participant */
-	CHECK_INT(store_place(s, participant(s, "u6"), 3, &pl), 0);
+	CHECK_INT(store_place(s, participant(s, "u6"), 3, 0, &pl), 0);
 	struct node_seen k = {0};
 	store_nodes_each(s, node_row, &k);
 	CHECK_INT(k.used[0], 2);
@@ -114,7 +114,7 @@ static void placement_takes_the_least_loaded_live_node(void)
 	/* a participant already placed gets the same session, never a second */
 	long long u0 = participant(s, "u0");
 	struct store_placement again;
-	CHECK_INT(store_place(s, u0, 3, &again), 2);
+	CHECK_INT(store_place(s, u0, 3, 0, &again), 2);
 	CHECK_STR(again.node, "a");
 	struct store_session_info in;
 	CHECK_INT(store_session_info(s, u0, &in), 1);
@@ -127,7 +127,7 @@ static void placement_takes_the_least_loaded_live_node(void)
 	CHECK_INT(store_session_info(s, u0, &in), 1);
 	CHECK(!in.open);
 	CHECK_STR(in.reason, "done");
-	CHECK_INT(store_place(s, participant(s, "u6"), 3, &pl), 1);
+	CHECK_INT(store_place(s, participant(s, "u6"), 3, 0, &pl), 1);
 	CHECK_STR(pl.node, "a");
 	CHECK_INT(store_session_info(s, participant(s, "nobody"), &in), 0);
 	store_close(s);
@@ -138,6 +138,7 @@ struct placed_seen {
 	long long session[8];
 	char user[8][16];
 	char stop[8][32];
+	int episodes[8];
 };
 
 static int placed_row(void *user, const struct store_placed_row *r)
@@ -147,6 +148,7 @@ static int placed_row(void *user, const struct store_placed_row *r)
 		k->session[k->n] = r->session;
 		snprintf(k->user[k->n], sizeof k->user[0], "%s", r->user_id);
 		snprintf(k->stop[k->n], sizeof k->stop[0], "%s", r->stop ? r->stop : "");
+		k->episodes[k->n] = r->episodes;
 	}
 	k->n++;
 	return 0;
@@ -158,8 +160,8 @@ static void node_sessions_stop_requests_and_reaping(void)
 	store_node_renew(s, "a", "ws://h/g/a", 10, false, 60000);
 	struct store_placement pl;
 	long long p1 = participant(s, "p1"), p2 = participant(s, "p2"), p3 = participant(s, "p3");
-	CHECK_INT(store_place(s, p1, 2, &pl), 1);
-	CHECK_INT(store_place(s, p2, 2, &pl), 1);
+	CHECK_INT(store_place(s, p1, 2, 0, &pl), 1);
+	CHECK_INT(store_place(s, p2, 2, 0, &pl), 1);
 	struct placed_seen k = {0};
 	CHECK_INT(store_placed_each(s, "a", placed_row, &k), 0);
 	CHECK_INT(k.n, 2);
@@ -179,7 +181,7 @@ static void node_sessions_stop_requests_and_reaping(void)
 	struct store_session_info in;
 	CHECK_INT(store_session_info(s, p1, &in), 1);
 	CHECK(in.open && !in.node_live);
-	CHECK_INT(store_place(s, p3, 2, &pl), 1);
+	CHECK_INT(store_place(s, p3, 2, 0, &pl), 1);
 	CHECK_STR(pl.node, "b");
 	CHECK_INT(store_nodes_reap(s), 2);
 	CHECK_INT(store_nodes_reap(s), 0);
@@ -188,9 +190,19 @@ static void node_sessions_stop_requests_and_reaping(void)
 	CHECK_STR(in.reason, "node_lost");
 	CHECK_INT(store_session_info(s, p3, &in), 1);
 	CHECK(in.open && in.node_live);
-	/* the end recorded by a, late, closes nothing of the new session on b */
-	CHECK_INT(store_place(s, p1, 2, &pl), 1);
+	/* a's progress came before: the game goes on from 3 episodes on b */
+	CHECK_INT(store_session_progress(s, p1, "a", 3), 1); /* recorded after its loss */
+	CHECK_INT(store_place(s, p1, 2, 3, &pl), 1);
 	CHECK_STR(pl.node, "b");
+	k = (struct placed_seen){0};
+	store_placed_each(s, "b", placed_row, &k);
+	CHECK_INT(k.n, 2);
+	CHECK_INT(k.episodes[1], 3);
+	CHECK_INT(store_session_progress(s, p1, "b", 5), 1);
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK_INT(in.episodes, 5);
+	CHECK_INT(store_session_progress(s, p1, "nowhere", 5), 0);
+	/* the end recorded by a, late, closes nothing of the new session on b */
 	CHECK_INT(store_session_end_node(s, p1, "a", "node_lost", NULL), 0);
 	CHECK_INT(store_session_info(s, p1, &in), 1);
 	CHECK(in.open);
@@ -211,11 +223,11 @@ static void a_session_open_on_a_dead_node_is_closed_by_a_new_placement(void)
 	store_node_renew(s, "a", "ws://h/g/a", 10, false, 60000);
 	long long p = participant(s, "p");
 	struct store_placement pl;
-	CHECK_INT(store_place(s, p, 2, &pl), 1);
+	CHECK_INT(store_place(s, p, 2, 0, &pl), 1);
 	long long first = pl.session;
 	store_node_renew(s, "a", "ws://h/g/a", 10, false, -1);
 	store_node_renew(s, "b", "ws://h/g/b", 10, false, 60000);
-	CHECK_INT(store_place(s, p, 2, &pl), 1);
+	CHECK_INT(store_place(s, p, 2, 0, &pl), 1);
 	CHECK_STR(pl.node, "b");
 	CHECK(pl.session != first);
 	struct placed_seen k = {0};
@@ -241,7 +253,7 @@ static void *race(void *arg)
 		snprintf(user, sizeof user, "r%d", i);
 		struct store_placement pl;
 		long long p = participant(s, user);
-		if (p > 0 && store_place(s, p, 2, &pl) == 1)
+		if (p > 0 && store_place(s, p, 2, 0, &pl) == 1)
 			r->placed++;
 	}
 	store_close(s);
