@@ -7,8 +7,10 @@
 import { debugLog } from './debug.js';
 import { CLOSE } from './close-codes.js';
 
+// The first retry after 0.5 s, then at most every 2 s: a game whose node was
+// lost goes on elsewhere as soon as the study flow knows (docs/cluster.md).
 const RECONNECT_MIN_MS = 500;
-const RECONNECT_MAX_MS = 5000;
+const RECONNECT_MAX_MS = 2000;
 
 // The websocket URL: explicit (from /next or the `server` parameter; http(s)
 // and relative URLs are converted), else ws(s)://<this host>/ws.
