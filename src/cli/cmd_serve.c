@@ -533,9 +533,8 @@ static int run(int argc, char **argv)
 			 nofile, opt_max_sessions);
 	/* The upload spool (DATA/spool/): its worker resumes uploads left pending
 	 * by an earlier run at once. */
-	if (storage_open(&storage,
-			 &(struct storage_opts){.data_dir = opt_data, .node = node ? co.node : NULL},
-			 err, sizeof err) < 0) {
+	struct storage_opts so = {.data_dir = opt_data, .node = node ? co.node : NULL};
+	if (storage_open(&storage, &so, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
 		goto out;
 	}
