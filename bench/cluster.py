@@ -18,6 +18,7 @@ nodes"), with examples/cartpole and records kept locally (--records-local):
 """
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -77,13 +78,25 @@ def stop_all():
     servers.clear()
 
 
-def cluster(tmp, renew, lease, args=()):
+def long_study(tmp):
+    """examples/cartpole whose game goes on (maxEpisodes 100000) until stopped."""
+    d = os.path.join(tmp, "study")
+    shutil.copytree(EXAMPLE, d)
+    path = os.path.join(d, "config.yml")
+    with open(path) as f:
+        text = f.read().replace("maxEpisodes: 3", "maxEpisodes: 100000")
+    with open(path, "w") as f:
+        f.write(text)
+    return d
+
+
+def cluster(tmp, renew, lease, args=(), study=EXAMPLE):
     hp_port = free_port()
     origin = "http://127.0.0.1:%d" % hp_port
     store = "sqlite:" + os.path.join(tmp, "hippo.db")
     nodes = {}
     for name in ("a", "b", "c"):
-        nodes[name] = Node(name, origin, store, [EXAMPLE], dict(os.environ), slots=50,
+        nodes[name] = Node(name, origin, store, [study], dict(os.environ), slots=50,
                            data=os.path.join(tmp, "data-" + name),
                            args=("--records-local", "--node-renew", str(renew), "--node-lease",
                                  str(lease), "--alloc-rate", "0", *args))
@@ -93,7 +106,7 @@ def cluster(tmp, renew, lease, args=()):
 
 async def failover(k, renew, lease):
     tmp = tempfile.mkdtemp(prefix="hippo-bench-cluster-")
-    origin, nodes, hp = cluster(tmp, renew, lease)
+    origin, nodes, hp = cluster(tmp, renew, lease, study=long_study(tmp))
     try:
         players = [Player(origin, PID, "f-%d" % i) for i in range(k)]
         for p in players:
