@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cluster/cluster.h"
@@ -79,10 +80,11 @@ static const struct opt opts[] = {
 	 "participant store: sqlite:PATH or PATH (default DATA/hippo.db)", 0, 0},
 	{"advertise", OPT_STRING, &opt_advertise, "URL",
 	 "run as a cluster node: the base URL browsers reach this node at (its websocket is "
-	 "URL/ws), e.g. wss://study.example.org/g/hippo-0",
+	 "URL/ws), e.g. wss://study.example.org/g/hippo-0 (with --node alone: http://HOST:PORT)",
 	 0, 0},
 	{"node", OPT_STRING, &opt_node, "NAME",
-	 "cluster node name, unique among the nodes sharing the store (default: the host name)",
+	 "run as a cluster node named NAME, unique among the nodes sharing the store (with "
+	 "--advertise alone: the host name)",
 	 0, 0},
 	{"slots", OPT_INT, &opt_slots, "N",
 	 "cluster node: game sessions it takes (instead of --max-sessions)", 1, 1000000},
@@ -490,11 +492,6 @@ static int run(int argc, char **argv)
 				  .renew_ms = opt_node_renew, .lease_ms = opt_node_lease,
 				  .poll_ms = opt_node_poll};
 	bool node = opt_advertise || opt_node;
-	if (node && !opt_advertise) {
-		fprintf(stderr, "hippo serve: --node needs --advertise: the URL browsers reach "
-				"this node at\n");
-		return 2;
-	}
 	if (node && cluster_resolve(&co, node_name, sizeof node_name, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
 		return 2;
@@ -603,6 +600,16 @@ static int run(int argc, char **argv)
 	static struct storage_end_chain chain;
 	chain = (struct storage_end_chain){storage, flow_on_session_end, flow};
 	sess_on_end(sess, storage_session_end_chain, &chain);
+	static char own_url[STORE_URL_MAX + 1];
+	if (node && !co.url) { /* --node alone: this process's own address */
+		char host[256] = "";
+		bool any = strcmp(opt_host, "0.0.0.0") == 0 || strcmp(opt_host, "::") == 0;
+		if (!any || gethostname(host, sizeof host - 1) != 0)
+			snprintf(host, sizeof host, "%s", opt_host);
+		snprintf(own_url, sizeof own_url, "%s://%s:%d", opt_tls_cert ? "https" : "http",
+			 host, net_server_port(srv));
+		co.url = own_url;
+	}
 	if (node && cluster_start(&ctx.cluster, &co, store, flow, sess, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
 		goto out;

@@ -311,8 +311,11 @@ int cluster_start(struct cluster **out, const struct cluster_opts *o, struct sto
 		snprintf(err, errlen, "node name: expected %s", ID_NODE_RULE);
 		return -1;
 	}
-	if (!o->url || strlen(o->url) > STORE_URL_MAX || o->slots < 1) {
-		snprintf(err, errlen, "a node needs a URL (at most %d bytes) and slots",
+	char ws[STORE_URL_MAX + 8];
+	if (!o->url || strlen(o->url) > STORE_URL_MAX || !flow_node_url(o->url, ws, sizeof ws) ||
+	    o->slots < 1) {
+		snprintf(err, errlen,
+			 "a node needs an http[s]:// or ws[s]:// URL (at most %d bytes) and slots",
 			 STORE_URL_MAX);
 		return -1;
 	}
@@ -452,7 +455,7 @@ int cluster_resolve(struct cluster_opts *o, char *node_buf, size_t len, char *er
 		return -1;
 	}
 	char url[STORE_URL_MAX + 8];
-	if (!o->url || strlen(o->url) > STORE_URL_MAX || !flow_node_url(o->url, url, sizeof url)) {
+	if (o->url && (strlen(o->url) > STORE_URL_MAX || !flow_node_url(o->url, url, sizeof url))) {
 		snprintf(err, errlen,
 			 "the advertised URL must be http[s]:// or ws[s]://host[:port][/path], at "
 			 "most %d bytes",

@@ -39,8 +39,8 @@ struct cluster_opts {
 
 /* Checks O before cluster_start: a NULL node becomes the host name (its
  * first label, lower-cased, into NODE_BUF), which must follow core/id.h's
- * node rule; the URL must be one flow_node_url accepts. Returns 0, or -1
- * with a message in ERR. */
+ * node rule; the URL, when given (cluster_start needs one), must be one
+ * flow_node_url accepts. Returns 0, or -1 with a message in ERR. */
 int cluster_resolve(struct cluster_opts *o, char *node_buf, size_t len, char *err,
 		    size_t errlen);
 
