@@ -11,8 +11,8 @@
 #include "core/clock.h"
 #include "store/store_sqlite.h"
 
-/* Schema version 3 (store__versions[3]). */
-const char store__sq_schema_v3[] =
+/* Schema version 4 (store__versions[4]). */
+const char store__sq_schema_v4[] =
 	"CREATE TABLE IF NOT EXISTS nodes ("
 	" name TEXT PRIMARY KEY, url TEXT NOT NULL, slots INTEGER NOT NULL,"
 	" draining INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL,"

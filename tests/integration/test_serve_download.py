@@ -19,7 +19,7 @@ import uuid
 from serveutil import BIN, EXAMPLE, PROJECTS, TOKEN, Serve, check, main, play_until_done, wait_for
 
 P = "cartpole-demo"
-TABLES = ["participants.csv", "answers.csv", "steps.csv", "episodes.csv"]
+TABLES = ["participants.csv", "answers.csv", "passes.csv", "steps.csv", "episodes.csv"]
 
 
 def download(srv, pid):
@@ -58,7 +58,7 @@ def test():
             names = t.getnames()
             tables = {n: t.extractfile("%s/export/%s" % (P, n)).read().decode()
                       for n in TABLES if "%s/export/%s" % (P, n) in names}
-        check(sorted(tables) == sorted(TABLES), "the archive has %s/export/ with the four tables"
+        check(sorted(tables) == sorted(TABLES), "the archive has %s/export/ with the five tables"
               % P)
         check("%s/participants.json" % P in names, "and participants.json, as before")
         recs = sorted(n for n in names if n.startswith("%s/trials/%s/" % (P, user)))

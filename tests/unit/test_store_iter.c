@@ -363,6 +363,80 @@ static void read_only_reads_version_1_without_migrating(void)
 	sqlite3_close(db);
 }
 
+static int see_answer_page(void *user, const struct store_answer_row *r)
+{
+	struct seen *k = user;
+	snprintf(k->text[k->n], sizeof k->text[0], "%s:%d:%s:%s:%d", r->user_id, r->step,
+		 r->field, r->page_hash ? r->page_hash : "-", r->project_version);
+	k->n++;
+	return 0;
+}
+
+static int see_pass(void *user, const struct store_pass_row *r)
+{
+	struct seen *k = user;
+	k->n++;
+	return 0;
+}
+
+/* A version 2 database (answers without their page, no passes table) is read
+ * as it is: its answers with no page, no passes, no migration. */
+static void read_only_reads_version_2_without_migrating(void)
+{
+	char path[160], err[256] = "";
+	snprintf(path, sizeof path, "%s/v2.db", dir);
+	sqlite3 *db = NULL;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	static const char v2[] =
+		"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+		"INSERT INTO schema_version VALUES (2);"
+		"CREATE TABLE participants (id INTEGER PRIMARY KEY,"
+		" project_id TEXT NOT NULL, user_id TEXT NOT NULL, created TEXT NOT NULL,"
+		" updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
+		" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+		" UNIQUE (project_id, user_id));"
+		"CREATE TABLE answers (id INTEGER PRIMARY KEY, participant INTEGER NOT NULL,"
+		" step INTEGER NOT NULL, field TEXT NOT NULL, value TEXT, time TEXT NOT NULL);"
+		"CREATE TABLE sessions (id INTEGER PRIMARY KEY, participant INTEGER NOT NULL,"
+		" step INTEGER, started TEXT NOT NULL, stopped TEXT, reason TEXT, files TEXT);"
+		"CREATE TABLE groups (participant INTEGER NOT NULL, project_id TEXT NOT NULL,"
+		" n INTEGER NOT NULL, grp INTEGER NOT NULL, assigned TEXT NOT NULL);"
+		"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 2, 'active', NULL);"
+		"INSERT INTO answers VALUES (1, 1, 1, 'consent', 'yes', 't');";
+	CHECK_INT(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *ro = NULL;
+	CHECK_INT(store_open_flags(path, STORE_READ_ONLY, &ro, err, sizeof err), 0);
+	if (!ro) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct store_query q = {.project_id = "old"};
+	struct seen k = {0};
+	CHECK_INT(store_answers_each(ro, &q, see_answer_page, &k), 0);
+	CHECK_INT(k.n, 1);
+	CHECK_STR(k.text[0], "u1:1:consent:-:0");
+	memset(&k, 0, sizeof k);
+	CHECK_INT(store_passes_each(ro, &q, see_pass, &k), 0);
+	CHECK_INT(k.n, 0);
+	json_t *me = store_participant_json(ro, "old", "u1");
+	CHECK(me != NULL);
+	CHECK_INT(json_array_size(json_object_get(me, "answers")), 1);
+	CHECK_INT(json_array_size(json_object_get(me, "passes")), 0);
+	json_decref(me);
+	store_close(ro);
+
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void read_only_refuses_a_newer_schema(void)
 {
 	struct store *s = open_at("newer.db");
@@ -390,6 +464,7 @@ int main(void)
 	RUN(projects_are_read_one_or_all);
 	RUN(read_only_reads_beside_a_writer_and_writes_nothing);
 	RUN(read_only_reads_version_1_without_migrating);
+	RUN(read_only_reads_version_2_without_migrating);
 	RUN(read_only_refuses_a_newer_schema);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
