@@ -2,14 +2,14 @@
  * or JSON Lines tables (docs/data.md, "Export"). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/project_arg.h"
 #include "cli/export_minari.h"
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/datapath.h"
 #include "export/export.h"
 
 static const char *data_dir = "data";
@@ -51,29 +51,6 @@ static const struct opt_cmd spec = {
 	.details = "PROJECT is a project id, or a study folder with config.yml.",
 };
 
-/* PROJECT is an id, or a folder whose config.yml names the id. */
-static int project_id_of(const char *arg, char *id, size_t cap)
-{
-	char path[4096];
-	struct stat sb;
-	snprintf(path, sizeof path, "%s/config.yml", arg);
-	if (stat(path, &sb) != 0) {
-		snprintf(id, cap, "%s", arg);
-		return 0;
-	}
-	struct cfg c;
-	struct cfg_diags d = {0};
-	if (cfg_load(arg, &c, &d) != 0) {
-		cfg_diags_print(&d, "config.yml", stderr);
-		cfg_diags_free(&d);
-		return -1;
-	}
-	cfg_diags_free(&d);
-	snprintf(id, cap, "%s", c.project.id ? c.project.id : "");
-	cfg_free(&c);
-	return 0;
-}
-
 static int run(int argc, char **argv)
 {
 	int npos;
@@ -83,7 +60,7 @@ static int run(int argc, char **argv)
 	enum exp_format fmt;
 	char id[256];
 	if (strcmp(format, "minari") == 0) {
-		if (project_id_of(argv[1], id, sizeof id) != 0)
+		if (project_arg_id(argv[1], id, sizeof id) != 0)
 			return 1;
 		struct export_minari_args a = {
 			.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
@@ -101,7 +78,7 @@ static int run(int argc, char **argv)
 				"(datasets), not '%s'\n", format);
 		return 2;
 	}
-	if (project_id_of(argv[1], id, sizeof id) != 0)
+	if (project_arg_id(argv[1], id, sizeof id) != 0)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
 			     .format = fmt,
@@ -121,10 +98,13 @@ static int run(int argc, char **argv)
 		id, st.participants, st.answers, st.passes, st.steps, st.episodes, st.obs_columns,
 		st.files,
 		(double)st.bytes / 1e6, secs, out_dir, format);
-	if (st.no_store)
-		fprintf(stderr, "hippo export: warning: no participant store %s/hippo.db: "
+	if (st.no_store) {
+		char store[4096];
+		datapath_store(store, sizeof store, data_dir);
+		fprintf(stderr, "hippo export: warning: no participant store %s: "
 				"participants, answers and passes are empty\n",
-			data_dir);
+			store);
+	}
 	if (st.bad_lines)
 		fprintf(stderr, "hippo export: warning: %lld unreadable record line(s) skipped, "
 				"first: %s\n",

@@ -5,44 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "core/datapath.h"
 #include "core/id.h"
+#include "core/path.h"
 #include "export/export_int.h"
+#include "export/progress.h"
 #include "export/records.h"
 #include "store/store.h"
-
-/* ------------------------------------------------------------ progress */
-
-struct progress {
-	bool on;
-	FILE *f;
-	long long total, done_before; /* bytes of all files, of the files finished */
-	double start, last;
-};
-
-static void progress_draw(struct progress *p, long long bytes, long long steps, bool final)
-{
-	if (!p->on)
-		return;
-	double now = clock_mono_s();
-	if (!final && now - p->last < 0.2)
-		return;
-	p->last = now;
-	double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
-	if (frac > 1)
-		frac = 1;
-	char bar[31];
-	int fill = (int)(frac * 30);
-	for (int i = 0; i < 30; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[30] = '\0';
-	double el = now - p->start;
-	fprintf(p->f, "\r[%s] %5.1f%%  %lld steps  %.1f MB/s  %.0fs ", bar, frac * 100, steps,
-		el > 0 ? (double)bytes / 1e6 / el : 0, el);
-	if (final)
-		fputc('\n', p->f);
-	fflush(p->f);
-}
 
 /* ------------------------------------------------------------ participant store */
 
@@ -210,7 +179,7 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	char path[4096];
 	const char *spec = o->store;
 	if (!spec) {
-		snprintf(path, sizeof path, "%s/%s", o->data_dir, STORE_FILE);
+		datapath_store(path, sizeof path, o->data_dir);
 		spec = path;
 	}
 	struct store *s = NULL;
@@ -242,10 +211,9 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			  long long total, struct exp__table *sw, struct exp__episodes *eps,
 			  struct exp_stats *st, char *err, size_t errlen)
 {
-	struct progress pg = {.on = o->progress,
-			      .f = o->progress_stream ? o->progress_stream : stderr,
-			      .total = total,
-			      .start = clock_mono_s()};
+	struct exp_progress pg;
+	exp_progress_init(&pg, o->progress, o->progress_stream, NULL);
+	pg.total = total;
 	for (size_t i = 0; i < nfiles; i++) {
 		FILE *f = fopen(files[i].path, "r");
 		if (!f) {
@@ -279,16 +247,16 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			exp__step_row(sw, o->project_id, files[i].user, rec, st->obs_columns, eps, st);
 			json_decref(rec);
 			if ((st->steps & 4095) == 0)
-				progress_draw(&pg, pg.done_before + (long long)r.bytes, st->steps, false);
+				exp_progress_draw(&pg, pg.done + (long long)r.bytes, st->steps, false);
 		}
-		pg.done_before += (long long)r.bytes;
+		pg.done += (long long)r.bytes;
 		st->bytes += (long long)r.bytes;
 		rr_free(&r);
 		fclose(f);
 		if (i + 1 == nfiles || strcmp(files[i + 1].user, files[i].user) != 0)
 			exp__episodes_write(eps, o->project_id, files[i].user, st);
 	}
-	progress_draw(&pg, pg.done_before, st->steps, true);
+	exp_progress_draw(&pg, pg.done, st->steps, true);
 	return 0;
 }
 
@@ -306,13 +274,13 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__episodes eps = {.out = &ew};
 	int rc = -1;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	long long total = 0;
 	if (exp__files_collect(trials, &files, &nfiles, &total) != 0) {
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));
 		goto out;
 	}
-	if (exp__mkdirs(o->out_dir) != 0) {
+	if (path_mkdirs(o->out_dir) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
 		goto out;
 	}

@@ -28,7 +28,6 @@
 
 #define STORE_SCHEMA_VERSION 4
 #define STORE_ID_MAX 64
-#define STORE_FILE "hippo.db" /* the SQLite store in a data folder: DATA/hippo.db */
 
 /* What one participant can make the store keep of its requests, whatever it
  * sends: header sets of at most STORE_HEADERS_MAX bytes, at most
