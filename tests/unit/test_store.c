@@ -394,7 +394,7 @@ static void version_2_database_is_migrated(void)
 				     -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 3);
+	CHECK_INT(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
 	CHECK_INT(sqlite3_column_int(st, 1), 1);
 	CHECK_INT(sqlite3_column_int(st, 2), 2);
 	CHECK_STR((const char *)sqlite3_column_text(st, 3), "3t2");
