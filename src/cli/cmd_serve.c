@@ -576,7 +576,7 @@ static int run(int argc, char **argv)
 				       .sess = sess,
 				       .storage = storage,
 				       .data_dir = opt_data,
-				       .store_spec = path},
+				       .store_spec = opt_store ? opt_store : path},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;
