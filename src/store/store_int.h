@@ -102,6 +102,17 @@ struct store_backend {
 };
 
 extern const struct store_backend store__sqlite;
+extern const struct store_backend store__postgresql, store__postgres;
+
+/* Where SPEC holds a password: the user info's after ':' in
+ * "scheme://user:PASSWORD@host/...", and the value of each query parameter
+ * named password ("?password=VALUE"), as written (percent-encoded). Fills at
+ * most MAX spans; returns how many there are. */
+struct store__span {
+	size_t off, len;
+};
+#define STORE__SECRETS_MAX 4
+size_t store__spec_secrets(const char *spec, struct store__span *out, size_t max);
 
 /* The crowd object as stored: compact JSON text with sorted keys (free()). */
 char *store__crowd_text(json_t *crowd);

@@ -1,0 +1,725 @@
+/* The PostgreSQL backend: the URL, connections, statements, schema and
+ * migrations, the request-batch thread, and the backend table (see
+ * store_pg.h and docs/data.md). */
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/store_pg.h"
+
+/* Advisory lock keys (two int4 keys: a class, then an object): the schema
+ * migrations of the database, and the group assignments of one project. */
+#define LOCK_SCHEMA "1751740528, 0"
+#define LOCK_GROUPS "1751740529"
+
+#define FLUSH_EVERY_MS 200
+
+/* ------------------------------------------------------------ schema */
+
+/* The same tables and columns as the SQLite schema, version for version
+ * (docs/data.md): row ids are BIGSERIAL and the columns referring to them
+ * BIGINT; digests are BYTEA, and so are answer values, which may hold NUL
+ * bytes (TEXT cannot). Times stay ISO 8601 TEXT. */
+static const char schema_v1_sql[] =
+	"CREATE TABLE projects ("
+	" id TEXT PRIMARY KEY, name TEXT, researcher TEXT, dir TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, deployed INTEGER NOT NULL DEFAULT 0,"
+	" live_override INTEGER, updated TEXT NOT NULL);"
+	"CREATE TABLE participants ("
+	" id BIGSERIAL PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" created TEXT NOT NULL, updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
+	" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+	" UNIQUE (project_id, user_id));"
+	"CREATE INDEX participants_step ON participants (project_id, step);"
+	"CREATE TABLE answers ("
+	" id BIGSERIAL PRIMARY KEY, participant BIGINT NOT NULL REFERENCES participants (id),"
+	" step INTEGER NOT NULL, field TEXT NOT NULL, value BYTEA, time TEXT NOT NULL);"
+	"CREATE INDEX answers_participant ON answers (participant, step);"
+	"CREATE TABLE requests ("
+	" id BIGSERIAL PRIMARY KEY, participant BIGINT NOT NULL REFERENCES participants (id),"
+	" time TEXT NOT NULL, method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
+	"CREATE INDEX requests_participant ON requests (participant, id);"
+	"CREATE TABLE header_sets ("
+	" id BIGSERIAL PRIMARY KEY, participant BIGINT NOT NULL REFERENCES participants (id),"
+	" digest BYTEA NOT NULL, headers TEXT NOT NULL, first TEXT NOT NULL,"
+	" UNIQUE (participant, digest));"
+	"CREATE TABLE sessions ("
+	" id BIGSERIAL PRIMARY KEY, participant BIGINT NOT NULL REFERENCES participants (id),"
+	" step INTEGER, started TEXT NOT NULL, stopped TEXT, reason TEXT, files TEXT);"
+	"CREATE INDEX sessions_participant ON sessions (participant, id);"
+	"CREATE INDEX sessions_open ON sessions (stopped) WHERE stopped IS NULL;"
+	"CREATE TABLE groups ("
+	" participant BIGINT NOT NULL REFERENCES participants (id), project_id TEXT NOT NULL,"
+	" n INTEGER NOT NULL, grp INTEGER NOT NULL, assigned TEXT NOT NULL,"
+	" PRIMARY KEY (participant, n));"
+	"CREATE INDEX groups_count ON groups (project_id, n, grp);";
+
+/* Version 2 (store__versions[2]). */
+static const char schema_v2_sql[] =
+	"ALTER TABLE requests ADD COLUMN header_set BIGINT REFERENCES header_sets (id);"
+	"ALTER TABLE requests ADD COLUMN repeats BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN last TEXT;";
+
+static const struct migration {
+	int version;
+	const char *sql;
+} migrations[] = {
+	{1, schema_v1_sql},
+	{2, schema_v2_sql},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+/* ------------------------------------------------------------ statements */
+
+/* Text ordered as SQLite orders it (bytes), whatever the database's collation. */
+#define C_ORDER " COLLATE \"C\""
+/* The columns the participant iterator reads (struct store_participant_row). */
+#define PART_COLS                                                                              \
+	"SELECT p.id, p.project_id, p.user_id, p.created, p.updated, p.step, p.status, p.crowd,"  \
+	" (SELECT string_agg(g.grp::text, ';' ORDER BY g.n) FROM groups g"                      \
+	"   WHERE g.participant = p.id),"                                                         \
+	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                          \
+	" (SELECT min(s.started" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"         \
+	" (SELECT max(s.stopped" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"         \
+	" (SELECT s.reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)" \
+	" FROM participants p"
+#define BY_CREATION " ORDER BY p.created" C_ORDER ", p.id"
+/* Rows of a project's participants ($1), oldest participant first, or of
+ * one participant ($1 its id). */
+#define OF_PROJECT " JOIN participants p ON p.id = x.participant WHERE p.project_id = $1"
+#define OF_PROJECT_ORDER BY_CREATION ", x.id"
+#define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = $1"
+#define ANSWER_COLS                                                                            \
+	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time"      \
+	" FROM answers x"
+#define GROUP_COLS "SELECT x.participant, p.user_id, x.n, x.grp, x.assigned FROM groups x"
+#define SESS_COLS                                                                              \
+	"SELECT x.participant, p.user_id, x.step, x.started, x.stopped, x.reason, x.files"       \
+	" FROM sessions x"
+#define REQ_COLS                                                                               \
+	"SELECT x.participant, p.user_id, x.time, coalesce(x.last, x.time), x.method, x.step,"   \
+	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                        \
+	" LEFT JOIN header_sets h ON h.id = x.header_set"
+#define REQ_V1_COLS                                                                            \
+	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
+	" FROM requests x"
+
+static const char *const stmt_sql[PG_COUNT] = {
+	[PG_BEGIN] = "BEGIN",
+	[PG_COMMIT] = "COMMIT",
+	[PG_ROLLBACK] = "ROLLBACK",
+	[PG_PART_GET] = "SELECT id, step, status, created FROM participants"
+			" WHERE project_id = $1 AND user_id = $2",
+	[PG_PART_INSERT] = "INSERT INTO participants"
+			   " (project_id, user_id, created, updated, step, crowd)"
+			   " VALUES ($1, $2, $3, $3, 1, $4)"
+			   " ON CONFLICT (project_id, user_id) DO NOTHING",
+	[PG_PART_CROWD] = "UPDATE participants SET crowd = $2 WHERE id = $1",
+	[PG_PART_CROWD_LOCK] = "SELECT crowd FROM participants WHERE id = $1 FOR UPDATE",
+	[PG_REQ_INSERT] = "INSERT INTO requests"
+			  " (participant, time, method, step, header_set, ip, repeats, last)"
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	[PG_REQ_LAST] = "SELECT id, method, step, header_set, ip, (headers IS NULL)::int"
+			" FROM requests WHERE participant = $1 ORDER BY id DESC LIMIT 1",
+	[PG_REQ_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM requests WHERE participant = $1"
+			 " LIMIT " STORE_REQUESTS_MAX_TEXT ") r",
+	[PG_REQ_FOLD] = "UPDATE requests SET repeats = repeats + $2, last = $3 WHERE id = $1",
+	[PG_HSET_GET] = "SELECT id FROM header_sets WHERE participant = $1 AND digest = $2",
+	[PG_HSET_COUNT] = "SELECT count(*) FROM header_sets WHERE participant = $1",
+	[PG_HSET_INSERT] = "INSERT INTO header_sets (participant, digest, headers, first)"
+			   " VALUES ($1, $2, $3, $4)"
+			   " ON CONFLICT (participant, digest) DO NOTHING RETURNING id",
+	[PG_PART_STEP_LOCK] = "SELECT step FROM participants WHERE id = $1 FOR UPDATE",
+	[PG_ANSWER_ANY] = "SELECT 1 FROM answers WHERE participant = $1 AND step = $2 LIMIT 1",
+	[PG_ADVANCE] = "UPDATE participants SET step = $3, updated = $4,"
+		       " status = CASE WHEN $5::int <> 0 THEN 'completed' ELSE status END"
+		       " WHERE id = $1 AND step = $2",
+	[PG_ANSWER_INSERT] = "INSERT INTO answers (participant, step, field, value, time)"
+			     " VALUES ($1, $2, $3, $4, $5)",
+	[PG_GROUP_GET] = "SELECT grp FROM groups WHERE participant = $1 AND n = $2",
+	[PG_GROUP_LOCK] = "SELECT 1 FROM pg_advisory_xact_lock(" LOCK_GROUPS ", hashtext($1))",
+	[PG_GROUP_COUNTS] = "SELECT grp, count(*) FROM groups WHERE project_id = $1 AND n = $2"
+			    " GROUP BY grp",
+	[PG_GROUP_INSERT] = "INSERT INTO groups (participant, project_id, n, grp, assigned)"
+			    " VALUES ($1, $2, $3, $4, $5)",
+	[PG_SESS_START] = "INSERT INTO sessions (participant, step, started) VALUES ($1, $2, $3)",
+	[PG_SESS_END] = "UPDATE sessions SET stopped = $2, reason = $3, files = $4"
+			" WHERE participant = $1 AND stopped IS NULL",
+	[PG_SESS_LAST] = "SELECT (stopped IS NULL)::int, coalesce(reason, '') FROM sessions"
+			 " WHERE participant = $1 ORDER BY id DESC LIMIT 1",
+	[PG_SESS_CLOSE_ALL] = "UPDATE sessions SET stopped = $1, reason = $2 WHERE stopped IS NULL",
+	[PG_SESS_OPEN] = "SELECT count(*) FROM sessions WHERE stopped IS NULL",
+	[PG_PROJ_LOCK] = "SELECT version FROM projects WHERE id = $1 FOR UPDATE",
+	[PG_PROJ_PUT] = "INSERT INTO projects (id, name, researcher, dir, version, deployed, updated)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+			" ON CONFLICT (id) DO UPDATE SET name = $2, researcher = $3, dir = $4,"
+			" version = $5, deployed = $6, updated = $7,"
+			" live_override = CASE WHEN $6 <> 0 THEN NULL ELSE projects.live_override END",
+	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
+	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
+	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
+			   " WHERE project_id = $1 GROUP BY project_id, step, status"
+			   " ORDER BY step, status" C_ORDER,
+	[PG_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL::text, count(*) FROM participants"
+			       " GROUP BY project_id, step ORDER BY project_id" C_ORDER ", step",
+	[PG_PART_LIST_P] = PART_COLS " WHERE p.project_id = $1" BY_CREATION,
+	[PG_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = $1 ORDER BY p.id",
+	[PG_PART_LIST_1] = PART_COLS " WHERE p.id = $1",
+	[PG_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
+	[PG_GROUP_LIST_P] = GROUP_COLS OF_PROJECT BY_CREATION ", x.n",
+	[PG_GROUP_LIST_1] = GROUP_COLS OF_ONE " ORDER BY x.n",
+	[PG_SESS_LIST_P] = SESS_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_SESS_LIST_1] = SESS_COLS OF_ONE " ORDER BY x.id",
+	[PG_REQ_LIST_P] = REQ_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_REQ_LIST_1] = REQ_COLS OF_ONE " ORDER BY x.id",
+	[PG_REQ_LIST_V1_P] = REQ_V1_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_REQ_LIST_V1_1] = REQ_V1_COLS OF_ONE " ORDER BY x.id",
+	[PG_PROJ_LIST] = "SELECT id, name, researcher, dir, version, deployed,"
+			 " coalesce(live_override, -1), updated FROM projects"
+			 " WHERE $1::text IS NULL OR id = $1 ORDER BY id" C_ORDER,
+};
+
+/* ------------------------------------------------------------ messages */
+
+/* MSG on one line (newlines and tabs as spaces, runs of spaces as one,
+ * trimmed) with each of SECRETS (NULL-terminated list, may be NULL) replaced
+ * by "***", into OUT. */
+static void message_clean(const char *msg, const char *const *secrets, char *out, size_t len)
+{
+	size_t o = 0;
+	if (len == 0)
+		return;
+	for (const char *p = msg ? msg : ""; *p && o + 1 < len;) {
+		size_t slen = 0;
+		for (size_t i = 0; secrets && secrets[i] && !slen; i++)
+			if (secrets[i][0] && strncmp(p, secrets[i], strlen(secrets[i])) == 0)
+				slen = strlen(secrets[i]);
+		if (slen) {
+			for (const char *m = "***"; *m && o + 1 < len; m++)
+				out[o++] = *m;
+			p += slen;
+			continue;
+		}
+		char ch = *p == '\n' || *p == '\t' || *p == '\r' ? ' ' : *p;
+		p++;
+		if (ch == ' ' && (o == 0 || out[o - 1] == ' '))
+			continue;
+		out[o++] = ch;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresult *r)
+{
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!m)
+		m = k->c ? PQerrorMessage(k->c) : "out of memory";
+	const char *secrets[] = {s->secret, NULL};
+	message_clean(m && *m ? m : "unknown error", secrets, k->err, sizeof k->err);
+	s->last_failed = k;
+}
+
+/* ------------------------------------------------------------ statements */
+
+static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id)
+{
+	if (k->prepared[id])
+		return 0;
+	char name[16];
+	snprintf(name, sizeof name, "h%d", (int)id);
+	PGresult *r = PQprepare(k->c, name, stmt_sql[id], 0, NULL);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		store__pg_fail(s, k, r);
+	PQclear(r);
+	k->prepared[id] = ok;
+	return ok ? 0 : -1;
+}
+
+#define MAX_PARAMS 8
+
+/* The arrays PQexecPrepared takes, from P. */
+struct params {
+	const char *v[MAX_PARAMS];
+	int len[MAX_PARAMS], fmt[MAX_PARAMS];
+};
+
+static void params_of(int n, const struct store__pg_param *p, struct params *a)
+{
+	for (int i = 0; i < n && i < MAX_PARAMS; i++) {
+		a->v[i] = p[i].v;
+		a->len[i] = p[i].len;
+		a->fmt[i] = p[i].binary ? 1 : 0;
+	}
+}
+
+PGresult *store__pg_run(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id,
+			int n, const struct store__pg_param *p, bool binary_result)
+{
+	if (n > MAX_PARAMS || prepare(s, k, id) < 0)
+		return NULL;
+	struct params a;
+	params_of(n, p, &a);
+	char name[16];
+	snprintf(name, sizeof name, "h%d", (int)id);
+	PGresult *r = PQexecPrepared(k->c, name, n, a.v, a.len, a.fmt, binary_result ? 1 : 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return r;
+	store__pg_fail(s, k, r);
+	PQclear(r);
+	return NULL;
+}
+
+long long store__pg_exec(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id,
+			 int n, const struct store__pg_param *p)
+{
+	PGresult *r = store__pg_run(s, k, id, n, p, false);
+	if (!r)
+		return -1;
+	const char *t = PQcmdTuples(r);
+	long long changed = t && *t ? strtoll(t, NULL, 10) : 0;
+	PQclear(r);
+	return changed;
+}
+
+int store__pg_send(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id, int n,
+		   const struct store__pg_param *p, bool binary_result)
+{
+	if (n > MAX_PARAMS || prepare(s, k, id) < 0)
+		return -1;
+	struct params a;
+	params_of(n, p, &a);
+	char name[16];
+	snprintf(name, sizeof name, "h%d", (int)id);
+	if (!PQsendQueryPrepared(k->c, name, n, a.v, a.len, a.fmt, binary_result ? 1 : 0) ||
+	    !PQsetSingleRowMode(k->c)) {
+		store__pg_fail(s, k, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int store__pg_begin(struct store__pg *s, struct store__pg_conn *k)
+{
+	return store__pg_exec(s, k, PG_BEGIN, 0, NULL) < 0 ? -1 : 0;
+}
+
+int store__pg_commit(struct store__pg *s, struct store__pg_conn *k)
+{
+	return store__pg_exec(s, k, PG_COMMIT, 0, NULL) < 0 ? -1 : 0;
+}
+
+void store__pg_rollback(struct store__pg *s, struct store__pg_conn *k)
+{
+	char keep[sizeof k->err];
+	memcpy(keep, k->err, sizeof keep); /* the error that made it roll back */
+	if (PQtransactionStatus(k->c) != PQTRANS_IDLE)
+		store__pg_exec(s, k, PG_ROLLBACK, 0, NULL);
+	memcpy(k->err, keep, sizeof keep);
+}
+
+long long store__pg_ll(const PGresult *r, int row, int c)
+{
+	if (PQgetisnull(r, row, c))
+		return 0;
+	const char *v = PQgetvalue(r, row, c);
+	if (PQfformat(r, c) == 0)
+		return strtoll(v, NULL, 10);
+	int len = PQgetlength(r, row, c);
+	uint64_t x = 0;
+	for (int i = 0; i < len && i < 8; i++)
+		x = x << 8 | (unsigned char)v[i];
+	if (len == 4)
+		return (int32_t)(uint32_t)x;
+	if (len == 2)
+		return (int16_t)(uint16_t)x;
+	return (long long)x;
+}
+
+const char *store__pg_text(const PGresult *r, int row, int c)
+{
+	return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+}
+
+struct store__pg_param store__pg_int(char *buf, long long v)
+{
+	snprintf(buf, 24, "%lld", v);
+	return (struct store__pg_param){.v = buf};
+}
+
+struct store__pg_param store__pg_str(const char *v)
+{
+	return (struct store__pg_param){.v = v};
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void notice_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* "relation already exists, skipping" and the like */
+}
+
+/* What every connection sets once it is (re)connected. */
+static int conn_setup(struct store__pg *s, struct store__pg_conn *k)
+{
+	memset(k->prepared, 0, sizeof k->prepared);
+	PQsetNoticeProcessor(k->c, notice_quiet, NULL);
+	if (!s->read_only)
+		return 0;
+	PGresult *r = PQexec(k->c, "SET default_transaction_read_only = on");
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		store__pg_fail(s, k, r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int conn_open(struct store__pg *s, struct store__pg_conn *k, const char *name, char *err,
+		     size_t errlen)
+{
+	/* The URL's own parameters override the defaults before it; the ones
+	 * after it override the URL. */
+	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+				    "client_encoding", NULL};
+	const char *const vals[] = {"10", "hippo", s->url, "UTF8", NULL};
+	k->name = name;
+	k->c = PQconnectdbParams(keys, vals, 1);
+	if (!k->c || PQstatus(k->c) != CONNECTION_OK) {
+		store__pg_fail(s, k, NULL);
+		snprintf(err, errlen, "%s: cannot connect: %s", s->masked, k->err);
+		return -1;
+	}
+	if (conn_setup(s, k) < 0) {
+		snprintf(err, errlen, "%s: %s", s->masked, k->err);
+		return -1;
+	}
+	return 0;
+}
+
+bool store__pg_retry(struct store__pg *s, struct store__pg_conn *k, int *attempt)
+{
+	if ((*attempt)++ > 0 || !k->c || PQstatus(k->c) != CONNECTION_BAD)
+		return false;
+	log_warn("store", "the connection to PostgreSQL broke: reconnecting",
+		 "store=\"%s\" connection=%s error=\"%s\"", s->masked, k->name, k->err);
+	PQreset(k->c);
+	if (PQstatus(k->c) != CONNECTION_OK || conn_setup(s, k) < 0) {
+		store__pg_fail(s, k, NULL);
+		log_error("store", "cannot reconnect to PostgreSQL", "store=\"%s\" error=\"%s\"",
+			  s->masked, k->err);
+		return false;
+	}
+	log_info("store", "reconnected to PostgreSQL", "store=\"%s\" connection=%s", s->masked,
+		 k->name);
+	return true;
+}
+
+/* ------------------------------------------------------------ the URL */
+
+/* Checks URL (the whole "postgresql://..." spec) before connecting: the form,
+ * and a database named. *SECRET gets its password (free()), NULL when none.
+ * Messages name the URL as MASKED. */
+static int url_check(const char *url, char **secret, const char *masked, char *err,
+		     size_t errlen)
+{
+	*secret = NULL;
+	const char *rest = strchr(url, ':') + 1;
+	if (strncmp(rest, "//", 2) != 0) {
+		snprintf(err, errlen, "%s: not a PostgreSQL URL: expected "
+				      "postgresql://USER@HOST:PORT/DATABASE", masked);
+		return -1;
+	}
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	if (!opts) {
+		/* libpq quotes what it could not read, which may be the password as
+		 * written in the URL */
+		struct store__span sp[STORE__SECRETS_MAX];
+		size_t n = store__spec_secrets(url, sp, STORE__SECRETS_MAX);
+		char raw[STORE__SECRETS_MAX][256], m[256];
+		const char *secrets[STORE__SECRETS_MAX + 1] = {0};
+		for (size_t i = 0; i < n; i++) {
+			snprintf(raw[i], sizeof raw[i], "%.*s", (int)sp[i].len, url + sp[i].off);
+			secrets[i] = raw[i];
+		}
+		message_clean(perr ? perr : "out of memory", secrets, m, sizeof m);
+		snprintf(err, errlen, "%s: bad PostgreSQL URL: %s", masked, m);
+		PQfreemem(perr);
+		return -1;
+	}
+	const char *db = NULL, *pw = NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+		else if (strcmp(o->keyword, "password") == 0)
+			pw = o->val;
+	}
+	int rc = 0;
+	if (!db || !*db) {
+		snprintf(err, errlen, "%s: no database named: expected "
+				      "postgresql://USER@HOST:PORT/DATABASE", masked);
+		rc = -1;
+	} else if (pw && *pw && !(*secret = strdup(pw))) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* ------------------------------------------------------------ schema */
+
+/* A statement without parameters (the schema's DDL, fixed text); 0 or -1. */
+static int exec_fixed(struct store__pg *s, struct store__pg_conn *k, const char *sql)
+{
+	PGresult *r = PQexec(k->c, sql);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok)
+		store__pg_fail(s, k, r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* The database's schema version: 0 when it has none, -1 on error. */
+static int schema_version(struct store__pg *s, struct store__pg_conn *k)
+{
+	PGresult *r = PQexec(k->c, "SELECT to_regclass('schema_version') IS NOT NULL");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		store__pg_fail(s, k, r);
+		PQclear(r);
+		return -1;
+	}
+	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has)
+		return 0;
+	r = PQexec(k->c, "SELECT coalesce(max(version), 0) FROM schema_version");
+	int v = -1;
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = (int)store__pg_ll(r, 0, 0);
+	else
+		store__pg_fail(s, k, r);
+	PQclear(r);
+	return v;
+}
+
+/* Brings the database to STORE_SCHEMA_VERSION: the migrations past its
+ * version in one transaction, one schema_version row per version applied.
+ * Under a session advisory lock, so servers starting at once migrate once. */
+static int schema_migrate(struct store__pg *s, char *err, size_t errlen)
+{
+	struct store__pg_conn *k = &s->main;
+	int rc = -1, v;
+	if (exec_fixed(s, k, "SELECT pg_advisory_lock(" LOCK_SCHEMA ")") < 0) {
+		snprintf(err, errlen, "%s: schema lock: %s", s->masked, k->err);
+		return -1;
+	}
+	if (exec_fixed(s, k, "BEGIN") < 0 ||
+	    exec_fixed(s, k, "CREATE TABLE IF NOT EXISTS schema_version"
+			     " (version INTEGER NOT NULL)") < 0 ||
+	    (v = schema_version(s, k)) < 0) {
+		snprintf(err, errlen, "%s: schema version: %s", s->masked, k->err);
+		goto out;
+	}
+	if (v > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: the database has schema version %d, newer than this "
+				      "hippo's %d", s->masked, v, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+		const struct migration *m = &migrations[i];
+		if (m->version <= v)
+			continue;
+		char b[24];
+		struct store__pg_param p = store__pg_int(b, m->version);
+		PGresult *r = NULL;
+		if (exec_fixed(s, k, m->sql) < 0 ||
+		    !(r = PQexecParams(k->c, "INSERT INTO schema_version (version) VALUES ($1)", 1,
+				       NULL, &p.v, NULL, NULL, 0)) ||
+		    PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (r)
+				store__pg_fail(s, k, r);
+			PQclear(r);
+			snprintf(err, errlen, "%s: schema version %d: %s", s->masked, m->version,
+				 k->err);
+			goto out;
+		}
+		PQclear(r);
+	}
+	if (exec_fixed(s, k, "COMMIT") < 0) {
+		snprintf(err, errlen, "%s: schema: %s", s->masked, k->err);
+		goto out;
+	}
+	s->version = STORE_SCHEMA_VERSION;
+	rc = 0;
+out:
+	if (rc < 0 && PQtransactionStatus(k->c) != PQTRANS_IDLE)
+		exec_fixed(s, k, "ROLLBACK");
+	exec_fixed(s, k, "SELECT pg_advisory_unlock(" LOCK_SCHEMA ")");
+	return rc;
+}
+
+/* ------------------------------------------------------------ batches */
+
+static void *bg_main(void *arg)
+{
+	struct store__pg *s = arg;
+	pthread_mutex_lock(&s->mu);
+	while (!s->bg_stop) {
+		struct timespec ts = clock_deadline(CLOCK_MONOTONIC, FLUSH_EVERY_MS);
+		pthread_cond_timedwait(&s->bg_cond, &s->mu, &ts);
+		if (s->bg_stop || s->npending == 0)
+			continue;
+		pthread_mutex_unlock(&s->mu);
+		store__pg_flush_pending(s);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static void pg_close(void *db)
+{
+	struct store__pg *s = db;
+	if (!s)
+		return;
+	if (s->bg_started) {
+		pthread_mutex_lock(&s->mu);
+		s->bg_stop = true;
+		pthread_cond_signal(&s->bg_cond);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->bg, NULL);
+	}
+	if (s->batch.c && !s->read_only)
+		store__pg_flush_pending(s);
+	for (size_t i = 0; i < s->npending; i++) { /* left over by a failed flush */
+		free((char *)s->pending[i].headers);
+		free((char *)s->pending[i].ip);
+	}
+	PQfinish(s->batch.c);
+	PQfinish(s->main.c);
+	pthread_cond_destroy(&s->bg_cond);
+	pthread_mutex_destroy(&s->flush_mu);
+	pthread_mutex_destroy(&s->mu);
+	if (s->secret)
+		memset(s->secret, 0, strlen(s->secret));
+	free(s->secret);
+	if (s->url)
+		memset(s->url, 0, strlen(s->url));
+	free(s->url);
+	free(s);
+}
+
+/* WHERE is the spec after "SCHEME:". */
+static int pg_open_as(const char *scheme, const char *where, unsigned flags, void **out,
+		      char *err, size_t errlen)
+{
+	*out = NULL;
+	struct store__pg *s = calloc(1, sizeof *s);
+	size_t n = strlen(scheme) + 1 + strlen(where) + 1;
+	if (!s || !(s->url = malloc(n))) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(s->url, n, "%s:%s", scheme, where);
+	store_spec_masked(s->url, s->masked, sizeof s->masked);
+	s->read_only = flags & STORE_READ_ONLY;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->flush_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->bg_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	int rc = -1;
+	if (url_check(s->url, &s->secret, s->masked, err, errlen) < 0 ||
+	    conn_open(s, &s->main, "main", err, errlen) < 0)
+		goto out;
+	if (s->read_only) {
+		s->version = schema_version(s, &s->main);
+		if (s->version < 0) {
+			snprintf(err, errlen, "%s: %s", s->masked, s->main.err);
+			goto out;
+		}
+		if (s->version == 0) { /* no store in this database */
+			rc = 1;
+			goto out;
+		}
+		if (s->version > STORE_SCHEMA_VERSION) {
+			snprintf(err, errlen, "%s: the database has schema version %d, newer than "
+					      "this hippo's %d", s->masked, s->version,
+				 STORE_SCHEMA_VERSION);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (schema_migrate(s, err, errlen) < 0 ||
+	    conn_open(s, &s->batch, "batch", err, errlen) < 0)
+		goto out;
+	if (pthread_create(&s->bg, NULL, bg_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the store's batch thread");
+		goto out;
+	}
+	s->bg_started = true;
+	rc = 0;
+out:
+	if (rc != 0) {
+		pg_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static int pg_open(const char *where, unsigned flags, void **out, char *err, size_t errlen)
+{
+	return pg_open_as("postgresql", where, flags, out, err, errlen);
+}
+
+static int pg_open_short(const char *where, unsigned flags, void **out, char *err, size_t errlen)
+{
+	return pg_open_as("postgres", where, flags, out, err, errlen);
+}
+
+static const char *pg_errmsg(void *db)
+{
+	struct store__pg *s = db;
+	return s->last_failed ? s->last_failed->err : "no error";
+}
+
+#define PG_SLOTS                                                  \
+	.close = pg_close, .errmsg = pg_errmsg, .flush = store__pg_flush, \
+	.participant_get = store__pg_participant_get,             \
+	.participant_ensure = store__pg_participant_ensure,       \
+	.request_log = store__pg_request_log, .advance = store__pg_advance, \
+	.submit_final = store__pg_submit_final, .group_get = store__pg_group_get, \
+	.group_assign = store__pg_group_assign, .session_start = store__pg_session_start, \
+	.session_end = store__pg_session_end, .session_last = store__pg_session_last, \
+	.sessions_close_all = store__pg_sessions_close_all,       \
+	.sessions_open = store__pg_sessions_open, .project_put = store__pg_project_put, \
+	.project_live_get = store__pg_project_live_get,           \
+	.project_live_set = store__pg_project_live_set,           \
+	.participants = store__pg_participants, .answers = store__pg_answers, \
+	.groups = store__pg_groups, .sessions = store__pg_sessions, \
+	.requests = store__pg_requests, .step_counts = store__pg_step_counts, \
+	.projects = store__pg_projects
+
+const struct store_backend store__postgresql = {.scheme = "postgresql", .open = pg_open, PG_SLOTS};
+const struct store_backend store__postgres = {.scheme = "postgres", .open = pg_open_short,
+					      PG_SLOTS};
