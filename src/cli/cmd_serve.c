@@ -27,6 +27,7 @@
 static const char *opt_host = "127.0.0.1";
 static int opt_port = 8080;
 static const char *opt_data = "data";
+static const char *opt_store = NULL;
 static const char *opt_token_file = NULL;
 static const char *opt_tls_cert = NULL;
 static const char *opt_tls_key = NULL;
@@ -42,6 +43,10 @@ static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
 	{"port", OPT_INT, &opt_port, "PORT", "TCP port (0: any free port)", 0, 65535},
 	{"data", OPT_STRING, &opt_data, "DIR", "data folder: hippo.db, deployed projects, trial data",
+	 0, 0},
+	{"store", OPT_STRING, &opt_store, "SPEC",
+	 "participant store: sqlite:FILE or postgresql://USER@HOST:PORT/DB (default: "
+	 "sqlite:DATA/hippo.db)",
 	 0, 0},
 	{"admin-token-file", OPT_STRING, &opt_token_file, "FILE",
 	 "file holding the admin API token (else HIPPO_ADMIN_TOKEN; neither: API disabled)", 0, 0},
@@ -423,12 +428,18 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
 	}
-	datapath_store(path, sizeof path, opt_data);
-	store = store_open(path, err, sizeof err);
-	if (!store) {
-		fprintf(stderr, "hippo serve: %s\n", err);
-		return 1;
+	const char *store_spec = opt_store;
+	if (!store_spec) {
+		datapath_store(path, sizeof path, opt_data);
+		store_spec = path;
 	}
+	store = store_open(store_spec, err, sizeof err);
+	if (!store) {
+		fprintf(stderr, "hippo serve: participant store: %s\n", err);
+		return 2;
+	}
+	store_spec_masked(store_spec, path, sizeof path);
+	log_info("serve", "participant store open", "store=\"%s\"", path);
 	/* Sessions that were running when the last process stopped are gone;
 	 * participants waiting for them get a new one at the game step. */
 	int closed = store_sessions_close_all(store, "restart");

@@ -28,6 +28,7 @@ static const struct store_backend *const backends[] = {
 struct store {
 	const struct store_backend *be;
 	void *db;
+	char *spec;
 	bool read_only;
 	bool refused; /* a write was refused (read only) */
 };
@@ -150,7 +151,8 @@ int store_open_flags(const char *spec, unsigned flags, struct store **out, char 
 {
 	const char *where;
 	*out = NULL;
-	const struct store_backend *be = backend_of(spec ? spec : "", &where, err, errlen);
+	spec = spec ? spec : "";
+	const struct store_backend *be = backend_of(spec, &where, err, errlen);
 	if (!be)
 		return -1;
 	struct store *s = calloc(1, sizeof *s);
@@ -160,8 +162,11 @@ int store_open_flags(const char *spec, unsigned flags, struct store **out, char 
 	}
 	s->be = be;
 	s->read_only = flags & STORE_READ_ONLY;
-	int rc = be->open(where, flags, &s->db, err, errlen);
+	int rc = (s->spec = strdup(spec)) ? be->open(where, flags, &s->db, err, errlen) : -1;
+	if (!s->spec)
+		snprintf(err, errlen, "out of memory");
 	if (rc != 0) {
+		free(s->spec);
 		free(s);
 		return rc;
 	}
@@ -180,7 +185,14 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	s->be->close(s->db);
+	memset(s->spec, 0, strlen(s->spec)); /* it may hold a password */
+	free(s->spec);
 	free(s);
+}
+
+const char *store_spec(struct store *s)
+{
+	return s->spec;
 }
 
 const char *store_errmsg(struct store *s)

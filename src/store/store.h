@@ -70,6 +70,9 @@ struct store *store_open(const char *spec, char *err, size_t errlen);
 int store_open_flags(const char *spec, unsigned flags, struct store **out, char *err,
 		     size_t errlen);
 void store_close(struct store *s);
+/* The spec S was opened with (to open the same store again, e.g. read only
+ * beside it); never to be shown: it may hold a password. */
+const char *store_spec(struct store *s);
 /* SPEC as it may be shown: every password in it (store__spec_secrets) as
  * "***". */
 void store_spec_masked(const char *spec, char *out, size_t len);
