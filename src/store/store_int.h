@@ -5,14 +5,13 @@
  * folding rule, the clamp on a chosen group); a backend only reads and
  * writes rows.
  *
- * A backend is a `const struct store_backend` (store_sqlite.c is the first)
- * listed in store.c's table under its scheme. A second one (e.g.
- * "postgresql", for specs "postgresql://...") is a new file defining such a
- * table, plus one line in that list; nothing else changes.
+ * A backend is a `const struct store_backend` listed in store.c's table
+ * under its scheme: SQLite (store_sqlite*.c) and PostgreSQL (store_pg*.c,
+ * "postgresql://..." and "postgres://...").
  *
  * Contract for every slot: DB is the backend's own state from open(). Slots
  * are called from any thread, concurrently: the backend serialises what must
- * be (the SQLite one has one connection behind a mutex). Writes follow the
+ * be (each has one connection for the callers behind a mutex). Writes follow the
  * documented semantics of the store_ function of the same name in store.h
  * (transactions, the "1 done / 0 not" results). Iterators hold the backend
  * while they call FN. Times are store_now() strings. */
