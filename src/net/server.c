@@ -250,6 +250,21 @@ struct net_server *net_server_new(const struct net_config *cfg, char *err, size_
 		return NULL;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* From here on a SIGTERM stops the server cleanly, also one that arrives
+	 * before net_server_run (the caller prints its "listening" line in
+	 * between): the loop sees the request at once. The handlers stay
+	 * installed after the loop (a second SIGTERM during the last flushes is
+	 * ignored rather than fatal); they act only while a server exists. */
+	if (srv->c.handle_signals) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		running = srv;
+	}
 	return srv;
 }
 
@@ -316,19 +331,6 @@ int net_server_reload_tls(struct net_server *s)
 
 int net_server_run(struct net_server *s)
 {
-	/* The handlers stay installed after the loop (a second SIGTERM during the
-	 * last flushes is ignored rather than fatal); they act only while a
-	 * server is running. */
-	if (s->c.handle_signals) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		running = s;
-	}
 	lws_sul_schedule(s->ctx, 0, &s->sul, net__on_second, LWS_US_PER_SEC);
 	int rc = 0;
 	while (!s->finished) {

@@ -28,7 +28,8 @@ def test():
                            "--tls-cert", os.path.join(d, "nope.pem"),
                            "--tls-key", os.path.join(d, "nope.key"))
         check(rc == 1 and "nope.pem" in err, "a missing certificate: exit 1, names the file")
-        rc, out, err = run(proj, "--port", "0", "--tls-cert", os.path.join(d, "x.pem"))
+        rc, out, err = run(proj, "--port", "0", "--data", os.path.join(d, "data"),
+                           "--tls-cert", os.path.join(d, "x.pem"))
         check(rc == 1 and "both" in err, "a certificate without a key: exit 1")
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
