@@ -438,8 +438,9 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: participant store: %s\n", err);
 		return 2;
 	}
-	store_spec_masked(store_spec, path, sizeof path);
-	log_info("serve", "participant store open", "store=\"%s\"", path);
+	char shown[PATH_MAX];
+	store_spec_masked(store_spec, shown, sizeof shown);
+	log_info("serve", "participant store open", "store=\"%s\"", shown);
 	/* Sessions that were running when the last process stopped are gone;
 	 * participants waiting for them get a new one at the game step. */
 	int closed = store_sessions_close_all(store, "restart");

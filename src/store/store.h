@@ -74,7 +74,7 @@ void store_close(struct store *s);
  * beside it); never to be shown: it may hold a password. */
 const char *store_spec(struct store *s);
 /* SPEC as it may be shown: every password in it (store__spec_secrets) as
- * "***". */
+ * "***", into OUT (not SPEC's own buffer). */
 void store_spec_masked(const char *spec, char *out, size_t len);
 /* The last error message of this connection (not thread-stable). */
 const char *store_errmsg(struct store *s);

@@ -48,6 +48,18 @@ def explicit_sqlite_store(tmp):
           "hippo export --store reads the same store", p.stderr)
 
 
+def default_store(tmp):
+    """Without --store: DATA/hippo.db, named in the log."""
+    data = os.path.join(tmp, "data-default")
+    srv = Serve(EXAMPLE, data=data)
+    st, j = srv.next(P, "by-default")
+    rc, err = srv.stop()
+    check(st == 200 and rc == 0 and os.path.exists(os.path.join(data, "hippo.db")),
+          "the default store is DATA/hippo.db")
+    check('msg="participant store open" store="%s/hippo.db"' % data in err,
+          "the log names it", err[:400])
+
+
 def bad_stores(tmp):
     data = os.path.join(tmp, "data-bad")
     serve_fails(data, "mysql://u@127.0.0.1/db", "no participant store backend for 'mysql:'")
@@ -136,6 +148,8 @@ def two_servers_one_store(tmp):
 def test():
     with tempfile.TemporaryDirectory(prefix="hippo-store-") as tmp:
         explicit_sqlite_store(tmp)
+        if not PG:  # (the PostgreSQL variant gives every server a database)
+            default_store(tmp)
         bad_stores(tmp)
         if PG:
             passwords(tmp)
