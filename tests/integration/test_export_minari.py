@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import websockets
 
-from serveutil import BIN, EXAMPLE, Serve, check, main, wait_for
+from serveutil import BIN, EXAMPLE, Serve, check, main, store_args, wait_for
 
 P = "cartpole-demo"
 MINARI_VERSIONS = {"0.4.0", "0.4.1", "0.4.2", "0.4.3", "0.5.0", "0.5.1", "0.5.2", "0.5.3"}
@@ -84,7 +84,8 @@ def records(data, project):
 
 def export(data, out, *args):
     p = subprocess.run([BIN, "export", P, "--data", data, "--format", "minari", "--out", out,
-                        "--no-progress", *args], capture_output=True, text=True, timeout=300)
+                        "--no-progress", *store_args(data), *args], capture_output=True, text=True,
+                       timeout=300)
     return p.returncode, p.stderr
 
 
