@@ -48,13 +48,16 @@ async def play(url, project, user, names, seed):
                 continue
             frames += 1
             fid = j.get("frameId")
-            await ws.send(json.dumps({"action": rnd.choice(names), "frameId": fid,
-                                      "sinceFrameMs": round(rnd.uniform(5, 90), 1)}))
-            if frames % 4 == 0:
-                await ws.send(json.dumps({"feedback": rnd.choice(["good", "bad"]),
-                                          "frameId": fid}))
-            if frames % 9 == 0:
-                await ws.send(json.dumps({"command": "good"}))  # the original's form
+            try:
+                await ws.send(json.dumps({"action": rnd.choice(names), "frameId": fid,
+                                          "sinceFrameMs": round(rnd.uniform(5, 90), 1)}))
+                if frames % 4 == 0:
+                    await ws.send(json.dumps({"feedback": rnd.choice(["good", "bad"]),
+                                              "frameId": fid}))
+                if frames % 9 == 0:
+                    await ws.send(json.dumps({"command": "good"}))  # the original's form
+            except websockets.exceptions.ConnectionClosedOK:
+                pass  # the trial ended after that frame: its "done" is next
 
 
 def natural(name):
