@@ -44,7 +44,7 @@ export class Api {
 		this.extra = extra || {};
 	}
 
-	url(step) {
+	url(step, pageHash) {
 		const u = new URL('next', document.baseURI);
 		u.searchParams.set('projectId', this.identity.projectId);
 		u.searchParams.set('userId', this.identity.userId);
@@ -52,13 +52,16 @@ export class Api {
 			u.searchParams.set(k, v);
 		if (step)
 			u.searchParams.set('step', String(step));
+		if (pageHash)
+			u.searchParams.set('pageHash', pageHash);
 		return u.toString();
 	}
 
 	// One request. Resolves to the parsed answer ({page, ...}); rejects with
-	// an ApiError. STEP: the step a POST answers (the server ignores a
-	// submit for another step: a double submit or a stale tab).
-	async request(method, body, step) {
+	// an ApiError. STEP: the step a POST answers, PAGEHASH: the version of
+	// the page it answers (the server ignores a submit for another step or
+	// another version of the page: a double submit, a stale tab, a redeploy).
+	async request(method, body, step, pageHash) {
 		const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
 		if (body !== undefined) {
 			init.headers['Content-Type'] = 'application/json';
@@ -67,7 +70,7 @@ export class Api {
 		debugLog('out', `${method} /next`, body === undefined ? '' : init.body);
 		let res;
 		try {
-			res = await fetch(this.url(step), init);
+			res = await fetch(this.url(step, pageHash), init);
 		} catch (e) {
 			debugLog('info', '/next', `network error: ${e.message}`);
 			throw new ApiError('The study server cannot be reached.', 0, false);
@@ -102,7 +105,7 @@ export class Api {
 		return this.request('GET');
 	}
 
-	post(fields, step) {
-		return this.request('POST', fields, step);
+	post(fields, step, pageHash) {
+		return this.request('POST', fields, step, pageHash);
 	}
 }

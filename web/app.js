@@ -212,7 +212,8 @@ class Study {
 			onSubmit: async (fields) => {
 				let next;
 				try {
-					next = await this.api.post(fields, step);
+					next = await this.api.post(fields, step,
+						/^[0-9a-f]{64}$/.test(ans.pageHash) ? ans.pageHash : null);
 				} catch (err) {
 					if (err.fatal) {
 						this.fail(err);

@@ -1,4 +1,4 @@
-/* hippo export: a project's participants, answers, steps and episodes as CSV
+/* hippo export: a project's participants, answers, passes, steps and episodes as CSV
  * or JSON Lines tables (docs/data.md, "Export"). */
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +29,7 @@ static const struct opt opts[] = {
 	 0, 0},
 	{"format", OPT_STRING, &format, "csv|jsonl|minari", "table format, or Minari datasets",
 	 0, 0},
-	{"out", OPT_STRING, &out_dir, "OUTDIR", "folder for the four tables or the datasets "
+	{"out", OPT_STRING, &out_dir, "OUTDIR", "folder for the five tables or the datasets "
 						"(created if needed)", 0, 0},
 	{"dataset-id", OPT_STRING, &dataset_id, "NAME", "minari: the dataset id ({env} is "
 							 "replaced by the environment id)", 0, 0},
@@ -121,9 +121,11 @@ static int run(int argc, char **argv)
 	}
 	double secs = clock_mono_s() - t0;
 	fprintf(stderr,
-		"hippo export: %s: %lld participants, %lld answers, %lld steps, %lld episodes "
-		"(%d observation columns) from %lld files, %.1f MB in %.2f s -> %s (%s)\n",
-		id, st.participants, st.answers, st.steps, st.episodes, st.obs_columns, st.files,
+		"hippo export: %s: %lld participants, %lld answers, %lld passes, %lld steps, "
+		"%lld episodes (%d observation columns) from %lld files, %.1f MB in %.2f s -> %s "
+		"(%s)\n",
+		id, st.participants, st.answers, st.passes, st.steps, st.episodes, st.obs_columns,
+		st.files,
 		(double)st.bytes / 1e6, secs, out_dir, format);
 	if (st.no_store && opt_store) {
 		char shown[1024];
@@ -133,7 +135,7 @@ static int run(int argc, char **argv)
 			shown);
 	} else if (st.no_store) {
 		fprintf(stderr, "hippo export: warning: no participant store %s/hippo.db: "
-				"participants and answers are empty\n",
+				"participants, answers and passes are empty\n",
 			data_dir);
 	}
 	if (st.bad_lines)

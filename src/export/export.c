@@ -86,6 +86,7 @@ struct answer_facts {
 	const char *project, *user, *field, *value, *time;
 	size_t value_len;
 	long long step;
+	const char *page_hash, *project_version;
 };
 
 #define A(field) offsetof(struct answer_facts, field)
@@ -97,7 +98,36 @@ static const struct exp__col answer_cols[] = {
 	{"field", EXP__TEXT, A(field), NULL, 0},
 	{"value", EXP__BYTES, A(value), NULL, A(value_len)},
 	{"time", EXP__TEXT, A(time), NULL, 0},
+	{"page_hash", EXP__TEXT, A(page_hash), NULL, 0},
+	{"project_version", EXP__NUMBER, A(project_version), NULL, 0},
 };
+
+/* What a pass row is made of (passes.csv): a step the participant passed. */
+struct pass_facts {
+	const char *project, *user, *time;
+	long long step;
+	const char *page_hash, *project_version;
+};
+
+#define S(field) offsetof(struct pass_facts, field)
+
+static const struct exp__col pass_cols[] = {
+	{"project_id", EXP__TEXT, S(project), NULL, 0},
+	{"user_id", EXP__TEXT, S(user), NULL, 0},
+	{"step", EXP__INT, S(step), NULL, 0},
+	{"page_hash", EXP__TEXT, S(page_hash), NULL, 0},
+	{"project_version", EXP__NUMBER, S(project_version), NULL, 0},
+	{"time", EXP__TEXT, S(time), NULL, 0},
+};
+
+/* A project version as a cell: NULL (empty) when unknown (0). */
+static const char *version_text(int v, char *buf, size_t len)
+{
+	if (v <= 0)
+		return NULL;
+	snprintf(buf, len, "%d", v);
+	return buf;
+}
 
 struct store_out {
 	const char *project;
@@ -135,6 +165,7 @@ static int participant_row(void *user, const struct store_participant_row *r)
 static int answer_row(void *user, const struct store_answer_row *r)
 {
 	struct store_out *o = user;
+	char v[16];
 	struct answer_facts f = {
 		.project = o->project,
 		.user = r->user_id,
@@ -143,6 +174,8 @@ static int answer_row(void *user, const struct store_answer_row *r)
 		.value = r->value,
 		.value_len = r->value_len,
 		.time = r->time,
+		.page_hash = r->page_hash,
+		.project_version = version_text(r->project_version, v, sizeof v),
 	};
 	exp__row_begin(o->t);
 	exp__row_cells(o->t, answer_cols, EXP__COLS(answer_cols), &f);
@@ -151,9 +184,28 @@ static int answer_row(void *user, const struct store_answer_row *r)
 	return 0;
 }
 
-/* participants and answers of the project, from the store (read only). */
+static int pass_row(void *user, const struct store_pass_row *r)
+{
+	struct store_out *o = user;
+	char v[16];
+	struct pass_facts f = {
+		.project = o->project,
+		.user = r->user_id,
+		.step = r->step,
+		.page_hash = r->page_hash,
+		.project_version = version_text(r->project_version, v, sizeof v),
+		.time = r->time,
+	};
+	exp__row_begin(o->t);
+	exp__row_cells(o->t, pass_cols, EXP__COLS(pass_cols), &f);
+	exp__row_end(o->t);
+	o->st->passes++;
+	return 0;
+}
+
+/* participants, answers and passes of the project, from the store (read only). */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp_stats *st, char *err, size_t errlen)
+			struct exp__table *xt, struct exp_stats *st, char *err, size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
@@ -171,9 +223,11 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 		return -1;
 	struct store_query q = {.project_id = o->project_id};
 	struct store_out po = {o->project_id, pt, st}, ao = {o->project_id, at, st};
+	struct store_out xo = {o->project_id, xt, st};
 	int rc = 0;
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
-	    store_answers_each(s, &q, answer_row, &ao) != 0) {
+	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
+	    store_passes_each(s, &q, pass_row, &xo) != 0) {
 		store_spec_masked(spec, path, sizeof path);
 		snprintf(err, errlen, "%s: %s", path, store_errmsg(s));
 		rc = -1;
@@ -247,7 +301,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 			 o->project_id ? o->project_id : "");
 		return -1;
 	}
-	struct exp__table pw = {0}, aw = {0}, sw = {0}, ew = {0};
+	struct exp__table pw = {0}, aw = {0}, xw = {0}, sw = {0}, ew = {0};
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
@@ -265,15 +319,17 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	}
 	if (exp__table_open(&pw, o->out_dir, "participants", o->format, err, errlen) ||
 	    exp__table_open(&aw, o->out_dir, "answers", o->format, err, errlen) ||
+	    exp__table_open(&xw, o->out_dir, "passes", o->format, err, errlen) ||
 	    exp__table_open(&sw, o->out_dir, "steps", o->format, err, errlen) ||
 	    exp__table_open(&ew, o->out_dir, "episodes", o->format, err, errlen))
 		goto out;
 	st->obs_columns = exp__obs_width(files, nfiles);
 	exp__table_header(&pw, participant_cols, EXP__COLS(participant_cols), 0);
 	exp__table_header(&aw, answer_cols, EXP__COLS(answer_cols), 0);
+	exp__table_header(&xw, pass_cols, EXP__COLS(pass_cols), 0);
 	exp__table_header(&sw, exp__step_cols, exp__nstep_cols, st->obs_columns);
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
-	if (export_store(o, &pw, &aw, st, err, errlen) != 0)
+	if (export_store(o, &pw, &aw, &xw, st, err, errlen) != 0)
 		goto out;
 	if (nfiles == 0 && st->participants == 0) {
 		snprintf(err, errlen, "no data for project '%s' in %s (no participants, no %s)",
@@ -284,8 +340,8 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 		goto out;
 	rc = 0;
 out:;
-	struct exp__table *all[] = {&pw, &aw, &sw, &ew};
-	for (int i = 0; i < 4; i++)
+	struct exp__table *all[] = {&pw, &aw, &xw, &sw, &ew};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (exp__table_close(all[i], rc == 0, err, errlen) != 0)
 			rc = -1;
 	exp__episodes_free(&eps);

@@ -2,7 +2,8 @@
  * (docs/data.md, "Export"):
  *
  *   participants.csv  one row per participant (participant store DATA/hippo.db)
- *   answers.csv       one row per answered form field
+ *   answers.csv       one row per answered form field, with the version of its page
+ *   passes.csv        one row per study step a participant passed, with its page's version
  *   steps.csv         one row per recorded environment step (DATA/P/trials/U/NAME.jsonl),
  *                     the observation flattened to columns obs_0 .. obs_<n-1>
  *   episodes.csv      one row per episode: return, length, duration, feedback counts
@@ -38,11 +39,11 @@ struct exp_opts {
 };
 
 struct exp_stats {
-	long long participants, answers, steps, episodes;
+	long long participants, answers, passes, steps, episodes;
 	long long files, bad_lines, obs_clipped;
 	long long bytes;          /* record bytes read */
 	int obs_columns;
-	bool no_store;            /* no participant store: participants/answers are empty */
+	bool no_store;            /* no participant store: participants/answers/passes empty */
 	char first_bad[512];      /* "file:line: why" of the first skipped line */
 };
 

@@ -9,10 +9,13 @@
 #include "flow/flow.h"
 
 /* A step page, already encoded as a JSON string literal (quotes included), so
- * a GET only concatenates. */
+ * a GET only concatenates; HASH is the SHA-256 of the file's bytes (what is
+ * served), in lowercase hex (STORE_PAGE_HASH_LEN digits), computed once at
+ * load and stored with what the participant answers or passes. */
 struct flow__page {
 	char *json;
 	size_t len;
+	char hash[65];
 };
 
 struct flow__step {

@@ -148,9 +148,10 @@ static bool server_url(const struct http_request *req, bool secure, char *out, s
 static void respond_page(struct http_response *resp, const struct flow__page *page, int step,
 			 int total)
 {
-	char tail[96];
-	int tl = snprintf(tail, sizeof tail, ",\"css\":null,\"step\":%d,\"totalSteps\":%d}", step,
-			  total);
+	char tail[192];
+	int tl = snprintf(tail, sizeof tail,
+			  ",\"css\":null,\"step\":%d,\"totalSteps\":%d,\"pageHash\":\"%s\"}", step,
+			  total, page->hash);
 	size_t len = 8 + page->len + (size_t)tl;
 	char *b = malloc(len + 1);
 	if (!b) {
@@ -161,6 +162,15 @@ static void respond_page(struct http_response *resp, const struct flow__page *pa
 	memcpy(b + 8, page->json, page->len);
 	memcpy(b + 8 + page->len, tail, (size_t)tl + 1);
 	http_response_set_body(resp, 200, "application/json", b, len);
+}
+
+/* The page step S shows the participant: its group's variant, or its one page. */
+static const struct flow__page *page_of(struct flow *f, const struct flow__project *p,
+					const struct store_participant *part,
+					const struct flow__step *s)
+{
+	int g = s->nvariants > 0 ? flow__group_of(f, p, part, s->nvariants) : 0;
+	return &s->pages[g >= 0 && g < s->nvariants ? g : 0];
 }
 
 /* True when the participant's last session ended for good (not by a shutdown,
@@ -194,8 +204,9 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 	bool ending = st == SESS_ENDED && sess_end_name_final(sess_end_reason_name(reason));
 	if (!ending && st == SESS_NONE && session_over(f, part)) {
 		int next = flow__step_next(p, part->step);
-		if (store_advance(f->store, part->id, part->step, next, NULL,
-				  next >= p->final.number) < 0)
+		struct store_page game = {.version = p->version};
+		if (store_advance_page(f->store, part->id, part->step, next, NULL,
+				       next >= p->final.number, &game) < 0)
 			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 		store_participant_get(f->store, part->project_id, part->user_id, part);
 		return 1;
@@ -350,11 +361,22 @@ static json_t *read_crowd(const struct http_request *req, struct http_response *
 	return crowd;
 }
 
+/* Whether H is a page hash (STORE_PAGE_HASH_LEN hex digits), lowercased in place. */
+static bool page_hash_read(char *h)
+{
+	if (strlen(h) != STORE_PAGE_HASH_LEN || strspn(h, "0123456789abcdefABCDEF") != strlen(h))
+		return false;
+	for (char *c = h; *c; c++)
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+	return true;
+}
+
 /* The whole GET/POST logic once the method and path are known. */
 static void handle_next(struct flow *f, const struct http_request *req, bool post,
 			struct http_response *resp)
 {
-	char pid[80], uid[80], stepq[16];
+	char pid[80], uid[80], stepq[16], pageq[STORE_PAGE_HASH_LEN + 2] = "";
 	json_t *answers = NULL, *crowd = NULL;
 	struct store_participant part;
 	bool created = false, dirty = false;
@@ -394,6 +416,13 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		http_respond_error(resp, 400, "invalid step: expected a step number");
 		return;
 	}
+	rc = post ? http_query_get(req->query, "pageHash", pageq, sizeof pageq) : -1;
+	if (rc != -1 && (rc < 0 || !page_hash_read(pageq))) {
+		http_respond_error(resp, 400, "invalid pageHash: expected 64 hex digits");
+		return;
+	}
+	if (rc == -1)
+		pageq[0] = '\0';
 	if (post) {
 		char err[256];
 		if (req->body_len > FLOW_MAX_BODY) {
@@ -423,15 +452,21 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	}
 	const struct flow__step *s = flow__step_at(p, part.step);
 	/* POST submits the current step, unless the client says it answers
-	 * another one (a double submit or a stale tab): then nothing changes. */
-	if (post && !s->is_game && (!expect_step || expect_step == part.step)) {
+	 * another one (a double submit or a stale tab), or another version of
+	 * its page (pageHash: a tab open across a redeploy): then nothing
+	 * changes. What is stored carries the version of the page answered. */
+	const struct flow__page *shown = NULL;
+	if (post && !s->is_game && (!expect_step || expect_step == part.step))
+		shown = page_of(f, p, &part, s);
+	if (shown && (!pageq[0] || strcmp(pageq, shown->hash) == 0)) {
 		int from = part.step;
 		bool final = s == &p->final;
 		int to = final ? from : flow__step_next(p, from);
+		struct store_page seen = {.hash = shown->hash, .version = p->version};
 		/* The final page stays: its first submission is stored, repeats are not. */
-		rc = final ? store_submit_final(f->store, part.id, from, answers)
-			   : store_advance(f->store, part.id, from, to, answers,
-					   to >= p->final.number);
+		rc = final ? store_submit_final_page(f->store, part.id, from, answers, &seen)
+			   : store_advance_page(f->store, part.id, from, to, answers,
+						to >= p->final.number, &seen);
 		if (rc < 0) {
 			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 			http_respond_error(resp, 500, "participant store unavailable");
@@ -455,12 +490,11 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 		enter_step(f, p, &part, req);
 		s = flow__step_at(p, part.step);
 	}
-	int g = s->nvariants > 0 ? flow__group_of(f, p, &part, s->nvariants) : 0;
 	if (s->is_game || !s->pages) {
 		http_respond_error(resp, 500, "the study has too many consecutive game steps");
 		goto out;
 	}
-	respond_page(resp, &s->pages[g], s == &p->final ? p->final.number : part.step,
+	respond_page(resp, page_of(f, p, &part, s), s == &p->final ? p->final.number : part.step,
 		     (int)p->nsteps);
 out:
 	if (dirty)
@@ -515,8 +549,9 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
 	 * inside the session's own end callback. */
 	if (sess_end_name_final(rname) && s->is_game) {
 		int next = flow__step_next(p, part.step);
-		if (store_advance(f->store, part.id, part.step, next, NULL,
-				  next >= p->final.number) < 0)
+		struct store_page game = {.version = p->version};
+		if (store_advance_page(f->store, part.id, part.step, next, NULL,
+				       next >= p->final.number, &game) < 0)
 			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 	}
 	changed(f, p, project_id, user_id);

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/datapath.h"
@@ -133,7 +135,25 @@ unsigned flow__random(struct flow *f)
 	return x;
 }
 
-/* Reads DIR/StepFiles/NAME and encodes it as a JSON string literal into PAGE. */
+_Static_assert(sizeof((struct flow__page *)0)->hash == STORE_PAGE_HASH_LEN + 1,
+	       "a page hash is SHA-256 in hex");
+
+/* PAGE's hash: the SHA-256 of the N bytes of BUF, in lowercase hex. */
+static int page_hash(struct flow__page *page, const char *buf, size_t n)
+{
+	unsigned char md[32];
+	if (EVP_Digest(buf, n, md, NULL, EVP_sha256(), NULL) != 1)
+		return -1;
+	for (size_t i = 0; i < sizeof md; i++) {
+		page->hash[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		page->hash[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	page->hash[2 * sizeof md] = '\0';
+	return 0;
+}
+
+/* Reads DIR/StepFiles/NAME and encodes it as a JSON string literal into PAGE,
+ * with the hash of its bytes. */
 static int page_load(const char *dir, const char *name, struct flow__page *page, char *err,
 		     size_t errlen)
 {
@@ -174,6 +194,10 @@ static int page_load(const char *dir, const char *name, struct flow__page *page,
 	s = json_stringn(buf, n);
 	if (!s) {
 		snprintf(err, errlen, "%s: not valid UTF-8 text (or contains NUL bytes)", path);
+		goto out;
+	}
+	if (page_hash(page, buf, n) < 0) {
+		snprintf(err, errlen, "%s: cannot compute its SHA-256", path);
 		goto out;
 	}
 	page->json = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);

@@ -16,6 +16,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	      "sessions, groups",
 	[2] = "requests refer to a header set stored once per participant, and one row "
 	      "stands for a run of identical requests (header_set, repeats, last)",
+	[3] = "the version of the page answered or passed: answers get page_hash and "
+	      "project_version, and the table passes has one row per step passed",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -335,13 +337,33 @@ static void answers_free(struct answers *a)
 	free(a->v);
 }
 
-int store_advance(struct store *s, long long pid, int from, int to, json_t *answers,
-		  bool completed)
+int store_advance_page(struct store *s, long long pid, int from, int to, json_t *answers,
+		       bool completed, const struct store_page *page)
 {
 	WRITABLE(s);
 	struct answers a;
 	int rc = answers_of(answers, &a) == 0
-			 ? s->be->advance(s->db, pid, from, to, a.v, a.n, completed)
+			 ? s->be->advance(s->db, pid, from, to, a.v, a.n, completed, page)
+			 : -1;
+	answers_free(&a);
+	return rc;
+}
+
+int store_advance(struct store *s, long long pid, int from, int to, json_t *answers,
+		  bool completed)
+{
+	return store_advance_page(s, pid, from, to, answers, completed, NULL);
+}
+
+int store_submit_final_page(struct store *s, long long pid, int step, json_t *answers,
+			    const struct store_page *page)
+{
+	WRITABLE(s);
+	if (json_object_size(answers) == 0)
+		return 0;
+	struct answers a;
+	int rc = answers_of(answers, &a) == 0
+			 ? s->be->submit_final(s->db, pid, step, a.v, a.n, page)
 			 : -1;
 	answers_free(&a);
 	return rc;
@@ -349,14 +371,7 @@ int store_advance(struct store *s, long long pid, int from, int to, json_t *answ
 
 int store_submit_final(struct store *s, long long pid, int step, json_t *answers)
 {
-	WRITABLE(s);
-	if (json_object_size(answers) == 0)
-		return 0;
-	struct answers a;
-	int rc = answers_of(answers, &a) == 0 ? s->be->submit_final(s->db, pid, step, a.v, a.n)
-					       : -1;
-	answers_free(&a);
-	return rc;
+	return store_submit_final_page(s, pid, step, answers, NULL);
 }
 
 /* ------------------------------------------------------------ groups, sessions */
@@ -472,6 +487,12 @@ int store_requests_each(struct store *s, const struct store_query *q, store_requ
 	return s->be->requests(s->db, q, fn, user);
 }
 
+int store_passes_each(struct store *s, const struct store_query *q, store_pass_fn fn,
+		      void *user)
+{
+	return s->be->passes(s->db, q, fn, user);
+}
+
 int store_step_counts_each(struct store *s, const char *project_id, store_step_count_fn fn,
 			   void *user)
 {
@@ -541,12 +562,29 @@ static json_t *participant_object(const struct store_participant_row *r, bool wi
 			 jstr(r->status), "crowd", jparse(r->crowd));
 }
 
+/* A version number, null when unknown (0). */
+static json_t *jversion(int v)
+{
+	return v > 0 ? json_integer(v) : json_null();
+}
+
 static int add_answer(void *user, const struct store_answer_row *r)
 {
 	json_t *v = r->value ? json_stringn_nocheck(r->value, r->value_len) : NULL;
-	json_array_append_new(user, json_pack("{s:i,s:o,s:o,s:o}", "step", r->step, "field",
-					      jstr(r->field), "value", v ? v : json_null(),
-					      "time", jstr(r->time)));
+	json_array_append_new(user, json_pack("{s:i,s:o,s:o,s:o,s:o,s:o}", "step", r->step,
+					      "field", jstr(r->field), "value",
+					      v ? v : json_null(), "time", jstr(r->time),
+					      "pageHash", jstr(r->page_hash), "projectVersion",
+					      jversion(r->project_version)));
+	return 0;
+}
+
+static int add_pass(void *user, const struct store_pass_row *r)
+{
+	json_array_append_new(user, json_pack("{s:i,s:o,s:o,s:o}", "step", r->step, "pageHash",
+					      jstr(r->page_hash), "projectVersion",
+					      jversion(r->project_version), "time",
+					      jstr(r->time)));
 	return 0;
 }
 
@@ -566,15 +604,18 @@ static int add_session(void *user, const struct store_session_row *r)
 	return 0;
 }
 
-/* Adds the answers, groups and sessions of participant PID to P. */
+/* Adds the answers, steps passed, groups and sessions of participant PID to P. */
 static void participant_details(struct store *s, const char *project_id, long long pid, json_t *p)
 {
 	struct store_query q = {.project_id = project_id, .participant = pid};
 	json_t *answers = json_array(), *groups = json_object(), *sessions = json_array();
+	json_t *passes = json_array();
 	store_answers_each(s, &q, add_answer, answers);
+	store_passes_each(s, &q, add_pass, passes);
 	store_groups_each(s, &q, add_group, groups);
 	store_sessions_each(s, &q, add_session, sessions);
 	json_object_set_new(p, "answers", answers);
+	json_object_set_new(p, "passes", passes);
 	json_object_set_new(p, "groups", groups);
 	json_object_set_new(p, "sessions", sessions);
 }

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ID_MAX 64
 #define STORE_FILE "hippo.db" /* the SQLite store in a data folder: DATA/hippo.db */
 
@@ -107,17 +107,37 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 int store_request_log(struct store *s, long long pid, const char *method, int step,
 		      const char *headers_json, const char *ip);
 
+/* The version of the page a participant was shown at a step, kept with its
+ * answers and its pass of the step (docs/data.md, "Page versions"). */
+#define STORE_PAGE_HASH_LEN 64 /* hex digits of a page hash */
+struct store_page {
+	/* SHA-256 of the step file's bytes as served (the group's variant file),
+	 * STORE_PAGE_HASH_LEN lowercase hex digits; NULL: no page (a game step). */
+	const char *hash;
+	/* The project's version that served it (projects.version); 0: unknown. */
+	int version;
+};
+
 /* In one transaction: stores ANSWERS (JSON object; strings verbatim, other
- * values as JSON text) for step FROM and moves the participant from FROM to
- * TO, setting the status to completed when COMPLETED. Returns 1 when done, 0
- * when the participant is no longer at FROM (nothing stored), -1 on error. */
+ * values as JSON text) for step FROM, records the pass of FROM (a row of
+ * `passes`) and moves the participant from FROM to TO, setting the status to
+ * completed when COMPLETED. PAGE (NULL: unknown) is what step FROM showed; it
+ * is kept with each answer and the pass. Returns 1 when done, 0 when the
+ * participant is no longer at FROM (nothing stored), -1 on error. */
+int store_advance_page(struct store *s, long long pid, int from, int to, json_t *answers,
+		       bool completed, const struct store_page *page);
+/* store_advance_page with the page unknown. */
 int store_advance(struct store *s, long long pid, int from, int to, json_t *answers,
 		  bool completed);
 
-/* Stores ANSWERS (as store_advance) for STEP, the final step the participant
- * stays on, once: returns 1 when stored, 0 when nothing was (answers for STEP
- * are stored already, ANSWERS is empty, or the participant is not at STEP),
- * -1 on error. Repeated submissions of the final page are ignored. */
+/* Stores ANSWERS (as store_advance_page, with PAGE) for STEP, the final step
+ * the participant stays on, once: returns 1 when stored, 0 when nothing was
+ * (answers for STEP are stored already, ANSWERS is empty, or the participant
+ * is not at STEP), -1 on error. Repeated submissions of the final page are
+ * ignored. The final step is never passed: no `passes` row. */
+int store_submit_final_page(struct store *s, long long pid, int step, json_t *answers,
+			    const struct store_page *page);
+/* store_submit_final_page with the page unknown. */
 int store_submit_final(struct store *s, long long pid, int step, json_t *answers);
 
 /* The participant's group among N variants: returns 1 and sets *GROUP when
@@ -195,10 +215,26 @@ struct store_answer_row {
 	const char *value;             /* may hold NUL bytes: VALUE_LEN counts them */
 	size_t value_len;
 	const char *time;
+	const char *page_hash;         /* the page answered (struct store_page); NULL: unknown */
+	int project_version;           /* 0: unknown (rows stored before schema version 3) */
 };
 typedef int (*store_answer_fn)(void *user, const struct store_answer_row *r);
 int store_answers_each(struct store *s, const struct store_query *q, store_answer_fn fn,
 		       void *user);
+
+/* One step a participant passed (moved past), with the page it showed. */
+struct store_pass_row {
+	long long participant;
+	const char *user_id;
+	int step;
+	const char *page_hash;         /* NULL: a game step, or unknown */
+	int project_version;           /* 0: unknown */
+	const char *time;
+};
+typedef int (*store_pass_fn)(void *user, const struct store_pass_row *r);
+/* Nothing for a database older than schema version 3 (read only). */
+int store_passes_each(struct store *s, const struct store_query *q, store_pass_fn fn,
+		      void *user);
 
 struct store_group_row {
 	long long participant;

@@ -71,10 +71,14 @@ struct store_backend {
 				  json_t *crowd, struct store_participant *p, bool *created);
 	/* Records R, folding it with store__request_same. */
 	int (*request_log)(void *db, const struct store__request *r);
+	/* PAGE (NULL: unknown; its hash may be NULL): stored with each answer
+	 * (answers.page_hash, answers.project_version) and, by advance, in the
+	 * row of `passes` it adds for step FROM, in the same transaction
+	 * (schema version 3). */
 	int (*advance)(void *db, long long pid, int from, int to, const struct store__answer *a,
-		       size_t n, bool completed);
+		       size_t n, bool completed, const struct store_page *page);
 	int (*submit_final)(void *db, long long pid, int step, const struct store__answer *a,
-			    size_t n);
+			    size_t n, const struct store_page *page);
 	int (*group_get)(void *db, long long pid, int n, int *group);
 	/* CHOOSE returns a group in 0..N-1 (store.c clamps it). */
 	int (*group_assign)(void *db, long long pid, const char *project_id, int n,
@@ -96,6 +100,9 @@ struct store_backend {
 	int (*groups)(void *db, const struct store_query *q, store_group_fn fn, void *user);
 	int (*sessions)(void *db, const struct store_query *q, store_session_fn fn, void *user);
 	int (*requests)(void *db, const struct store_query *q, store_request_fn fn, void *user);
+	/* The rows of `passes` (schema version 3; none from an older database
+	 * opened read only), ordered as struct store_query says. */
+	int (*passes)(void *db, const struct store_query *q, store_pass_fn fn, void *user);
 	int (*step_counts)(void *db, const char *project_id, store_step_count_fn fn, void *user);
 	int (*projects)(void *db, const char *project_id, store_project_fn fn, void *user);
 };

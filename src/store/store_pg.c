@@ -64,12 +64,22 @@ static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN repeats BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE requests ADD COLUMN last TEXT;";
 
+/* Version 3 (store__versions[3]). */
+static const char schema_v3_sql[] =
+	"ALTER TABLE answers ADD COLUMN page_hash TEXT;"
+	"ALTER TABLE answers ADD COLUMN project_version INTEGER;"
+	"CREATE TABLE passes ("
+	" id BIGSERIAL PRIMARY KEY, participant BIGINT NOT NULL REFERENCES participants (id),"
+	" step INTEGER NOT NULL, page_hash TEXT, project_version INTEGER, time TEXT NOT NULL);"
+	"CREATE INDEX passes_participant ON passes (participant, id);";
+
 static const struct migration {
 	int version;
 	const char *sql;
 } migrations[] = {
 	{1, schema_v1_sql},
 	{2, schema_v2_sql},
+	{3, schema_v3_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -96,8 +106,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define OF_PROJECT_ORDER BY_CREATION ", x.id"
 #define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = $1"
 #define ANSWER_COLS                                                                            \
-	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time"      \
-	" FROM answers x"
+	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"     \
+	" x.page_hash, coalesce(x.project_version, 0)::integer FROM answers x"
+#define ANSWER_V2_COLS                                                                         \
+	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"     \
+	" NULL::text, 0::integer FROM answers x"
+#define PASS_COLS                                                                              \
+	"SELECT x.participant, p.user_id, x.step, x.page_hash, coalesce(x.project_version, 0),"  \
+	" x.time FROM passes x"
 #define GROUP_COLS "SELECT x.participant, p.user_id, x.n, x.grp, x.assigned FROM groups x"
 #define SESS_COLS                                                                              \
 	"SELECT x.participant, p.user_id, x.step, x.started, x.stopped, x.reason, x.files"       \
@@ -140,8 +156,11 @@ static const char *const stmt_sql[PG_COUNT] = {
 	[PG_ADVANCE] = "UPDATE participants SET step = $3, updated = $4,"
 		       " status = CASE WHEN $5::int <> 0 THEN 'completed' ELSE status END"
 		       " WHERE id = $1 AND step = $2",
-	[PG_ANSWER_INSERT] = "INSERT INTO answers (participant, step, field, value, time)"
-			     " VALUES ($1, $2, $3, $4, $5)",
+	[PG_ANSWER_INSERT] = "INSERT INTO answers"
+			     " (participant, step, field, value, time, page_hash, project_version)"
+			     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[PG_PASS_INSERT] = "INSERT INTO passes (participant, step, page_hash, project_version, time)"
+			   " VALUES ($1, $2, $3, $4, $5)",
 	[PG_GROUP_GET] = "SELECT grp FROM groups WHERE participant = $1 AND n = $2",
 	[PG_GROUP_LOCK] = "SELECT 1 FROM pg_advisory_xact_lock(" LOCK_GROUPS ", hashtext($1))",
 	[PG_GROUP_COUNTS] = "SELECT grp, count(*) FROM groups WHERE project_id = $1 AND n = $2"
@@ -173,6 +192,10 @@ static const char *const stmt_sql[PG_COUNT] = {
 	[PG_PART_LIST_1] = PART_COLS " WHERE p.id = $1",
 	[PG_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[PG_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
+	[PG_ANSWER_LIST_V2_P] = ANSWER_V2_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_ANSWER_LIST_V2_1] = ANSWER_V2_COLS OF_ONE " ORDER BY x.id",
+	[PG_PASS_LIST_P] = PASS_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[PG_PASS_LIST_1] = PASS_COLS OF_ONE " ORDER BY x.id",
 	[PG_GROUP_LIST_P] = GROUP_COLS OF_PROJECT BY_CREATION ", x.n",
 	[PG_GROUP_LIST_1] = GROUP_COLS OF_ONE " ORDER BY x.n",
 	[PG_SESS_LIST_P] = SESS_COLS OF_PROJECT OF_PROJECT_ORDER,
@@ -717,7 +740,8 @@ static const char *pg_errmsg(void *db)
 	.project_live_set = store__pg_project_live_set,           \
 	.participants = store__pg_participants, .answers = store__pg_answers, \
 	.groups = store__pg_groups, .sessions = store__pg_sessions, \
-	.requests = store__pg_requests, .step_counts = store__pg_step_counts, \
+	.requests = store__pg_requests, .passes = store__pg_passes,  \
+	.step_counts = store__pg_step_counts,                     \
 	.projects = store__pg_projects
 
 const struct store_backend store__postgresql = {.scheme = "postgresql", .open = pg_open, PG_SLOTS};

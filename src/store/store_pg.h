@@ -38,6 +38,7 @@ enum store__pg_stmt {
 	PG_ANSWER_ANY,
 	PG_ADVANCE,
 	PG_ANSWER_INSERT,
+	PG_PASS_INSERT,
 	PG_GROUP_GET,
 	PG_GROUP_LOCK,
 	PG_GROUP_COUNTS,
@@ -59,6 +60,10 @@ enum store__pg_stmt {
 	PG_PART_LIST_1,
 	PG_ANSWER_LIST_P,
 	PG_ANSWER_LIST_1,
+	PG_ANSWER_LIST_V2_P, /* a database before schema version 3 (read only) */
+	PG_ANSWER_LIST_V2_1,
+	PG_PASS_LIST_P,
+	PG_PASS_LIST_1,
 	PG_GROUP_LIST_P,
 	PG_GROUP_LIST_1,
 	PG_SESS_LIST_P,
@@ -150,9 +155,9 @@ int store__pg_participant_ensure(void *db, const char *project_id, const char *u
 int store__pg_request_log(void *db, const struct store__request *r);
 int store__pg_flush(void *db);
 int store__pg_advance(void *db, long long pid, int from, int to, const struct store__answer *a,
-		      size_t n, bool completed);
+		      size_t n, bool completed, const struct store_page *page);
 int store__pg_submit_final(void *db, long long pid, int step, const struct store__answer *a,
-			   size_t n);
+			   size_t n, const struct store_page *page);
 int store__pg_group_get(void *db, long long pid, int n, int *group);
 int store__pg_group_assign(void *db, long long pid, const char *project_id, int n,
 			   store_choose_fn choose, void *user, int *group);
@@ -172,6 +177,7 @@ int store__pg_answers(void *db, const struct store_query *q, store_answer_fn fn,
 int store__pg_groups(void *db, const struct store_query *q, store_group_fn fn, void *user);
 int store__pg_sessions(void *db, const struct store_query *q, store_session_fn fn, void *user);
 int store__pg_requests(void *db, const struct store_query *q, store_request_fn fn, void *user);
+int store__pg_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user);
 int store__pg_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
 int store__pg_projects(void *db, const char *project_id, store_project_fn fn, void *user);
 

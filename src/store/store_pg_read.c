@@ -16,6 +16,7 @@ struct sink {
 		store_group_fn group;
 		store_session_fn session;
 		store_request_fn request;
+		store_pass_fn pass;
 		store_step_count_fn step_count;
 		store_project_fn project;
 	} fn;
@@ -119,14 +120,41 @@ static int answer_row(const PGresult *r, const struct sink *k)
 		.value = TEXT(r, 4),
 		.value_len = (size_t)PQgetlength(r, 0, 4),
 		.time = TEXT(r, 5),
+		.page_hash = TEXT(r, 6),
+		.project_version = (int)LL(r, 7),
 	};
 	return k->fn.answer(k->user, &w);
 }
 
 int store__pg_answers(void *db, const struct store_query *q, store_answer_fn fn, void *user)
 {
+	struct store__pg *s = db;
+	bool v2 = s->version < 3; /* answers without their page (read only) */
 	struct sink k = {.fn.answer = fn, .user = user};
-	return iterate(db, q, PG_ANSWER_LIST_P, PG_ANSWER_LIST_1, true, answer_row, &k);
+	return iterate(s, q, v2 ? PG_ANSWER_LIST_V2_P : PG_ANSWER_LIST_P,
+		       v2 ? PG_ANSWER_LIST_V2_1 : PG_ANSWER_LIST_1, true, answer_row, &k);
+}
+
+static int pass_row(const PGresult *r, const struct sink *k)
+{
+	struct store_pass_row w = {
+		.participant = LL(r, 0),
+		.user_id = TEXT(r, 1),
+		.step = (int)LL(r, 2),
+		.page_hash = TEXT(r, 3),
+		.project_version = (int)LL(r, 4),
+		.time = TEXT(r, 5),
+	};
+	return k->fn.pass(k->user, &w);
+}
+
+int store__pg_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user)
+{
+	struct store__pg *s = db;
+	if (s->version < 3)
+		return 0; /* no passes table yet (read only) */
+	struct sink k = {.fn.pass = fn, .user = user};
+	return iterate(s, q, PG_PASS_LIST_P, PG_PASS_LIST_1, false, pass_row, &k);
 }
 
 static int group_row(const PGresult *r, const struct sink *k)

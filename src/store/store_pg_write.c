@@ -312,23 +312,43 @@ int store__pg_flush(void *db)
 
 /* ------------------------------------------------------------ answers */
 
-static int answers_insert(struct store__pg *s, long long pid, int step,
-			  const struct store__answer *a, size_t n, const char *now)
+/* PAGE's version as a parameter: NULL when unknown. */
+static struct store__pg_param page_version(char *buf, const struct store_page *page)
 {
-	char b1[24], b2[24];
+	return page && page->version > 0 ? INT(buf, page->version) : STR(NULL);
+}
+
+static int answers_insert(struct store__pg *s, long long pid, int step,
+			  const struct store__answer *a, size_t n, const char *now,
+			  const struct store_page *page)
+{
+	char b1[24], b2[24], b3[24];
 	for (size_t i = 0; i < n; i++) {
 		struct store__pg_param v = {.v = a[i].value, .len = (int)a[i].len, .binary = true};
 		if (store__pg_exec(s, &s->main, PG_ANSWER_INSERT,
 				   PARAMS(INT(b1, pid), INT(b2, step), STR(a[i].field), v,
-					  STR(now))) < 0)
+					  STR(now), STR(page ? page->hash : NULL),
+					  page_version(b3, page))) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+/* The row of `passes` for step STEP of PID. */
+static int pass_insert(struct store__pg *s, long long pid, int step, const char *now,
+		       const struct store_page *page)
+{
+	char b1[24], b2[24], b3[24];
+	return store__pg_exec(s, &s->main, PG_PASS_INSERT,
+			      PARAMS(INT(b1, pid), INT(b2, step), STR(page ? page->hash : NULL),
+				     page_version(b3, page), STR(now))) < 0
+		       ? -1
+		       : 0;
+}
+
 static int advance_locked(struct store__pg *s, long long pid, int from, int to,
 			  const struct store__answer *a, size_t n, bool completed,
-			  const char *now)
+			  const struct store_page *page, const char *now)
 {
 	struct store__pg_conn *k = &s->main;
 	char b1[24], b2[24], b3[24], b4[24];
@@ -343,7 +363,8 @@ static int advance_locked(struct store__pg *s, long long pid, int from, int to,
 		store__pg_rollback(s, k);
 		return 0;
 	}
-	if (answers_insert(s, pid, from, a, n, now) < 0 || store__pg_commit(s, k) < 0)
+	if (answers_insert(s, pid, from, a, n, now, page) < 0 ||
+	    pass_insert(s, pid, from, now, page) < 0 || store__pg_commit(s, k) < 0)
 		goto fail;
 	return 1;
 fail:
@@ -352,20 +373,21 @@ fail:
 }
 
 int store__pg_advance(void *db, long long pid, int from, int to, const struct store__answer *a,
-		      size_t n, bool completed)
+		      size_t n, bool completed, const struct store_page *page)
 {
 	struct store__pg *s = db;
 	char now[32];
 	int rc;
 	store_now(now, sizeof now);
 	pthread_mutex_lock(&s->mu);
-	WITH_RETRY(s, &s->main, rc, advance_locked(s, pid, from, to, a, n, completed, now));
+	WITH_RETRY(s, &s->main, rc, advance_locked(s, pid, from, to, a, n, completed, page, now));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
 static int submit_final_locked(struct store__pg *s, long long pid, int step,
-			       const struct store__answer *a, size_t n, const char *now)
+			       const struct store__answer *a, size_t n,
+			       const struct store_page *page, const char *now)
 {
 	struct store__pg_conn *k = &s->main;
 	char b1[24], b2[24];
@@ -385,7 +407,7 @@ static int submit_final_locked(struct store__pg *s, long long pid, int step,
 		store__pg_rollback(s, k);
 		return 0;
 	}
-	if (answers_insert(s, pid, step, a, n, now) < 0 || store__pg_commit(s, k) < 0)
+	if (answers_insert(s, pid, step, a, n, now, page) < 0 || store__pg_commit(s, k) < 0)
 		goto fail;
 	return 1;
 fail:
@@ -394,14 +416,14 @@ fail:
 }
 
 int store__pg_submit_final(void *db, long long pid, int step, const struct store__answer *a,
-			   size_t n)
+			   size_t n, const struct store_page *page)
 {
 	struct store__pg *s = db;
 	char now[32];
 	int rc;
 	store_now(now, sizeof now);
 	pthread_mutex_lock(&s->mu);
-	WITH_RETRY(s, &s->main, rc, submit_final_locked(s, pid, step, a, n, now));
+	WITH_RETRY(s, &s->main, rc, submit_final_locked(s, pid, step, a, n, page, now));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -56,6 +56,15 @@ static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE requests ADD COLUMN last TEXT;";
 
+/* Version 3 (store__versions[3]). */
+static const char schema_v3_sql[] =
+	"ALTER TABLE answers ADD COLUMN page_hash TEXT;"
+	"ALTER TABLE answers ADD COLUMN project_version INTEGER;"
+	"CREATE TABLE passes ("
+	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
+	" step INTEGER NOT NULL, page_hash TEXT, project_version INTEGER, time TEXT NOT NULL);"
+	"CREATE INDEX passes_participant ON passes (participant);";
+
 static const struct migration {
 	int version;
 	bool every_open; /* idempotent, run whatever the database's version */
@@ -63,6 +72,7 @@ static const struct migration {
 } migrations[] = {
 	{1, true, schema_v1_sql},
 	{2, false, schema_v2_sql},
+	{3, false, schema_v3_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -85,7 +95,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define OF_PROJECT " JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1"
 #define OF_PROJECT_ORDER " ORDER BY p.created, p.id, x.id"
 #define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = ?1"
-#define ANSWER_COLS "SELECT x.participant, p.user_id, x.step, x.field, x.value, x.time FROM answers x"
+#define ANSWER_COLS                                                                            \
+	"SELECT x.participant, p.user_id, x.step, x.field, x.value, x.time, x.page_hash,"        \
+	" x.project_version FROM answers x"
+#define ANSWER_V2_COLS                                                                         \
+	"SELECT x.participant, p.user_id, x.step, x.field, x.value, x.time, NULL, NULL"          \
+	" FROM answers x"
+#define PASS_COLS                                                                              \
+	"SELECT x.participant, p.user_id, x.step, x.page_hash, x.project_version, x.time"        \
+	" FROM passes x"
 #define GROUP_COLS "SELECT x.participant, p.user_id, x.n, x.grp, x.assigned FROM groups x"
 #define SESS_COLS                                                                              \
 	"SELECT x.participant, p.user_id, x.step, x.started, x.stopped, x.reason, x.files"       \
@@ -126,8 +144,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ADVANCE] = "UPDATE participants SET step = ?3, updated = ?4,"
 		       " status = CASE WHEN ?5 THEN 'completed' ELSE status END"
 		       " WHERE id = ?1 AND step = ?2",
-	[ST_ANSWER_INSERT] = "INSERT INTO answers (participant, step, field, value, time)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_ANSWER_INSERT] = "INSERT INTO answers"
+			     " (participant, step, field, value, time, page_hash, project_version)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_PASS_INSERT] = "INSERT INTO passes (participant, step, page_hash, project_version, time)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_GROUP_GET] = "SELECT grp FROM groups WHERE participant = ?1 AND n = ?2",
 	[ST_GROUP_COUNTS] = "SELECT grp, count(*) FROM groups WHERE project_id = ?1 AND n = ?2"
 			    " GROUP BY grp",
@@ -157,6 +178,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PART_LIST_1] = PART_COLS " WHERE p.id = ?1",
 	[ST_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[ST_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
+	[ST_ANSWER_LIST_V2_P] = ANSWER_V2_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[ST_ANSWER_LIST_V2_1] = ANSWER_V2_COLS OF_ONE " ORDER BY x.id",
+	[ST_PASS_LIST_P] = PASS_COLS OF_PROJECT OF_PROJECT_ORDER,
+	[ST_PASS_LIST_1] = PASS_COLS OF_ONE " ORDER BY x.id",
 	[ST_GROUP_LIST_P] = GROUP_COLS OF_PROJECT " ORDER BY p.created, p.id, x.n",
 	[ST_GROUP_LIST_1] = GROUP_COLS OF_ONE " ORDER BY x.n",
 	[ST_SESS_LIST_P] = SESS_COLS OF_PROJECT OF_PROJECT_ORDER,
@@ -547,6 +572,7 @@ const struct store_backend store__sqlite = {
 	.groups = store__sq_groups,
 	.sessions = store__sq_sessions,
 	.requests = store__sq_requests,
+	.passes = store__sq_passes,
 	.step_counts = store__sq_step_counts,
 	.projects = store__sq_projects,
 };

@@ -37,6 +37,7 @@ enum store__sq_stmt {
 	ST_ANSWER_ANY,
 	ST_ADVANCE,
 	ST_ANSWER_INSERT,
+	ST_PASS_INSERT,
 	ST_GROUP_GET,
 	ST_GROUP_COUNTS,
 	ST_GROUP_INSERT,
@@ -57,6 +58,10 @@ enum store__sq_stmt {
 	ST_PART_LIST_1,
 	ST_ANSWER_LIST_P,
 	ST_ANSWER_LIST_1,
+	ST_ANSWER_LIST_V2_P, /* a database before schema version 3 (read only) */
+	ST_ANSWER_LIST_V2_1,
+	ST_PASS_LIST_P,
+	ST_PASS_LIST_1,
 	ST_GROUP_LIST_P,
 	ST_GROUP_LIST_1,
 	ST_SESS_LIST_P,
@@ -114,9 +119,9 @@ int store__sq_participant_ensure(void *db, const char *project_id, const char *u
 int store__sq_request_log(void *db, const struct store__request *r);
 int store__sq_flush(void *db);
 int store__sq_advance(void *db, long long pid, int from, int to, const struct store__answer *a,
-		      size_t n, bool completed);
+		      size_t n, bool completed, const struct store_page *page);
 int store__sq_submit_final(void *db, long long pid, int step, const struct store__answer *a,
-			   size_t n);
+			   size_t n, const struct store_page *page);
 int store__sq_group_get(void *db, long long pid, int n, int *group);
 int store__sq_group_assign(void *db, long long pid, const char *project_id, int n,
 			   store_choose_fn choose, void *user, int *group);
@@ -136,6 +141,7 @@ int store__sq_answers(void *db, const struct store_query *q, store_answer_fn fn,
 int store__sq_groups(void *db, const struct store_query *q, store_group_fn fn, void *user);
 int store__sq_sessions(void *db, const struct store_query *q, store_session_fn fn, void *user);
 int store__sq_requests(void *db, const struct store_query *q, store_request_fn fn, void *user);
+int store__sq_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user);
 int store__sq_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
 int store__sq_projects(void *db, const char *project_id, store_project_fn fn, void *user);
 

@@ -13,6 +13,7 @@ struct sink {
 		store_group_fn group;
 		store_session_fn session;
 		store_request_fn request;
+		store_pass_fn pass;
 	} fn;
 	void *user;
 };
@@ -85,14 +86,41 @@ static int answer_row(sqlite3_stmt *st, const struct sink *k)
 		.value = value,
 		.value_len = value_len,
 		.time = TEXT(st, 5),
+		.page_hash = TEXT(st, 6),
+		.project_version = sqlite3_column_int(st, 7),
 	};
 	return k->fn.answer(k->user, &r);
 }
 
 int store__sq_answers(void *db, const struct store_query *q, store_answer_fn fn, void *user)
 {
+	struct store__sq *s = db;
+	bool v2 = s->version < 3; /* answers without their page (read only) */
 	struct sink k = {.fn.answer = fn, .user = user};
-	return iterate(db, q, ST_ANSWER_LIST_P, ST_ANSWER_LIST_1, answer_row, &k);
+	return iterate(s, q, v2 ? ST_ANSWER_LIST_V2_P : ST_ANSWER_LIST_P,
+		       v2 ? ST_ANSWER_LIST_V2_1 : ST_ANSWER_LIST_1, answer_row, &k);
+}
+
+static int pass_row(sqlite3_stmt *st, const struct sink *k)
+{
+	struct store_pass_row r = {
+		.participant = sqlite3_column_int64(st, 0),
+		.user_id = TEXT(st, 1),
+		.step = sqlite3_column_int(st, 2),
+		.page_hash = TEXT(st, 3),
+		.project_version = sqlite3_column_int(st, 4),
+		.time = TEXT(st, 5),
+	};
+	return k->fn.pass(k->user, &r);
+}
+
+int store__sq_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user)
+{
+	struct store__sq *s = db;
+	if (s->version < 3)
+		return 0; /* no passes table yet (read only) */
+	struct sink k = {.fn.pass = fn, .user = user};
+	return iterate(s, q, ST_PASS_LIST_P, ST_PASS_LIST_1, pass_row, &k);
 }
 
 static int group_row(sqlite3_stmt *st, const struct sink *k)

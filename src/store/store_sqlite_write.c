@@ -265,8 +265,19 @@ int store__sq_flush(void *db)
 
 /* ------------------------------------------------------------ answers */
 
+/* Binds PAGE's hash and version to parameters I and I + 1 (NULL when unknown). */
+static void bind_page(sqlite3_stmt *st, int i, const struct store_page *page)
+{
+	store__sq_bind_text(st, i, page ? page->hash : NULL);
+	if (page && page->version > 0)
+		sqlite3_bind_int(st, i + 1, page->version);
+	else
+		sqlite3_bind_null(st, i + 1);
+}
+
 static int answers_insert(struct store__sq *s, long long pid, int step,
-			  const struct store__answer *a, size_t n, const char *now)
+			  const struct store__answer *a, size_t n, const char *now,
+			  const struct store_page *page)
 {
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *st = store__sq_stmt(s, ST_ANSWER_INSERT);
@@ -278,14 +289,27 @@ static int answers_insert(struct store__sq *s, long long pid, int step,
 		else
 			sqlite3_bind_null(st, 4);
 		store__sq_bind_text(st, 5, now);
+		bind_page(st, 6, page);
 		if (store__sq_exec(st) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+/* The row of `passes` for step STEP of PID. */
+static int pass_insert(struct store__sq *s, long long pid, int step, const char *now,
+		       const struct store_page *page)
+{
+	sqlite3_stmt *st = store__sq_stmt(s, ST_PASS_INSERT);
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int(st, 2, step);
+	bind_page(st, 3, page);
+	store__sq_bind_text(st, 5, now);
+	return store__sq_exec(st);
+}
+
 int store__sq_advance(void *db, long long pid, int from, int to, const struct store__answer *a,
-		      size_t n, bool completed)
+		      size_t n, bool completed, const struct store_page *page)
 {
 	struct store__sq *s = db;
 	char now[32];
@@ -307,7 +331,8 @@ int store__sq_advance(void *db, long long pid, int from, int to, const struct st
 		rc = 0;
 		goto out;
 	}
-	if (answers_insert(s, pid, from, a, n, now) < 0 || store__sq_commit(s) < 0)
+	if (answers_insert(s, pid, from, a, n, now, page) < 0 ||
+	    pass_insert(s, pid, from, now, page) < 0 || store__sq_commit(s) < 0)
 		goto fail;
 	rc = 1;
 	goto out;
@@ -320,7 +345,7 @@ out:
 }
 
 int store__sq_submit_final(void *db, long long pid, int step, const struct store__answer *a,
-			   size_t n)
+			   size_t n, const struct store_page *page)
 {
 	struct store__sq *s = db;
 	char now[32];
@@ -348,7 +373,7 @@ int store__sq_submit_final(void *db, long long pid, int step, const struct store
 		rc = 0;
 		goto out;
 	}
-	if (answers_insert(s, pid, step, a, n, now) < 0 || store__sq_commit(s) < 0)
+	if (answers_insert(s, pid, step, a, n, now, page) < 0 || store__sq_commit(s) < 0)
 		goto fail;
 	rc = 1;
 	goto out;

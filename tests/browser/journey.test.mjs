@@ -4,7 +4,10 @@
 // done, the survey, the final page with the completion code. Screenshots of
 // every page go to out/journey/.
 import assert from 'node:assert/strict';
-import { Checks, startHippo, launch, layout, playUntilDone, jsonMessages, sleep } from './lib.mjs';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Checks, EXAMPLE, startHippo, launch, layout, playUntilDone, jsonMessages, sleep } from './lib.mjs';
 
 const PROJECT = 'cartpole-demo';
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -56,6 +59,11 @@ try {
 		assert.equal(q.get('PROLIFIC_PID'), 'pp123');
 		assert.equal(q.get('STUDY_ID'), 'st9');
 		assert.equal(q.get('step'), '1');
+	});
+	await t.check('and the version of the page answered: the SHA-256 of consent.html', () => {
+		const file = fs.readFileSync(path.join(EXAMPLE, 'StepFiles', 'consent.html'));
+		const want = crypto.createHash('sha256').update(file).digest('hex');
+		assert.equal(new URL(posts[0].url).searchParams.get('pageHash'), want);
 	});
 
 	// Instructions.

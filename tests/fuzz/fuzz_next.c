@@ -1,5 +1,5 @@
 /* Fuzzes the untrusted parts of a /next request: the query string (ids,
- * step, crowd parameters) and the POST body (JSON or form-urlencoded).
+ * step, page hash, crowd parameters) and the POST body (JSON or form-urlencoded).
  * Input: QUERY '\n' BODY; the first body byte picks the content type. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,8 @@
 #include "flow/flow.h"
 #include "net/http.h"
 
-static const char *const keys[] = {"projectId", "userId", "step", "PROLIFIC_PID", "workerId"};
+static const char *const keys[] = {"projectId", "userId", "step", "pageHash", "PROLIFIC_PID",
+				   "workerId"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

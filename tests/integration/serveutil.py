@@ -79,7 +79,8 @@ def store_args(data):
 
 # The tables a store copy moves, parents first; the BYTEA columns of the
 # PostgreSQL schema (docs/data.md).
-_TABLES = ["projects", "participants", "answers", "header_sets", "requests", "sessions", "groups"]
+_TABLES = ["projects", "participants", "answers", "header_sets", "requests", "sessions", "groups",
+           "passes"]
 _BYTEA = {("answers", "value"), ("header_sets", "digest")}
 
 

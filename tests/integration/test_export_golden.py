@@ -1,6 +1,6 @@
 """hippo export on a small generated data folder (bench/gen_data.py --tricky:
 quoting cases, unicode, a null observation value, nested info, feedback
-inputs, a torn last line): the four CSV and JSONL tables must equal the
+inputs, a torn last line): the five CSV and JSONL tables must equal the
 golden files in golden/export/, and are also checked independently against
 the raw records (row counts, observation text, returns, feedback counts).
 HIPPO_UPDATE_GOLDEN=1 rewrites the golden files."""
@@ -14,7 +14,7 @@ import tempfile
 from serveutil import BIN, HERE, PG, SRC, check, main, store_args, store_from_sqlite
 
 GOLDEN = os.path.join(HERE, "golden", "export")
-TABLES = ["participants", "answers", "steps", "episodes"]
+TABLES = ["participants", "answers", "passes", "steps", "episodes"]
 USERS, EPISODES, STEPS, OBS = 3, 2, 12, 4
 
 
@@ -59,14 +59,14 @@ def test():
             p = run(["export", "P", "--data", data, "--format", fmt, "--out", out,
                      "--progress", *store_args(data)])
             summary = [l for l in p.stderr.splitlines() if l.startswith("hippo export: P:")]
-            check(summary and "3 participants, 12 answers, 78 steps, 6 episodes" in summary[0],
+            check(summary and "3 participants, 12 answers, 0 passes, 78 steps, 6 episodes" in summary[0],
                   "%s summary: %s" % (fmt, summary[0] if summary else p.stderr))
             check("1 unreadable record line(s) skipped" in p.stderr
                   and "episode_2.jsonl: line 14" in p.stderr,
                   "the torn line is reported, with its file and line")
             check("100.0%" in p.stderr, "a progress bar was drawn with --progress")
             check(sorted(os.listdir(out)) == sorted(t + "." + fmt for t in TABLES),
-                  "the four %s tables" % fmt, os.listdir(out))
+                  "the five %s tables" % fmt, os.listdir(out))
             for t in TABLES:
                 name = t + "." + fmt
                 got = open(os.path.join(out, name), "rb").read()

@@ -20,7 +20,7 @@ from serveutil import (BIN, EXAMPLE, PROJECTS, TOKEN, Serve, check, main, play_u
                        store_args, wait_for)
 
 P = "cartpole-demo"
-TABLES = ["participants.csv", "answers.csv", "steps.csv", "episodes.csv"]
+TABLES = ["participants.csv", "answers.csv", "passes.csv", "steps.csv", "episodes.csv"]
 
 
 def download(srv, pid):
@@ -59,7 +59,7 @@ def test():
             names = t.getnames()
             tables = {n: t.extractfile("%s/export/%s" % (P, n)).read().decode()
                       for n in TABLES if "%s/export/%s" % (P, n) in names}
-        check(sorted(tables) == sorted(TABLES), "the archive has %s/export/ with the four tables"
+        check(sorted(tables) == sorted(TABLES), "the archive has %s/export/ with the five tables"
               % P)
         check("%s/participants.json" % P in names, "and participants.json, as before")
         recs = sorted(n for n in names if n.startswith("%s/trials/%s/" % (P, user)))

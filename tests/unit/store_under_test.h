@@ -15,6 +15,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "store/store.h"
+
 /* Whether the tests run against PostgreSQL. */
 static inline bool tsu_pg(void)
 {
@@ -152,17 +154,32 @@ static inline long long tsu_value(const char *spec, const char *sql, const char 
 	return strtoll(v, NULL, 10);
 }
 
-/* Makes the new store SPEC a database of schema version 1 (as version 1 of
- * hippo left it): opened once by the current code, then taken back. */
-static inline int tsu_make_version_1(const char *spec)
+/* PostgreSQL: makes the new store SPEC a database of schema version V (as
+ * the migrations up to V left it): opened by the current code, then the
+ * versions past V taken back, newest first. (SQLite tests write the old
+ * schema themselves.) */
+static inline int tsu_pg_make_version(const char *spec, int v)
 {
-	if (tsu_pg())
-		return tsu_sql(spec,
-			       "ALTER TABLE requests DROP COLUMN header_set, DROP COLUMN repeats,"
-			       " DROP COLUMN last;"
-			       "DELETE FROM schema_version WHERE version > 1",
-			       NULL, NULL, 0);
-	return 0;
+	static const char *const undo[] = {
+		[2] = "ALTER TABLE requests DROP COLUMN header_set, DROP COLUMN repeats,"
+		      " DROP COLUMN last",
+		[3] = "ALTER TABLE answers DROP COLUMN page_hash, DROP COLUMN project_version;"
+		      "DROP TABLE passes",
+	};
+	_Static_assert(sizeof undo / sizeof undo[0] == STORE_SCHEMA_VERSION + 1,
+		       "a way back from each version");
+	char err[256], sql[64];
+	struct store *s = store_open(spec, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	store_close(s);
+	for (int i = STORE_SCHEMA_VERSION; i > v; i--)
+		if (tsu_sql(spec, undo[i], NULL, NULL, 0) < 0)
+			return -1;
+	snprintf(sql, sizeof sql, "DELETE FROM schema_version WHERE version > %d", v);
+	return tsu_sql(spec, sql, NULL, NULL, 0);
 }
 
 #endif

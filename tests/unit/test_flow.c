@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/config.h"
 #include "core/log.h"
 #include "flow/admin.h"
@@ -769,6 +771,139 @@ static void final_step_answers_are_stored_once(void)
 	CHECK_INT(p.status, STORE_COMPLETED);
 }
 
+/* The SHA-256 of TEXT in lowercase hex, into OUT (65 bytes). */
+static void sha256_hex(const char *text, char *out)
+{
+	unsigned char md[32];
+	EVP_Digest(text, strlen(text), md, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The stored answers and passes of PROJECT as "a:USER:STEP:FIELD:HASH:VERSION"
+ * and "p:USER:STEP:HASH:VERSION" lines. */
+static int add_answer_line(void *user, const struct store_answer_row *r)
+{
+	char line[256];
+	snprintf(line, sizeof line, "a:%s:%d:%s:%s:%d\n", r->user_id, r->step, r->field,
+		 r->page_hash ? r->page_hash : "-", r->project_version);
+	strncat(user, line, 4095 - strlen(user));
+	return 0;
+}
+
+static int add_pass_line(void *user, const struct store_pass_row *r)
+{
+	char line[256];
+	snprintf(line, sizeof line, "p:%s:%d:%s:%d\n", r->user_id, r->step,
+		 r->page_hash ? r->page_hash : "-", r->project_version);
+	strncat(user, line, 4095 - strlen(user));
+	return 0;
+}
+
+static void page_versions_of(const char *project, char *out)
+{
+	struct store_query q = {.project_id = project, .order = STORE_ORDER_ID};
+	out[0] = '\0';
+	CHECK_INT(store_answers_each(env.store, &q, add_answer_line, out), 0);
+	CHECK_INT(store_passes_each(env.store, &q, add_pass_line, out), 0);
+}
+
+/* Each page answered or passed is recorded with the hash of the file shown
+ * (the group's variant) and the project's version; a redeploy with another
+ * consent text gives another hash and version; a POST naming the page
+ * version it answers (pageHash) after a redeploy changed that page stores
+ * nothing and shows the new text. */
+static void page_versions_are_recorded(void)
+{
+	char dir[256], path[320], err[4096];
+	snprintf(dir, sizeof dir, "%s/pages", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/StepFiles", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/config.yml", dir);
+	write_text(path, "project:\n  id: pages-test\n  name: P\n"
+			 "  events:\n    startServerStep: null\n    stopServerStep: null\n"
+			 "  steps:\n    1: consent.html\n    2: question.html\n"
+			 "    finalStep: thanks.html\n"
+			 "trial:\n  game: CartPole-v1\n");
+	const char *consent_a = "<p>Consent A</p><input name=consent>",
+		   *consent_b = "<p>Consent B</p><input name=consent>",
+		   *variants[2] = {"<p>question zero</p>", "<p>question one</p>"};
+	char hash_a[65], hash_b[65], hash_q[2][65];
+	sha256_hex(consent_a, hash_a);
+	sha256_hex(consent_b, hash_b);
+	snprintf(path, sizeof path, "%s/StepFiles/consent.html", dir);
+	write_text(path, consent_a);
+	for (int g = 0; g < 2; g++) {
+		sha256_hex(variants[g], hash_q[g]);
+		snprintf(path, sizeof path, "%s/StepFiles/question-%d.html", dir, g);
+		write_text(path, variants[g]);
+	}
+	snprintf(path, sizeof path, "%s/StepFiles/thanks.html", dir);
+	write_text(path, "<p>You may exit now</p>");
+	if (flow_project_load(env.flow, dir, true, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	int st;
+	char q[160];
+	json_t *j = call("GET", "projectId=pages-test&userId=pv1", NULL, NULL, &st);
+	CHECK_STR(json_string_value(json_object_get(j, "pageHash")), hash_a);
+	json_decref(j);
+	snprintf(q, sizeof q, "projectId=pages-test&userId=pv1&pageHash=%s", hash_a);
+	j = call("POST", q, "{\"consent\":\"yes\"}", "application/json", &st);
+	CHECK_INT(step_of(j), 2);
+	int g = strstr(page_of(j), "question one") ? 1 : 0;
+	CHECK_STR(json_string_value(json_object_get(j, "pageHash")), hash_q[g]);
+	json_decref(j);
+	j = call("POST", "projectId=pages-test&userId=pv1", "{\"q\":\"4\"}", "application/json",
+		 &st);
+	CHECK_INT(step_of(j), 3);
+	json_decref(j);
+
+	/* pv2 is shown consent A, then the study is redeployed with consent B */
+	j = call("GET", "projectId=pages-test&userId=pv2", NULL, NULL, &st);
+	CHECK(strstr(page_of(j), "Consent A") != NULL);
+	json_decref(j);
+	snprintf(path, sizeof path, "%s/StepFiles/consent.html", dir);
+	write_text(path, consent_b);
+	if (flow_project_load(env.flow, dir, true, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	snprintf(q, sizeof q, "projectId=pages-test&userId=pv2&pageHash=%s", hash_a);
+	j = call("POST", q, "{\"consent\":\"yes\"}", "application/json", &st);
+	CHECK_INT(st, 200);
+	CHECK_INT(step_of(j), 1); /* answered consent A: nothing stored, consent B shown */
+	CHECK(strstr(page_of(j), "Consent B") != NULL);
+	CHECK_STR(json_string_value(json_object_get(j, "pageHash")), hash_b);
+	json_decref(j);
+	const char *bad[] = {"abc", "zz", "%00", hash_a + 1};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(q, sizeof q, "projectId=pages-test&userId=pv2&pageHash=%s", bad[i]);
+		j = call("POST", q, "{\"consent\":\"yes\"}", "application/json", &st);
+		CHECK_INT(st, 400);
+		json_decref(j);
+	}
+	for (char *c = hash_b; *c; c++) /* hex digits in capitals are the same hash */
+		*c = *c >= 'a' && *c <= 'f' ? (char)(*c - 'a' + 'A') : *c;
+	snprintf(q, sizeof q, "projectId=pages-test&userId=pv2&pageHash=%s", hash_b);
+	sha256_hex(consent_b, hash_b);
+	j = call("POST", q, "{\"consent\":\"yes\"}", "application/json", &st);
+	CHECK_INT(step_of(j), 2);
+	json_decref(j);
+
+	char got[4096], want[4096];
+	page_versions_of("pages-test", got);
+	snprintf(want, sizeof want,
+		 "a:pv1:1:consent:%s:1\na:pv1:2:q:%s:1\na:pv2:1:consent:%s:2\n"
+		 "p:pv1:1:%s:1\np:pv1:2:%s:1\np:pv2:1:%s:2\n",
+		 hash_a, hash_q[g], hash_b, hash_a, hash_q[g], hash_b);
+	CHECK_STR(got, want);
+}
+
 static void stop_step_ends_the_session(void)
 {
 	char dir[256], path[320], err[4096];
@@ -836,6 +971,7 @@ int main(void)
 	RUN(request_rows_are_bounded_per_participant);
 	RUN(huge_headers_are_cut_to_bounds);
 	RUN(final_step_answers_are_stored_once);
+	RUN(page_versions_are_recorded);
 	RUN(hash_groups_follow_the_original_bucketer);
 	RUN(restart_continues_and_reallocates_the_game);
 	env_close();

@@ -175,18 +175,14 @@ static void final_step_is_submitted_once(void)
 }
 
 /* A database written by schema version 1 (requests with their headers inline)
- * is brought to version 2 at open; its rows stay. */
+ * is brought to the current version at open; its rows stay. */
 static void version_1_database_is_migrated(void)
 {
 	char old[256], row[256], want[64];
 	CHECK_INT(tsu_new(old, sizeof old, dir, "v1"), 0);
 	if (tsu_pg()) {
 		/* version 1 as this backend's first migration made it */
-		char err[256];
-		struct store *s = store_open(old, err, sizeof err);
-		CHECK(s != NULL);
-		store_close(s);
-		CHECK_INT(tsu_make_version_1(old), 0);
+		CHECK_INT(tsu_pg_make_version(old, 1), 0);
 	} else {
 		static const char v1[] =
 			"PRAGMA journal_mode = WAL;"
@@ -234,6 +230,195 @@ static void version_1_database_is_migrated(void)
 	 * request counted in the new row; one header set */
 	snprintf(want, sizeof want, "%d|2|{\"a\":\"b\"}|1|1", STORE_SCHEMA_VERSION);
 	CHECK_STR(row, want);
+}
+
+/* The answers and passes of a participant as text, in order:
+ * "a:STEP:FIELD=VALUE:HASH:VERSION" and "p:STEP:HASH:VERSION" ('-' for NULL). */
+struct rows {
+	char text[8][160];
+	int n;
+};
+
+static int see_answer_page(void *user, const struct store_answer_row *r)
+{
+	struct rows *k = user;
+	if (k->n < 8)
+		snprintf(k->text[k->n++], sizeof k->text[0], "a:%d:%s=%s:%s:%d", r->step, r->field,
+			 r->value ? r->value : "-", r->page_hash ? r->page_hash : "-",
+			 r->project_version);
+	return 0;
+}
+
+static int see_pass(void *user, const struct store_pass_row *r)
+{
+	struct rows *k = user;
+	if (k->n < 8)
+		snprintf(k->text[k->n++], sizeof k->text[0], "p:%d:%s:%d", r->step,
+			 r->page_hash ? r->page_hash : "-", r->project_version);
+	return 0;
+}
+
+static void rows_of(struct store *s, const char *project, struct rows *k)
+{
+	struct store_query q = {.project_id = project};
+	memset(k, 0, sizeof *k);
+	CHECK_INT(store_answers_each(s, &q, see_answer_page, k), 0);
+	CHECK_INT(store_passes_each(s, &q, see_pass, k), 0);
+}
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* The page a participant answered or passed is kept with each answer and
+ * in one passes row per step passed (none for the final step, which is
+ * never passed); a game step's pass has the version and no hash. */
+static void pages_are_kept_with_answers_and_passes(void)
+{
+	struct store *s = open_fresh();
+	struct store_participant p;
+	bool created;
+	CHECK_INT(store_participant_ensure(s, "pages", "u1", NULL, &p, &created), 0);
+	json_t *a = json_pack("{s:s}", "consent", "yes");
+	struct store_page consent = {HASH_A, 1}, game = {NULL, 2}, final = {HASH_B, 2};
+	CHECK_INT(store_advance_page(s, p.id, 1, 2, a, false, &consent), 1);
+	CHECK_INT(store_advance_page(s, p.id, 1, 2, a, false, &consent), 0); /* stale: nothing */
+	CHECK_INT(store_advance_page(s, p.id, 2, 3, NULL, false, &game), 1);
+	CHECK_INT(store_advance(s, p.id, 3, 4, NULL, true), 1); /* page unknown */
+	json_t *c = json_pack("{s:s}", "comment", "bye");
+	CHECK_INT(store_submit_final_page(s, p.id, 4, c, &final), 1);
+	struct rows k;
+	rows_of(s, "pages", &k);
+	CHECK_INT(k.n, 5);
+	CHECK_STR(k.text[0], "a:1:consent=yes:" HASH_A ":1");
+	CHECK_STR(k.text[1], "a:4:comment=bye:" HASH_B ":2");
+	CHECK_STR(k.text[2], "p:1:" HASH_A ":1");
+	CHECK_STR(k.text[3], "p:2:-:2");
+	CHECK_STR(k.text[4], "p:3:-:0");
+
+	json_t *me = store_participant_json(s, "pages", "u1");
+	json_t *a0 = json_array_get(json_object_get(me, "answers"), 0);
+	CHECK_STR(json_string_value(json_object_get(a0, "pageHash")), HASH_A);
+	CHECK_INT(json_integer_value(json_object_get(a0, "projectVersion")), 1);
+	json_t *passes = json_object_get(me, "passes");
+	CHECK_INT(json_array_size(passes), 3);
+	json_t *p1 = json_array_get(passes, 1);
+	CHECK_INT(json_integer_value(json_object_get(p1, "step")), 2);
+	CHECK(json_is_null(json_object_get(p1, "pageHash")));
+	CHECK_INT(json_integer_value(json_object_get(p1, "projectVersion")), 2);
+	CHECK(json_is_null(json_object_get(json_array_get(passes, 2), "projectVersion")));
+	json_decref(me);
+	json_decref(a);
+	json_decref(c);
+	store_close(s);
+}
+
+/* The schema of version 2 as SQLite servers of that version wrote it
+ * (version 1's tables, then version 2's columns). */
+static const char v2_schema[] =
+	"PRAGMA journal_mode = WAL;"
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	"INSERT INTO schema_version VALUES (2);"
+	"CREATE TABLE projects (id TEXT PRIMARY KEY, name TEXT, researcher TEXT, dir TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, deployed INTEGER NOT NULL DEFAULT 0,"
+	" live_override INTEGER, updated TEXT NOT NULL);"
+	"CREATE TABLE participants (id INTEGER PRIMARY KEY, project_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,"
+	" step INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+	" UNIQUE (project_id, user_id));"
+	"CREATE TABLE answers (id INTEGER PRIMARY KEY,"
+	" participant INTEGER NOT NULL REFERENCES participants (id), step INTEGER NOT NULL,"
+	" field TEXT NOT NULL, value TEXT, time TEXT NOT NULL);"
+	"CREATE TABLE requests (id INTEGER PRIMARY KEY,"
+	" participant INTEGER NOT NULL REFERENCES participants (id), time TEXT NOT NULL,"
+	" method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
+	"CREATE TABLE header_sets (id INTEGER PRIMARY KEY,"
+	" participant INTEGER NOT NULL REFERENCES participants (id), digest BLOB NOT NULL,"
+	" headers TEXT NOT NULL, first TEXT NOT NULL, UNIQUE (participant, digest));"
+	"CREATE TABLE sessions (id INTEGER PRIMARY KEY,"
+	" participant INTEGER NOT NULL REFERENCES participants (id), step INTEGER,"
+	" started TEXT NOT NULL, stopped TEXT, reason TEXT, files TEXT);"
+	"CREATE TABLE groups (participant INTEGER NOT NULL REFERENCES participants (id),"
+	" project_id TEXT NOT NULL, n INTEGER NOT NULL, grp INTEGER NOT NULL,"
+	" assigned TEXT NOT NULL, PRIMARY KEY (participant, n));"
+	"ALTER TABLE requests ADD COLUMN header_set INTEGER REFERENCES header_sets (id);"
+	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN last TEXT;";
+
+/* A participant who answered, in a version 2 store of either backend, ids as
+ * given: the participant, then (HEADER_SET, in each backend's words) its
+ * header set, then its answer and request. */
+static const char v2_participant[] =
+	"INSERT INTO projects VALUES ('old', 'Old', 'R', '/x', 4, 1, NULL, 't');"
+	"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 2, 'active', NULL);";
+static const char v2_answered[] =
+	"INSERT INTO answers VALUES (1, 1, 1, 'consent', 'yes', 't1');"
+	"INSERT INTO requests VALUES (1, 1, 't', 'POST', 1, NULL, NULL, 1, 3, 't2');";
+
+/* A database written by schema version 2 is brought to version 3 at open:
+ * its rows stay (answers without a page), new ones carry theirs. */
+static void version_2_database_is_migrated(void)
+{
+	char old[256], row[128], want[64];
+	CHECK_INT(tsu_new(old, sizeof old, dir, "v2"), 0);
+	if (tsu_pg())
+		CHECK_INT(tsu_pg_make_version(old, 2), 0);
+	else
+		CHECK_INT(tsu_sql(old, v2_schema, NULL, NULL, 0), 0);
+	CHECK_INT(tsu_sql(old, v2_participant, NULL, NULL, 0), 0);
+	CHECK_INT(tsu_sql(old,
+			  tsu_pg() ? "INSERT INTO header_sets VALUES (1, 1, '\\x00', '{}', 't')"
+				   : "INSERT INTO header_sets VALUES (1, 1, x'00', '{}', 't')",
+			  NULL, NULL, 0),
+		  0);
+	CHECK_INT(tsu_sql(old, v2_answered, NULL, NULL, 0), 0);
+	if (tsu_pg()) /* the sequences past the ids given */
+		CHECK_INT(tsu_sql(old,
+				  "SELECT setval('participants_id_seq', 10),"
+				  " setval('answers_id_seq', 10), setval('requests_id_seq', 10),"
+				  " setval('header_sets_id_seq', 10)",
+				  NULL, NULL, 0),
+			  0);
+	char err[256] = "";
+	struct store *s = store_open(old, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct store_participant p;
+	CHECK_INT(store_participant_get(s, "old", "u1", &p), 1);
+	CHECK_INT(p.step, 2);
+	struct store_page pg = {HASH_B, 4};
+	json_t *a = json_pack("{s:s}", "q", "42");
+	CHECK_INT(store_advance_page(s, p.id, 2, 3, a, false, &pg), 1);
+	json_decref(a);
+	struct rows k;
+	rows_of(s, "old", &k);
+	CHECK_INT(k.n, 3);
+	CHECK_STR(k.text[0], "a:1:consent=yes:-:0");
+	CHECK_STR(k.text[1], "a:2:q=42:" HASH_B ":4");
+	CHECK_STR(k.text[2], "p:2:" HASH_B ":4");
+	int v = 0;
+	CHECK_INT(store_project_put(s, "old", "Old", "R", "/x", true, &v), 0);
+	CHECK_INT(v, 5); /* the deployed versions go on */
+	store_close(s);
+
+	CHECK_INT(tsu_sql(old,
+			  "SELECT (SELECT max(version) FROM schema_version),"
+			  " (SELECT count(*) FROM schema_version),"
+			  " (SELECT count(*) FROM answers),"
+			  " (SELECT repeats || last FROM requests WHERE id = 1),"
+			  " (SELECT count(*) FROM passes)",
+			  NULL, row, sizeof row),
+		  0);
+	/* the version (PostgreSQL: a row per version, SQLite: one); both
+	 * answers; the request row as it was; the pass */
+	snprintf(want, sizeof want, "3|%d|2|3t2|1", tsu_pg() ? 3 : 1);
+	CHECK_STR(row, want);
+	/* and it opens again at version 3 without migrating twice */
+	s = store_open(old, err, sizeof err);
+	CHECK(s != NULL);
+	store_close(s);
 }
 
 static void sessions_open_close_and_survive_reopen(void)
@@ -356,6 +541,8 @@ int main(void)
 	RUN(group_counts_are_per_project);
 	RUN(final_step_is_submitted_once);
 	RUN(version_1_database_is_migrated);
+	RUN(pages_are_kept_with_answers_and_passes);
+	RUN(version_2_database_is_migrated);
 	RUN(sessions_open_close_and_survive_reopen);
 	RUN(projects_versions_and_live_override);
 	RUN(step_counts_group_by_step);

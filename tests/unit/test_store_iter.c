@@ -405,10 +405,7 @@ static void read_only_reads_version_1_without_migrating(void)
 	char spec[256], err[256] = "", v[64];
 	CHECK_INT(tsu_new(spec, sizeof spec, dir, "v1"), 0);
 	if (tsu_pg()) {
-		struct store *s = store_open(spec, err, sizeof err);
-		CHECK(s != NULL);
-		store_close(s);
-		CHECK_INT(tsu_make_version_1(spec), 0);
+		CHECK_INT(tsu_pg_make_version(spec, 1), 0);
 	} else {
 		static const char v1[] =
 			"CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -452,6 +449,78 @@ static void read_only_reads_version_1_without_migrating(void)
 	store_close(ro);
 	CHECK_INT(tsu_sql(spec, "SELECT max(version) FROM schema_version", NULL, v, sizeof v), 0);
 	CHECK_STR(v, "1");
+}
+
+static int see_answer_page(void *user, const struct store_answer_row *r)
+{
+	struct seen *k = user;
+	snprintf(k->text[k->n], sizeof k->text[0], "%s:%d:%s:%s:%d", r->user_id, r->step,
+		 r->field, r->page_hash ? r->page_hash : "-", r->project_version);
+	k->n++;
+	return 0;
+}
+
+static int see_pass(void *user, const struct store_pass_row *r)
+{
+	struct seen *k = user;
+	k->n++;
+	return 0;
+}
+
+/* A version 2 database (answers without their page, no passes table) is read
+ * as it is: its answers with no page, no passes, no migration. */
+static void read_only_reads_version_2_without_migrating(void)
+{
+	char spec[256], err[256] = "", v[64];
+	CHECK_INT(tsu_new(spec, sizeof spec, dir, "v2"), 0);
+	if (tsu_pg()) {
+		CHECK_INT(tsu_pg_make_version(spec, 2), 0);
+	} else {
+		static const char v2[] =
+			"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+			"INSERT INTO schema_version VALUES (2);"
+			"CREATE TABLE participants (id INTEGER PRIMARY KEY,"
+			" project_id TEXT NOT NULL, user_id TEXT NOT NULL, created TEXT NOT NULL,"
+			" updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
+			" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+			" UNIQUE (project_id, user_id));"
+			"CREATE TABLE answers (id INTEGER PRIMARY KEY, participant INTEGER NOT NULL,"
+			" step INTEGER NOT NULL, field TEXT NOT NULL, value TEXT, time TEXT NOT NULL);"
+			"CREATE TABLE sessions (id INTEGER PRIMARY KEY, participant INTEGER NOT NULL,"
+			" step INTEGER, started TEXT NOT NULL, stopped TEXT, reason TEXT, files TEXT);"
+			"CREATE TABLE groups (participant INTEGER NOT NULL, project_id TEXT NOT NULL,"
+			" n INTEGER NOT NULL, grp INTEGER NOT NULL, assigned TEXT NOT NULL);";
+		CHECK_INT(tsu_sql(spec, v2, NULL, NULL, 0), 0);
+	}
+	CHECK_INT(tsu_sql(spec,
+			  "INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 2, 'active',"
+			  " NULL);"
+			  "INSERT INTO answers VALUES (1, 1, 1, 'consent', 'yes', 't');",
+			  NULL, NULL, 0),
+		  0);
+
+	struct store *ro = NULL;
+	CHECK_INT(store_open_flags(spec, STORE_READ_ONLY, &ro, err, sizeof err), 0);
+	if (!ro) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct store_query q = {.project_id = "old"};
+	struct seen k = {0};
+	CHECK_INT(store_answers_each(ro, &q, see_answer_page, &k), 0);
+	CHECK_INT(k.n, 1);
+	CHECK_STR(k.text[0], "u1:1:consent:-:0");
+	memset(&k, 0, sizeof k);
+	CHECK_INT(store_passes_each(ro, &q, see_pass, &k), 0);
+	CHECK_INT(k.n, 0);
+	json_t *me = store_participant_json(ro, "old", "u1");
+	CHECK(me != NULL);
+	CHECK_INT(json_array_size(json_object_get(me, "answers")), 1);
+	CHECK_INT(json_array_size(json_object_get(me, "passes")), 0);
+	json_decref(me);
+	store_close(ro);
+	CHECK_INT(tsu_sql(spec, "SELECT max(version) FROM schema_version", NULL, v, sizeof v), 0);
+	CHECK_STR(v, "2");
 }
 
 static void read_only_refuses_a_newer_schema(void)
@@ -660,6 +729,7 @@ int main(void)
 	RUN(projects_are_read_one_or_all);
 	RUN(read_only_reads_beside_a_writer_and_writes_nothing);
 	RUN(read_only_reads_version_1_without_migrating);
+	RUN(read_only_reads_version_2_without_migrating);
 	RUN(read_only_refuses_a_newer_schema);
 	RUN(stores_opened_at_once_migrate_once);
 	RUN(groups_are_assigned_exactly_across_servers);
