@@ -1,14 +1,12 @@
-/* The PostgreSQL backend: the URL, connections, statements, schema and
- * migrations, the request-batch thread, and the backend table (see
+/* The PostgreSQL backend: the schema and its migrations, the statements, the
+ * request-batch thread, opening and closing, and the backend table (see
  * store_pg.h and docs/data.md). */
-#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
-#include "core/log.h"
 #include "store/store_pg.h"
 
 /* Advisory lock keys (two int4 keys: a class, then an object): the schema
@@ -90,43 +88,43 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 /* Text ordered as SQLite orders it (bytes), whatever the database's collation. */
 #define C_ORDER " COLLATE \"C\""
 /* The columns the participant iterator reads (struct store_participant_row). */
-#define PART_COLS                                                                              \
-	"SELECT p.id, p.project_id, p.user_id, p.created, p.updated, p.step, p.status, p.crowd,"  \
-	" (SELECT string_agg(g.grp::text, ';' ORDER BY g.n) FROM groups g"                      \
-	"   WHERE g.participant = p.id),"                                                         \
-	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                          \
-	" (SELECT min(s.started" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"         \
-	" (SELECT max(s.stopped" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"         \
+#define PART_COLS                                                                                  \
+	"SELECT p.id, p.project_id, p.user_id, p.created, p.updated, p.step, p.status, p.crowd,"   \
+	" (SELECT string_agg(g.grp::text, ';' ORDER BY g.n) FROM groups g"                         \
+	"   WHERE g.participant = p.id),"                                                          \
+	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                           \
+	" (SELECT min(s.started" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"          \
+	" (SELECT max(s.stopped" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"          \
 	" (SELECT s.reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)" \
 	" FROM participants p"
 #define BY_CREATION " ORDER BY p.created" C_ORDER ", p.id"
 /* Rows of a project's participants ($1), oldest participant first, or of
  * one participant ($1 its id). */
-#define OF_PROJECT " JOIN participants p ON p.id = x.participant WHERE p.project_id = $1"
+#define OF_PROJECT       " JOIN participants p ON p.id = x.participant WHERE p.project_id = $1"
 #define OF_PROJECT_ORDER BY_CREATION ", x.id"
-#define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = $1"
-#define ANSWER_COLS                                                                            \
-	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"     \
+#define OF_ONE           " JOIN participants p ON p.id = x.participant WHERE x.participant = $1"
+#define ANSWER_COLS                                                                                \
+	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"      \
 	" x.page_hash, coalesce(x.project_version, 0)::integer FROM answers x"
-#define ANSWER_V2_COLS                                                                         \
-	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"     \
+#define ANSWER_V2_COLS                                                                             \
+	"SELECT x.participant::bigint, p.user_id, x.step::integer, x.field, x.value, x.time,"      \
 	" NULL::text, 0::integer FROM answers x"
-#define PASS_COLS                                                                              \
-	"SELECT x.participant, p.user_id, x.step, x.page_hash, coalesce(x.project_version, 0),"  \
+#define PASS_COLS                                                                                  \
+	"SELECT x.participant, p.user_id, x.step, x.page_hash, coalesce(x.project_version, 0),"    \
 	" x.time FROM passes x"
 #define GROUP_COLS "SELECT x.participant, p.user_id, x.n, x.grp, x.assigned FROM groups x"
-#define SESS_COLS                                                                              \
-	"SELECT x.participant, p.user_id, x.step, x.started, x.stopped, x.reason, x.files"       \
+#define SESS_COLS                                                                                  \
+	"SELECT x.participant, p.user_id, x.step, x.started, x.stopped, x.reason, x.files"         \
 	" FROM sessions x"
-#define REQ_COLS                                                                               \
-	"SELECT x.participant, p.user_id, x.time, coalesce(x.last, x.time), x.method, x.step,"   \
-	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                        \
+#define REQ_COLS                                                                                   \
+	"SELECT x.participant, p.user_id, x.time, coalesce(x.last, x.time), x.method, x.step,"     \
+	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                         \
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
-#define REQ_V1_COLS                                                                            \
-	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
+#define REQ_V1_COLS                                                                                \
+	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"    \
 	" FROM requests x"
 
-static const char *const stmt_sql[PG_COUNT] = {
+const char *const store__pg_sql[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
@@ -159,8 +157,9 @@ static const char *const stmt_sql[PG_COUNT] = {
 	[PG_ANSWER_INSERT] = "INSERT INTO answers"
 			     " (participant, step, field, value, time, page_hash, project_version)"
 			     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	[PG_PASS_INSERT] = "INSERT INTO passes (participant, step, page_hash, project_version, time)"
-			   " VALUES ($1, $2, $3, $4, $5)",
+	[PG_PASS_INSERT] =
+		"INSERT INTO passes (participant, step, page_hash, project_version, time)"
+		" VALUES ($1, $2, $3, $4, $5)",
 	[PG_GROUP_GET] = "SELECT grp FROM groups WHERE participant = $1 AND n = $2",
 	[PG_GROUP_LOCK] = "SELECT 1 FROM pg_advisory_xact_lock(" LOCK_GROUPS ", hashtext($1))",
 	[PG_GROUP_COUNTS] = "SELECT grp, count(*) FROM groups WHERE project_id = $1 AND n = $2"
@@ -175,11 +174,12 @@ static const char *const stmt_sql[PG_COUNT] = {
 	[PG_SESS_CLOSE_ALL] = "UPDATE sessions SET stopped = $1, reason = $2 WHERE stopped IS NULL",
 	[PG_SESS_OPEN] = "SELECT count(*) FROM sessions WHERE stopped IS NULL",
 	[PG_PROJ_LOCK] = "SELECT version FROM projects WHERE id = $1 FOR UPDATE",
-	[PG_PROJ_PUT] = "INSERT INTO projects (id, name, researcher, dir, version, deployed, updated)"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7)"
-			" ON CONFLICT (id) DO UPDATE SET name = $2, researcher = $3, dir = $4,"
-			" version = $5, deployed = $6, updated = $7,"
-			" live_override = CASE WHEN $6 <> 0 THEN NULL ELSE projects.live_override END",
+	[PG_PROJ_PUT] =
+		"INSERT INTO projects (id, name, researcher, dir, version, deployed, updated)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+		" ON CONFLICT (id) DO UPDATE SET name = $2, researcher = $3, dir = $4,"
+		" version = $5, deployed = $6, updated = $7,"
+		" live_override = CASE WHEN $6 <> 0 THEN NULL ELSE projects.live_override END",
 	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
 	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
 	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
@@ -208,298 +208,6 @@ static const char *const stmt_sql[PG_COUNT] = {
 			 " coalesce(live_override, -1), updated FROM projects"
 			 " WHERE $1::text IS NULL OR id = $1 ORDER BY id" C_ORDER,
 };
-
-/* ------------------------------------------------------------ messages */
-
-/* MSG on one line (newlines and tabs as spaces, runs of spaces as one,
- * trimmed) with each of SECRETS (NULL-terminated list, may be NULL) replaced
- * by "***", into OUT. */
-static void message_clean(const char *msg, const char *const *secrets, char *out, size_t len)
-{
-	size_t o = 0;
-	if (len == 0)
-		return;
-	for (const char *p = msg ? msg : ""; *p && o + 1 < len;) {
-		size_t slen = 0;
-		for (size_t i = 0; secrets && secrets[i] && !slen; i++)
-			if (secrets[i][0] && strncmp(p, secrets[i], strlen(secrets[i])) == 0)
-				slen = strlen(secrets[i]);
-		if (slen) {
-			for (const char *m = "***"; *m && o + 1 < len; m++)
-				out[o++] = *m;
-			p += slen;
-			continue;
-		}
-		char ch = *p == '\n' || *p == '\t' || *p == '\r' ? ' ' : *p;
-		p++;
-		if (ch == ' ' && (o == 0 || out[o - 1] == ' '))
-			continue;
-		out[o++] = ch;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
-}
-
-void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresult *r)
-{
-	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	if (!m)
-		m = k->c ? PQerrorMessage(k->c) : "out of memory";
-	const char *secrets[] = {s->secret, NULL};
-	message_clean(m && *m ? m : "unknown error", secrets, k->err, sizeof k->err);
-	s->last_failed = k;
-}
-
-/* ------------------------------------------------------------ statements */
-
-static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id)
-{
-	if (k->prepared[id])
-		return 0;
-	char name[16];
-	snprintf(name, sizeof name, "h%d", (int)id);
-	PGresult *r = PQprepare(k->c, name, stmt_sql[id], 0, NULL);
-	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		store__pg_fail(s, k, r);
-	PQclear(r);
-	k->prepared[id] = ok;
-	return ok ? 0 : -1;
-}
-
-#define MAX_PARAMS 8
-
-/* The arrays PQexecPrepared takes, from P. */
-struct params {
-	const char *v[MAX_PARAMS];
-	int len[MAX_PARAMS], fmt[MAX_PARAMS];
-};
-
-static void params_of(int n, const struct store__pg_param *p, struct params *a)
-{
-	for (int i = 0; i < n && i < MAX_PARAMS; i++) {
-		a->v[i] = p[i].v;
-		a->len[i] = p[i].len;
-		a->fmt[i] = p[i].binary ? 1 : 0;
-	}
-}
-
-PGresult *store__pg_run(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id,
-			int n, const struct store__pg_param *p, bool binary_result)
-{
-	if (n > MAX_PARAMS || prepare(s, k, id) < 0)
-		return NULL;
-	struct params a;
-	params_of(n, p, &a);
-	char name[16];
-	snprintf(name, sizeof name, "h%d", (int)id);
-	PGresult *r = PQexecPrepared(k->c, name, n, a.v, a.len, a.fmt, binary_result ? 1 : 0);
-	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return r;
-	store__pg_fail(s, k, r);
-	PQclear(r);
-	return NULL;
-}
-
-long long store__pg_exec(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id,
-			 int n, const struct store__pg_param *p)
-{
-	PGresult *r = store__pg_run(s, k, id, n, p, false);
-	if (!r)
-		return -1;
-	const char *t = PQcmdTuples(r);
-	long long changed = t && *t ? strtoll(t, NULL, 10) : 0;
-	PQclear(r);
-	return changed;
-}
-
-int store__pg_send(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id, int n,
-		   const struct store__pg_param *p, bool binary_result)
-{
-	if (n > MAX_PARAMS || prepare(s, k, id) < 0)
-		return -1;
-	struct params a;
-	params_of(n, p, &a);
-	char name[16];
-	snprintf(name, sizeof name, "h%d", (int)id);
-	if (!PQsendQueryPrepared(k->c, name, n, a.v, a.len, a.fmt, binary_result ? 1 : 0) ||
-	    !PQsetSingleRowMode(k->c)) {
-		store__pg_fail(s, k, NULL);
-		return -1;
-	}
-	return 0;
-}
-
-int store__pg_begin(struct store__pg *s, struct store__pg_conn *k)
-{
-	return store__pg_exec(s, k, PG_BEGIN, 0, NULL) < 0 ? -1 : 0;
-}
-
-int store__pg_commit(struct store__pg *s, struct store__pg_conn *k)
-{
-	return store__pg_exec(s, k, PG_COMMIT, 0, NULL) < 0 ? -1 : 0;
-}
-
-void store__pg_rollback(struct store__pg *s, struct store__pg_conn *k)
-{
-	char keep[sizeof k->err];
-	memcpy(keep, k->err, sizeof keep); /* the error that made it roll back */
-	if (PQtransactionStatus(k->c) != PQTRANS_IDLE)
-		store__pg_exec(s, k, PG_ROLLBACK, 0, NULL);
-	memcpy(k->err, keep, sizeof keep);
-}
-
-long long store__pg_ll(const PGresult *r, int row, int c)
-{
-	if (PQgetisnull(r, row, c))
-		return 0;
-	const char *v = PQgetvalue(r, row, c);
-	if (PQfformat(r, c) == 0)
-		return strtoll(v, NULL, 10);
-	int len = PQgetlength(r, row, c);
-	uint64_t x = 0;
-	for (int i = 0; i < len && i < 8; i++)
-		x = x << 8 | (unsigned char)v[i];
-	if (len == 4)
-		return (int32_t)(uint32_t)x;
-	if (len == 2)
-		return (int16_t)(uint16_t)x;
-	return (long long)x;
-}
-
-const char *store__pg_text(const PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
-}
-
-struct store__pg_param store__pg_int(char *buf, long long v)
-{
-	snprintf(buf, 24, "%lld", v);
-	return (struct store__pg_param){.v = buf};
-}
-
-struct store__pg_param store__pg_str(const char *v)
-{
-	return (struct store__pg_param){.v = v};
-}
-
-/* ------------------------------------------------------------ connections */
-
-static void notice_quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg; /* "relation already exists, skipping" and the like */
-}
-
-/* What every connection sets once it is (re)connected. */
-static int conn_setup(struct store__pg *s, struct store__pg_conn *k)
-{
-	memset(k->prepared, 0, sizeof k->prepared);
-	PQsetNoticeProcessor(k->c, notice_quiet, NULL);
-	if (!s->read_only)
-		return 0;
-	PGresult *r = PQexec(k->c, "SET default_transaction_read_only = on");
-	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		store__pg_fail(s, k, r);
-	PQclear(r);
-	return ok ? 0 : -1;
-}
-
-static int conn_open(struct store__pg *s, struct store__pg_conn *k, const char *name, char *err,
-		     size_t errlen)
-{
-	/* The URL's own parameters override the defaults before it; the ones
-	 * after it override the URL. */
-	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
-				    "client_encoding", NULL};
-	const char *const vals[] = {"10", "hippo", s->url, "UTF8", NULL};
-	k->name = name;
-	k->c = PQconnectdbParams(keys, vals, 1);
-	if (!k->c || PQstatus(k->c) != CONNECTION_OK) {
-		store__pg_fail(s, k, NULL);
-		snprintf(err, errlen, "%s: cannot connect: %s", s->masked, k->err);
-		return -1;
-	}
-	if (conn_setup(s, k) < 0) {
-		snprintf(err, errlen, "%s: %s", s->masked, k->err);
-		return -1;
-	}
-	return 0;
-}
-
-bool store__pg_retry(struct store__pg *s, struct store__pg_conn *k, int *attempt)
-{
-	if ((*attempt)++ > 0 || !k->c || PQstatus(k->c) != CONNECTION_BAD)
-		return false;
-	log_warn("store", "the connection to PostgreSQL broke: reconnecting",
-		 "store=\"%s\" connection=%s error=\"%s\"", s->masked, k->name, k->err);
-	PQreset(k->c);
-	if (PQstatus(k->c) != CONNECTION_OK || conn_setup(s, k) < 0) {
-		store__pg_fail(s, k, NULL);
-		log_error("store", "cannot reconnect to PostgreSQL", "store=\"%s\" error=\"%s\"",
-			  s->masked, k->err);
-		return false;
-	}
-	log_info("store", "reconnected to PostgreSQL", "store=\"%s\" connection=%s", s->masked,
-		 k->name);
-	return true;
-}
-
-/* ------------------------------------------------------------ the URL */
-
-/* Checks URL (the whole "postgresql://..." spec) before connecting: the form,
- * and a database named. *SECRET gets its password (free()), NULL when none.
- * Messages name the URL as MASKED. */
-static int url_check(const char *url, char **secret, const char *masked, char *err,
-		     size_t errlen)
-{
-	*secret = NULL;
-	const char *rest = strchr(url, ':') + 1;
-	if (strncmp(rest, "//", 2) != 0) {
-		snprintf(err, errlen, "%s: not a PostgreSQL URL: expected "
-				      "postgresql://USER@HOST:PORT/DATABASE", masked);
-		return -1;
-	}
-	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(url, &perr);
-	if (!opts) {
-		/* libpq quotes what it could not read, which may be the password as
-		 * written in the URL */
-		struct store__span sp[STORE__SECRETS_MAX];
-		size_t n = store__spec_secrets(url, sp, STORE__SECRETS_MAX);
-		char raw[STORE__SECRETS_MAX][256], m[256];
-		const char *secrets[STORE__SECRETS_MAX + 1] = {0};
-		for (size_t i = 0; i < n; i++) {
-			snprintf(raw[i], sizeof raw[i], "%.*s", (int)sp[i].len, url + sp[i].off);
-			secrets[i] = raw[i];
-		}
-		message_clean(perr ? perr : "out of memory", secrets, m, sizeof m);
-		snprintf(err, errlen, "%s: bad PostgreSQL URL: %s", masked, m);
-		PQfreemem(perr);
-		return -1;
-	}
-	const char *db = NULL, *pw = NULL;
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (strcmp(o->keyword, "dbname") == 0)
-			db = o->val;
-		else if (strcmp(o->keyword, "password") == 0)
-			pw = o->val;
-	}
-	int rc = 0;
-	if (!db || !*db) {
-		snprintf(err, errlen, "%s: no database named: expected "
-				      "postgresql://USER@HOST:PORT/DATABASE", masked);
-		rc = -1;
-	} else if (pw && *pw && !(*secret = strdup(pw))) {
-		snprintf(err, errlen, "out of memory");
-		rc = -1;
-	}
-	PQconninfoFree(opts);
-	return rc;
-}
 
 /* ------------------------------------------------------------ schema */
 
@@ -550,15 +258,18 @@ static int schema_migrate(struct store__pg *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (exec_fixed(s, k, "BEGIN") < 0 ||
-	    exec_fixed(s, k, "CREATE TABLE IF NOT EXISTS schema_version"
-			     " (version INTEGER NOT NULL)") < 0 ||
+	    exec_fixed(s, k,
+		       "CREATE TABLE IF NOT EXISTS schema_version"
+		       " (version INTEGER NOT NULL)") < 0 ||
 	    (v = schema_version(s, k)) < 0) {
 		snprintf(err, errlen, "%s: schema version: %s", s->masked, k->err);
 		goto out;
 	}
 	if (v > STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: the database has schema version %d, newer than this "
-				      "hippo's %d", s->masked, v, STORE_SCHEMA_VERSION);
+		snprintf(err, errlen,
+			 "%s: the database has schema version %d, newer than this "
+			 "hippo's %d",
+			 s->masked, v, STORE_SCHEMA_VERSION);
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
@@ -648,8 +359,8 @@ static void pg_close(void *db)
 }
 
 /* WHERE is the spec after "SCHEME:". */
-static int pg_open_as(const char *scheme, const char *where, unsigned flags, void **out,
-		      char *err, size_t errlen)
+static int pg_open_as(const char *scheme, const char *where, unsigned flags, void **out, char *err,
+		      size_t errlen)
 {
 	*out = NULL;
 	struct store__pg *s = calloc(1, sizeof *s);
@@ -670,8 +381,8 @@ static int pg_open_as(const char *scheme, const char *where, unsigned flags, voi
 	pthread_cond_init(&s->bg_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	int rc = -1;
-	if (url_check(s->url, &s->secret, s->masked, err, errlen) < 0 ||
-	    conn_open(s, &s->main, "main", err, errlen) < 0)
+	if (store__pg_url_check(s->url, &s->secret, s->masked, err, errlen) < 0 ||
+	    store__pg_connect(s, &s->main, "main", err, errlen) < 0)
 		goto out;
 	if (s->read_only) {
 		s->version = schema_version(s, &s->main);
@@ -684,16 +395,17 @@ static int pg_open_as(const char *scheme, const char *where, unsigned flags, voi
 			goto out;
 		}
 		if (s->version > STORE_SCHEMA_VERSION) {
-			snprintf(err, errlen, "%s: the database has schema version %d, newer than "
-					      "this hippo's %d", s->masked, s->version,
-				 STORE_SCHEMA_VERSION);
+			snprintf(err, errlen,
+				 "%s: the database has schema version %d, newer than "
+				 "this hippo's %d",
+				 s->masked, s->version, STORE_SCHEMA_VERSION);
 			goto out;
 		}
 		rc = 0;
 		goto out;
 	}
 	if (schema_migrate(s, err, errlen) < 0 ||
-	    conn_open(s, &s->batch, "batch", err, errlen) < 0)
+	    store__pg_connect(s, &s->batch, "batch", err, errlen) < 0)
 		goto out;
 	if (pthread_create(&s->bg, NULL, bg_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the store's batch thread");
@@ -726,24 +438,22 @@ static const char *pg_errmsg(void *db)
 	return s->last_failed ? s->last_failed->err : "no error";
 }
 
-#define PG_SLOTS                                                  \
-	.close = pg_close, .errmsg = pg_errmsg, .flush = store__pg_flush, \
-	.participant_get = store__pg_participant_get,             \
-	.participant_ensure = store__pg_participant_ensure,       \
-	.request_log = store__pg_request_log, .advance = store__pg_advance, \
-	.submit_final = store__pg_submit_final, .group_get = store__pg_group_get, \
-	.group_assign = store__pg_group_assign, .session_start = store__pg_session_start, \
-	.session_end = store__pg_session_end, .session_last = store__pg_session_last, \
-	.sessions_close_all = store__pg_sessions_close_all,       \
-	.sessions_open = store__pg_sessions_open, .project_put = store__pg_project_put, \
-	.project_live_get = store__pg_project_live_get,           \
-	.project_live_set = store__pg_project_live_set,           \
-	.participants = store__pg_participants, .answers = store__pg_answers, \
-	.groups = store__pg_groups, .sessions = store__pg_sessions, \
-	.requests = store__pg_requests, .passes = store__pg_passes,  \
-	.step_counts = store__pg_step_counts,                     \
-	.projects = store__pg_projects
+#define PG_SLOTS                                                                                   \
+	.close = pg_close, .errmsg = pg_errmsg, .flush = store__pg_flush,                          \
+	.participant_get = store__pg_participant_get,                                              \
+	.participant_ensure = store__pg_participant_ensure, .request_log = store__pg_request_log,  \
+	.advance = store__pg_advance, .submit_final = store__pg_submit_final,                      \
+	.group_get = store__pg_group_get, .group_assign = store__pg_group_assign,                  \
+	.session_start = store__pg_session_start, .session_end = store__pg_session_end,            \
+	.session_last = store__pg_session_last,                                                    \
+	.sessions_close_all = store__pg_sessions_close_all,                                        \
+	.sessions_open = store__pg_sessions_open, .project_put = store__pg_project_put,            \
+	.project_live_get = store__pg_project_live_get,                                            \
+	.project_live_set = store__pg_project_live_set, .participants = store__pg_participants,    \
+	.answers = store__pg_answers, .groups = store__pg_groups, .sessions = store__pg_sessions,  \
+	.requests = store__pg_requests, .passes = store__pg_passes,                                \
+	.step_counts = store__pg_step_counts, .projects = store__pg_projects
 
 const struct store_backend store__postgresql = {.scheme = "postgresql", .open = pg_open, PG_SLOTS};
-const struct store_backend store__postgres = {.scheme = "postgres", .open = pg_open_short,
-					      PG_SLOTS};
+const struct store_backend store__postgres = {
+	.scheme = "postgres", .open = pg_open_short, PG_SLOTS};

@@ -1,8 +1,9 @@
-/* The PostgreSQL backend of the participant store, shared by its three files
- * (store__pg_ prefix): store_pg.c (the URL, connections, statements, schema
- * and migrations, the request-batch thread, the backend table),
- * store_pg_write.c (the writes and the request batches), store_pg_read.c
- * (the iterators).
+/* The PostgreSQL backend of the participant store, shared by its files
+ * (store__pg_ prefix): store_pg.c (the schema and migrations, the statements,
+ * the request-batch thread, open and close, the backend table),
+ * store_pg_conn.c (the URL, connections, running statements, messages),
+ * store_pg_write.c (the writes), store_pg_batch.c (the request records),
+ * store_pg_read.c (the iterators).
  *
  * One connection for the callers behind a mutex (as the SQLite backend), and
  * one of its own for the thread that commits the request batches, so a GET
@@ -79,9 +80,9 @@ enum store__pg_stmt {
 /* One connection and the statements prepared on it. */
 struct store__pg_conn {
 	PGconn *c;
-	const char *name;          /* "main" or "batch", for the log */
+	const char *name; /* "main" or "batch", for the log */
 	bool prepared[PG_COUNT];
-	char err[512];             /* the last error, one line, password masked */
+	char err[512]; /* the last error, one line, password masked */
 };
 
 /* A bound parameter: V (NULL: SQL NULL) as text, or LEN bytes when BINARY. */
@@ -94,12 +95,12 @@ struct store__pg_param {
 #define PG_PENDING_MAX 256
 
 struct store__pg {
-	char *url;                 /* the connection URL (with its password) */
-	char *secret;              /* the password, to keep out of messages; NULL when none */
-	char masked[512];          /* the URL as logged: store_spec_masked() */
+	char *url;        /* the connection URL (with its password) */
+	char *secret;     /* the password, to keep out of messages; NULL when none */
+	char masked[512]; /* the URL as logged: store_spec_masked() */
 	bool read_only;
-	int version;               /* the database's schema version */
-	pthread_mutex_t mu;        /* main, and what the callers share */
+	int version;        /* the database's schema version */
+	pthread_mutex_t mu; /* main, and what the callers share */
 	struct store__pg_conn main;
 	struct store__pg_conn *last_failed; /* whose err store_errmsg() shows */
 	/* Request records wait in PENDING (under mu) and are committed in
@@ -114,6 +115,17 @@ struct store__pg {
 	bool bg_started, bg_stop;
 };
 
+/* The SQL of each statement (store_pg.c). */
+extern const char *const store__pg_sql[PG_COUNT];
+
+/* store_pg_conn.c: checks URL (the whole "postgresql://..." spec) before
+ * connecting: the form, and a database named. *SECRET gets its password
+ * (free()), NULL when none. Messages name the URL as MASKED. 0 or -1. */
+int store__pg_url_check(const char *url, char **secret, const char *masked, char *err,
+			size_t errlen);
+/* Connects K (NAME for the log) to s->url; 0, or -1 with a message in ERR. */
+int store__pg_connect(struct store__pg *s, struct store__pg_conn *k, const char *name, char *err,
+		      size_t errlen);
 /* Runs statement ID on K with N parameters; results in binary format when
  * BINARY_RESULT. Returns the result (PQclear it) when the statement
  * succeeded, or NULL with the error in K->err. */
@@ -143,6 +155,26 @@ const char *store__pg_text(const PGresult *r, int row, int c);
 /* Text parameters: a number in BUF (>= 24 bytes); a string (NULL: SQL NULL). */
 struct store__pg_param store__pg_int(char *buf, long long v);
 struct store__pg_param store__pg_str(const char *v);
+
+/* Parameters and retries, for the files of the backend: PG_PARAMS(p...)
+ * gives the count and the array of parameters; PG_WITH_RETRY runs OP (an
+ * expression giving an int, negative on failure) on K again once after K's
+ * connection broke (store__pg_retry). */
+#define PG_INT(b, v) store__pg_int(b, v)
+#define PG_STR(v)    store__pg_str(v)
+#define PG_PARAMS(...)                                                                             \
+	(sizeof((struct store__pg_param[]){__VA_ARGS__}) / sizeof(struct store__pg_param)),        \
+		(struct store__pg_param[])                                                         \
+	{                                                                                          \
+		__VA_ARGS__                                                                        \
+	}
+#define PG_WITH_RETRY(s, k, rc, op)                                                                \
+	do {                                                                                       \
+		int attempt_ = 0;                                                                  \
+		do {                                                                               \
+			rc = (op);                                                                 \
+		} while (rc < 0 && store__pg_retry(s, k, &attempt_));                              \
+	} while (0)
 
 /* Commits the pending request records (takes both locks in turn). */
 int store__pg_flush_pending(struct store__pg *s);

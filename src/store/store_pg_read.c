@@ -6,7 +6,7 @@
 #include "store/store_pg.h"
 
 #define TEXT(r, c) store__pg_text(r, 0, c)
-#define LL(r, c) store__pg_ll(r, 0, c)
+#define LL(r, c)   store__pg_ll(r, 0, c)
 
 /* The caller's function and its argument. */
 struct sink {
@@ -70,13 +70,12 @@ static int stream(struct store__pg *s, enum store__pg_stmt id, int n,
 }
 
 /* The rows of Q: statement ONE_ID for one participant, else PROJECT_ID. */
-static int iterate(struct store__pg *s, const struct store_query *q,
-		   enum store__pg_stmt project_id, enum store__pg_stmt one_id, bool binary,
-		   row_fn row, const struct sink *k)
+static int iterate(struct store__pg *s, const struct store_query *q, enum store__pg_stmt project_id,
+		   enum store__pg_stmt one_id, bool binary, row_fn row, const struct sink *k)
 {
 	char b[24];
-	struct store__pg_param p = q->participant ? store__pg_int(b, q->participant)
-						  : store__pg_str(q->project_id);
+	struct store__pg_param p =
+		q->participant ? store__pg_int(b, q->participant) : store__pg_str(q->project_id);
 	return stream(s, q->participant ? one_id : project_id, 1, &p, binary, row, k);
 }
 

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(secret, in + sp[i].off, sp[i].len);
 			secret[sp[i].len] = '\0';
 			const char *first = strstr(in, secret);
-			if (first == in + sp[i].off && !strstr(first + 1, secret) && strstr(out, secret))
+			if (first == in + sp[i].off && !strstr(first + 1, secret) &&
+			    strstr(out, secret))
 				abort();
 		}
 		store_spec_masked(out, again, len + 256);

@@ -69,8 +69,7 @@ static inline int tsu_new(char *out, size_t len, const char *dir, const char *na
  * SQL has no parameter), "?1" bound to ARG. OUT (may be NULL) gets the first
  * row, its columns separated by '|' (NULL as ""), "" when none. 0, or -1
  * (printed). */
-static inline int tsu_sql(const char *spec, const char *sql, const char *arg, char *out,
-			  size_t len)
+static inline int tsu_sql(const char *spec, const char *sql, const char *arg, char *out, size_t len)
 {
 	int rc = 0;
 	size_t o = 0;
