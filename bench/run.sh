@@ -16,6 +16,12 @@ done
 section "Trial server: websocket participants at 30 fps (CartPole-v1 600x400 JPEG)"
 bash bench/trial.sh "$HIPPO" 10 1 20 60 120
 
+section "Researcher console: 120 participants, the live stream open, 3 spectators"
+bash bench/console_trial.sh "$HIPPO" 10 120 3
+
+section "Researcher console: its routes with 100 000 participants (fills a store: ~8 min)"
+"$HIPPO" bench admin --participants 100000 --runs 5
+
 section "Study flow: GET /next with wrk, session allocation, show_game_page"
 bash bench/next.sh "$HIPPO" 10 32
 

@@ -17,6 +17,7 @@ static const struct command *const commands[] = {
 	&cmd_storage,
 	&cmd_export,
 	&cmd_verify,
+	&cmd_withdraw,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

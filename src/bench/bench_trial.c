@@ -8,9 +8,20 @@
  *   - first-frame latency (handshake sent -> first frame received),
  *   - with --pid, the server's CPU (cores used) and RSS (total and per session
  *     above the RSS before the sessions connected), from /proc.
- * One libwebsockets client context, one thread. */
+ * One libwebsockets client context, one thread.
+ *
+ * Against `hippo serve` (--next): each participant first asks /next for its
+ * game session; with --spectators K the researcher console is open during
+ * the measurement (its live-sessions stream, /api/live) and K spectators
+ * watch the first K participants (/api/.../spectate), read by a thread of
+ * their own; their frame rate is reported too (docs/console.md). */
 #include <libwebsockets.h>
 #include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +39,9 @@ static const char *o_project = "bench";
 static int o_pid;
 static int o_ramp_ms = 10;
 static bool o_binary;
+static bool o_next;
+static int o_spectators;
+static const char *o_token_file;
 
 static const struct opt opts[] = {
 	{"url", OPT_STRING, &o_url, "URL", "trial server websocket URL (ws:// or wss://)", 0, 0},
@@ -39,6 +53,13 @@ static const struct opt opts[] = {
 	 1 << 30},
 	{"ramp-ms", OPT_INT, &o_ramp_ms, "MS", "delay between two connections", 0, 10000},
 	{"binary", OPT_FLAG, &o_binary, NULL, "ask for binary frames (hippo extension)", 0, 0},
+	{"next", OPT_FLAG, &o_next, NULL,
+	 "hippo serve: allocate each participant's session with GET /next first", 0, 0},
+	{"spectators", OPT_INT, &o_spectators, "K",
+	 "with --next: the console's live stream open and K spectators of the first K "
+	 "participants (admin token from HIPPO_ADMIN_TOKEN or --token-file)",
+	 0, 100},
+	{"token-file", OPT_STRING, &o_token_file, "FILE", "the admin token (first line)", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -79,6 +100,22 @@ struct bench {
 };
 
 static struct bench B;
+
+/* The console's streams: index 0 is /api/live, 1..K spectate participants 0..K-1. */
+struct watcher {
+	int fd;
+	long events, frames_window;
+	char tail[16];
+};
+static struct watcher *W;
+static int NW;
+static atomic_bool watch_stop, watch_window;
+static pthread_t watch_th;
+static char token[512];
+
+static bool watch_started;
+static int open_stream(int k);
+static void *watch_main(void *arg);
 
 /* utime+stime of PID in seconds, or -1. */
 static double proc_cpu(int pid)
@@ -269,9 +306,133 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	}
 	if (B.window_open && B.window_start > 0 && o_pid && B.cpu0 == 0 && t >= B.window_start)
 		B.cpu0 = proc_cpu(o_pid);
+	if (B.window_open && NW && t >= B.window_start && t <= B.window_end)
+		atomic_store(&watch_window, true);
+	if (B.window_open && NW && t > B.window_end)
+		atomic_store(&watch_window, false);
+	if (B.window_open && NW && !watch_started && t >= B.window_start - 1.0) {
+		/* the console opens once every session plays, before the window */
+		for (int k = 0; k < NW; k++)
+			if ((W[k].fd = open_stream(k)) < 0)
+				fprintf(stderr, "bench trial: cannot open console stream %d\n", k);
+		watch_started = pthread_create(&watch_th, NULL, watch_main, NULL) == 0;
+	}
 	if (B.window_open && t > B.window_end)
 		B.done = true;
 	lws_sul_schedule(B.ctx, 0, &B.sul, on_tick, 20 * LWS_US_PER_MS);
+}
+
+/* ---- hippo serve: /next and the console's streams (plain blocking sockets) ---- */
+
+static int tcp_connect(const char *host, int port)
+{
+	char ps[16];
+	snprintf(ps, sizeof ps, "%d", port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (getaddrinfo(host, ps, &hints, &ai) != 0)
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int send_all(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* GET /next for participant I: its session is allocated at the game step. */
+static int next_get(int i)
+{
+	char req[512], buf[4096];
+	int fd = tcp_connect(B.addr, B.port);
+	if (fd < 0)
+		return -1;
+	snprintf(req, sizeof req,
+		 "GET /next?projectId=%s&userId=bench-%d-%ld HTTP/1.1\r\nHost: %s\r\n"
+		 "Connection: close\r\n\r\n",
+		 o_project, i, (long)getpid(), B.addr);
+	int rc = send_all(fd, req);
+	size_t got = 0;
+	ssize_t r;
+	while (rc == 0 && got < sizeof buf - 1 && (r = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+		got += (size_t)r;
+	buf[got] = '\0';
+	close(fd);
+	return rc == 0 && (strstr(buf, "show_game_page") || strstr(buf, "\"wait\"")) ? 0 : -1;
+}
+
+static int open_stream(int k)
+{
+	char req[2048], path[256];
+	if (k == 0)
+		snprintf(path, sizeof path, "/api/live");
+	else
+		snprintf(path, sizeof path, "/api/projects/%s/participants/bench-%d-%ld/spectate",
+			 o_project, k - 1, (long)getpid());
+	int fd = tcp_connect(B.addr, B.port);
+	if (fd < 0)
+		return -1;
+	snprintf(req, sizeof req,
+		 "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path,
+		 B.addr, token);
+	if (send_all(fd, req) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Counts the events of each stream ("event: frame" for spectators,
+ * "event: sessions" for the live list) as they are read. */
+static void *watch_main(void *arg)
+{
+	(void)arg;
+	struct pollfd *pf = calloc((size_t)NW, sizeof *pf);
+	char buf[65536 + 16];
+	while (pf && !atomic_load(&watch_stop)) {
+		for (int k = 0; k < NW; k++)
+			pf[k] = (struct pollfd){.fd = W[k].fd, .events = POLLIN};
+		if (poll(pf, (nfds_t)NW, 100) <= 0)
+			continue;
+		for (int k = 0; k < NW; k++) {
+			if (!(pf[k].revents & (POLLIN | POLLHUP)))
+				continue;
+			size_t carry = strlen(W[k].tail);
+			memcpy(buf, W[k].tail, carry);
+			ssize_t r = recv(W[k].fd, buf + carry, sizeof buf - carry - 1, 0);
+			if (r <= 0) {
+				W[k].fd = -1;
+				continue;
+			}
+			size_t n = carry + (size_t)r;
+			buf[n] = '\0';
+			const char *want = k == 0 ? "event: sessions" : "event: frame";
+			for (char *p = buf; (p = memmem(p, (size_t)(buf + n - p), want, strlen(want)));
+			     p += strlen(want)) {
+				W[k].events++;
+				if (atomic_load(&watch_window))
+					W[k].frames_window++;
+			}
+			size_t keep = n < 15 ? n : 15;
+			memcpy(W[k].tail, buf + n - keep, keep);
+			W[k].tail[keep] = '\0';
+		}
+	}
+	free(pf);
+	return NULL;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -313,6 +474,38 @@ static int run(int argc, char **argv)
 	if (!B.s)
 		return 1;
 	double rss0 = o_pid ? proc_rss_mb(o_pid) : -1;
+	if (o_spectators && !o_next) {
+		fprintf(stderr, "bench trial: --spectators needs --next (hippo serve)\n");
+		return 2;
+	}
+	if (o_spectators) {
+		const char *env = getenv("HIPPO_ADMIN_TOKEN");
+		FILE *tf = o_token_file ? fopen(o_token_file, "r") : NULL;
+		if (tf) {
+			if (!fgets(token, sizeof token, tf))
+				token[0] = '\0';
+			fclose(tf);
+			token[strcspn(token, "\r\n")] = '\0';
+		} else if (env) {
+			snprintf(token, sizeof token, "%s", env);
+		}
+		if (!token[0]) {
+			fprintf(stderr, "bench trial: --spectators needs the admin token\n");
+			return 2;
+		}
+		NW = 1 + (o_spectators < B.n ? o_spectators : B.n);
+		W = calloc((size_t)NW, sizeof *W);
+		for (int k = 0; W && k < NW; k++)
+			W[k].fd = -1;
+	}
+	if (o_next) {
+		int bad = 0;
+		for (int i = 0; i < B.n; i++)
+			bad += next_get(i) < 0;
+		if (bad)
+			fprintf(stderr, "bench trial: %d participants got no game session from /next\n",
+				bad);
+	}
 
 	lws_set_log_level(LLL_ERR, NULL);
 	struct lws_context_creation_info info;
@@ -369,6 +562,25 @@ static int run(int argc, char **argv)
 		       playing ? cores / playing : 0.0);
 		printf("  server RSS             %.1f MB (%.2f MB per session above %.1f MB before)\n",
 		       rss1, playing ? (rss1 - rss0) / playing : 0.0, rss0);
+	}
+	if (NW) {
+		atomic_store(&watch_stop, true);
+		if (watch_started)
+			pthread_join(watch_th, NULL);
+		double lo = 1e9, sum = 0;
+		for (int k = 1; k < NW; k++) {
+			double f = W[k].frames_window / wall;
+			sum += f;
+			lo = f < lo ? f : lo;
+		}
+		printf("  console open           live stream: %ld updates (%.2f a second)\n",
+		       W[0].frames_window, W[0].frames_window / wall);
+		printf("  spectators             %d: frames shown per second min %.2f  mean %.2f\n",
+		       NW - 1, NW > 1 ? lo : 0.0, NW > 1 ? sum / (NW - 1) : 0.0);
+		for (int k = 0; k < NW; k++)
+			if (W[k].fd >= 0)
+				close(W[k].fd);
+		free(W);
 	}
 	lws_sul_cancel(&B.sul);
 	lws_context_destroy(B.ctx);

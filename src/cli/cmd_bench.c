@@ -11,6 +11,7 @@ static const struct bench_kind *const kinds[] = {
 	&bench_external,
 	&bench_trial,
 	&bench_next,
+	&bench_admin,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -2,14 +2,14 @@
  * or JSON Lines tables (docs/data.md, "Export"). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/project_arg.h"
 #include "cli/export_minari.h"
 #include "core/clock.h"
-#include "core/config.h"
+#include "core/datapath.h"
 #include "export/export.h"
 #include "store/store.h"
 
@@ -56,29 +56,6 @@ static const struct opt_cmd spec = {
 	.details = "PROJECT is a project id, or a study folder with config.yml.",
 };
 
-/* PROJECT is an id, or a folder whose config.yml names the id. */
-static int project_id_of(const char *arg, char *id, size_t cap)
-{
-	char path[4096];
-	struct stat sb;
-	snprintf(path, sizeof path, "%s/config.yml", arg);
-	if (stat(path, &sb) != 0) {
-		snprintf(id, cap, "%s", arg);
-		return 0;
-	}
-	struct cfg c;
-	struct cfg_diags d = {0};
-	if (cfg_load(arg, &c, &d) != 0) {
-		cfg_diags_print(&d, "config.yml", stderr);
-		cfg_diags_free(&d);
-		return -1;
-	}
-	cfg_diags_free(&d);
-	snprintf(id, cap, "%s", c.project.id ? c.project.id : "");
-	cfg_free(&c);
-	return 0;
-}
-
 static int run(int argc, char **argv)
 {
 	int npos;
@@ -88,12 +65,12 @@ static int run(int argc, char **argv)
 	enum exp_format fmt;
 	char id[256];
 	if (strcmp(format, "minari") == 0) {
-		if (project_id_of(argv[1], id, sizeof id) != 0)
+		if (project_arg_id(argv[1], id, sizeof id) != 0)
 			return 1;
 		struct export_minari_args a = {
 			.data_dir = data_dir, .store = opt_store, .project_id = id,
-			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed, .group = group,
-			.since = since, .until = until,
+			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed,
+			.group = group, .since = since, .until = until,
 			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 		return export_minari(&a);
 	}
@@ -106,7 +83,7 @@ static int run(int argc, char **argv)
 				"(datasets), not '%s'\n", format);
 		return 2;
 	}
-	if (project_id_of(argv[1], id, sizeof id) != 0)
+	if (project_arg_id(argv[1], id, sizeof id) != 0)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
 			     .out_dir = out_dir,
@@ -127,16 +104,15 @@ static int run(int argc, char **argv)
 		id, st.participants, st.answers, st.passes, st.steps, st.episodes, st.obs_columns,
 		st.files,
 		(double)st.bytes / 1e6, secs, out_dir, format);
-	if (st.no_store && opt_store) {
-		char shown[1024];
-		store_spec_masked(opt_store, shown, sizeof shown);
-		fprintf(stderr, "hippo export: warning: no participant store in %s: participants and "
-				"answers are empty\n",
-			shown);
-	} else if (st.no_store) {
-		fprintf(stderr, "hippo export: warning: no participant store %s/hippo.db: "
+	if (st.no_store) {
+		char store[4096];
+		if (opt_store)
+			store_spec_masked(opt_store, store, sizeof store);
+		else
+			datapath_store(store, sizeof store, data_dir);
+		fprintf(stderr, "hippo export: warning: no participant store %s: "
 				"participants, answers and passes are empty\n",
-			data_dir);
+			store);
 	}
 	if (st.bad_lines)
 		fprintf(stderr, "hippo export: warning: %lld unreadable record line(s) skipped, "

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "console/console.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
@@ -174,37 +175,6 @@ static char *read_token(const char *file)
 	return strdup(s);
 }
 
-/* Submits the record of every participant of PROJECT_ID that has no local
- * record file yet (data collected before the project stored to S3). Returns
- * how many. */
-static long records_missing(struct serve_ctx *c, const char *project_id)
-{
-	long n = 0;
-	json_t *all = store_participants_json(c->store, project_id);
-	size_t i;
-	json_t *p;
-	json_array_foreach(all, i, p)
-	{
-		const char *uid = json_string_value(json_object_get(p, "userId"));
-		char path[PATH_MAX];
-		struct stat sb;
-		if (!uid || !id_valid_user(uid) ||
-		    datapath_user_record(path, sizeof path, opt_data, project_id, uid) < 0 ||
-		    stat(path, &sb) == 0)
-			continue;
-		json_t *rec = json_pack("{s:s}", "projectId", project_id);
-		json_object_update(rec, p);
-		char *text = json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		json_decref(rec);
-		if (text && storage_submit_participant_record(c->storage, project_id, uid, text,
-							      strlen(text)) == 0)
-			n++;
-		free(text);
-	}
-	json_decref(all);
-	return n;
-}
-
 /* flow hook: registers the project's destination with the upload spool. At
  * start-up, files written while the server was down or before the project
  * switched to S3 are queued too (`hippo storage sync`); a deploy only
@@ -225,8 +195,7 @@ static int on_project_added(void *user, const struct cfg *cfg, char *err, size_t
 	log_info("serve", "project stores to S3", "project=%s bucket=%s prefix=%s endpoint=%s",
 		 cfg->project.id, d.bucket, d.prefix, d.endpoint[0] ? d.endpoint : "aws");
 	if (!c->running) {
-		long n = storage_sync_project(c->storage, cfg->project.id, &d);
-		n += records_missing(c, cfg->project.id);
+		long n = storage_catch_up(c->storage, cfg->project.id, &d, c->store);
 		if (n > 0)
 			log_info("serve", "files not uploaded yet queued", "project=%s count=%ld",
 				 cfg->project.id, n);
@@ -242,28 +211,10 @@ static void on_participant_changed(void *user, const struct cfg *cfg, const char
 				   const char *user_id)
 {
 	struct serve_ctx *c = user;
-	struct storage_dest d;
-	char err[256];
-	if (storage_dest_from_cfg(cfg, &d, err, sizeof err) != 1)
-		return;
-	json_t *rec = store_participant_json(c->store, project_id, user_id);
-	char *text = rec ? json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(rec);
-	if (!text || storage_submit_participant_record(c->storage, project_id, user_id, text,
-						       strlen(text)) != 0)
+	(void)cfg;
+	if (storage_participant_changed(c->storage, c->store, project_id, user_id) != 0)
 		log_error("serve", "participant record not queued for upload",
 			  "project=%s user=%s", project_id, user_id);
-	free(text);
-}
-
-/* recorder hook: an episode file was closed; upload it now rather than at
- * the end of the session (a local-only project makes this a no-op). */
-static void on_episode_closed(void *user, const char *project_id, const char *user_id,
-			      const char *rel_path)
-{
-	if (storage_submit_trial_file(user, project_id, user_id, rel_path) != 0)
-		log_error("serve", "episode file not queued for upload", "project=%s file=%s",
-			  project_id, rel_path);
 }
 
 /* One hippo_participants line per project and step (M: the output). */
@@ -401,6 +352,7 @@ static int run(int argc, char **argv)
 	struct store *store = NULL;
 	struct flow *flow = NULL;
 	struct admin *admin = NULL;
+	struct console *con = NULL;
 	struct net_server *srv = NULL;
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
@@ -515,7 +467,12 @@ static int run(int argc, char **argv)
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});
-	sess_on_file_closed(sess, on_episode_closed, storage);
+	/* Data files go to the spool as they close, and a session's remaining
+	 * files when it ends, before the flow records the end. */
+	if (storage_attach(storage, sess) < 0 || sess_on_end(sess, flow_on_session_end, flow) < 0) {
+		fprintf(stderr, "hippo serve: cannot listen for session ends\n");
+		goto out;
+	}
 	int ndeployed = flow_load_deployed(flow);
 	if (ndeployed > 0)
 		log_info("serve", "deployed projects loaded", "count=%d", ndeployed);
@@ -525,15 +482,21 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* A session's files (the last episode, trial.jsonl, trials.jsonl) are
-	 * queued for upload before the flow records the end. */
-	static struct storage_end_chain chain;
-	chain = (struct storage_end_chain){storage, flow_on_session_end, flow};
-	sess_on_end(sess, storage_session_end_chain, &chain);
 	ctx.running = true;
+	if (con_new(&(struct con_opts){.flow = flow,
+				       .admin = admin,
+				       .sess = sess,
+				       .storage = storage,
+				       .data_dir = opt_data,
+				       .store_spec = store_spec},
+		    &con, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: console: %s\n", err);
+		goto out;
+	}
 
 	net_server_add_handler(srv, ops_handler, &ctx);
 	net_server_add_handler(srv, flow_http_handler, flow);
+	net_server_add_handler(srv, con_http_handler, con);
 	net_server_add_handler(srv, admin_http_handler, admin);
 	net_server_add_handler(srv, static_http_handler, csp);
 
@@ -555,6 +518,8 @@ static int run(int argc, char **argv)
 
 	rc = net_server_run(srv) == 0 ? 0 : 1;
 out:
+	/* The console's threads read the sessions and write to the server's streams. */
+	con_free(con);
 	/* The server first: its shutdown ends sessions, which calls into the flow. */
 	if (srv)
 		net_server_free(srv);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
 #include "storage/storage.h"
@@ -116,12 +117,14 @@ static int status(struct storage *st)
 		json_decref(doc);
 		return s ? 0 : 1;
 	}
-	printf("spool %s/spool/uploads.db: %ld pending, %ld failed, %ld verified\n", data_dir,
-	       c.pending, c.failed, c.done);
+	char spool[4096];
+	datapath_spool_db(spool, sizeof spool, data_dir);
+	printf("spool %s: %ld pending, %ld failed, %ld verified\n", spool, c.pending, c.failed,
+	       c.done);
 	if (c.pending + c.failed + (show_all ? c.done : 0) > 0) {
 		printf("%-8s %8s  %-20s  %s\n", "state", "attempts", "next try / updated",
 		       "bucket/key  <- local file");
-		double now = (double)time(NULL);
+		double now = clock_wall_s();
 		storage_list(st, states, print_row, &now);
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "net/server.h"
 #include "session/session.h"
 #include "storage/storage.h"
@@ -52,44 +53,6 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
-/* mkdir -p PATH: the data folder and its parents. Returns 0 or -1 (errno). */
-static int make_dirs(const char *path)
-{
-	char p[4096];
-	int n = snprintf(p, sizeof p, "%s", path);
-	if (n <= 0 || (size_t)n >= sizeof p) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*c = '/';
-	}
-	struct stat st;
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -1;
-	if (stat(p, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
-/* recorder hook: uploads each episode file as soon as it is closed. */
-static void on_episode_closed(void *user, const char *project_id, const char *user_id,
-			      const char *rel_path)
-{
-	if (storage_submit_trial_file(user, project_id, user_id, rel_path) != 0)
-		log_error("trial", "episode file not queued for upload", "project=%s file=%s",
-			  project_id, rel_path);
-}
-
 /* When the project stores to S3 (project.storage: s3, or trial.s3upload with
  * awsSetup.bucket): opens the spool, registers the destination and queues
  * what an earlier run left behind. Returns 0 (*OUT NULL when data stays
@@ -111,7 +74,7 @@ static int open_storage(const struct cfg *c, struct storage **out)
 		return -1;
 	}
 	storage_set_project(*out, id, &d);
-	long n = storage_sync_project(*out, id, &d);
+	long n = storage_catch_up(*out, id, &d, NULL);
 	log_info("trial", "data files upload to S3", "project=%s bucket=%s queued=%ld", id,
 		 d.bucket, n);
 	return 0;
@@ -130,7 +93,7 @@ static int run(int argc, char **argv)
 	}
 	log_set_level(lv);
 	const char *dir = argv[1];
-	if (make_dirs(data_dir) < 0) {
+	if (path_mkdirs(data_dir) < 0) {
 		fprintf(stderr, "hippo trial: --data %s: %s\n", data_dir, strerror(errno));
 		return 1;
 	}
@@ -184,12 +147,10 @@ static int run(int argc, char **argv)
 		cfg_free(&c);
 		return 1;
 	}
-	if (store) {
-		/* Episode files go up as each episode ends; the rest (trial.jsonl,
-		 * trials.jsonl) when the session ends. */
-		sess_on_file_closed(net_server_sessions(srv), on_episode_closed, store);
-		sess_on_end(net_server_sessions(srv), storage_on_session_end, store);
-	}
+	/* Episode files go up as each episode ends; the rest (trial.jsonl,
+	 * trials.jsonl) when the session ends. */
+	if (store)
+		storage_attach(store, net_server_sessions(srv));
 	/* One line on stdout that scripts (and the tests) can wait for. */
 	printf("hippo trial: listening on %s://%s:%d (project %s, data in %s)\n",
 	       tls_cert ? "wss" : "ws", host, net_server_port(srv),

@@ -3,12 +3,11 @@
  * records"). Exit 0 when every episode matches, 1 on any difference. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/commands.h"
+#include "cli/project_arg.h"
 #include "core/clock.h"
-#include "core/config.h"
 #include "verify/verify.h"
 
 static const char *data_dir = "data";
@@ -34,29 +33,6 @@ static const struct opt_cmd spec = {
 		   "built-in environment). Exit 1 when any episode or record line fails.",
 };
 
-/* PROJECT is an id, or a folder whose config.yml names the id. */
-static int project_id_of(const char *arg, char *id, size_t cap)
-{
-	char path[4096];
-	struct stat sb;
-	snprintf(path, sizeof path, "%s/config.yml", arg);
-	if (stat(path, &sb) != 0) {
-		snprintf(id, cap, "%s", arg);
-		return 0;
-	}
-	struct cfg c;
-	struct cfg_diags d = {0};
-	if (cfg_load(arg, &c, &d) != 0) {
-		cfg_diags_print(&d, "config.yml", stderr);
-		cfg_diags_free(&d);
-		return -1;
-	}
-	cfg_diags_free(&d);
-	snprintf(id, cap, "%s", c.project.id ? c.project.id : "");
-	cfg_free(&c);
-	return 0;
-}
-
 static int run(int argc, char **argv)
 {
 	int npos;
@@ -64,7 +40,7 @@ static int run(int argc, char **argv)
 	if (rc != OPT_OK)
 		return rc;
 	char id[256];
-	if (project_id_of(argv[1], id, sizeof id) != 0)
+	if (project_arg_id(argv[1], id, sizeof id) != 0)
 		return 1;
 	struct vf_opts o = {.data_dir = data_dir, .project_id = id, .user = user, .quiet = quiet};
 	struct vf_stats st;

@@ -24,5 +24,6 @@ extern const struct command cmd_bench;
 extern const struct command cmd_storage;
 extern const struct command cmd_export;
 extern const struct command cmd_verify;
+extern const struct command cmd_withdraw;
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "cli/export_minari.h"
 #include "core/clock.h"
+#include "core/datapath.h"
 #include "dataset/minari.h"
 
 int export_minari(const struct export_minari_args *a)
@@ -51,7 +52,7 @@ int export_minari(const struct export_minari_args *a)
 				"at a missing step\n", st.incomplete);
 	if (st.unknown_env)
 		fprintf(stderr, "hippo export: warning: %lld episodes of trials without a start "
-				"line in trials.jsonl left out (environment unknown)\n",
+				"line in " DATAPATH_META " left out (environment unknown)\n",
 			st.unknown_env);
 	if (st.mismatched)
 		fprintf(stderr, "hippo export: warning: %lld episodes whose observation does not "

@@ -16,7 +16,9 @@
  * path does not fit (OUT is then ""). DATA NULL gives the path relative to the
  * data folder: how the records, the store and the upload spool name files.
  * Ids are not checked here: callers pass ids validated with core/id.h (they
- * become path components). */
+ * become path components). The listings read a folder of the layout and keep
+ * only the names it allows (a participant's folder is named by a valid
+ * userId), in natural order. */
 #ifndef HIPPO_CORE_DATAPATH_H
 #define HIPPO_CORE_DATAPATH_H
 
@@ -51,5 +53,19 @@ int datapath_data_name(char *out, size_t len, bool per_episode, int episode,
 /* Whether NAME, a file of a participant's folder, is a data file (*.jsonl
  * except the metadata file). */
 bool datapath_is_data_file(const char *name);
+
+/* The participants of TRIALS (DATA/P/trials): its folders named by a valid
+ * userId, in natural order. Returns the count, with *OUT a NULL-terminated
+ * list to free with datapath_list_free, or -1 with errno set (ENOENT: no
+ * such folder) and *OUT NULL. */
+long datapath_list_participants(const char *trials, char ***out);
+/* The data files of a participant's folder DIR (regular files named as
+ * datapath_is_data_file says), in natural order; returns as above. */
+long datapath_list_data_files(const char *dir, char ***out);
+void datapath_list_free(char **list);
+
+/* Natural order: runs of digits compare by value ("episode_2" before
+ * "episode_10"), other bytes as unsigned chars. <0, 0 or >0 like strcmp. */
+int datapath_natcmp(const char *a, const char *b);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum path_where path_inside(const char *root, const char *rel, char *out, size_t len)
 {
@@ -34,4 +35,32 @@ enum path_where path_inside(const char *root, const char *rel, char *out, size_t
 		memcpy(out, res, strlen(res) + 1);
 	}
 	return PATH_INSIDE;
+}
+
+int path_mkdirs(const char *path)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof p, "%s", path);
+	if (n <= 0 || (size_t)n >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*c = '/';
+	}
+	struct stat st;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (stat(p, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
 }

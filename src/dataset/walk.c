@@ -1,12 +1,9 @@
 /* walk: see walk.h. */
 #include "dataset/walk.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -14,120 +11,13 @@
 #include "core/datapath.h"
 #include "export/records.h"
 
-bool dw_id_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Natural order: runs of digits compare by value. */
-static int natcmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
-			while (*a == '0' && a[1] >= '0' && a[1] <= '9')
-				a++;
-			while (*b == '0' && b[1] >= '0' && b[1] <= '9')
-				b++;
-			size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-			if (la != lb)
-				return la < lb ? -1 : 1;
-			int c = strncmp(a, b, la);
-			if (c)
-				return c;
-			a += la;
-			b += lb;
-			continue;
-		}
-		if (*a != *b)
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		a++;
-		b++;
-	}
-	return *a ? 1 : *b ? -1 : 0;
-}
-
-static int natcmp_ptr(const void *a, const void *b)
-{
-	return natcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void dw_list_free(char **list)
+static void free_names(char **list)
 {
 	if (!list)
 		return;
 	for (char **p = list; *p; p++)
 		free(*p);
 	free(list);
-}
-
-static bool is_kind(const char *dir, const char *name, bool want_dir)
-{
-	char p[4096];
-	struct stat sb;
-	int n = snprintf(p, sizeof p, "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof p || stat(p, &sb) != 0)
-		return false;
-	return want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode);
-}
-
-static bool keep_user(const char *dir, const char *name)
-{
-	return dw_id_valid(name) && is_kind(dir, name, true);
-}
-
-static bool keep_record(const char *dir, const char *name)
-{
-	return datapath_is_data_file(name) && is_kind(dir, name, false);
-}
-
-static long list(const char *dir, bool (*keep)(const char *, const char *), char ***out)
-{
-	*out = NULL;
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	char **v = calloc(1, sizeof *v);
-	size_t n = 0, cap = 1;
-	struct dirent *e;
-	if (!v)
-		goto fail;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !keep(dir, e->d_name))
-			continue;
-		if (buf_grow_array((void **)&v, &cap, n + 2, sizeof *v, 1, 0) < 0)
-			goto fail;
-		if (!(v[n] = strdup(e->d_name)))
-			goto fail;
-		v[++n] = NULL;
-	}
-	closedir(d);
-	qsort(v, n, sizeof *v, natcmp_ptr);
-	*out = v;
-	return (long)n;
-fail:
-	dw_list_free(v);
-	closedir(d);
-	errno = ENOMEM;
-	return -1;
-}
-
-long dw_users(const char *trials_dir, char ***out)
-{
-	return list(trials_dir, keep_user, out);
-}
-
-long dw_record_files(const char *user_dir, char ***out)
-{
-	return list(user_dir, keep_record, out);
 }
 
 const struct dw_trial *dw_trial_find(const struct dw_trials *t, const char *user, const char *id)
@@ -213,7 +103,7 @@ int dw_load_trials_file(FILE *f, const char *user, struct dw_trials *t)
 int dw_load_trials(const char *user_dir, const char *user, struct dw_trials *t)
 {
 	char path[4096];
-	int n = snprintf(path, sizeof path, "%s/trials.jsonl", user_dir);
+	int n = snprintf(path, sizeof path, "%s/" DATAPATH_META, user_dir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return 0;
 	FILE *f = fopen(path, "r");
@@ -233,7 +123,7 @@ void dw_trials_free(struct dw_trials *t)
 		free(d->game);
 		free(d->source);
 		free(d->options);
-		dw_list_free(d->action_names);
+		free_names(d->action_names);
 	}
 	free(t->v);
 	memset(t, 0, sizeof *t);

@@ -1,10 +1,8 @@
-/* walk: finding a project's trial records (docs/data.md, "Trial records") for
- * the dataset export and the replay: the participants' folders
- * DATA/P/trials/U/, their record files in natural order (episode_2.jsonl
- * before episode_10.jsonl; trials.jsonl left out) and the trials described by
- * the start lines of trials.jsonl (environment, seed, options).
- * Folder and file names are checked (ids [A-Za-z0-9_-]{1,64}, regular files
- * ending in .jsonl) before they become paths. */
+/* walk: the trials of a project's records (docs/data.md, "Trial records")
+ * for the dataset export, the replay and verify: the trials described by the
+ * start lines of each participant's trials.jsonl (environment, seed,
+ * options). The participants' folders and their record files are listed by
+ * core/datapath (datapath_list_participants, datapath_list_data_files). */
 #ifndef HIPPO_DATASET_WALK_H
 #define HIPPO_DATASET_WALK_H
 
@@ -30,20 +28,6 @@ struct dw_trials {
 	size_t n, cap;
 	long long bad_lines; /* unreadable lines of trials.jsonl files */
 };
-
-/* Whether S is a valid id ([A-Za-z0-9_-]{1,64}). */
-bool dw_id_valid(const char *s);
-
-/* The participants with a folder under TRIALS_DIR (DATA/P/trials), sorted.
- * Returns the count (*OUT a NULL-terminated list to free with dw_list_free),
- * or -1 with errno set when the folder cannot be read (ENOENT: no folder). */
-long dw_users(const char *trials_dir, char ***out);
-
-/* The record files of one participant's folder (names only), natural order.
- * Returns the count, or -1 with errno. */
-long dw_record_files(const char *user_dir, char ***out);
-
-void dw_list_free(char **list);
 
 /* Appends the trials of USER_DIR/trials.jsonl (absent: none) to T. A trial
  * whose start line is repeated keeps the first. Returns 0, or -1 when out of

@@ -74,6 +74,20 @@ void env_suggest(const char *id, char *out, size_t outlen)
 	}
 }
 
+const char *env_dtype_name(enum hippo_dtype t)
+{
+	switch (t) {
+	case HIPPO_DTYPE_FLOAT64:
+		return "float64";
+	case HIPPO_DTYPE_UINT8:
+		return "uint8";
+	case HIPPO_DTYPE_INT64:
+		return "int64";
+	default:
+		return "float32";
+	}
+}
+
 int env__fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {

@@ -16,6 +16,8 @@ const struct hippo_env_ops *env_builtin(size_t i);
 const struct hippo_env_ops *env_find(const char *id);
 /* Writes up to 3 known ids closest to ID (edit distance), comma-separated. */
 void env_suggest(const char *id, char *out, size_t outlen);
+/* numpy's name of T: "float32", "float64", "uint8", "int64". */
+const char *env_dtype_name(enum hippo_dtype t);
 
 struct env {
 	const struct hippo_env_ops *ops;

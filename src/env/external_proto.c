@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "env/env.h"
 
 #define XP_MAX_DEPTH 8
 
@@ -291,20 +292,6 @@ static int dtype_parse(const char *s, enum hippo_dtype *dt)
 	return -1;
 }
 
-static const char *dtype_name(enum hippo_dtype dt)
-{
-	switch (dt) {
-	case HIPPO_DTYPE_FLOAT64:
-		return "float64";
-	case HIPPO_DTYPE_UINT8:
-		return "uint8";
-	case HIPPO_DTYPE_INT64:
-		return "int64";
-	default:
-		return "float32";
-	}
-}
-
 /* Bounds: a single number (broadcast), or N numbers; absent means +-infinity. */
 static int bounds(json_t *v, double *out, size_t n, double def, char *err, size_t errlen)
 {
@@ -473,7 +460,7 @@ json_t *xp_space_json(const struct hippo_space *s)
 		json_array_append_new(shape, json_integer(s->shape[i]));
 	size_t n = hippo_space_size(s);
 	return json_pack("{s:s, s:o, s:s, s:o, s:o}", "kind", "box", "shape", shape, "dtype",
-			 dtype_name(s->dtype), "low",
+			 env_dtype_name(s->dtype), "low",
 			 s->low ? bound_json(s->low, n) : json_null(), "high",
 			 s->high ? bound_json(s->high, n) : json_null());
 }

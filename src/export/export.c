@@ -5,44 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "core/datapath.h"
 #include "core/id.h"
+#include "core/path.h"
 #include "export/export_int.h"
+#include "export/progress.h"
 #include "export/records.h"
 #include "store/store.h"
-
-/* ------------------------------------------------------------ progress */
-
-struct progress {
-	bool on;
-	FILE *f;
-	long long total, done_before; /* bytes of all files, of the files finished */
-	double start, last;
-};
-
-static void progress_draw(struct progress *p, long long bytes, long long steps, bool final)
-{
-	if (!p->on)
-		return;
-	double now = clock_mono_s();
-	if (!final && now - p->last < 0.2)
-		return;
-	p->last = now;
-	double frac = p->total > 0 ? (double)bytes / (double)p->total : 1.0;
-	if (frac > 1)
-		frac = 1;
-	char bar[31];
-	int fill = (int)(frac * 30);
-	for (int i = 0; i < 30; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[30] = '\0';
-	double el = now - p->start;
-	fprintf(p->f, "\r[%s] %5.1f%%  %lld steps  %.1f MB/s  %.0fs ", bar, frac * 100, steps,
-		el > 0 ? (double)bytes / 1e6 / el : 0, el);
-	if (final)
-		fputc('\n', p->f);
-	fflush(p->f);
-}
 
 /* ------------------------------------------------------------ participant store */
 
@@ -133,11 +102,17 @@ struct store_out {
 	const char *project;
 	struct exp__table *t;
 	struct exp_stats *st;
+	const char *status; /* exp_opts.status */
+	json_t *keep;       /* with STATUS: the userIds kept */
 };
 
 static int participant_row(void *user, const struct store_participant_row *r)
 {
 	struct store_out *o = user;
+	if (o->status && (!r->status || strcmp(r->status, o->status) != 0))
+		return 0;
+	if (o->keep)
+		json_object_set_new(o->keep, r->user_id, json_true());
 	struct participant_facts f = {
 		.project = o->project,
 		.user = r->user_id,
@@ -165,6 +140,8 @@ static int participant_row(void *user, const struct store_participant_row *r)
 static int answer_row(void *user, const struct store_answer_row *r)
 {
 	struct store_out *o = user;
+	if (o->keep && !json_object_get(o->keep, r->user_id))
+		return 0;
 	char v[16];
 	struct answer_facts f = {
 		.project = o->project,
@@ -187,6 +164,8 @@ static int answer_row(void *user, const struct store_answer_row *r)
 static int pass_row(void *user, const struct store_pass_row *r)
 {
 	struct store_out *o = user;
+	if (o->keep && !json_object_get(o->keep, r->user_id))
+		return 0;
 	char v[16];
 	struct pass_facts f = {
 		.project = o->project,
@@ -205,12 +184,13 @@ static int pass_row(void *user, const struct store_pass_row *r)
 
 /* participants, answers and passes of the project, from the store (read only). */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp__table *xt, struct exp_stats *st, char *err, size_t errlen)
+			struct exp__table *xt, struct exp_stats *st, json_t *keep, char *err,
+			size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
 	if (!spec) {
-		snprintf(path, sizeof path, "%s/%s", o->data_dir, STORE_FILE);
+		datapath_store(path, sizeof path, o->data_dir);
 		spec = path;
 	}
 	struct store *s = NULL;
@@ -222,8 +202,9 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	if (k < 0)
 		return -1;
 	struct store_query q = {.project_id = o->project_id};
-	struct store_out po = {o->project_id, pt, st}, ao = {o->project_id, at, st};
-	struct store_out xo = {o->project_id, xt, st};
+	struct store_out po = {o->project_id, pt, st, o->status, keep},
+			 ao = {o->project_id, at, st, o->status, keep},
+			 xo = {o->project_id, xt, st, o->status, keep};
 	int rc = 0;
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
@@ -243,10 +224,9 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			  long long total, struct exp__table *sw, struct exp__episodes *eps,
 			  struct exp_stats *st, char *err, size_t errlen)
 {
-	struct progress pg = {.on = o->progress,
-			      .f = o->progress_stream ? o->progress_stream : stderr,
-			      .total = total,
-			      .start = clock_mono_s()};
+	struct exp_progress pg;
+	exp_progress_init(&pg, o->progress, o->progress_stream, NULL);
+	pg.total = total;
 	for (size_t i = 0; i < nfiles; i++) {
 		FILE *f = fopen(files[i].path, "r");
 		if (!f) {
@@ -280,16 +260,16 @@ static int export_records(const struct exp_opts *o, const struct exp__file *file
 			exp__step_row(sw, o->project_id, files[i].user, rec, st->obs_columns, eps, st);
 			json_decref(rec);
 			if ((st->steps & 4095) == 0)
-				progress_draw(&pg, pg.done_before + (long long)r.bytes, st->steps, false);
+				exp_progress_draw(&pg, pg.done + (long long)r.bytes, st->steps, false);
 		}
-		pg.done_before += (long long)r.bytes;
+		pg.done += (long long)r.bytes;
 		st->bytes += (long long)r.bytes;
 		rr_free(&r);
 		fclose(f);
 		if (i + 1 == nfiles || strcmp(files[i + 1].user, files[i].user) != 0)
 			exp__episodes_write(eps, o->project_id, files[i].user, st);
 	}
-	progress_draw(&pg, pg.done_before, st->steps, true);
+	exp_progress_draw(&pg, pg.done, st->steps, true);
 	return 0;
 }
 
@@ -305,15 +285,16 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
+	json_t *keep = NULL;
 	int rc = -1;
 	char trials[4096];
-	snprintf(trials, sizeof trials, "%s/%s/trials", o->data_dir, o->project_id);
+	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	long long total = 0;
 	if (exp__files_collect(trials, &files, &nfiles, &total) != 0) {
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));
 		goto out;
 	}
-	if (exp__mkdirs(o->out_dir) != 0) {
+	if (path_mkdirs(o->out_dir) != 0) {
 		snprintf(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
 		goto out;
 	}
@@ -329,8 +310,23 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	exp__table_header(&xw, pass_cols, EXP__COLS(pass_cols), 0);
 	exp__table_header(&sw, exp__step_cols, exp__nstep_cols, st->obs_columns);
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
-	if (export_store(o, &pw, &aw, &xw, st, err, errlen) != 0)
+	/* with a state to keep: the participants in it, and only their records */
+	keep = o->status ? json_object() : NULL;
+	if (export_store(o, &pw, &aw, &xw, st, keep, err, errlen) != 0)
 		goto out;
+	if (keep) {
+		size_t k = 0;
+		for (size_t i = 0; i < nfiles; i++) {
+			if (json_object_get(keep, files[i].user)) {
+				files[k++] = files[i];
+			} else {
+				total -= files[i].size;
+				free(files[i].path);
+				free(files[i].user);
+			}
+		}
+		nfiles = k;
+	}
 	if (nfiles == 0 && st->participants == 0) {
 		snprintf(err, errlen, "no data for project '%s' in %s (no participants, no %s)",
 			 o->project_id, o->data_dir, trials);
@@ -346,5 +342,6 @@ out:;
 			rc = -1;
 	exp__episodes_free(&eps);
 	exp__files_free(files, nfiles);
+	json_decref(keep);
 	return rc;
 }

@@ -34,6 +34,8 @@ struct exp_opts {
 	const char *project_id;   /* [A-Za-z0-9_-]{1,64} */
 	const char *out_dir;      /* created if needed */
 	enum exp_format format;
+	const char *status;       /* only the participants in this state ("completed",
+				     "active"), their answers and records; NULL: all */
 	bool progress;            /* draw a progress bar on PROGRESS_STREAM */
 	FILE *progress_stream;    /* NULL: stderr */
 };

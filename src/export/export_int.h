@@ -5,8 +5,8 @@
  *   jsontext.c  values as compact JSON text (shortest exact numbers)
  *   files.c     the record files of a project, in natural order
  *   steps.c     step and episode rows from the record files
- *   export.c    exp_run: the participant store's tables, the progress bar,
- *               the driver */
+ *   export.c    exp_run: the participant store's tables, the driver
+ *   progress.c  the progress line (progress.h: minari draws it too) */
 #ifndef HIPPO_EXPORT_EXPORT_INT_H
 #define HIPPO_EXPORT_EXPORT_INT_H
 
@@ -99,8 +99,6 @@ struct exp__file {
 	long long size;
 };
 
-/* Creates PATH and its parents. 0 or -1 (errno). */
-int exp__mkdirs(const char *path);
 /* Every record file under TRIALS (DATA/P/trials): users and files in natural
  * order ("episode_2" before "episode_10"), with the sum of their sizes in
  * *TOTAL. 0, or -1 (errno). */

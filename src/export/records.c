@@ -14,6 +14,19 @@ void rr_init(struct rr *r, FILE *f, size_t max_line)
 	r->max_line = max_line ? max_line : RR_MAX_LINE_DEFAULT;
 }
 
+int rr_feedback(json_t *in, json_t **msg)
+{
+	json_t *m = json_object_get(in, "msg");
+	if (!json_is_object(m))
+		m = in;
+	if (msg)
+		*msg = m;
+	const char *fb = json_string_value(json_object_get(m, "feedback"));
+	if (!fb)
+		fb = json_string_value(json_object_get(m, "command"));
+	return fb && strcmp(fb, "good") == 0 ? 1 : fb && strcmp(fb, "bad") == 0 ? -1 : 0;
+}
+
 void rr_free(struct rr *r)
 {
 	free(r->buf);

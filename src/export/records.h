@@ -31,4 +31,11 @@ int rr_next(struct rr *r, json_t **out, char *err, size_t errlen);
 
 void rr_free(struct rr *r);
 
+/* The participant's feedback in one element IN of a record's "inputs":
+ * {"feedback": "good"|"bad"} (hippo) or the original's {"command":
+ * "good"|"bad"}, bare or wrapped as {"msg": {...}}. Returns 1 (good), -1
+ * (bad) or 0 (not feedback); *MSG (may be NULL) gets the message object,
+ * where its "frameId" is. */
+int rr_feedback(json_t *in, json_t **msg);
+
 #endif

@@ -124,23 +124,17 @@ static void obs_cells(struct exp__table *t, json_t *v, int depth, int *idx, int 
 	(*idx)++;
 }
 
-/* Feedback in one step's inputs: {"feedback": "good"|"bad"} (hippo) or the
- * original's {"command": "good"|"bad"}. */
+/* The feedback in one step's inputs (rr_feedback). */
 static void count_feedback(json_t *inputs, long long *good, long long *bad)
 {
 	size_t i;
 	json_t *in;
 	*good = *bad = 0;
 	json_array_foreach(inputs, i, in) {
-		json_t *m = json_object_get(in, "msg");
-		if (!json_is_object(m))
-			m = in;
-		const char *fb = json_string_value(json_object_get(m, "feedback"));
-		if (!fb)
-			fb = json_string_value(json_object_get(m, "command"));
-		if (fb && strcmp(fb, "good") == 0)
+		int v = rr_feedback(in, NULL);
+		if (v > 0)
 			(*good)++;
-		else if (fb && strcmp(fb, "bad") == 0)
+		else if (v < 0)
 			(*bad)++;
 	}
 }

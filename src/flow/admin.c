@@ -25,6 +25,7 @@
 #include "export/export.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
+#include "flow/login_limit.h"
 #include "net/stream.h"
 #include "store/store.h"
 
@@ -40,12 +41,14 @@ struct download {
 	bool started;       /* the thread exists (join it) */
 	atomic_bool done;   /* it has finished */
 	char id[80];
+	char status[16];    /* only participants in this state ("": all) */
 	struct http_stream *st; /* the producer's reference */
 };
 
 struct admin {
 	struct flow *flow;
 	char *token;
+	struct login_limit *logins; /* failed logins per address */
 	pthread_mutex_t mu; /* the download slots */
 	struct download dl[ADMIN_MAX_DOWNLOADS];
 };
@@ -63,6 +66,12 @@ struct admin *admin_new(struct flow *flow, const char *token)
 			return NULL;
 		}
 	}
+	a->logins = login_limit_new();
+	if (!a->logins) {
+		free(a->token);
+		free(a);
+		return NULL;
+	}
 	pthread_mutex_init(&a->mu, NULL);
 	return a;
 }
@@ -76,6 +85,7 @@ void admin_free(struct admin *a)
 		if (a->dl[i].started)
 			pthread_join(a->dl[i].th, NULL);
 	pthread_mutex_destroy(&a->mu);
+	login_limit_free(a->logins);
 	if (a->token) {
 		memset(a->token, 0, strlen(a->token));
 		free(a->token);
@@ -298,7 +308,7 @@ out:
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
  * SUB/export/. A project without data has none: logged, not an error. */
-static void export_tables(struct flow *f, const char *id, const char *sub)
+static void export_tables(struct flow *f, const char *id, const char *sub, const char *status)
 {
 	char out[PATH_MAX], err[512];
 	struct exp_stats es;
@@ -308,18 +318,21 @@ static void export_tables(struct flow *f, const char *id, const char *sub)
 			      .store = store_spec(flow_store(f)),
 			      .project_id = id,
 			      .out_dir = out,
+			      .status = status[0] ? status : NULL,
 			      .format = EXP_CSV};
 	if (exp_run(&eo, &es, err, sizeof err) < 0)
 		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
 			 err);
 }
 
-/* Streams the tar.gz of project ID to ST: participants.json and the export
+/* Streams the tar.gz of project ID to ST (with STATE, "completed" or
+ * "active", only the participants in that state: their rows, tables and
+ * files; "": everyone): participants.json and the export
  * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
  * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
  * Returns 0, or the HTTP status of the failure with a message in MSG. */
-static int stream_tar(struct flow *f, const char *id, struct http_stream *st, char *msg,
-		      size_t msglen)
+static int stream_tar(struct flow *f, const char *id, const char *state, struct http_stream *st,
+		      char *msg, size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
 	char transform[64], member[96];
@@ -335,6 +348,24 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		return 500;
 	}
 	json_t *parts = store_participants_json(flow_store(f), id);
+	json_t *kept = NULL; /* with STATE: the userIds whose data go in */
+	if (state[0]) {
+		json_t *all = parts;
+		size_t i;
+		json_t *p;
+		parts = json_array();
+		kept = json_array();
+		json_array_foreach(all, i, p)
+		{
+			const char *s = json_string_value(json_object_get(p, "status"));
+			const char *u = json_string_value(json_object_get(p, "userId"));
+			if (s && u && strcmp(s, state) == 0 && id_valid_user(u)) {
+				json_array_append(parts, p);
+				json_array_append_new(kept, json_string(u));
+			}
+		}
+		json_decref(all);
+	}
 	char *text = json_dumps(parts, JSON_INDENT(1));
 	json_decref(parts);
 	if (flow_pathf(sub, sizeof sub, "%s/%s", scratch, id) < 0 ||
@@ -345,7 +376,7 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		goto out;
 	}
 	free(text);
-	export_tables(f, id, sub);
+	export_tables(f, id, sub, state);
 	if (http_stream_write(st, NULL, 0) < 0) {
 		snprintf(msg, msglen, "client gone");
 		status = 499;
@@ -363,7 +394,7 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 		snprintf(msg, msglen, "data folder path too long");
 		goto out;
 	}
-	char *argv[12];
+	char *argv[14];
 	int n = 0;
 	argv[n++] = "tar";
 	argv[n++] = "-czf";
@@ -372,12 +403,49 @@ static int stream_tar(struct flow *f, const char *id, struct http_stream *st, ch
 	argv[n++] = "-C";
 	argv[n++] = (char *)flow_data_dir(f);
 	argv[n++] = transform;
-	argv[n++] = "--";
-	argv[n++] = member;
 	struct stat sb;
-	if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
-	    stat(datadir, &sb) == 0 && S_ISDIR(sb.st_mode))
+	char list[PATH_MAX], from[PATH_MAX + 16];
+	if (kept) {
+		/* the selected participants' folders and records, from a list file
+		 * (outside the archived part of the scratch folder) */
+		FILE *lf = flow_pathf(list, sizeof list, "%s/members", scratch) == 0
+				   ? fopen(list, "w")
+				   : NULL;
+		size_t i;
+		json_t *u;
+		json_array_foreach(kept, i, u)
+		{
+			const char *uid = json_string_value(u);
+			char rel[256];
+			snprintf(rel, sizeof rel, "%s/trials/%s", id, uid);
+			if (lf && flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), rel) ==
+					  0 &&
+			    stat(datadir, &sb) == 0)
+				fprintf(lf, "%s\n", rel);
+			snprintf(rel, sizeof rel, "%s/users/%s.json", id, uid);
+			if (lf && flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), rel) ==
+					  0 &&
+			    stat(datadir, &sb) == 0)
+				fprintf(lf, "%s\n", rel);
+		}
+		if (!lf || fclose(lf) != 0) {
+			snprintf(msg, msglen, "cannot write the list of members");
+			goto out;
+		}
+		snprintf(from, sizeof from, "--files-from=%s", list);
+		argv[n++] = "--verbatim-files-from";
+		argv[n++] = from;
+		argv[n++] = "--";
+		argv[n++] = member;
+	} else if (flow_pathf(datadir, sizeof datadir, "%s/%s", flow_data_dir(f), id) == 0 &&
+		   stat(datadir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		argv[n++] = "--";
+		argv[n++] = member;
 		argv[n++] = (char *)id;
+	} else {
+		argv[n++] = "--";
+		argv[n++] = member;
+	}
 	argv[n] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0) {
 		snprintf(msg, msglen, "cannot start tar");
@@ -428,6 +496,7 @@ out:
 		close(pipefd[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+	json_decref(kept);
 	admin_rmtree(scratch);
 	return status;
 }
@@ -440,7 +509,7 @@ static void *download_main(void *arg)
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
 	int64_t t0 = clock_mono_ms();
-	int status = stream_tar(d->a->flow, d->id, d->st, msg, sizeof msg);
+	int status = stream_tar(d->a->flow, d->id, d->status, d->st, msg, sizeof msg);
 	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
@@ -458,7 +527,8 @@ static void *download_main(void *arg)
 
 /* Answers the download of project ID: a stream fed by a download thread.
  * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
-static void respond_tar(struct admin *a, const char *id, struct http_response *resp)
+static void respond_tar(struct admin *a, const char *id, const char *status,
+			struct http_response *resp)
 {
 	pthread_mutex_lock(&a->mu);
 	struct download *d = NULL;
@@ -485,6 +555,7 @@ static void respond_tar(struct admin *a, const char *id, struct http_response *r
 	}
 	d->a = a;
 	snprintf(d->id, sizeof d->id, "%s", id);
+	snprintf(d->status, sizeof d->status, "%s", status);
 	atomic_store(&d->done, false);
 	d->st = http_stream_ref(st);
 	http_response_set_body(resp, 200, "application/gzip", NULL, 0);
@@ -561,7 +632,15 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
-		respond_tar(a, id, resp);
+		char state[16];
+		int k = http_query_get(req->query ? req->query : "", "state", state, sizeof state);
+		if (k == -1 || strcmp(state, "all") == 0)
+			state[0] = '\0';
+		else if (k < 0 || (strcmp(state, "completed") != 0 && strcmp(state, "active") != 0)) {
+			http_respond_error(resp, 400, "state: expected all, completed or active");
+			return;
+		}
+		respond_tar(a, id, state, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||
@@ -569,23 +648,47 @@ static void route_project(struct admin *a, const char *id, const char *action,
 	http_respond_error(resp, known ? 405 : 404, known ? "method not allowed" : "not found");
 }
 
-bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+bool admin_gate(struct admin *a, const struct http_request *req, struct http_response *resp)
 {
-	struct admin *a = user;
-	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
-		return false;
 	http_add_header(resp, "Cache-Control", "no-store");
 	if (!a->token) {
 		http_respond_error(resp, 403,
 				   "the admin API is disabled: start hippo serve with "
 				   "HIPPO_ADMIN_TOKEN or --admin-token-file");
-		return true;
+		return false;
+	}
+	int64_t now = clock_mono_ms();
+	int wait = login_limit_wait(a->logins, req->remote_ip, now);
+	if (wait > 0) {
+		char msg[160], ra[16];
+		snprintf(msg, sizeof msg,
+			 "too many failed logins from this address: try again in %d s", wait);
+		snprintf(ra, sizeof ra, "%d", wait);
+		http_add_header(resp, "Retry-After", ra);
+		http_respond_error(resp, 429, msg);
+		return false;
 	}
 	if (!admin_authorized(a, req)) {
+		/* a token presented and wrong is a guess; none at all is not */
+		if (http_header_get(req, "authorization"))
+			login_limit_failed(a->logins, req->remote_ip, now);
+		log_info("admin", "admin request refused: missing or wrong token",
+			 "peer=%s path=\"%.100s\"", req->remote_ip ? req->remote_ip : "",
+			 req->path);
 		http_add_header(resp, "WWW-Authenticate", "Bearer");
 		http_respond_error(resp, 401, "missing or wrong bearer token");
-		return true;
+		return false;
 	}
+	return true;
+}
+
+bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp)
+{
+	struct admin *a = user;
+	if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
+		return false;
+	if (!admin_gate(a, req, resp))
+		return true;
 	const char *rest = req->path + 5;
 	if (strcmp(rest, "projects") == 0 || strcmp(rest, "projects/") == 0) {
 		if (strcmp(req->method, "GET") != 0) {

@@ -32,6 +32,13 @@ void admin_free(struct admin *a);
  * the admin API is disabled). Compared in constant time. */
 bool admin_authorized(const struct admin *a, const struct http_request *req);
 
+/* The gate every /api/ request passes (the routes here and the console's,
+ * src/console/): true when REQ carries the token; otherwise RESP gets 403
+ * (API disabled), 401 (missing or wrong token; a wrong one is counted against
+ * the client address) or 429 with Retry-After (that address failed too often lately,
+ * flow/login_limit.h). Sets "Cache-Control: no-store" either way. */
+bool admin_gate(struct admin *a, const struct http_request *req, struct http_response *resp);
+
 /* Handles /api/...; false for other paths. USER is the admin. */
 bool admin_http_handler(void *user, const struct http_request *req, struct http_response *resp);
 

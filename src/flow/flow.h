@@ -107,6 +107,15 @@ json_t *flow_projects_json(struct flow *f);
 int flow_project_set_live(struct flow *f, const char *id, bool live);
 /* True when ID is registered. */
 bool flow_project_exists(struct flow *f, const char *id);
+/* The current version of registered projects, for the researcher console. */
+struct flow_project_view {
+	const struct cfg *cfg; /* valid until flow_free */
+	int version;
+	bool live, deployed;
+};
+/* Sets *OUT to an array (free()) of the project with id ID, or of every
+ * registered project (ID NULL), in registration order. Returns the count. */
+size_t flow_project_views(struct flow *f, const char *id, struct flow_project_view **out);
 struct store *flow_store(struct flow *f);
 const char *flow_data_dir(struct flow *f);
 

@@ -437,6 +437,27 @@ bool flow_project_exists(struct flow *f, const char *id)
 	return flow__project_get(f, id) != NULL;
 }
 
+size_t flow_project_views(struct flow *f, const char *id, struct flow_project_view **out)
+{
+	*out = NULL;
+	pthread_mutex_lock(&f->mu);
+	struct flow_project_view *v = calloc(f->nprojects ? f->nprojects : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; v && i < f->nprojects; i++) {
+		const struct flow__project *p = f->projects[i];
+		if (id && strcmp(p->cfg->project.id, id) != 0)
+			continue;
+		int o = p->live_override;
+		v[n++] = (struct flow_project_view){.cfg = p->cfg,
+						    .version = p->version,
+						    .deployed = p->deployed,
+						    .live = o >= 0 ? o == 1 : p->cfg->project.live};
+	}
+	pthread_mutex_unlock(&f->mu);
+	*out = v;
+	return n;
+}
+
 bool flow__project_live(struct flow *f, const struct flow__project *p)
 {
 	pthread_mutex_lock(&f->mu);

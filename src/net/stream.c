@@ -101,6 +101,33 @@ int http_stream_write(struct http_stream *st, const void *data, size_t len)
 	return 0;
 }
 
+int http_stream_try_write(struct http_stream *st, const void *data, size_t len)
+{
+	pthread_mutex_lock(&st->mu);
+	if (st->detached || st->closed) {
+		pthread_mutex_unlock(&st->mu);
+		return -1;
+	}
+	if (len > st->cap - st->len) {
+		pthread_mutex_unlock(&st->mu);
+		return 1;
+	}
+	bool was_empty = st->len == 0;
+	const unsigned char *p = data;
+	while (len > 0) {
+		size_t tail = (st->head + st->len) % st->cap;
+		size_t run = st->cap - tail, n = len < run ? len : run;
+		memcpy(st->buf + tail, p, n);
+		st->len += n;
+		p += n;
+		len -= n;
+	}
+	if (was_empty)
+		signal_consumer(st);
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
 void http_stream_close(struct http_stream *st, int status, const char *message)
 {
 	pthread_mutex_lock(&st->mu);

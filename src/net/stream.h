@@ -43,6 +43,11 @@ struct http_stream *http_stream_ref(struct http_stream *st);
  * the client is gone (or the stream was closed): stop producing. LEN 0 only
  * asks whether the client is still there. */
 int http_stream_write(struct http_stream *st, const void *data, size_t len);
+/* Appends the LEN bytes only if they fit in the buffer now, never blocking.
+ * Returns 0 when written, 1 when there was no room (nothing written: a
+ * producer of live events drops or replaces what a slow client cannot take),
+ * -1 when the client is gone. */
+int http_stream_try_write(struct http_stream *st, const void *data, size_t len);
 /* Ends the body and drops the producer's reference. STATUS 0: the body is
  * complete. Otherwise it failed: if nothing was sent yet the client gets
  * STATUS with {"error": MESSAGE} instead of the handler's answer; if some

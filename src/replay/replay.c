@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "dataset/walk.h"
 #include "export/records.h"
 
@@ -250,7 +251,7 @@ static int load_actions(struct rp_episode *e, const char *dir, const char *trial
 			char *err, size_t errlen)
 {
 	char **files = NULL;
-	long nf = dw_record_files(dir, &files);
+	long nf = datapath_list_data_files(dir, &files);
 	if (nf < 0) {
 		snprintf(err, errlen, "cannot list %s: %s", dir, strerror(errno));
 		return -1;
@@ -309,7 +310,7 @@ static int load_actions(struct rp_episode *e, const char *dir, const char *trial
 		rr_free(&rd);
 		fclose(f);
 	}
-	dw_list_free(files);
+	datapath_list_free(files);
 	if (rc == 0)
 		for (int k = 0; k < e->episode; k++)
 			if (!seen[k]) {
@@ -324,7 +325,7 @@ static int load_actions(struct rp_episode *e, const char *dir, const char *trial
 struct rp_episode *rp_episode_open(const char *data_dir, const char *project, const char *user,
 				   const char *trial_id, int episode, char *err, size_t errlen)
 {
-	if (!dw_id_valid(project) || !dw_id_valid(user) || !trial_id || episode < 1 ||
+	if (!id_valid_project(project) || !id_valid_user(user) || !trial_id || episode < 1 ||
 	    episode > RP_MAX_EPISODE) {
 		snprintf(err, errlen, "invalid project, user, trial or episode");
 		return NULL;
@@ -341,7 +342,7 @@ struct rp_episode *rp_episode_open(const char *data_dir, const char *project, co
 	struct rp_episode *e = NULL;
 	bool *seen = NULL;
 	if (!tr) {
-		snprintf(err, errlen, "no start line for trial %s in %s/trials.jsonl", trial_id, dir);
+		snprintf(err, errlen, "no start line for trial %s in %s/" DATAPATH_META, trial_id, dir);
 		goto fail;
 	}
 	if (!tr->has_seed) {

@@ -73,7 +73,11 @@ static void sink_frame(void *user, const uint8_t *jpeg, size_t len, unsigned lon
 		return;
 	f->binary = s->binary;
 	f->len = wire_frame(f->p + h, s->binary, jpeg, len, id, extra, &f->time_off);
+	if (s->frame_ready)
+		s->frames_dropped++; /* replaced before it could be sent */
 	s->frame_ready = true;
+	if (__atomic_load_n(&s->viewers, __ATOMIC_RELAXED) > 0)
+		sess__watch_frame(s, jpeg, len, id);
 	sess__wake(s);
 }
 
@@ -164,6 +168,7 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 	s->conn = conn;
 	s->binary = binary;
 	s->attached_once = true;
+	s->attaches++;
 	s->state = SESS_RUNNING;
 	struct trial_sink sink = sess__sink(s);
 	trial_on_attach(s->trial, hs, &sink);
@@ -226,6 +231,11 @@ void sess__text(struct sess *s, const char *text, size_t len)
 {
 	struct trial_msg msg;
 	char err[160];
+	if (__atomic_load_n(&s->viewers, __ATOMIC_RELAXED) > 0) {
+		pthread_mutex_lock(&s->mu);
+		sess__watch_input(s, text, len);
+		pthread_mutex_unlock(&s->mu);
+	}
 	if (msg_parse(text, len, &msg, err, sizeof err) < 0) {
 		sess__error(s, err);
 		return;
@@ -304,6 +314,15 @@ enum sess_out sess__next_output(struct sess *s, void *conn, unsigned char **buf,
 		s->frame_ready = false;
 		wire_stamp(s->fsend.p + h, s->fsend.time_off, s->fsend.binary, clock_wall_ms());
 		__atomic_fetch_add(&s->m->frames_sent, 1, __ATOMIC_RELAXED);
+		s->frames_sent++;
+		int64_t now = clock_mono_ns();
+		if (now - s->fps_at >= 1000000000) {
+			if (s->fps_at)
+				s->fps = (double)(s->frames_sent - s->fps_frames) * 1e9 /
+					 (double)(now - s->fps_at);
+			s->fps_at = now;
+			s->fps_frames = s->frames_sent;
+		}
 		*buf = s->fsend.p + h;
 		*len = s->fsend.len;
 		out = s->fsend.binary ? SESS_OUT_BINARY : SESS_OUT_TEXT;

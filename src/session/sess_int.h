@@ -69,6 +69,24 @@ struct sess {
 	struct sess *wake_next;       /* guarded by m->mu */
 	int64_t grace_deadline, max_deadline, connect_deadline;
 	int grace_s, connect_s;
+	/* the researcher console (sess_watch.c) */
+	unsigned long long frames_sent, frames_dropped;
+	int attaches;                 /* connections attached so far */
+	int64_t created_ms;           /* wall clock */
+	int64_t fps_at;               /* monotonic ns: start of the frame-rate window */
+	unsigned long long fps_frames; /* frames_sent then */
+	double fps;                   /* the rate over the last window */
+	int viewers;                  /* atomic reads outside mu */
+	struct sess__watch *watch;    /* what viewers take; allocated by the first */
+};
+
+/* What a watched session keeps for its viewers (guarded by the session's mutex). */
+struct sess__watch {
+	unsigned char *jpeg;          /* the newest frame sent to the participant */
+	size_t len, cap;
+	unsigned long long frame_id;
+	struct sess_view_input in[SESS_VIEW_INPUTS]; /* a ring: input seq k at k % N */
+	unsigned long long in_seq;    /* the last input kept */
 };
 
 /* One client address's allowance of allocations (a token bucket). */
@@ -160,6 +178,13 @@ void sess__wake(struct sess *s);
 /* The trial's output goes to S's control queue and frame slot. */
 struct trial_sink sess__sink(struct sess *s);
 void sess__clear_ctrl(struct sess *s);
+
+/* sess_watch.c (with s->mu held) */
+/* The frame JPEG (LEN bytes, id ID) was handed to S's connection: kept for its viewers. */
+void sess__watch_frame(struct sess *s, const uint8_t *jpeg, size_t len, unsigned long long id);
+/* The participant of S sent TEXT (LEN bytes): kept for its viewers. */
+void sess__watch_input(struct sess *s, const char *text, size_t len);
+void sess__watch_free(struct sess *s);
 
 /* sess_rate.c (with m->mu held) */
 /* Whether CLIENT may allocate now (CHARGE: and takes one allocation from its

@@ -62,6 +62,7 @@ static void sess_free(struct sess *s)
 	free(s->ctrl_out);
 	free(s->fpend.p);
 	free(s->fsend.p);
+	sess__watch_free(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -266,6 +267,7 @@ struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char 
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
 	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
+	s->created_ms = clock_wall_ms();
 	s->state = SESS_READY;
 	return s;
 }

@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "core/id.h"
 #include "trial/end_reason.h" /* enum sess_end_reason, its names */
 
 struct cfg;
@@ -93,6 +96,68 @@ struct sess_stats {
 	unsigned long long connect_timeouts; /* sessions released: nobody connected */
 };
 void sess_stats(struct sess_mgr *m, struct sess_stats *st);
+
+/* ---- the researcher console (sess_watch.c, docs/console.md) ---- */
+
+/* A live session as the console shows it. */
+struct sess_info {
+	char project_id[ID_MAX + 1], user_id[ID_MAX + 1];
+	enum sess_state state;
+	int episode, max_episodes;    /* the current episode; 0 before the first */
+	long long step;               /* steps in the episode */
+	double score;                 /* its return so far */
+	int fps_target;               /* the frame rate in force */
+	double fps;                   /* frames sent to the participant per second, lately */
+	bool playing;                 /* frames are due at fps_target (started, not paused) */
+	double rtt_ms, lag_ms;        /* websocket round trip; input to frame (trial.h) */
+	unsigned long long frames;    /* frames sent to the participant */
+	unsigned long long dropped;   /* frames replaced before they could be sent (a slow link) */
+	int reconnects;               /* connections after the first */
+	int64_t started_ms;           /* wall clock, when the session was allocated */
+	int viewers;                  /* spectators now */
+};
+
+/* Calls FN with a snapshot of each live session (each taken under its own
+ * lock, FN called without any). Returns how many. */
+size_t sess_each(struct sess_mgr *m, void (*fn)(void *user, const struct sess_info *i),
+		 void *user);
+
+#define SESS_VIEW_INPUTS 64      /* participant messages a session keeps for its viewers */
+#define SESS_VIEW_INPUT_MAX 512  /* bytes of each (longer ones are cut) */
+
+/* Adds (DELTA 1) or removes (-1) a viewer of the session of (PROJECT, USER).
+ * While it has viewers, the session keeps a copy of the newest frame it sent
+ * (the bytes already encoded for the participant: nothing is encoded again)
+ * and of the messages its participant sends. Returns 0, or -1 when there is
+ * no live session. */
+int sess_watch(struct sess_mgr *m, const char *project, const char *user, int delta);
+
+struct sess_view_input {
+	unsigned long long seq;       /* 1, 2, ... per session */
+	int64_t t_ms;                 /* wall clock, when it arrived */
+	char text[SESS_VIEW_INPUT_MAX + 1]; /* the message as sent (cut) */
+};
+
+/* What a viewer takes from a session (sess_view_take). Zero it first; free
+ * JPEG with free(). */
+struct sess_view {
+	unsigned long long frame_id;  /* in: the frame taken last; out: the one copied */
+	unsigned long long input_seq; /* in: the input taken last; out: the last copied */
+	unsigned char *jpeg;          /* the frame copied (grown as needed) */
+	size_t len, cap;
+	struct sess_info info;        /* the session now */
+	struct sess_view_input in[SESS_VIEW_INPUTS]; /* the inputs after input_seq, oldest first */
+	int nin;
+	unsigned long long inputs_missed; /* inputs overwritten before this viewer took them */
+};
+
+/* Copies what is new for a viewer, under the session's lock: the newest
+ * frame if it is newer than V->frame_id (newest frame wins: frames sent in
+ * between are skipped), the inputs after V->input_seq and the state.
+ * Returns 1 when a frame was copied, 0 when not, -1 when the session has
+ * ended or is gone. */
+int sess_view_take(struct sess_mgr *m, const char *project, const char *user,
+		   struct sess_view *v);
 
 /* Raises the process's open-file limit (RLIMIT_NOFILE) to its hard limit:
  * every session holds descriptors (its record file, its connection, an

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "storage/s3.h"
@@ -67,7 +68,7 @@ int storage_dest_from_cfg(const struct cfg *c, struct storage_dest *d, char *err
 static int spool_open_in(struct storage *st, char *err, size_t errlen)
 {
 	char dir[4096], path[4200];
-	snprintf(dir, sizeof dir, "%s/spool", st->data_dir);
+	datapath_spool_dir(dir, sizeof dir, st->data_dir);
 	if (mkdir(st->data_dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", st->data_dir, strerror(errno));
 		return -1;
@@ -76,7 +77,7 @@ static int spool_open_in(struct storage *st, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof path, "%s/uploads.db", dir);
+	datapath_spool_db(path, sizeof path, st->data_dir);
 	return spool_open(&st->spool, path, err, errlen);
 }
 
@@ -103,6 +104,7 @@ int storage_open(struct storage **out, const struct storage_opts *o, char *err, 
 	if (st->o.retry_max_ms < st->o.retry_base_ms)
 		st->o.retry_max_ms = st->o.retry_base_ms;
 	pthread_mutex_init(&st->db_mu, NULL);
+	pthread_mutex_init(&st->up_mu, NULL);
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	atomic_init(&st->stop, false);
@@ -137,6 +139,7 @@ void storage_close(struct storage *st)
 		storage__drain_queue(st);
 	spool_close(st->spool);
 	pthread_mutex_destroy(&st->db_mu);
+	pthread_mutex_destroy(&st->up_mu);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
 	free(st->projects);
@@ -232,8 +235,7 @@ int storage_submit_to(struct storage *st, const struct storage_dest *dest,
 	return submit(st, dest, local_path, key, NULL, 0);
 }
 
-/* The project's destination: returns true and fills D when it stores to S3. */
-static bool project_dest(struct storage *st, const char *project_id, struct storage_dest *d)
+bool storage__project_dest(struct storage *st, const char *project_id, struct storage_dest *d)
 {
 	bool s3 = false;
 	pthread_mutex_lock(&st->mu);
@@ -250,7 +252,7 @@ int storage_submit(struct storage *st, const char *project_id, const char *local
 		   const char *key)
 {
 	struct storage_dest d;
-	if (!project_dest(st, project_id, &d))
+	if (!storage__project_dest(st, project_id, &d))
 		return path_valid(local_path) && s3_key_valid(key) ? 0 : -1;
 	return storage_submit_to(st, &d, local_path, key);
 }
@@ -285,32 +287,12 @@ int storage_submit_participant_record(struct storage *st, const char *project_id
 	if (!id_valid_project(project_id) || !id_valid_user(user_id) || !json_text)
 		return -1;
 	struct storage_dest d;
-	if (!project_dest(st, project_id, &d))
+	if (!storage__project_dest(st, project_id, &d))
 		return 0;
 	char path[256], key[256];
-	snprintf(path, sizeof path, "%s/users/%s.json", project_id, user_id);
+	datapath_user_record(path, sizeof path, NULL, project_id, user_id);
 	snprintf(key, sizeof key, "%s/Users/%s.json", project_id, user_id);
 	return submit(st, &d, path, key, json_text, len);
-}
-
-void storage_on_session_end(void *user, const char *project_id, const char *user_id,
-			    enum sess_end_reason reason, const char *const *files)
-{
-	struct storage *st = user;
-	for (size_t i = 0; files && files[i]; i++)
-		if (storage_submit_trial_file(st, project_id, user_id, files[i]) != 0)
-			log_error("storage", "cannot queue upload", "project=%s user=%s file=%s",
-				  project_id, user_id, files[i]);
-}
-
-void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
-			       enum sess_end_reason reason, const char *const *files)
-{
-	struct storage_end_chain *c = user;
-	if (c->st)
-		storage_on_session_end(c->st, project_id, user_id, reason, files);
-	if (c->next)
-		c->next(c->next_user, project_id, user_id, reason, files);
 }
 
 int storage_counts(struct storage *st, struct storage_counts *c)
@@ -332,12 +314,12 @@ int storage_counts(struct storage *st, struct storage_counts *c)
 
 int storage_wait_idle(struct storage *st, long timeout_ms)
 {
-	double end = clock_wall_s() + (double)timeout_ms / 1000.0;
+	double end = clock_mono_s() + (double)timeout_ms / 1000.0;
 	for (;;) {
 		struct storage_counts c;
 		if (storage_counts(st, &c) == 0 && c.queued == 0 && c.pending == 0)
 			return 0;
-		if (clock_wall_s() >= end)
+		if (clock_mono_s() >= end)
 			return 1;
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "session/session.h"
+#include "trial/end_reason.h"
 
 struct cfg;
+struct sess_mgr;
 struct storage;
+struct store;
 
 /* An S3 destination as stored with every job (so a restart needs no config). */
 struct storage_dest {
@@ -92,10 +94,34 @@ int storage_submit_participant(struct storage *st, const char *project_id, const
 int storage_submit_participant_record(struct storage *st, const char *project_id,
 				      const char *user_id, const char *json_text, size_t len);
 
-/* A sess_end_fn (session/session.h) with USER = the struct storage *:
- * submits each data file of the ended session as a trial file. */
+/* Wires ST to the session manager SESS (before any session is allocated):
+ * each per-episode data file is queued as soon as the recorder closes it
+ * (sess_on_file_closed), and the other files of a session (the last
+ * episode's, trial.jsonl, trials.jsonl) when it ends (a sess_on_end
+ * listener: listeners added after this one, such as the flow's, run once the
+ * files are queued). A project that stores locally makes both no-ops.
+ * Returns 0, or -1 when the session manager takes no more listeners. */
+int storage_attach(struct storage *st, struct sess_mgr *sess);
+
+/* The session-end listener storage_attach adds (a sess_end_fn, USER = ST):
+ * submits each of FILES as a trial file. */
 void storage_on_session_end(void *user, const char *project_id, const char *user_id,
 			    enum sess_end_reason reason, const char *const *files);
+
+/* The participant USER_ID of PROJECT_ID changed: when the project stores to
+ * S3, its record (store_participant_json, read from STORE) is submitted with
+ * storage_submit_participant_record. Returns 0 (also for a local project),
+ * or -1 when the record could not be read or queued. */
+int storage_participant_changed(struct storage *st, struct store *store, const char *project_id,
+				const char *user_id);
+
+/* Catching up on a project that stores to S3 (D): queues its data files not
+ * uploaded yet (storage_sync_project) and, with STORE (may be NULL), the
+ * record of every participant that has no local record file yet (data
+ * collected before the project stored to S3). Returns how many were queued,
+ * or -1. */
+long storage_catch_up(struct storage *st, const char *project_id, const struct storage_dest *d,
+		      struct store *store);
 
 /* Queues every data file of PROJECT_ID (DATA/P/trials/U/NAME.jsonl and
  * DATA/P/users/U.json) to D that is not already pending, or done with the same
@@ -103,22 +129,6 @@ void storage_on_session_end(void *user, const char *project_id, const char *user
  * the number queued, or -1. */
 long storage_sync_project(struct storage *st, const char *project_id,
 			  const struct storage_dest *d);
-
-/* sess_on_end takes one callback; this one submits the session's files and
- * then calls NEXT (e.g. flow_on_session_end). USER is a struct
- * storage_end_chain that must outlive the session manager:
- *
- *   static struct storage_end_chain chain;
- *   chain = (struct storage_end_chain){st, flow_on_session_end, flow};
- *   sess_on_end(sess, storage_session_end_chain, &chain);
- */
-struct storage_end_chain {
-	struct storage *st;
-	sess_end_fn next;   /* may be NULL */
-	void *next_user;
-};
-void storage_session_end_chain(void *user, const char *project_id, const char *user_id,
-			       enum sess_end_reason reason, const char *const *files);
 
 /* Counts of jobs by state. */
 struct storage_counts {
@@ -149,5 +159,31 @@ long storage_list(struct storage *st, const char *states,
 
 /* Sets failed jobs back to pending, due now. Returns how many, or -1. */
 long storage_retry_failed(struct storage *st);
+
+/* ---- withdrawal (withdraw.c, docs/console.md) ---- */
+
+/* Moves the queued submissions into the spool and holds the uploads of this
+ * process (waits for one under way to end): between storage_pause and
+ * storage_resume none starts, so a participant's files can be deleted and
+ * their jobs forgotten without an upload racing them. */
+void storage_pause(struct storage *st);
+void storage_resume(struct storage *st);
+
+/* An upload of a withdrawn participant, deleted. */
+struct storage_forgotten {
+	const char *path, *endpoint, *bucket, *key;
+	const char *state;   /* the job's state: pending, failed or done */
+	long status;         /* the DELETE's HTTP status (204; 404: no such object), 0: none */
+	const char *error;   /* why the object may still exist, or NULL */
+};
+/* Between storage_pause and storage_resume: for every spooled upload of
+ * PROJECT_ID/USER_ID (DATA/P/trials/U/... and DATA/P/users/U.json), sends
+ * S3 a DELETE of its object (whatever the job's state: one under way may
+ * have left it) and deletes the job; FN (may be NULL) gets each. Returns
+ * how many, or -1 with ERR (the spool could not be read). A DELETE that
+ * fails is reported to FN and its job kept, to be deleted again. */
+long storage_forget(struct storage *st, const char *project_id, const char *user_id,
+		    void (*fn)(void *user, const struct storage_forgotten *f), void *user,
+		    char *err, size_t errlen);
 
 #endif

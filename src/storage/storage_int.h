@@ -4,6 +4,8 @@
  *   worker.c   the upload worker: queue into the spool, lease, upload, verify,
  *              retry with backoff
  *   sync.c     storage_sync_project: files not spooled yet
+ *   attach.c   the spool wired to the sessions (files as they close, the
+ *              files of an ended session) and to the participant store
  *   s3.c       one PUT and its verification (s3.h)
  *
  * The spool's rows are kept by src/store/spool_db.h. */
@@ -44,6 +46,10 @@ struct storage {
 
 	pthread_mutex_t db_mu; /* guards spool */
 	struct spool *spool;
+	/* held by the worker while it uploads a job, and by a withdrawal while it
+	 * deletes a participant's jobs and objects: no upload of theirs is under
+	 * way or can start meanwhile */
+	pthread_mutex_t up_mu;
 
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;
@@ -67,5 +73,7 @@ void storage__drain_queue(struct storage *st);
 int storage__record(struct storage *st, struct storage__qjob *j);
 /* Leases held by processes that no longer exist become due again. */
 void storage__release_dead_leases(struct storage *st);
+/* PROJECT_ID's registered destination: true with *D when it stores to S3. */
+bool storage__project_dest(struct storage *st, const char *project_id, struct storage_dest *d);
 
 #endif

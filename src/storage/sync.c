@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/datapath.h"
 #include "core/id.h"
 #include "storage/s3.h"
 #include "storage/storage_int.h"
@@ -50,21 +51,23 @@ long storage_sync_project(struct storage *st, const char *project_id,
 		return -1;
 	long queued = 0;
 	char dir[4200], rel[1024], key[1024];
-	snprintf(dir, sizeof dir, "%s/%s/trials", st->data_dir, project_id);
+	datapath_trials(dir, sizeof dir, st->data_dir, project_id);
 	DIR *users = opendir(dir);
 	struct dirent *u, *f;
 	while (users && (u = readdir(users))) {
 		if (!id_valid_user(u->d_name))
 			continue;
-		char udir[4500];
-		snprintf(udir, sizeof udir, "%s/%s", dir, u->d_name);
+		char udir[4500], reldir[512];
+		datapath_participant(udir, sizeof udir, st->data_dir, project_id, u->d_name);
+		datapath_participant(reldir, sizeof reldir, NULL, project_id, u->d_name);
 		DIR *files = opendir(udir);
 		while (files && (f = readdir(files))) {
-			size_t n = strlen(f->d_name);
-			if (f->d_name[0] == '.' || n < 7 || strcmp(f->d_name + n - 6, ".jsonl") != 0 ||
+			/* the data files and the trials' metadata */
+			if (f->d_name[0] == '.' ||
+			    !(datapath_is_data_file(f->d_name) || strcmp(f->d_name, DATAPATH_META) == 0) ||
 			    !s3_key_valid(f->d_name))
 				continue;
-			snprintf(rel, sizeof rel, "%s/trials/%s/%s", project_id, u->d_name, f->d_name);
+			snprintf(rel, sizeof rel, "%s/%s", reldir, f->d_name);
 			snprintf(key, sizeof key, "%s/Trials/%s/%s", project_id, u->d_name, f->d_name);
 			if (sync_one(st, d, rel, key, &queued) != 0)
 				queued = -1;
@@ -76,7 +79,7 @@ long storage_sync_project(struct storage *st, const char *project_id,
 	}
 	if (users)
 		closedir(users);
-	snprintf(dir, sizeof dir, "%s/%s/users", st->data_dir, project_id);
+	datapath_users(dir, sizeof dir, st->data_dir, project_id);
 	DIR *recs = queued < 0 ? NULL : opendir(dir);
 	while (recs && (f = readdir(recs))) {
 		size_t n = strlen(f->d_name);
@@ -86,7 +89,7 @@ long storage_sync_project(struct storage *st, const char *project_id,
 		snprintf(user, sizeof user, "%.*s", (int)(n - 5), f->d_name);
 		if (!id_valid_user(user))
 			continue;
-		snprintf(rel, sizeof rel, "%s/users/%s", project_id, f->d_name);
+		datapath_user_record(rel, sizeof rel, NULL, project_id, user);
 		snprintf(key, sizeof key, "%s/Users/%s", project_id, f->d_name);
 		if (sync_one(st, d, rel, key, &queued) != 0) {
 			queued = -1;

@@ -218,11 +218,13 @@ void *storage__worker_main(void *arg)
 		storage__drain_queue(st);
 		struct spool_lease j;
 		double next_due;
+		pthread_mutex_lock(&st->up_mu); /* a withdrawal waits for the lease and its upload */
 		int got = take_job(st, &j, &next_due);
-		if (got == 1) {
+		if (got == 1)
 			upload_job(st, &j);
+		pthread_mutex_unlock(&st->up_mu);
+		if (got == 1)
 			continue;
-		}
 		/* sleep until the next due job, a submission, or stop (at most 5 s:
 		 * other processes may add jobs to the spool too) */
 		double wait = 5.0;

@@ -279,7 +279,8 @@ long spool_list(struct spool *sp, void (*fn)(void *user, const struct spool_row 
 	long count = -1;
 	if (sqlite3_prepare_v2(sp->db,
 			       "SELECT id, state, path, endpoint, bucket, key, md5, etag, last_error,"
-			       " size, attempts, created, updated, next_try FROM uploads ORDER BY id",
+			       " size, attempts, created, updated, next_try, region FROM uploads"
+			       " ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	count = 0;
@@ -302,6 +303,7 @@ long spool_list(struct spool *sp, void (*fn)(void *user, const struct spool_row 
 			.created = sqlite3_column_double(s, 11),
 			.updated = sqlite3_column_double(s, 12),
 			.next_try = sqlite3_column_double(s, 13),
+			.region = TXT(14),
 		};
 #undef TXT
 		fn(user, &r);
@@ -350,6 +352,19 @@ int spool_lookup(struct spool *sp, const char *endpoint, const char *bucket, con
 		} else {
 			rc = step == SQLITE_DONE ? 0 : -1;
 		}
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int spool_delete(struct spool *sp, long long id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(sp->db, "DELETE FROM uploads WHERE id = ?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	}
 	sqlite3_finalize(s);
 	return rc;

@@ -84,9 +84,13 @@ struct spool_row {
 	long long size; /* -1 unknown */
 	int attempts;
 	double created, updated, next_try;
+	const char *region;
 };
 /* Calls FN for every row, oldest first. Returns the number of rows or -1. */
 long spool_list(struct spool *sp, void (*fn)(void *user, const struct spool_row *r), void *user);
+
+/* Deletes the job ID (a withdrawal: docs/console.md). Returns 0 or -1. */
+int spool_delete(struct spool *sp, long long id);
 
 /* Sets failed jobs back to pending, due NOW. Returns how many, or -1. */
 long spool_retry_failed(struct spool *sp, double now);

@@ -435,6 +435,42 @@ long long store_sessions_open(struct store *s)
 	return s->be->sessions_open(s->db);
 }
 
+/* ------------------------------------------------------------ the console */
+
+int store_participants_find(struct store *s, const struct store_find *q, store_participant_fn fn,
+			    void *user, long long *total)
+{
+	long long t = 0;
+	if (!q->project_id || q->offset < 0 || q->limit < 0)
+		return -1;
+	int rc = s->be->participants_find(s->db, q, fn, user, &t);
+	if (total)
+		*total = t;
+	return rc;
+}
+
+int store_step_times_each(struct store *s, const char *project_id, store_step_time_fn fn,
+			  void *user)
+{
+	return s->be->step_times(s->db, project_id, fn, user);
+}
+
+int store_group_counts_each(struct store *s, const char *project_id, store_group_count_fn fn,
+			    void *user)
+{
+	return s->be->group_counts(s->db, project_id, fn, user);
+}
+
+int store_participant_delete(struct store *s, long long pid, struct store_delete_counts *counts)
+{
+	WRITABLE(s);
+	struct store_delete_counts c = {0};
+	int rc = s->be->participant_delete(s->db, pid, &c);
+	if (counts)
+		*counts = c;
+	return rc;
+}
+
 /* ------------------------------------------------------------ projects */
 
 int store_project_put(struct store *s, const char *id, const char *name, const char *researcher,

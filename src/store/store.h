@@ -32,7 +32,6 @@
 
 #define STORE_SCHEMA_VERSION 3
 #define STORE_ID_MAX 64
-#define STORE_FILE "hippo.db" /* the SQLite store in a data folder: DATA/hippo.db */
 
 /* What one participant can make the store keep of its requests, whatever it
  * sends: header sets of at most STORE_HEADERS_MAX bytes, at most
@@ -301,6 +300,56 @@ struct store_project_row {
 typedef int (*store_project_fn)(void *user, const struct store_project_row *r);
 int store_projects_each(struct store *s, const char *project_id, store_project_fn fn,
 			void *user);
+
+/* ------------------------------------------------------------ the console */
+
+/* Which participants store_participants_find reads: those of PROJECT_ID
+ * matching every filter set. */
+struct store_find {
+	const char *project_id;     /* required */
+	int step;                   /* current step; 0: any */
+	const char *status;         /* "active" or "completed"; NULL: any */
+	int group_n, group;         /* assigned GROUP among GROUP_N variants; GROUP_N 0: any */
+	const char *search;         /* a text found in the userId or the crowd ids' JSON; NULL: any */
+	const char *updated_before; /* last step change before this time (store_now format) */
+	long long offset, limit;    /* the page: newest first; LIMIT 0 only counts */
+};
+/* Calls FN for a page of the participants matching Q, newest first, and sets
+ * *TOTAL (may be NULL) to how many match in all. Returns 0, FN's stop value,
+ * or -1. */
+int store_participants_find(struct store *s, const struct store_find *q, store_participant_fn fn,
+			    void *user, long long *total);
+
+/* When the participants of a project saw each step: the step and time of
+ * every request of theirs (requests: the step each was answered with). The
+ * rows of one participant come together, in no particular order; the first
+ * time a participant saw a step is the earliest FIRST of its rows. */
+struct store_step_time_row {
+	long long participant;
+	int step;
+	const char *first;
+};
+typedef int (*store_step_time_fn)(void *user, const struct store_step_time_row *r);
+int store_step_times_each(struct store *s, const char *project_id, store_step_time_fn fn,
+			  void *user);
+
+/* Participants per group: one row per (n, group) of the project. */
+struct store_group_count_row {
+	int n, group;
+	long long count;
+};
+typedef int (*store_group_count_fn)(void *user, const struct store_group_count_row *r);
+int store_group_counts_each(struct store *s, const char *project_id, store_group_count_fn fn,
+			    void *user);
+
+/* Rows a withdrawal deleted, per table. */
+struct store_delete_counts {
+	long long participants, answers, passes, requests, header_sets, sessions, groups;
+};
+/* Deletes participant PID and every row of it in every table, in one
+ * transaction (a withdrawal, docs/console.md). Returns 1 when deleted, 0 when
+ * there was no such participant, -1 on error. */
+int store_participant_delete(struct store *s, long long pid, struct store_delete_counts *counts);
 
 /* {"<step>": count, ...} of the project's participants, plus the number of
  * participants in *TOTAL and completed ones in *COMPLETED. */

@@ -105,6 +105,32 @@ struct store_backend {
 	int (*passes)(void *db, const struct store_query *q, store_pass_fn fn, void *user);
 	int (*step_counts)(void *db, const char *project_id, store_step_count_fn fn, void *user);
 	int (*projects)(void *db, const char *project_id, store_project_fn fn, void *user);
+
+	/* The researcher console (docs/console.md); each answers within a
+	 * console page's budget with 100 000 participants in a project (an
+	 * index on what it filters by, no per-row round trips).
+	 *
+	 * participants_find: the participants of Q->project_id matching every
+	 * filter of Q that is set (store.h, struct store_find), newest first
+	 * (highest row id first), Q->offset skipped, at most Q->limit rows (0:
+	 * none) to FN; *TOTAL gets how many match in all. */
+	int (*participants_find)(void *db, const struct store_find *q, store_participant_fn fn,
+				 void *user, long long *total);
+	/* step_times: for the participants of PROJECT_ID, the step and time of
+	 * their requests (the request log: the step each was answered with); the
+	 * rows of one participant consecutive, in any order, a (participant,
+	 * step) possibly many times (the caller keeps the earliest). */
+	int (*step_times)(void *db, const char *project_id, store_step_time_fn fn, void *user);
+	/* group_counts: participants per (n, group) of PROJECT_ID, by n then group. */
+	int (*group_counts)(void *db, const char *project_id, store_group_count_fn fn,
+			    void *user);
+	/* participant_delete: a withdrawal. In one transaction, deletes the
+	 * participant with row id PID and every row referring to it (answers,
+	 * requests, header sets, sessions, groups), request records not
+	 * committed yet included; COUNTS (may be NULL) gets how many rows of each
+	 * table went. Returns 1 when deleted, 0 when there is no such
+	 * participant, -1 on error. */
+	int (*participant_delete)(void *db, long long pid, struct store_delete_counts *counts);
 };
 
 extern const struct store_backend store__sqlite;

@@ -71,6 +71,15 @@ static const char schema_v3_sql[] =
 	" step INTEGER NOT NULL, page_hash TEXT, project_version INTEGER, time TEXT NOT NULL);"
 	"CREATE INDEX passes_participant ON passes (participant, id);";
 
+/* Indexes that are no part of a schema version (what a query needs, not what
+ * is stored): made at every read-write open when missing. For the console:
+ * counts by step and state and the idle participants, and when each
+ * participant saw each step, each from its index alone. */
+static const char indexes_sql[] =
+	"CREATE INDEX IF NOT EXISTS participants_state"
+	" ON participants (project_id, status, step, updated);"
+	"CREATE INDEX IF NOT EXISTS requests_steps ON requests (participant, step, time);";
+
 static const struct migration {
 	int version;
 	const char *sql;
@@ -120,6 +129,16 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	"SELECT x.participant, p.user_id, x.time, coalesce(x.last, x.time), x.method, x.step,"     \
 	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                         \
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
+/* The console's filters of the participants (store_find): $2 step, $3
+ * status, $4/$5 group n/grp, $6 a text in the userId or the crowd ids, $7
+ * updated before (each 0 or NULL: not applied). */
+#define FIND_WHERE                                                                                 \
+	" AND ($2::int = 0 OR p.step = $2) AND ($3::text IS NULL OR p.status = $3)"                \
+	" AND ($4::int = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"           \
+	"  AND g.n = $4 AND g.grp = $5::int))"                                                     \
+	" AND ($6::text IS NULL OR strpos(p.user_id, $6) > 0"                                      \
+	"  OR strpos(coalesce(p.crowd, ''), $6) > 0)"                                              \
+	" AND ($7::text IS NULL OR p.updated" C_ORDER " < $7)"
 #define REQ_V1_COLS                                                                                \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"    \
 	" FROM requests x"
@@ -136,9 +155,11 @@ const char *const store__pg_sql[PG_COUNT] = {
 			   " ON CONFLICT (project_id, user_id) DO NOTHING",
 	[PG_PART_CROWD] = "UPDATE participants SET crowd = $2 WHERE id = $1",
 	[PG_PART_CROWD_LOCK] = "SELECT crowd FROM participants WHERE id = $1 FOR UPDATE",
+	/* a participant withdrawn meanwhile gets no row (and fails no batch) */
 	[PG_REQ_INSERT] = "INSERT INTO requests"
 			  " (participant, time, method, step, header_set, ip, repeats, last)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			  " SELECT $1, $2, $3, $4, $5, $6, $7, $8"
+			  " WHERE EXISTS (SELECT 1 FROM participants WHERE id = $1)",
 	[PG_REQ_LAST] = "SELECT id, method, step, header_set, ip, (headers IS NULL)::int"
 			" FROM requests WHERE participant = $1 ORDER BY id DESC LIMIT 1",
 	[PG_REQ_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM requests WHERE participant = $1"
@@ -147,7 +168,8 @@ const char *const store__pg_sql[PG_COUNT] = {
 	[PG_HSET_GET] = "SELECT id FROM header_sets WHERE participant = $1 AND digest = $2",
 	[PG_HSET_COUNT] = "SELECT count(*) FROM header_sets WHERE participant = $1",
 	[PG_HSET_INSERT] = "INSERT INTO header_sets (participant, digest, headers, first)"
-			   " VALUES ($1, $2, $3, $4)"
+			   " SELECT $1, $2, $3, $4"
+			   " WHERE EXISTS (SELECT 1 FROM participants WHERE id = $1)"
 			   " ON CONFLICT (participant, digest) DO NOTHING RETURNING id",
 	[PG_PART_STEP_LOCK] = "SELECT step FROM participants WHERE id = $1 FOR UPDATE",
 	[PG_ANSWER_ANY] = "SELECT 1 FROM answers WHERE participant = $1 AND step = $2 LIMIT 1",
@@ -187,6 +209,26 @@ const char *const store__pg_sql[PG_COUNT] = {
 			   " ORDER BY step, status" C_ORDER,
 	[PG_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL::text, count(*) FROM participants"
 			       " GROUP BY project_id, step ORDER BY project_id" C_ORDER ", step",
+	/* the console: the page's ids first, the summaries for its rows only */
+	[PG_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
+			 " WHERE p.project_id = $1" FIND_WHERE " ORDER BY p.id DESC"
+			 " LIMIT $8 OFFSET $9) ORDER BY p.id DESC",
+	[PG_PART_FIND_COUNT] = "SELECT count(*) FROM participants p WHERE p.project_id = $1"
+			       FIND_WHERE,
+	/* every request row, a participant's together */
+	[PG_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
+			  " JOIN requests r ON r.participant = p.id"
+			  " WHERE p.project_id = $1 AND r.step IS NOT NULL ORDER BY r.participant",
+	[PG_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = $1"
+				" GROUP BY n, grp ORDER BY n, grp",
+	[PG_PART_LOCK] = "SELECT id FROM participants WHERE id = $1 FOR UPDATE",
+	[PG_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = $1",
+	[PG_DEL_PASSES] = "DELETE FROM passes WHERE participant = $1",
+	[PG_DEL_REQUESTS] = "DELETE FROM requests WHERE participant = $1",
+	[PG_DEL_HSETS] = "DELETE FROM header_sets WHERE participant = $1",
+	[PG_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = $1",
+	[PG_DEL_GROUPS] = "DELETE FROM groups WHERE participant = $1",
+	[PG_DEL_PART] = "DELETE FROM participants WHERE id = $1",
 	[PG_PART_LIST_P] = PART_COLS " WHERE p.project_id = $1" BY_CREATION,
 	[PG_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = $1 ORDER BY p.id",
 	[PG_PART_LIST_1] = PART_COLS " WHERE p.id = $1",
@@ -292,7 +334,7 @@ static int schema_migrate(struct store__pg *s, char *err, size_t errlen)
 		}
 		PQclear(r);
 	}
-	if (exec_fixed(s, k, "COMMIT") < 0) {
+	if (exec_fixed(s, k, indexes_sql) < 0 || exec_fixed(s, k, "COMMIT") < 0) {
 		snprintf(err, errlen, "%s: schema: %s", s->masked, k->err);
 		goto out;
 	}
@@ -452,7 +494,9 @@ static const char *pg_errmsg(void *db)
 	.project_live_set = store__pg_project_live_set, .participants = store__pg_participants,    \
 	.answers = store__pg_answers, .groups = store__pg_groups, .sessions = store__pg_sessions,  \
 	.requests = store__pg_requests, .passes = store__pg_passes,                                \
-	.step_counts = store__pg_step_counts, .projects = store__pg_projects
+	.step_counts = store__pg_step_counts, .projects = store__pg_projects,                       \
+	.participants_find = store__pg_participants_find, .step_times = store__pg_step_times,      \
+	.group_counts = store__pg_group_counts, .participant_delete = store__pg_participant_delete
 
 const struct store_backend store__postgresql = {.scheme = "postgresql", .open = pg_open, PG_SLOTS};
 const struct store_backend store__postgres = {

@@ -55,6 +55,19 @@ enum store__pg_stmt {
 	PG_PROJ_LIVE_SET,
 	PG_STEP_COUNTS,
 	PG_STEP_COUNTS_ALL,
+	/* the console */
+	PG_PART_FIND,
+	PG_PART_FIND_COUNT,
+	PG_STEP_TIMES,
+	PG_GROUP_COUNTS_ALL,
+	PG_PART_LOCK,
+	PG_DEL_ANSWERS, /* ... to PG_DEL_PART: a withdrawal, in this order */
+	PG_DEL_PASSES,
+	PG_DEL_REQUESTS,
+	PG_DEL_HSETS,
+	PG_DEL_SESSIONS,
+	PG_DEL_GROUPS,
+	PG_DEL_PART,
 	/* the iterators: of a project (_P) or of one participant (_1) */
 	PG_PART_LIST_P, /* by creation */
 	PG_PART_LIST_ID_P,
@@ -178,6 +191,8 @@ struct store__pg_param store__pg_str(const char *v);
 
 /* Commits the pending request records (takes both locks in turn). */
 int store__pg_flush_pending(struct store__pg *s);
+/* The same with s->flush_mu held (no batch is being committed meanwhile). */
+int store__pg_flush_held(struct store__pg *s);
 
 /* The backend slots of store_pg_write.c and store_pg_read.c. */
 int store__pg_participant_get(void *db, const char *project_id, const char *user_id,
@@ -210,6 +225,12 @@ int store__pg_groups(void *db, const struct store_query *q, store_group_fn fn, v
 int store__pg_sessions(void *db, const struct store_query *q, store_session_fn fn, void *user);
 int store__pg_requests(void *db, const struct store_query *q, store_request_fn fn, void *user);
 int store__pg_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user);
+int store__pg_participants_find(void *db, const struct store_find *q, store_participant_fn fn,
+				void *user, long long *total);
+int store__pg_step_times(void *db, const char *project_id, store_step_time_fn fn, void *user);
+int store__pg_group_counts(void *db, const char *project_id, store_group_count_fn fn,
+			   void *user);
+int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
 int store__pg_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
 int store__pg_projects(void *db, const char *project_id, store_project_fn fn, void *user);
 

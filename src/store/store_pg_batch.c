@@ -120,10 +120,17 @@ static int batch_store(struct store__pg *s, const struct store__request *batch, 
 
 int store__pg_flush_pending(struct store__pg *s)
 {
+	pthread_mutex_lock(&s->flush_mu); /* one batch at a time, in order */
+	int rc = store__pg_flush_held(s);
+	pthread_mutex_unlock(&s->flush_mu);
+	return rc;
+}
+
+int store__pg_flush_held(struct store__pg *s)
+{
 	struct store__request *batch = NULL;
 	size_t n;
 	int rc = 0;
-	pthread_mutex_lock(&s->flush_mu); /* one batch at a time, in order */
 	pthread_mutex_lock(&s->mu);
 	n = s->npending;
 	if (n) {
@@ -144,7 +151,6 @@ int store__pg_flush_pending(struct store__pg *s)
 		}
 		free(batch);
 	}
-	pthread_mutex_unlock(&s->flush_mu);
 	return rc;
 }
 

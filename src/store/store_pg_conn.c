@@ -69,7 +69,7 @@ static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg
 	return ok ? 0 : -1;
 }
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 10
 
 /* The arrays PQexecPrepared takes, from P. */
 struct params {

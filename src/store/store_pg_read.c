@@ -19,6 +19,8 @@ struct sink {
 		store_pass_fn pass;
 		store_step_count_fn step_count;
 		store_project_fn project;
+		store_step_time_fn step_time;
+		store_group_count_fn group_count;
 	} fn;
 	void *user;
 };
@@ -220,6 +222,78 @@ int store__pg_requests(void *db, const struct store_query *q, store_request_fn f
 	return iterate(s, q, v1 ? PG_REQ_LIST_V1_P : PG_REQ_LIST_P,
 		       v1 ? PG_REQ_LIST_V1_1 : PG_REQ_LIST_1, false, request_row, &k);
 }
+
+/* ------------------------------------------------------------ the console */
+
+int store__pg_participants_find(void *db, const struct store_find *q, store_participant_fn fn,
+				void *user, long long *total)
+{
+	struct store__pg *s = db;
+	char b2[24], b4[24], b5[24], b8[24], b9[24];
+	const struct store__pg_param p[9] = {
+		store__pg_str(q->project_id),
+		store__pg_int(b2, q->step > 0 ? q->step : 0),
+		store__pg_str(q->status),
+		store__pg_int(b4, q->group_n > 0 ? q->group_n : 0),
+		store__pg_int(b5, q->group),
+		store__pg_str(q->search && q->search[0] ? q->search : NULL),
+		store__pg_str(q->updated_before),
+		store__pg_int(b8, q->limit),
+		store__pg_int(b9, q->offset),
+	};
+	PGresult *r;
+	int attempt = 0;
+	pthread_mutex_lock(&s->mu);
+	while (!(r = store__pg_run(s, &s->main, PG_PART_FIND_COUNT, 7, p, false)) &&
+	       store__pg_retry(s, &s->main, &attempt))
+		;
+	pthread_mutex_unlock(&s->mu);
+	if (!r)
+		return -1;
+	*total = LL(r, 0);
+	PQclear(r);
+	if (q->limit == 0 || *total <= q->offset)
+		return 0;
+	struct sink k = {.fn.participant = fn, .user = user};
+	return stream(s, PG_PART_FIND, 9, p, false, participant_row, &k);
+}
+
+static int step_time_row(const PGresult *r, const struct sink *k)
+{
+	struct store_step_time_row w = {
+		.participant = LL(r, 0),
+		.step = (int)LL(r, 1),
+		.first = TEXT(r, 2),
+	};
+	return k->fn.step_time(k->user, &w);
+}
+
+int store__pg_step_times(void *db, const char *project_id, store_step_time_fn fn, void *user)
+{
+	struct sink k = {.fn.step_time = fn, .user = user};
+	struct store__pg_param p = store__pg_str(project_id);
+	return stream(db, PG_STEP_TIMES, 1, &p, false, step_time_row, &k);
+}
+
+static int group_count_row(const PGresult *r, const struct sink *k)
+{
+	struct store_group_count_row w = {
+		.n = (int)LL(r, 0),
+		.group = (int)LL(r, 1),
+		.count = LL(r, 2),
+	};
+	return k->fn.group_count(k->user, &w);
+}
+
+int store__pg_group_counts(void *db, const char *project_id, store_group_count_fn fn,
+			   void *user)
+{
+	struct sink k = {.fn.group_count = fn, .user = user};
+	struct store__pg_param p = store__pg_str(project_id);
+	return stream(db, PG_GROUP_COUNTS_ALL, 1, &p, false, group_count_row, &k);
+}
+
+/* ------------------------------------------------------------ counts, projects */
 
 static int step_count_row(const PGresult *r, const struct sink *k)
 {

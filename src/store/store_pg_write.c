@@ -404,6 +404,59 @@ long long store__pg_sessions_open(void *db)
 	return n;
 }
 
+/* ------------------------------------------------------------ withdrawal */
+
+static int delete_locked(struct store__pg *s, long long pid, struct store_delete_counts *c)
+{
+	struct store__pg_conn *k = &s->main;
+	long long *field[] = {&c->answers,     &c->passes,   &c->requests,    &c->header_sets,
+			      &c->sessions,    &c->groups,   &c->participants};
+	char b[24];
+	memset(c, 0, sizeof *c);
+	if (store__pg_begin(s, k) < 0)
+		return -1;
+	PGresult *r = store__pg_run(s, k, PG_PART_LOCK, PG_PARAMS(PG_INT(b, pid)), false);
+	if (!r)
+		goto fail;
+	int found = PQntuples(r) > 0;
+	PQclear(r);
+	if (!found) {
+		store__pg_rollback(s, k);
+		return 0;
+	}
+	for (int i = 0; i <= PG_DEL_PART - PG_DEL_ANSWERS; i++) {
+		long long n = store__pg_exec(s, k, (enum store__pg_stmt)(PG_DEL_ANSWERS + i),
+					     PG_PARAMS(PG_INT(b, pid)));
+		if (n < 0)
+			goto fail;
+		*field[i] = n;
+	}
+	if (store__pg_commit(s, k) < 0)
+		goto fail;
+	return 1;
+fail:
+	store__pg_rollback(s, k);
+	memset(c, 0, sizeof *c);
+	return -1;
+}
+
+int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts)
+{
+	struct store__pg *s = db;
+	int rc;
+	/* the participant's request records still waiting go in first (and are
+	 * deleted with the others); no batch is committed until it is gone */
+	pthread_mutex_lock(&s->flush_mu);
+	rc = store__pg_flush_held(s);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->mu);
+		PG_WITH_RETRY(s, &s->main, rc, delete_locked(s, pid, counts));
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->flush_mu);
+	return rc;
+}
+
 /* ------------------------------------------------------------ projects */
 
 static int project_put_locked(struct store__pg *s, const char *id, const char *name,

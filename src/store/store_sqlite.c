@@ -27,6 +27,9 @@ static const char schema_v1_sql[] =
 	" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
 	" UNIQUE (project_id, user_id));"
 	"CREATE INDEX IF NOT EXISTS participants_step ON participants (project_id, step);"
+	/* counts by step and state, and the console's idle participants, from the index alone */
+	"CREATE INDEX IF NOT EXISTS participants_state"
+	" ON participants (project_id, status, step, updated);"
 	"CREATE TABLE IF NOT EXISTS answers ("
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" step INTEGER NOT NULL, field TEXT NOT NULL, value TEXT, time TEXT NOT NULL);"
@@ -35,6 +38,8 @@ static const char schema_v1_sql[] =
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" time TEXT NOT NULL, method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
 	"CREATE INDEX IF NOT EXISTS requests_participant ON requests (participant);"
+	/* the console's funnel reads when each participant saw each step from it alone */
+	"CREATE INDEX IF NOT EXISTS requests_steps ON requests (participant, step, time);"
 	"CREATE TABLE IF NOT EXISTS header_sets ("
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" digest BLOB NOT NULL, headers TEXT NOT NULL, first TEXT NOT NULL,"
@@ -112,6 +117,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	"SELECT x.participant, p.user_id, x.time, coalesce(x.last, x.time), x.method, x.step,"   \
 	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                        \
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
+/* The console's filters of the participants (store_find): ?2 step, ?3 status,
+ * ?4/?5 group n/grp, ?6 a text in the userId or the crowd ids, ?7 updated before. */
+#define FIND_WHERE                                                                             \
+	" AND (?2 = 0 OR p.step = ?2) AND (?3 IS NULL OR p.status = ?3)"                         \
+	" AND (?4 = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"            \
+	"  AND g.n = ?4 AND g.grp = ?5))"                                                        \
+	" AND (?6 IS NULL OR instr(p.user_id, ?6) > 0 OR instr(coalesce(p.crowd, ''), ?6) > 0)" \
+	" AND (?7 IS NULL OR p.updated < ?7)"
 #define REQ_V1_COLS                                                                            \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
 	" FROM requests x"
@@ -173,6 +186,27 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " WHERE project_id = ?1 GROUP BY step, status",
 	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants"
 			       " GROUP BY project_id, step",
+	/* the console: optional filters (?2..?7 NULL or 0: not applied), newest first */
+	/* the page's ids first: the summaries of PART_COLS for its rows only */
+	[ST_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
+			 " WHERE p.project_id = ?1" FIND_WHERE " ORDER BY p.id DESC"
+			 " LIMIT ?8 OFFSET ?9) ORDER BY p.id DESC",
+	[ST_PART_FIND_COUNT] = "SELECT count(*) FROM participants p WHERE p.project_id = ?1"
+			       FIND_WHERE,
+	/* every request row, a participant's together (no sort: the console
+	 * keeps the earliest of each step) */
+	[ST_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
+			  " JOIN requests r ON r.participant = p.id"
+			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL",
+	[ST_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = ?1"
+				" GROUP BY n, grp ORDER BY n, grp",
+	[ST_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = ?1",
+	[ST_DEL_PASSES] = "DELETE FROM passes WHERE participant = ?1",
+	[ST_DEL_REQUESTS] = "DELETE FROM requests WHERE participant = ?1",
+	[ST_DEL_HSETS] = "DELETE FROM header_sets WHERE participant = ?1",
+	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = ?1",
+	[ST_DEL_GROUPS] = "DELETE FROM groups WHERE participant = ?1",
+	[ST_DEL_PART] = "DELETE FROM participants WHERE id = ?1",
 	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.created, p.id",
 	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.id",
 	[ST_PART_LIST_1] = PART_COLS " WHERE p.id = ?1",
@@ -575,4 +609,8 @@ const struct store_backend store__sqlite = {
 	.passes = store__sq_passes,
 	.step_counts = store__sq_step_counts,
 	.projects = store__sq_projects,
+	.participants_find = store__sq_participants_find,
+	.step_times = store__sq_step_times,
+	.group_counts = store__sq_group_counts,
+	.participant_delete = store__sq_participant_delete,
 };

@@ -52,6 +52,18 @@ enum store__sq_stmt {
 	ST_PROJ_LIVE_SET,
 	ST_STEP_COUNTS,
 	ST_STEP_COUNTS_ALL,
+	/* the researcher console (store_sqlite_console.c) */
+	ST_PART_FIND,
+	ST_PART_FIND_COUNT,
+	ST_STEP_TIMES,
+	ST_GROUP_COUNTS_ALL,
+	ST_DEL_ANSWERS,
+	ST_DEL_PASSES,
+	ST_DEL_REQUESTS,
+	ST_DEL_HSETS,
+	ST_DEL_SESSIONS,
+	ST_DEL_GROUPS,
+	ST_DEL_PART,
 	/* the iterators: of a project (_P) or of one participant (_1) */
 	ST_PART_LIST_P,   /* by creation */
 	ST_PART_LIST_ID_P,
@@ -144,5 +156,13 @@ int store__sq_requests(void *db, const struct store_query *q, store_request_fn f
 int store__sq_passes(void *db, const struct store_query *q, store_pass_fn fn, void *user);
 int store__sq_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
 int store__sq_projects(void *db, const char *project_id, store_project_fn fn, void *user);
+
+/* store_sqlite_console.c */
+int store__sq_participants_find(void *db, const struct store_find *q, store_participant_fn fn,
+				void *user, long long *total);
+int store__sq_step_times(void *db, const char *project_id, store_step_time_fn fn, void *user);
+int store__sq_group_counts(void *db, const char *project_id, store_group_count_fn fn,
+			   void *user);
+int store__sq_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
 
 #endif

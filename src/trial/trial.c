@@ -377,6 +377,26 @@ static void tick(struct trial *t, struct trial_scratch *sc, const struct trial_s
 			return;
 	}
 	trial__send_frame(t, sc, sink);
+	if (t->lag_from && t->qlen == 0) { /* the frame shows the step of the queued actions */
+		double ms = (double)(clock_mono_ns() - t->lag_from) / 1e6;
+		t->lag_ms = t->lag_ms > 0 ? 0.8 * t->lag_ms + 0.2 * ms : ms;
+		t->lag_from = 0;
+	}
+}
+
+void trial_get_stats(const struct trial *t, struct trial_stats *st)
+{
+	*st = (struct trial_stats){
+		.episode = t->episode,
+		.max_episodes = t->cfg->trial.max_episodes,
+		.step = t->step,
+		.score = t->score,
+		.fps = t->fps,
+		.playing = t->client == TRIAL_PLAYING && !t->hidden && t->state != TRIAL_ENDED &&
+			   t->cfg->trial.input_mode != CFG_INPUT_TURN,
+		.rtt_ms = t->rtt_ms,
+		.lag_ms = t->lag_ms,
+	};
 }
 
 int64_t trial_due(const struct trial *t)

@@ -101,6 +101,20 @@ enum sess_end_reason trial_ended(const struct trial *t);
 /* The data files written, relative to the data folder, NULL-terminated (owned by T). */
 const char *const *trial_files(const struct trial *t);
 
+/* What the researcher console shows of a running trial (docs/console.md). */
+struct trial_stats {
+	int episode, max_episodes; /* the current episode (1-based; 0 before the first) */
+	long long step;            /* steps in the episode */
+	double score;              /* its return so far */
+	int fps;                   /* the frame rate in force (the target) */
+	bool playing;              /* frames are due at that rate: attached, started, visible,
+				      not in turn mode */
+	double rtt_ms;             /* the latest websocket round trip */
+	double lag_ms;             /* input to frame: from an action's arrival to the frame of
+				      the step that applied it (smoothed) */
+};
+void trial_get_stats(const struct trial *t, struct trial_stats *st);
+
 void trial_scratch_free(struct trial_scratch *sc);
 
 #endif

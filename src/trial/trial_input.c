@@ -115,6 +115,8 @@ void trial_on_message(struct trial *t, const struct trial_msg *m, int64_t now,
 		change_fps(t, m, sink);
 	if (m->has & MSG_ACTION) {
 		push_action(t, action_code(t, m));
+		if (!t->lag_from)
+			t->lag_from = now;
 		t->seen_frame = m->frame_id;
 		t->reaction_ms = m->since_frame_ms;
 	}

@@ -84,6 +84,8 @@ struct trial {
 	long long seen_frame;
 	double reaction_ms;
 	double rtt_ms;
+	int64_t lag_from;  /* when the oldest action not shown yet arrived (0: none) */
+	double lag_ms;     /* input to frame: that action's arrival to the frame after its step */
 	int used_budget;
 	struct buf line;   /* the record line being built (reused) */
 	bool binary;       /* the client takes binary frames: display and budget go as text */

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "dataset/walk.h"
 #include "env/env.h"
 #include "export/records.h"
@@ -107,7 +108,7 @@ static struct tstate *state_for(struct vctx *c, const char *trial_id)
 	char err[300];
 	if (!tr) {
 		snprintf(ts->broken, sizeof ts->broken,
-			 "no start line in trials.jsonl: environment and seed unknown");
+			 "no start line in " DATAPATH_META ": environment and seed unknown");
 		return ts;
 	}
 	snprintf(ts->game, sizeof ts->game, "%s", tr->game);
@@ -281,19 +282,18 @@ static void ctx_end(struct vctx *c)
 	dw_trials_free(&c->trials);
 }
 
-static void verify_user(const char *trials_dir, const char *user, FILE *out, bool quiet,
-			struct vf_stats *st)
+static void verify_user(const struct vf_opts *o, const char *user, FILE *out, struct vf_stats *st)
 {
 	char dir[4200];
-	snprintf(dir, sizeof dir, "%s/%s", trials_dir, user);
-	struct vctx c = {.user = user, .out = out, .quiet = quiet, .st = st};
+	datapath_participant(dir, sizeof dir, o->data_dir, o->project_id, user);
+	struct vctx c = {.user = user, .out = out, .quiet = o->quiet, .st = st};
 	st->users++;
 	if (dw_load_trials(dir, user, &c.trials) != 0) {
-		fprintf(out, "FAIL  %s: out of memory reading trials.jsonl\n", user);
+		fprintf(out, "FAIL  %s: out of memory reading " DATAPATH_META "\n", user);
 		st->bad_lines++;
 	}
 	char **files = NULL;
-	long nf = dw_record_files(dir, &files);
+	long nf = datapath_list_data_files(dir, &files);
 	if (nf < 0) {
 		fprintf(out, "FAIL  %s: cannot list %s: %s\n", user, dir, strerror(errno));
 		st->bad_lines++;
@@ -313,25 +313,26 @@ static void verify_user(const char *trials_dir, const char *user, FILE *out, boo
 	}
 	c.fname = NULL;
 	ctx_end(&c);
-	dw_list_free(files);
+	datapath_list_free(files);
 }
 
 int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
 	FILE *out = o->out ? o->out : stdout;
-	if (!dw_id_valid(o->project_id)) {
-		snprintf(err, errlen, "invalid project id '%s'", o->project_id ? o->project_id : "");
+	if (!id_valid_project(o->project_id)) {
+		snprintf(err, errlen, "invalid project id '%s' (expected " ID_PROJECT_RULE ")",
+			 o->project_id ? o->project_id : "");
 		return -1;
 	}
-	if (o->user && !dw_id_valid(o->user)) {
-		snprintf(err, errlen, "invalid user id '%s'", o->user);
+	if (o->user && !id_valid_user(o->user)) {
+		snprintf(err, errlen, "invalid user id '%s' (expected " ID_USER_RULE ")", o->user);
 		return -1;
 	}
 	char trials[4096];
 	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	char **users = NULL;
-	long nu = dw_users(trials, &users);
+	long nu = datapath_list_participants(trials, &users);
 	if (nu < 0) {
 		snprintf(err, errlen, "no records for project '%s': cannot read %s: %s",
 			 o->project_id, trials, strerror(errno));
@@ -342,9 +343,9 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		if (o->user && strcmp(users[i], o->user) != 0)
 			continue;
 		found = true;
-		verify_user(trials, users[i], out, o->quiet, st);
+		verify_user(o, users[i], out, st);
 	}
-	dw_list_free(users);
+	datapath_list_free(users);
 	if (o->user && !found) {
 		snprintf(err, errlen, "no records for participant '%s' in %s", o->user, trials);
 		return -1;

@@ -1,6 +1,13 @@
 /* core/datapath: the data folder's layout (docs/data.md), absolute and
- * relative, the data file names, and paths that do not fit. */
+ * relative, the data file names, paths that do not fit, and the listings of
+ * participants and data files in natural order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/datapath.h"
 #include "test.h"
@@ -68,11 +75,86 @@ static void too_long_is_an_error_and_empty(void)
 	CHECK_STR(b, "");
 }
 
+static void natural_order(void)
+{
+	CHECK(datapath_natcmp("episode_2.jsonl", "episode_10.jsonl") < 0);
+	CHECK(datapath_natcmp("episode_10.jsonl", "episode_2.jsonl") > 0);
+	CHECK(datapath_natcmp("episode_02.jsonl", "episode_2.jsonl") == 0);
+	CHECK(datapath_natcmp("episode_0.jsonl", "episode_1.jsonl") < 0);
+	CHECK(datapath_natcmp("a", "ab") < 0);
+	CHECK(datapath_natcmp("b", "a10") > 0);
+	CHECK(datapath_natcmp("", "") == 0);
+}
+
+static void touch(const char *dir, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void sub(const char *dir, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", dir, name);
+	CHECK_INT(mkdir(out, 0755), 0);
+}
+
+static void listings_keep_the_layout_in_natural_order(void)
+{
+	char root[] = "/tmp/hippo-datapath-XXXXXX", trials[256], u[256], other[256];
+	CHECK(mkdtemp(root) != NULL);
+	sub(root, "trials", trials, sizeof trials);
+	sub(trials, "u10", u, sizeof u);
+	sub(trials, "u2", u, sizeof u);
+	sub(trials, "bad.id", other, sizeof other); /* not a userId */
+	sub(trials, ".hidden", other, sizeof other);
+	touch(trials, "u3"); /* a file, not a folder */
+	touch(u, "episode_10.jsonl");
+	touch(u, "episode_2.jsonl");
+	touch(u, "trial-t-1.jsonl");
+	touch(u, DATAPATH_META);
+	touch(u, "notes.txt");
+	sub(u, "episode_3.jsonl", other, sizeof other); /* a folder, not a file */
+
+	char **v = NULL;
+	CHECK_INT(datapath_list_participants(trials, &v), 2);
+	if (v) {
+		CHECK_STR(v[0], "u2");
+		CHECK_STR(v[1], "u10");
+		CHECK(v[2] == NULL);
+	}
+	datapath_list_free(v);
+	CHECK_INT(datapath_list_data_files(u, &v), 3);
+	if (v) {
+		CHECK_STR(v[0], "episode_2.jsonl");
+		CHECK_STR(v[1], "episode_10.jsonl");
+		CHECK_STR(v[2], "trial-t-1.jsonl");
+		CHECK(v[3] == NULL);
+	}
+	datapath_list_free(v);
+
+	char missing[300];
+	snprintf(missing, sizeof missing, "%s/none", root);
+	errno = 0;
+	CHECK_INT(datapath_list_participants(missing, &v), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK(v == NULL);
+
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	RUN(layout_under_the_data_folder);
 	RUN(relative_to_the_data_folder_without_one);
 	RUN(data_file_names);
 	RUN(too_long_is_an_error_and_empty);
+	RUN(natural_order);
+	RUN(listings_keep_the_layout_in_natural_order);
 	return test_summary();
 }

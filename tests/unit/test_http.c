@@ -277,6 +277,32 @@ static void streams_tell_the_producer_the_client_left(void)
 	CHECK_INT(p.write_rc, -1);
 }
 
+static void streams_try_write_all_or_nothing(void)
+{
+	struct http_stream *st = http_stream_new(4096);
+	struct http_stream *prod = http_stream_ref(st);
+	char big[3000], out[4096];
+	memset(big, 'x', sizeof big);
+	size_t n;
+	CHECK_INT(http_stream_try_write(prod, big, sizeof big), 0);
+	/* 1096 bytes left: a second event of 3000 does not fit and nothing of it is kept */
+	CHECK_INT(http_stream_try_write(prod, big, sizeof big), 1);
+	CHECK_INT(http_stream_try_write(prod, "abc", 3), 0);
+	CHECK_INT(http_stream_read(st, out, sizeof out, &n), HTTP_STREAM_DATA);
+	CHECK_INT(n, 3003);
+	CHECK(memcmp(out + 3000, "abc", 3) == 0);
+	/* wraps around the ring's end */
+	CHECK_INT(http_stream_try_write(prod, big, sizeof big), 0);
+	CHECK_INT(http_stream_try_write(prod, big, 1000), 0);
+	size_t got = 0;
+	while (http_stream_read(st, out, sizeof out, &n) == HTTP_STREAM_DATA && n)
+		got += n;
+	CHECK_INT(got, 4000);
+	http_stream_detach(st);
+	CHECK_INT(http_stream_try_write(prod, "abc", 3), -1); /* the client is gone */
+	http_stream_close(prod, 0, NULL);
+}
+
 static void streams_report_a_failure_before_or_after_data(void)
 {
 	char msg[64];
@@ -327,6 +353,7 @@ int main(void)
 	RUN(address_lists_are_checked);
 	RUN(streams_pass_bodies_larger_than_their_buffer);
 	RUN(streams_tell_the_producer_the_client_left);
+	RUN(streams_try_write_all_or_nothing);
 	RUN(streams_report_a_failure_before_or_after_data);
 	RUN(responses_release_their_stream);
 	RUN(query_get_decodes_values);

@@ -1,7 +1,8 @@
 /* The upload spool without a network: concurrent submissions from several
  * threads (more than the in-memory queue holds) all reach DATA/spool/uploads.db
  * and survive a close and reopen; local-only projects queue nothing; keys
- * follow the original layout; participant records are written then queued;
+ * follow the original layout; storage_attach queues a session's files before
+ * the listeners added after it run; participant records are written then queued;
  * destinations come from the config structs. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "session/sess_conn.h"
+#include "session/session.h"
 #include "storage/storage.h"
 #include "test.h"
 
@@ -118,14 +121,6 @@ static void local_projects_queue_nothing(void)
 	storage_close(st);
 }
 
-static int next_calls;
-static void next_end(void *user, const char *project_id, const char *user_id,
-		     enum sess_end_reason reason, const char *const *files)
-{
-	if (strcmp(project_id, "P") == 0 && reason == SESS_END_DONE && files[0])
-		next_calls++;
-}
-
 static void keys_follow_the_original_layout(void)
 {
 	char sub[128];
@@ -137,10 +132,7 @@ static void keys_follow_the_original_layout(void)
 	struct storage_dest d = dest("study-1");
 	storage_set_project(st, "P", &d);
 	const char *files[] = {"P/trials/u1/episode_1.jsonl", "P/trials/u1/episode_2.jsonl", NULL};
-	struct storage_end_chain chain = {st, next_end, NULL};
-	storage_session_end_chain(&chain, "P", "u1", SESS_END_DONE, files);
-	printf("check: the chained session-end callback ran after the submission\n");
-	CHECK_INT(next_calls, 1);
+	storage_on_session_end(st, "P", "u1", SESS_END_DONE, files);
 	storage_close(st);
 	CHECK_INT(storage_open(&st, &o, err, sizeof err), 0);
 	struct collect c = {0};
@@ -148,6 +140,65 @@ static void keys_follow_the_original_layout(void)
 	printf("check: trial files go to PREFIX/P/Trials/U/FILE: %s <- %s\n", c.key, c.path);
 	CHECK_STR(c.key, "study-1/P/Trials/u1/episode_2.jsonl");
 	CHECK_STR(c.path, "P/trials/u1/episode_2.jsonl");
+	storage_close(st);
+}
+
+/* A listener added after storage_attach (the flow's, in hippo serve). */
+struct later {
+	struct storage *st;
+	int calls, nfiles;
+	long queued; /* jobs queued when it ran */
+};
+
+static void later_listener(void *user, const char *project_id, const char *user_id,
+			   enum sess_end_reason reason, const char *const *files)
+{
+	struct later *l = user;
+	struct storage_counts c;
+	(void)project_id, (void)user_id, (void)reason;
+	l->calls++;
+	for (l->nfiles = 0; files[l->nfiles]; l->nfiles++)
+		;
+	if (storage_counts(l->st, &c) == 0)
+		l->queued = c.queued + c.pending;
+}
+
+/* storage_attach wires the spool to a real session manager: an ended
+ * session's files are queued before the listeners added after it run. */
+static void attach_queues_a_sessions_files_before_later_listeners(void)
+{
+	char sub[128], err[256];
+	snprintf(sub, sizeof sub, "%s/attach", data);
+	struct storage_opts o = {.data_dir = sub, .no_worker = true};
+	struct storage *st;
+	CHECK_INT(storage_open(&st, &o, err, sizeof err), 0);
+	struct storage_dest d = dest("");
+	storage_set_project(st, "study-1", &d);
+	struct sess_mgr_config mc = {.data_dir = sub, .workers = 1, .grace_s = -1};
+	struct sess_mgr *m = sess__mgr_new(&mc, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		storage_close(st);
+		return;
+	}
+	struct later l = {.st = st};
+	CHECK_INT(storage_attach(st, m), 0);
+	CHECK_INT(sess_on_end(m, later_listener, &l), 0);
+	static char *actions[] = {"left", "right"};
+	struct cfg c;
+	cfg_defaults(&c);
+	c.project.id = "study-1";
+	c.trial.game = "CartPole-v1";
+	c.trial.action_space = actions;
+	c.trial.naction_space = 2;
+	CHECK(sess_allocate(m, &c, "u1", NULL, NULL, err, sizeof err) == SESS_ALLOC_OK);
+	sess_stop(m, "study-1", "u1", SESS_END_STOP);
+	sess__mgr_free(m);
+	CHECK_INT(l.calls, 1);
+	CHECK(l.nfiles > 0);
+	printf("check: %d file(s) of the session, %ld queued when the later listener ran\n",
+	       l.nfiles, l.queued);
+	CHECK_INT(l.queued, l.nfiles);
 	storage_close(st);
 }
 
@@ -223,6 +274,7 @@ int main(void)
 	RUN(concurrent_submissions_all_persist);
 	RUN(local_projects_queue_nothing);
 	RUN(keys_follow_the_original_layout);
+	RUN(attach_queues_a_sessions_files_before_later_listeners);
 	RUN(participant_record_written_then_queued);
 	RUN(destination_from_config);
 	char cmd[128];
