@@ -15,6 +15,8 @@ packages=(
   postgresql python3 python3-websockets python3-numpy python3-h5py chromium nodejs npm openssl ca-certificates curl
   # benchmarks
   wrk time
+  # several nodes: the gateway of scripts/cluster-demo.sh and tests/integration/test_cluster.py
+  haproxy
 )
 
 missing=()

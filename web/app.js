@@ -186,9 +186,14 @@ class Study {
 				identity: { projectId: this.params.projectId, userId: this.params.userId },
 				server: ans.server || this.params.server || null,
 				jsonFrames: this.params.jsonFrames,
-				checkMoved: async () => {
+				// Where the game is now (asked before each reconnect): over,
+				// or on which server (another node after its own was lost).
+				locate: async () => {
 					const a = await this.api.get();
-					return a.page !== 'show_game_page' && a.page !== 'wait';
+					const server = a.server || this.params.server || null;
+					if (a.page === 'show_game_page')
+						return { moved: false, server };
+					return { moved: a.page !== 'wait', server: null };
 				},
 				onDone: () => {
 					this.game = null;

@@ -8,6 +8,7 @@ export const CLOSE = Object.freeze({
 	REFUSED: 1008,          // refused: no or bad handshake, no session, server full, abuse
 	TOO_LARGE: 1009,        // a message over trial.maxMessageBytes
 	TAKEN_OVER: 4001,       // a newer connection of the same participant took the game over
+	MOVED: 4002,            // the game is on another node (several nodes): ask /next where
 });
 
 // The fixed reasons (REFUSED also carries the handshake's or the session's

@@ -7,8 +7,10 @@
 import { debugLog } from './debug.js';
 import { CLOSE } from './close-codes.js';
 
+// The first retry after 0.5 s, then at most every 2 s: a game whose node was
+// lost goes on elsewhere as soon as the study flow knows (docs/cluster.md).
 const RECONNECT_MIN_MS = 500;
-const RECONNECT_MAX_MS = 5000;
+const RECONNECT_MAX_MS = 2000;
 
 // The websocket URL: explicit (from /next or the `server` parameter; http(s)
 // and relative URLs are converted), else ws(s)://<this host>/ws.
@@ -66,8 +68,11 @@ export class Connection {
 	//        onClose(code, reason): the server closed the connection (a reconnect
 	//        follows unless the code is CLOSE.TAKEN_OVER),
 	//        onBadUrl(): the URL is not a websocket URL,
-	//        checkMoved(): resolves true when the study has moved past the game
-	//        (asked while reconnecting; optional), onMoved(): it has}
+	//        locate(): asks the study flow where the game is now, before each
+	//        reconnect (optional): resolves {moved: true} when the study has
+	//        moved past the game, else {server: its websocket URL or null}
+	//        (with several nodes a game lost with its node goes on elsewhere),
+	//        onMoved(): the study has moved past the game}
 	constructor(opts) {
 		this.opts = opts;
 		this.url = opts.url;
@@ -122,10 +127,9 @@ export class Connection {
 			// each other forever) until open() is called again.
 			if (e.code === CLOSE.TAKEN_OVER)
 				return;
-			// Refused (no session any more for this participant): ask the
-			// study flow at once instead of retrying blindly.
-			if (e.code === CLOSE.REFUSED)
-				this.attempts = Math.max(this.attempts, 3);
+			// Moved: the game is on another node; ask where at once.
+			if (e.code === CLOSE.MOVED)
+				this.attempts = 0;
 			this.scheduleReconnect();
 		};
 		ws.onerror = () => {
@@ -144,25 +148,40 @@ export class Connection {
 		}
 	}
 
-	async scheduleReconnect() {
+	scheduleReconnect() {
 		const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempts);
 		this.attempts++;
-		// Every few failures, ask the study flow whether the game is over
-		// (ended while we were away): then move on instead of retrying.
-		if (this.opts.checkMoved && this.attempts % 4 === 0) {
-			let moved = false;
+		if (!this.stopped)
+			this.reconnectTimer = setTimeout(() => this.reconnect(), delay);
+	}
+
+	// Before connecting again, ask the study flow where the game is: over
+	// (ended while we were away: move on), or on which server (another node
+	// after its own was lost or drained). A failed question keeps the URL.
+	async reconnect() {
+		if (this.stopped)
+			return;
+		if (this.opts.locate) {
+			let where = null;
 			try {
-				moved = await this.opts.checkMoved();
+				where = await this.opts.locate();
 			} catch (e) {
-				moved = false;
+				where = null;
 			}
-			if (moved && !this.stopped) {
+			if (this.stopped)
+				return;
+			if (where && where.moved) {
 				this.opts.onMoved();
 				return;
 			}
+			if (where && where.server) {
+				const url = wsUrl(where.server);
+				if (url !== this.url)
+					debugLog('info', 'ws', `the game is now at ${url}`);
+				this.url = url;
+			}
 		}
-		if (!this.stopped)
-			this.reconnectTimer = setTimeout(() => this.open(), delay);
+		this.open();
 	}
 
 	// Sends OBJ with the timing fields every message carries: the frame on

@@ -13,8 +13,8 @@ export class Game {
 	// OPTS: {identity: {projectId, userId}, server: websocket URL or null,
 	//        jsonFrames: ask for base64 JSON frames instead of binary ones,
 	//        onDone(): called after the participant confirms the end,
-	//        checkMoved(): resolves true when the study has moved past the
-	//        game (used while reconnecting; optional)}
+	//        locate(): where the game is now, asked before each reconnect
+	//        (game-connection.js; optional)}
 	constructor(opts) {
 		this.opts = opts;
 		this.finished = false;
@@ -34,7 +34,7 @@ export class Game {
 				this.view.setConn('lost', 'Cannot connect');
 				notice(`The game server address is not valid: ${url}`, 'error');
 			},
-			checkMoved: opts.checkMoved ? () => opts.checkMoved() : null,
+			locate: opts.locate ? () => opts.locate() : null,
 			onMoved: () => {
 				this.destroy();
 				this.opts.onDone({ moved: true });
@@ -88,7 +88,9 @@ export class Game {
 			return;
 		}
 		this.view.setConn('lost', 'Reconnecting…');
-		if (code === CLOSE.REFUSED)
+		if (code === CLOSE.MOVED)
+			notice('Moving your game to another server…', 'info');
+		else if (code === CLOSE.REFUSED)
 			notice(`The game server refused the connection${reason ? ` (${reason})` : ''}. Trying again…`,
 				'warn');
 		else

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "cluster/cluster.h"
 #include "console/console.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -28,7 +30,6 @@
 static const char *opt_host = "127.0.0.1";
 static int opt_port = 8080;
 static const char *opt_data = "data";
-static const char *opt_store = NULL;
 static const char *opt_token_file = NULL;
 static const char *opt_tls_cert = NULL;
 static const char *opt_tls_key = NULL;
@@ -39,15 +40,20 @@ static const char *opt_metrics_from = "loopback";
 static int opt_max_sessions = 2000;
 static int opt_alloc_rate = 120;
 static bool opt_trust_proxy;
+/* the participant store, and this process as a node of several (docs/cluster.md) */
+static const char *opt_store = NULL;
+static const char *opt_node = NULL;
+static const char *opt_advertise = NULL;
+static int opt_slots = 100;
+static int opt_drain_grace = 30;
+static int opt_node_renew = 2000, opt_node_lease = 10000, opt_node_poll = 300;
+static int opt_records_every = 5;
+static bool opt_records_local;
 
 static const struct opt opts[] = {
 	{"host", OPT_STRING, &opt_host, "ADDR", "address to listen on", 0, 0},
 	{"port", OPT_INT, &opt_port, "PORT", "TCP port (0: any free port)", 0, 65535},
 	{"data", OPT_STRING, &opt_data, "DIR", "data folder: hippo.db, deployed projects, trial data",
-	 0, 0},
-	{"store", OPT_STRING, &opt_store, "SPEC",
-	 "participant store: sqlite:FILE or postgresql://USER@HOST:PORT/DB (default: "
-	 "sqlite:DATA/hippo.db)",
 	 0, 0},
 	{"admin-token-file", OPT_STRING, &opt_token_file, "FILE",
 	 "file holding the admin API token (else HIPPO_ADMIN_TOKEN; neither: API disabled)", 0, 0},
@@ -71,6 +77,38 @@ static const struct opt opts[] = {
 	 1000000},
 	{"trust-proxy", OPT_FLAG, &opt_trust_proxy, NULL,
 	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
+	{"store", OPT_STRING, &opt_store, "SPEC",
+	 "participant store: sqlite:FILE or postgresql://USER@HOST:PORT/DB (default: "
+	 "sqlite:DATA/hippo.db)",
+	 0, 0},
+	{"advertise", OPT_STRING, &opt_advertise, "URL",
+	 "run as a cluster node: the base URL browsers reach this node at (its websocket is "
+	 "URL/ws), e.g. wss://study.example.org/g/hippo-0 (with --node alone: http://HOST:PORT)",
+	 0, 0},
+	{"node", OPT_STRING, &opt_node, "NAME",
+	 "run as a cluster node named NAME, unique among the nodes sharing the store (with "
+	 "--advertise alone: the host name)",
+	 0, 0},
+	{"slots", OPT_INT, &opt_slots, "N",
+	 "cluster node: game sessions it takes (instead of --max-sessions)", 1, 1000000},
+	{"drain-grace", OPT_INT, &opt_drain_grace, "S",
+	 "cluster node: on SIGTERM, take no new sessions and let running ones go on for up to "
+	 "S seconds, then move them to other nodes",
+	 0, 86400},
+	{"node-renew", OPT_INT, &opt_node_renew, "MS", "cluster lease renewal period", 50,
+	 600000},
+	{"node-lease", OPT_INT, &opt_node_lease, "MS",
+	 "cluster lease: a node silent this long is lost", 100, 3600000},
+	{"node-poll", OPT_INT, &opt_node_poll, "MS",
+	 "how often a cluster node looks for sessions placed on it", 20, 60000},
+	{"records-every", OPT_INT, &opt_records_every, "S",
+	 "cluster node: upload the open record files of S3 projects every S seconds (0: as "
+	 "episodes close only)",
+	 0, 3600},
+	{"records-local", OPT_FLAG, &opt_records_local, NULL,
+	 "cluster node: accept projects that keep their records in --data (a folder every node "
+	 "shares, or one machine) instead of S3",
+	 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -107,6 +145,8 @@ struct serve_ctx {
 	struct upload_gauge *gauge;
 	bool running; /* past start-up: deploys skip the catch-up sync */
 	struct admin *admin;
+	bool node;    /* a cluster node (--advertise) */
+	struct cluster *cluster; /* once joined */
 };
 
 static void *gauge_main(void *arg)
@@ -186,6 +226,14 @@ static int on_project_added(void *user, const struct cfg *cfg, char *err, size_t
 	int k = storage_dest_from_cfg(cfg, &d, err, errlen);
 	if (k < 0)
 		return -1;
+	if (k == 0 && c->node && !opt_records_local) {
+		snprintf(err, errlen,
+			 "project %s keeps its records in this node's data folder: a cluster node "
+			 "needs project.storage s3 (or --records-local with a folder every node "
+			 "shares)",
+			 cfg->project.id);
+		return -1;
+	}
 	if (storage_set_project(c->storage, cfg->project.id, k == 1 ? &d : NULL) < 0) {
 		snprintf(err, errlen, "cannot register the project's storage");
 		return -1;
@@ -251,6 +299,7 @@ static void metrics_text(struct serve_ctx *c, FILE *m)
 		   "hippo_frames_sent_total %llu\n",
 		st.live, st.held, st.refused_full, st.refused_rate, st.connect_timeouts,
 		st.frames_sent);
+	cluster_metrics(c->cluster, m);
 	fprintf(m, "# HELP hippo_participants Participants by project and current step.\n"
 		   "# TYPE hippo_participants gauge\n");
 	store_step_counts_each(c->store, NULL, metrics_participants, m);
@@ -328,8 +377,11 @@ static bool ops_handler(void *user, const struct http_request *req, struct http_
 			http_respond_error(resp, 503, "participant store unavailable");
 			return true;
 		}
-		http_respond_json(resp, 200, json_pack("{s:s,s:I}", "status", "ok", "sessions",
-						       (json_int_t)open));
+		/* a draining node is not ready: new participants go to the others */
+		bool draining = cluster_draining(c->cluster);
+		http_respond_json(resp, draining ? 503 : 200,
+				  json_pack("{s:s,s:I}", "status", draining ? "draining" : "ok",
+					    "sessions", (json_int_t)open));
 		return true;
 	}
 	char *text = NULL;
@@ -345,6 +397,13 @@ static bool ops_handler(void *user, const struct http_request *req, struct http_
 	return true;
 }
 
+/* net_server_set_drain's function: the node takes no new sessions. */
+static void on_drain(void *user)
+{
+	struct serve_ctx *c = user;
+	cluster_drain(c->cluster);
+}
+
 static int run(int argc, char **argv)
 {
 	int npos, rc = 1;
@@ -356,6 +415,7 @@ static int run(int argc, char **argv)
 	struct net_server *srv = NULL;
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
+	struct cluster *cluster_ptr = NULL;
 	char *token = NULL;
 	enum log_level level;
 
@@ -380,6 +440,20 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s: %s\n", opt_data, strerror(errno));
 		return 1;
 	}
+	static char node_name[ID_NODE_MAX + 1];
+	struct cluster_opts co = {.node = opt_node, .url = opt_advertise,
+				  .slots = opt_slots,
+				  .renew_ms = opt_node_renew, .lease_ms = opt_node_lease,
+				  .poll_ms = opt_node_poll};
+	bool node = opt_advertise || opt_node;
+	if (node && cluster_resolve(&co, node_name, sizeof node_name, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: %s\n", err);
+		return 2;
+	}
+	if (node && opt_node_lease <= opt_node_renew) {
+		fprintf(stderr, "hippo serve: --node-lease must be longer than --node-renew\n");
+		return 2;
+	}
 	const char *store_spec = opt_store;
 	if (!store_spec) {
 		datapath_store(path, sizeof path, opt_data);
@@ -394,8 +468,9 @@ static int run(int argc, char **argv)
 	store_spec_masked(store_spec, shown, sizeof shown);
 	log_info("serve", "participant store open", "store=\"%s\"", shown);
 	/* Sessions that were running when the last process stopped are gone;
-	 * participants waiting for them get a new one at the game step. */
-	int closed = store_sessions_close_all(store, "restart");
+	 * participants waiting for them get a new one at the game step. A
+	 * cluster node closes its own only (cluster_start). */
+	int closed = node ? 0 : store_sessions_close_all(store, "restart");
 	if (closed > 0)
 		log_info("serve", "sessions of the previous run closed", "count=%d", closed);
 	/* Trials a killed process left without an end line get one (before the
@@ -416,8 +491,8 @@ static int run(int argc, char **argv)
 			 nofile, opt_max_sessions);
 	/* The upload spool (DATA/spool/): its worker resumes uploads left pending
 	 * by an earlier run at once. */
-	if (storage_open(&storage, &(struct storage_opts){.data_dir = opt_data}, err,
-			 sizeof err) < 0) {
+	struct storage_opts so = {.data_dir = opt_data, .node = node ? co.node : NULL};
+	if (storage_open(&storage, &so, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
 		goto out;
 	}
@@ -442,7 +517,7 @@ static int run(int argc, char **argv)
 	nc.ws_at_root = true; /* the original front end connects to "/" */
 	nc.tls_cert = opt_tls_cert;
 	nc.tls_key = opt_tls_key;
-	nc.max_sessions = (size_t)opt_max_sessions;
+	nc.max_sessions = (size_t)(node ? co.slots : opt_max_sessions);
 	/* Deploy uploads (config + step files as JSON) may exceed /next's 1 MB,
 	 * which the flow enforces itself. */
 	nc.max_http_body = 4u << 20;
@@ -463,7 +538,11 @@ static int run(int argc, char **argv)
 	flow_set_trust_proxy(flow, opt_trust_proxy);
 	sess_set_alloc_rate(sess, opt_alloc_rate);
 	gauge_start(&gauge, storage);
-	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin};
+	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin, node, NULL};
+	if (node) {
+		flow_set_node(flow, co.node);
+		sess_set_upload_every(sess, opt_records_every * 1000);
+	}
 	flow_set_hooks(flow, &(struct flow_hooks){.user = &ctx,
 						  .project_added = on_project_added,
 						  .participant_changed = on_participant_changed});
@@ -482,6 +561,23 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
+	static char own_url[STORE_URL_MAX + 1];
+	if (node && !co.url) { /* --node alone: this process's own address */
+		char host[256] = "";
+		bool any = strcmp(opt_host, "0.0.0.0") == 0 || strcmp(opt_host, "::") == 0;
+		if (!any || gethostname(host, sizeof host - 1) != 0)
+			snprintf(host, sizeof host, "%s", opt_host);
+		snprintf(own_url, sizeof own_url, "%s://%s:%d", opt_tls_cert ? "https" : "http",
+			 host, net_server_port(srv));
+		co.url = own_url;
+	}
+	if (node && cluster_start(&ctx.cluster, &co, store, flow, sess, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: %s\n", err);
+		goto out;
+	}
+	if (node)
+		net_server_set_drain(srv, opt_drain_grace, on_drain, &ctx);
+	cluster_ptr = ctx.cluster;
 	ctx.running = true;
 	if (con_new(&(struct con_opts){.flow = flow,
 				       .admin = admin,
@@ -507,6 +603,8 @@ static int run(int argc, char **argv)
 	json_t *p;
 	printf("hippo serve: listening on %s://%s:%d (data in %s, admin API %s)\n", scheme,
 	       opt_host, port, opt_data, token ? "enabled" : "disabled");
+	if (node)
+		printf("cluster node %s at %s (%d slots)\n", co.node, co.url, co.slots);
 	json_array_foreach(projects, i, p)
 		printf("open %s://%s:%d/?projectId=%s\n", scheme, opt_host, port,
 		       json_string_value(json_object_get(p, "id")));
@@ -520,9 +618,12 @@ static int run(int argc, char **argv)
 out:
 	/* The console's threads read the sessions and write to the server's streams. */
 	con_free(con);
-	/* The server first: its shutdown ends sessions, which calls into the flow. */
+	/* The cluster's thread next (it calls the sessions), then the server:
+	 * its shutdown ends sessions, which calls into the flow. */
+	cluster_stop(cluster_ptr);
 	if (srv)
 		net_server_free(srv);
+	cluster_free(cluster_ptr, rc == 0);
 	/* After the server: sessions ended at shutdown have queued their files. */
 	gauge_stop(&gauge);
 	if (storage)

@@ -12,11 +12,12 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
+#include "core/id.h"
 #include "storage/storage.h"
 
 static const char *data_dir = "data";
 static bool as_json, show_all;
-static const char *bucket, *endpoint, *region, *prefix, *project_dir;
+static const char *bucket, *endpoint, *region, *prefix, *project_dir, *node;
 static int wait_s = 600, retry_base_ms = 2000, retry_max_ms = 600000, max_attempts = 0;
 static int timeout_s = 0;
 
@@ -36,6 +37,8 @@ static const struct opt opts[] = {
 	{"endpoint", OPT_STRING, &endpoint, "URL", "add: S3-compatible endpoint (default: AWS)", 0, 0},
 	{"region", OPT_STRING, &region, "REGION", "add: region (default: us-east-1)", 0, 0},
 	{"prefix", OPT_STRING, &prefix, "PREFIX", "add: key prefix", 0, 0},
+	{"node", OPT_STRING, &node, "NAME",
+	 "sync: the data folder is cluster node NAME's (keys PROJECT/Trials/USER/NAME/FILE)", 0, 0},
 	{0},
 };
 
@@ -238,6 +241,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo storage sync: --project DIR is required\n");
 		return 2;
 	}
+	if (node && !id_valid_node(node)) {
+		fprintf(stderr, "hippo storage: --node: expected %s\n", ID_NODE_RULE);
+		return 2;
+	}
 	if ((is_add && npos != 3) || (!is_add && npos != 1)) {
 		fprintf(stderr, "hippo storage %s: wrong number of arguments\n", sub);
 		opt_help(&spec, stderr);
@@ -255,7 +262,7 @@ static int run(int argc, char **argv)
 	}
 	struct storage_opts o = {.data_dir = data_dir, .retry_base_ms = retry_base_ms,
 				 .retry_max_ms = retry_max_ms, .max_attempts = max_attempts,
-				 .timeout_s = timeout_s, .no_worker = !is_push};
+				 .timeout_s = timeout_s, .no_worker = !is_push, .node = node};
 	char err[512];
 	struct storage *st;
 	if (storage_open(&st, &o, err, sizeof err) != 0) {

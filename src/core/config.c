@@ -31,6 +31,7 @@ static const char *const data_file_names[] = {"episode", "trial", NULL};
 static const char *const input_mode_names[] = {"hold", "press", "turn", NULL};
 static const char *const mode_names[] = {"play", "feedback", "advise", "watch", NULL};
 static const char *const group_names[] = {"balanced", "hash", NULL};
+static const char *const node_loss_names[] = {"restart_episode", "skip_game", "end_study", NULL};
 
 const char *const cfg__ui_controls[] = {
 	"left",  "right",        "up",          "down", "leftUp", "rightUp", "leftDown",
@@ -89,6 +90,7 @@ const struct cfg__entry table[] = {
 	IGN("project.ecsTask"),
 	BOOL("project.logIp", P(log_ip), 0, H),
 	ENUM("project.groupStrategy", P(groups), group_names, H),
+	ENUM("project.onNodeLoss", P(on_node_loss), node_loss_names, H),
 	{"project.storage", CFG_T_STORAGE, P(storage), 0, 0, 0, 0, NULL, H, NULL},
 	SEC("project.storage.s3", H),
 	STR("project.storage.s3.bucket", P(s3.bucket), H),

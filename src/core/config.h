@@ -23,6 +23,8 @@ enum cfg_input_mode { CFG_INPUT_HOLD = 0, CFG_INPUT_PRESS, CFG_INPUT_TURN };
 enum cfg_trial_mode { CFG_MODE_PLAY = 0, CFG_MODE_FEEDBACK, CFG_MODE_ADVISE, CFG_MODE_WATCH };
 enum cfg_group_strategy { CFG_GROUPS_BALANCED = 0, CFG_GROUPS_HASH };
 enum cfg_storage_kind { CFG_STORAGE_LOCAL = 0, CFG_STORAGE_S3 };
+/* What the flow does when the node running a participant's game is lost. */
+enum cfg_node_loss { CFG_NODE_LOSS_RESTART = 0, CFG_NODE_LOSS_SKIP_GAME, CFG_NODE_LOSS_END_STUDY };
 
 /* One numbered step of the flow. */
 struct cfg_step {
@@ -63,6 +65,7 @@ struct cfg_project {
 	struct cfg_step final_step; /* required */
 	bool log_ip;              /* hippo: store the client IP with requests; default false */
 	enum cfg_group_strategy groups; /* hippo: default balanced */
+	enum cfg_node_loss on_node_loss; /* hippo (cluster): default restart_episode */
 	/* original AWS keys, accepted; bucket/region reused by S3 storage */
 	bool use_aws;
 	char *aws_bucket, *aws_region, *aws_root_domain, *aws_cpu, *aws_memory;

@@ -100,6 +100,29 @@ bool flow_http_handler(void *user, const struct http_request *req, struct http_r
 void flow_on_session_end(void *user, const char *project_id, const char *user_id,
 			 enum sess_end_reason reason, const char *const *files);
 
+/* ---- one node of several (docs/cluster.md) ---- */
+
+/* The flow runs on cluster node NODE (core/id.h's rule; copied): a game
+ * session is placed on a live node with a free slot through the store
+ * (store_place) and show_game_page names that node's websocket; the ends of
+ * sessions this node records are its own (store_session_end_node); a session
+ * whose node was lost is followed as project.onNodeLoss says. Call before
+ * serving. */
+void flow_set_node(struct flow *f, const char *node);
+/* Allocates here the session the store placed on this node for (PROJECT_ID,
+ * USER_ID), going on from EPISODES played earlier: 0, or -1 with a message in
+ * ERR (a project this node does not serve, the trial could not start). */
+int flow_node_prepare(struct flow *f, const char *project_id, const char *user_id, int episodes,
+		      char *err, size_t errlen);
+/* A sess_locate_fn (USER: the flow): a handshake for a participant whose
+ * session is placed here but not allocated yet, or runs on another node. */
+enum sess_locate flow_node_locate(void *user, const char *project_id, const char *user_id,
+				  char *url, size_t len);
+/* The websocket URL of a node advertised at BASE (http[s]:// or ws[s]://
+ * host[:port][/path]): "ws[s]://host[:port][/path]/ws". False when BASE is
+ * not such a URL or OUT is too small. */
+bool flow_node_url(const char *base, char *out, size_t len);
+
 /* Admin view of projects: [{id, name, researcher, live, version, dir,
  * participants, completed, steps: {"1": n, ...}}]. */
 json_t *flow_projects_json(struct flow *f);

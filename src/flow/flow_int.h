@@ -51,6 +51,7 @@ struct flow {
 	bool trust_deployed_code; /* deployed studies may name programs and plug-ins */
 	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
+	char node[64];            /* the cluster node this flow runs on; "": one node alone */
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */
@@ -63,6 +64,20 @@ int flow__step_next(const struct flow__project *p, int number);
 unsigned flow__random(struct flow *f);
 
 struct store_participant;
+struct store_placement;
+/* The address a request came from, for the allocation allowance (next.c):
+ * the socket's peer, or behind a trusted proxy X-Forwarded-For's last entry. */
+const char *flow__client_of(const struct flow *f, const struct http_request *req, char *buf,
+			    size_t len);
+/* placed.c (a cluster node): places the participant's session through the
+ * store for REQ's client (store_place's result, logged; -2 when the client's
+ * allowance is spent, *RETRY_S its wait); answers a game step (as next.c's
+ * respond_game: 1 when the participant was moved past it). */
+int flow__node_place(struct flow *f, const struct store_participant *part,
+		     const struct http_request *req, int episodes, struct store_placement *pl,
+		     int *retry_s);
+int flow__node_game(struct flow *f, struct flow__project *p, struct store_participant *part,
+		    const struct http_request *req, struct http_response *resp);
 /* The participant's group for a step of P with N variants (groups.c):
  * assigned once, by the project's strategy (project.groups), then stored. */
 int flow__group_of(struct flow *f, const struct flow__project *p,

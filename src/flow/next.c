@@ -57,8 +57,8 @@ void flow_set_trust_proxy(struct flow *f, bool trust)
 /* The address a request came from, for the allocation limit: the socket's
  * peer; behind a trusted proxy, the last X-Forwarded-For entry (the address
  * the proxy itself saw). */
-static const char *client_of(const struct flow *f, const struct http_request *req, char *buf,
-			     size_t len)
+const char *flow__client_of(const struct flow *f, const struct http_request *req, char *buf,
+			    size_t len)
 {
 	const char *xff = f->trust_proxy ? http_header_get(req, "x-forwarded-for") : NULL;
 	if (xff) {
@@ -85,7 +85,7 @@ static enum sess_alloc session_allocate(struct flow *f, struct flow__project *p,
 	char err[256] = "", cbuf[64];
 	if (!f->sess)
 		return SESS_ALLOC_ERROR;
-	const char *client = client_of(f, req, cbuf, sizeof cbuf);
+	const char *client = flow__client_of(f, req, cbuf, sizeof cbuf);
 	int64_t t0 = clock_mono_ns();
 	enum sess_alloc rc =
 		sess_allocate(f->sess, p->cfg, part->user_id, client, retry_s, err, sizeof err);
@@ -114,10 +114,17 @@ static void enter_step(struct flow *f, struct flow__project *p,
 		       const struct store_participant *part, const struct http_request *req)
 {
 	const struct cfg_project *c = &p->cfg->project;
-	if (c->start_server_step > 0 && part->step == c->start_server_step)
-		session_allocate(f, p, part, req, NULL);
+	struct store_placement pl;
+	if (c->start_server_step > 0 && part->step == c->start_server_step) {
+		if (f->node[0])
+			flow__node_place(f, part, req, 0, &pl, NULL); /* several nodes: placed.c */
+		else
+			session_allocate(f, p, part, req, NULL);
+	}
 	if (c->stop_server_step > 0 && part->step == c->stop_server_step && f->sess)
 		sess_stop(f->sess, part->project_id, part->user_id, SESS_END_STOP_STEP);
+	if (c->stop_server_step > 0 && part->step == c->stop_server_step && f->node[0])
+		store_session_stop(f->store, part->id, "stop_step"); /* on another node */
 }
 
 /* Tells the hook that the participant's stored record changed. */
@@ -192,6 +199,8 @@ static int respond_game(struct flow *f, struct flow__project *p, struct store_pa
 			const struct http_request *req, struct http_response *resp)
 {
 	enum sess_end_reason reason = SESS_END_NONE;
+	if (f->node[0])
+		return flow__node_game(f, p, part, req, resp); /* several nodes: placed.c */
 	if (!f->sess) {
 		http_respond_error(resp, 503, "game sessions are not available on this server");
 		return 0;
@@ -534,7 +543,8 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
 	for (size_t i = 0; files && files[i]; i++)
 		json_array_append_new(fl, json_string(files[i]));
 	const char *rname = sess_end_reason_name(reason);
-	if (store_session_end(f->store, part.id, rname, fl) < 0)
+	if ((f->node[0] ? store_session_end_node(f->store, part.id, f->node, rname, fl)
+			: store_session_end(f->store, part.id, rname, fl)) < 0)
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 	json_decref(fl);
 	log_info("flow", "session ended", "project=%s user=%s reason=%s step=%d", project_id,

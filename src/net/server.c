@@ -54,11 +54,38 @@ void net__wake_ctx(void *ctx)
 
 /* ------------------------------------------------------------ callback ---- */
 
+/* A stop request with draining set: the first starts the drain; the drain
+ * ends with the last session, at its deadline or at a second request.
+ * Returns true while the server drains (no shutdown yet). */
+static bool drain(struct net_server *srv, int requests)
+{
+	if ((srv->drain_s <= 0 && !srv->drain_fn) || srv->stopping)
+		return false;
+	int64_t now = clock_mono_ns();
+	if (!srv->draining) {
+		srv->draining = true;
+		srv->drain_deadline = now + (int64_t)srv->drain_s * 1000000000;
+		log_info("net", "draining", "sessions=%zu grace_s=%d", sess__live(srv->m),
+			 srv->drain_s);
+		if (srv->drain_fn)
+			srv->drain_fn(srv->drain_user);
+	}
+	size_t live = sess__live(srv->m);
+	if (live > 0 && requests < 2 && now < srv->drain_deadline)
+		return true;
+	if (live > 0) {
+		log_info("net", "drain over: sessions moved", "sessions=%zu", live);
+		sess__end_all(srv->m, SESS_END_DRAINED);
+	}
+	return false;
+}
+
 static void check_requests(struct net_server *srv)
 {
 	if (atomic_exchange(&srv->reload_req, 0))
 		net_server_reload_tls(srv);
-	if (atomic_load(&srv->stop_req) && !srv->stopping) {
+	int requests = atomic_load(&srv->stop_req);
+	if (requests && !srv->stopping && !drain(srv, requests)) {
 		srv->stopping = true;
 		srv->stop_deadline = clock_mono_ns() + (int64_t)NET_SHUTDOWN_S * 1000000000;
 		log_info("net", "shutting down", "sessions=%zu", sess__live(srv->m));
@@ -137,7 +164,7 @@ static void on_signal(int sig)
 	if (sig == SIGHUP)
 		atomic_store(&srv->reload_req, 1);
 	else
-		atomic_store(&srv->stop_req, 1);
+		atomic_fetch_add(&srv->stop_req, 1);
 	lws_cancel_service(srv->ctx);
 }
 
@@ -284,9 +311,16 @@ int net_server_port(const struct net_server *s)
 	return s->port;
 }
 
+void net_server_set_drain(struct net_server *s, int seconds, void (*fn)(void *user), void *user)
+{
+	s->drain_s = seconds > 0 ? seconds : 0;
+	s->drain_fn = fn;
+	s->drain_user = user;
+}
+
 void net_server_stop(struct net_server *s)
 {
-	atomic_store(&s->stop_req, 1);
+	atomic_fetch_add(&s->stop_req, 1);
 	lws_cancel_service(s->ctx);
 }
 

@@ -92,6 +92,17 @@ int net_server_port(const struct net_server *s);
  * loop failed. */
 int net_server_run(struct net_server *s);
 
+/* Draining (several nodes, docs/cluster.md): the first SIGTERM/SIGINT (or
+ * net_server_stop) calls FN(USER) on the I/O thread (the node stops taking
+ * sessions) and lets the running sessions go on for up to SECONDS; once
+ * none is left, or then, or at a second signal, the sessions still running
+ * end with SESS_END_DRAINED (their clients are told to ask the flow again)
+ * and the server shuts down as usual. SECONDS 0 with FN: FN is called, and
+ * the sessions end at once with SESS_END_DRAINED; 0 without FN: no draining
+ * (the default: sessions end with SESS_END_SHUTDOWN). Call before
+ * net_server_run. */
+void net_server_set_drain(struct net_server *s, int seconds, void (*fn)(void *user), void *user);
+
 /* Asks a running server to shut down gracefully. Thread-safe and
  * async-signal-safe. */
 void net_server_stop(struct net_server *s);

@@ -67,7 +67,7 @@ struct net_conn {
 	struct sess *s;
 	bool closing;
 	enum ws_close close_code;
-	char close_reason[100];
+	char close_reason[124]; /* a close frame's reason: 123 bytes at most */
 	int64_t opened_ns, next_ping_ns;
 	bool ping_due;
 	double tokens;
@@ -89,9 +89,15 @@ struct net_server {
 	size_t nconns;
 	struct net_conn *streams; /* HTTP connections with a streamed body */
 	lws_sorted_usec_list_t sul;
-	atomic_int stop_req, reload_req;
+	atomic_int stop_req, reload_req; /* stop_req counts the requests (signals) */
 	bool stopping, finished;
 	int64_t stop_deadline;
+	/* draining (net_server_set_drain): the first stop request starts it */
+	int drain_s;
+	void (*drain_fn)(void *user);
+	void *drain_user;
+	bool draining;
+	int64_t drain_deadline;
 	size_t max_msg;
 	int max_rate;
 };

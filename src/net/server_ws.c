@@ -79,12 +79,17 @@ static void handle_message(struct net_conn *c)
 		sess__text(c->s, c->rx, c->rx_len);
 		return;
 	}
-	char err[160];
+	char err[320];
 	struct sess *s = NULL;
 	void *replaced = NULL;
 	enum sess_open o = sess__open(srv->m, c->rx, c->rx_len, c, &s, &replaced, err, sizeof err);
 	if (o == SESS_OPEN_SHUTTING_DOWN) {
 		conn_close(c, WS_CLOSE_SHUTTING_DOWN, err);
+		return;
+	}
+	if (o == SESS_OPEN_MOVED) {
+		/* the URL when it fits in a close frame's reason, else the UI asks /next */
+		conn_close(c, WS_CLOSE_MOVED, strlen(err) < sizeof c->close_reason ? err : "moved");
 		return;
 	}
 	if (o != SESS_OPEN_ATTACHED) {

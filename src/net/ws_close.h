@@ -12,6 +12,8 @@ enum ws_close {
 					   session, a limit, "please try again"; the UI asks /next */
 	WS_CLOSE_TOO_LARGE = 1009,      /* a message over trial.maxMessageBytes */
 	WS_CLOSE_TAKEN_OVER = 4001,     /* a newer connection of the participant took the game */
+	WS_CLOSE_MOVED = 4002,          /* the participant's game is on another node: the reason is
+					   its websocket URL (when it fits); the UI asks /next */
 };
 
 #endif

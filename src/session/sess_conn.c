@@ -140,7 +140,7 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 			snprintf(err, errlen, "the server is full, try again later");
 			return NULL;
 		}
-		s = sess__create(m, open, user, err, errlen);
+		s = sess__create(m, open, user, 0, err, errlen);
 		if (!s)
 			return NULL;
 		bool full;
@@ -205,6 +205,26 @@ void sess__detach(struct sess *s, void *conn)
 	sess__unref(s); /* the connection's reference */
 }
 
+/* A handshake for a participant without a session here: asks the locator
+ * (several nodes), which may allocate it here. True with the websocket URL
+ * of the node that has it in URL. */
+static bool locate(struct sess_mgr *m, const struct trial_msg *hs, char *url, size_t len)
+{
+	pthread_mutex_lock(&m->mu);
+	sess_locate_fn fn = m->locate;
+	void *user = m->locate_user;
+	pthread_mutex_unlock(&m->mu);
+	if (!fn || m->c.open_project || !id_valid_user(hs->user_id) ||
+	    !id_valid_project(hs->project_id))
+		return false;
+	struct sess *s = sess__lookup(m, hs->project_id, hs->user_id);
+	if (s) {
+		sess__unref(s);
+		return false;
+	}
+	return fn(user, hs->project_id, hs->user_id, url, len) == SESS_LOCATE_ELSEWHERE;
+}
+
 enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void *conn,
 			  struct sess **s, void **replaced, char *err, size_t errlen)
 {
@@ -219,6 +239,8 @@ enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void
 	} else if (__atomic_load_n(&m->shutting_down, __ATOMIC_ACQUIRE)) {
 		snprintf(err, errlen, "server shutting down");
 		rc = SESS_OPEN_SHUTTING_DOWN;
+	} else if (locate(m, &msg, err, errlen)) {
+		rc = SESS_OPEN_MOVED;
 	} else {
 		*s = sess__attach(m, &msg, conn, msg.accept_binary, replaced, err, errlen);
 		rc = *s ? SESS_OPEN_ATTACHED : SESS_OPEN_REFUSED;

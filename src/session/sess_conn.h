@@ -35,6 +35,8 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 void sess__mgr_free(struct sess_mgr *m);
 /* Ends every live session with SESS_END_SHUTDOWN ("done" is queued to clients). */
 void sess__shutdown(struct sess_mgr *m);
+/* Ends every live session with REASON (the server goes on). */
+void sess__end_all(struct sess_mgr *m, enum sess_end_reason reason);
 /* Sessions not yet ended. */
 size_t sess__live(struct sess_mgr *m);
 
@@ -43,6 +45,7 @@ enum sess_open {
 	SESS_OPEN_ATTACHED = 0,  /* the handshake attached the connection to a session */
 	SESS_OPEN_REFUSED,       /* not a handshake, a bad one, or no session for it: ERR says why */
 	SESS_OPEN_SHUTTING_DOWN, /* a handshake while the server shuts down (sess__shutdown) */
+	SESS_OPEN_MOVED,         /* the session is on another node: ERR is its websocket URL */
 };
 
 /* The first text message of connection CONN (TEXT, LEN bytes), which must be

@@ -133,6 +133,12 @@ struct sess_mgr {
 	int nends;
 	sess_file_fn file_fn;         /* set before sessions exist */
 	void *file_user;
+	int upload_every_ms;          /* set before sessions exist */
+	sess_episode_fn episode_fn;   /* set before sessions exist */
+	void *episode_user;
+	sess_locate_fn locate;        /* set before the server runs */
+	void *locate_user;
+	bool draining;                /* guarded by mu */
 	unsigned long long frames_sent; /* atomic: frames handed to connections */
 	bool shutting_down;             /* atomic: sess__shutdown was called */
 };
@@ -159,7 +165,7 @@ void sess__notify_end(struct sess *s, struct sess__ended *e);
 struct sess *sess__lookup(struct sess_mgr *m, const char *project, const char *user);
 /* A session for USER_ID with CFG, not registered yet (the caller's reference). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			  char *err, size_t errlen);
+			  int episodes_before, char *err, size_t errlen);
 /* Registers S and starts it on a worker: S, or the live session of the same
  * participant that appeared meanwhile, with a reference for the caller; NULL
  * (S discarded) with *FULL set when max_sessions sessions are live. */

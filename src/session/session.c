@@ -118,9 +118,9 @@ void sess__end_locked(struct sess *s, struct sess__ended *e)
 	if (e->reason == SESS_END_CONNECT_TIMEOUT)
 		m->connect_timeouts++;
 	pthread_mutex_unlock(&m->mu);
-	if (e->reason == SESS_END_RECORD && s->conn && !s->closing) {
-		/* no "done" (the game is not over): the connection is closed after
-		 * the error, and the client comes back for a new session */
+	if (sess_end_retry(e->reason) && s->conn && !s->closing) {
+		/* no "done" (the game is not over): the connection is closed (after
+		 * the error, if any), and the client comes back for a new session */
 		s->fail_close = true;
 		sess__wake(s);
 	}
@@ -234,7 +234,7 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 /* A session for USER_ID with CFG, not registered yet (one reference, the
  * caller's). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			   char *err, size_t errlen)
+			  int episodes_before, char *err, size_t errlen)
 {
 	const char *pid = cfg->project.id; /* validated by sess_allocate, sess__mgr_new */
 	struct sess *s = calloc(1, sizeof *s);
@@ -254,7 +254,11 @@ struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char 
 				  .project_id = pid,
 				  .user_id = user_id,
 				  .on_file_closed = m->file_fn,
-				  .on_file_closed_user = m->file_user};
+				  .on_file_closed_user = m->file_user,
+				  .upload_every_ms = m->upload_every_ms,
+				  .on_episode_end = m->episode_fn,
+				  .on_episode_end_user = m->episode_user,
+				  .episodes_before = episodes_before};
 	pthread_mutex_unlock(&m->mu);
 	s->trial = trial_new(&tp, err, errlen);
 	if (!s->trial) {
@@ -309,8 +313,10 @@ struct sess *sess__insert(struct sess_mgr *m, struct sess *s, bool *full)
 	return s;
 }
 
-enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			      const char *client, int *retry_s, char *err, size_t errlen)
+/* sess_allocate and sess_allocate_from. */
+static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+				const char *client, int *retry_s, int episodes_before, char *err,
+				size_t errlen)
 {
 	if (!id_valid_user(user_id)) {
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
@@ -333,6 +339,12 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		snprintf(err, errlen, "too many new game sessions from %s", client);
 		return SESS_ALLOC_LIMITED;
 	}
+	if (m->draining) {
+		m->refused_full++;
+		pthread_mutex_unlock(&m->mu);
+		snprintf(err, errlen, "the server is draining: it takes no new sessions");
+		return SESS_ALLOC_FULL;
+	}
 	if (m->c.max_sessions && m->live >= m->c.max_sessions) {
 		m->refused_full++;
 		pthread_mutex_unlock(&m->mu);
@@ -340,7 +352,7 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 		return SESS_ALLOC_FULL;
 	}
 	pthread_mutex_unlock(&m->mu);
-	s = sess__create(m, cfg, user_id, err, errlen);
+	s = sess__create(m, cfg, user_id, episodes_before, err, errlen);
 	if (!s)
 		return SESS_ALLOC_ERROR;
 	bool full;
@@ -357,6 +369,19 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 	pthread_mutex_unlock(&m->mu);
 	sess__unref(s);
 	return SESS_ALLOC_OK;
+}
+
+enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+			      const char *client, int *retry_s, char *err, size_t errlen)
+{
+	return allocate(m, cfg, user_id, client, retry_s, 0, err, errlen);
+}
+
+enum sess_alloc sess_allocate_from(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+				   int episodes_before, char *err, size_t errlen)
+{
+	return allocate(m, cfg, user_id, NULL, NULL, episodes_before > 0 ? episodes_before : 0,
+			err, errlen);
 }
 
 /* The session of (PROJECT, USER) as find_locked, with a reference for the caller. */
@@ -438,6 +463,46 @@ void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user)
 	pthread_mutex_unlock(&m->mu);
 }
 
+bool sess_client_allowed(struct sess_mgr *m, const char *client, bool charge, int *retry_s)
+{
+	pthread_mutex_lock(&m->mu);
+	bool ok = sess__addr_allow(m, client, charge, retry_s);
+	if (!ok)
+		m->refused_rate++;
+	pthread_mutex_unlock(&m->mu);
+	return ok;
+}
+
+void sess_on_episode_end(struct sess_mgr *m, sess_episode_fn fn, void *user)
+{
+	pthread_mutex_lock(&m->mu);
+	m->episode_fn = fn;
+	m->episode_user = user;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void sess_set_upload_every(struct sess_mgr *m, int every_ms)
+{
+	pthread_mutex_lock(&m->mu);
+	m->upload_every_ms = every_ms > 0 ? every_ms : 0;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void sess_set_draining(struct sess_mgr *m, bool draining)
+{
+	pthread_mutex_lock(&m->mu);
+	m->draining = draining;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void sess_set_locator(struct sess_mgr *m, sess_locate_fn fn, void *user)
+{
+	pthread_mutex_lock(&m->mu);
+	m->locate = fn;
+	m->locate_user = user;
+	pthread_mutex_unlock(&m->mu);
+}
+
 long sess_raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -515,6 +580,11 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 void sess__shutdown(struct sess_mgr *m)
 {
 	__atomic_store_n(&m->shutting_down, true, __ATOMIC_RELEASE);
+	sess__end_all(m, SESS_END_SHUTDOWN);
+}
+
+void sess__end_all(struct sess_mgr *m, enum sess_end_reason reason)
+{
 	pthread_mutex_lock(&m->mu);
 	size_t n = m->nreg, k = 0;
 	struct sess **copy = n ? malloc(n * sizeof *copy) : NULL;
@@ -525,7 +595,7 @@ void sess__shutdown(struct sess_mgr *m)
 		}
 	pthread_mutex_unlock(&m->mu);
 	for (size_t i = 0; i < k; i++) {
-		stop_sess(copy[i], SESS_END_SHUTDOWN);
+		stop_sess(copy[i], reason);
 		sess__unref(copy[i]);
 	}
 	free(copy);

@@ -58,10 +58,23 @@ enum sess_alloc {
 enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			      const char *client, int *retry_s, char *err, size_t errlen);
 
+/* sess_allocate for a game that goes on from EPISODES_BEFORE episodes played
+ * in an earlier session (a cluster node was lost, docs/cluster.md): the trial
+ * plays the remaining trial.maxEpisodes - EPISODES_BEFORE episodes (at least
+ * one) and says so in its start line. No client allowance is charged. */
+enum sess_alloc sess_allocate_from(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
+				   int episodes_before, char *err, size_t errlen);
+
 /* Allocations per client address: PER_MINUTE a minute, in bursts of up to
  * PER_MINUTE (a token bucket per address); 0 lifts the limit. Default 120.
  * Every address starts again with a full allowance. */
 void sess_set_alloc_rate(struct sess_mgr *m, int per_minute);
+
+/* CLIENT's allowance (above) for a session allocated elsewhere (a cluster
+ * node placing it on another node): true when CLIENT may have one now (with
+ * CHARGE, one is taken from its allowance); false with *RETRY_S (if not
+ * NULL) and the refusal counted. */
+bool sess_client_allowed(struct sess_mgr *m, const char *client, bool charge, int *retry_s);
 
 /* Ends the session (no-op if none); its data is flushed and closed first. */
 void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
@@ -84,6 +97,37 @@ int sess_on_end(struct sess_mgr *m, sess_end_fn fn, void *user);
 typedef void (*sess_file_fn)(void *user, const char *project_id, const char *user_id,
 			     const char *rel_path);
 void sess_on_file_closed(struct sess_mgr *m, sess_file_fn fn, void *user);
+
+/* Called (on a session worker, must not block) each time an episode of a
+ * session ends, with the number of episodes of the game played so far (those
+ * of sess_allocate_from's earlier sessions included). Set it before any
+ * session is allocated; NULL clears it. */
+typedef void (*sess_episode_fn)(void *user, const char *project_id, const char *user_id,
+				int episodes);
+void sess_on_episode_end(struct sess_mgr *m, sess_episode_fn fn, void *user);
+
+/* The open data files of running sessions are also handed to the
+ * sess_on_file_closed function every EVERY_MS milliseconds while they grow
+ * (their records so far: a cluster's records reach S3 before the episode
+ * ends); 0 (the default) only when they close. Set it before any session is
+ * allocated. */
+void sess_set_upload_every(struct sess_mgr *m, int every_ms);
+
+/* Draining: new allocations are refused (SESS_ALLOC_FULL); running sessions
+ * go on. */
+void sess_set_draining(struct sess_mgr *m, bool draining);
+
+/* Where a participant's session is when a websocket handshake names one
+ * this server does not have (several nodes, docs/cluster.md). */
+enum sess_locate {
+	SESS_LOCATE_NONE = 0,  /* nowhere: the handshake is refused */
+	SESS_LOCATE_HERE,      /* placed here and allocated now: the handshake attaches */
+	SESS_LOCATE_ELSEWHERE, /* on another node, whose websocket URL is in URL */
+};
+/* Called on the I/O thread; may call sess_allocate. */
+typedef enum sess_locate (*sess_locate_fn)(void *user, const char *project_id,
+					   const char *user_id, char *url, size_t len);
+void sess_set_locator(struct sess_mgr *m, sess_locate_fn fn, void *user);
 
 /* Counters for /metrics. */
 struct sess_stats {

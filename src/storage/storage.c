@@ -97,6 +97,8 @@ int storage_open(struct storage **out, const struct storage_opts *o, char *err, 
 	}
 	st->o = *o;
 	st->o.data_dir = st->data_dir;
+	snprintf(st->node, sizeof st->node, "%s", o->node && id_valid_node(o->node) ? o->node : "");
+	st->o.node = NULL;
 	if (st->o.retry_base_ms <= 0)
 		st->o.retry_base_ms = 2000;
 	if (st->o.retry_max_ms <= 0)
@@ -265,10 +267,18 @@ int storage_submit_trial_file(struct storage *st, const char *project_id, const 
 	const char *base = strrchr(local_path, '/');
 	base = base ? base + 1 : local_path;
 	char key[512];
-	int n = snprintf(key, sizeof key, "%s/Trials/%s/%s", project_id, user_id, base);
-	if (n < 0 || (size_t)n >= sizeof key)
+	if (storage__trial_key(st, project_id, user_id, base, key, sizeof key) < 0)
 		return -1;
 	return storage_submit(st, project_id, local_path, key);
+}
+
+int storage__trial_key(const struct storage *st, const char *project_id, const char *user_id,
+		       const char *file, char *key, size_t len)
+{
+	int n = st->node[0] ? snprintf(key, len, "%s/Trials/%s/%s/%s", project_id, user_id,
+				       st->node, file)
+			    : snprintf(key, len, "%s/Trials/%s/%s", project_id, user_id, file);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int storage_submit_participant(struct storage *st, const char *project_id, const char *user_id,

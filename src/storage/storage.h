@@ -48,6 +48,10 @@ struct storage_opts {
 	int max_attempts;      /* give up ("failed") after this many; 0 = never (default 0) */
 	long timeout_s;        /* per request; 0: none, a 60 s low-speed limit applies (default 0) */
 	bool no_worker;        /* open the spool only (status, add): no uploads from this process */
+	/* a cluster node's name (docs/cluster.md): its trial files go to
+	 * PROJECT/Trials/USER/NODE/FILE, so the files of a participant's games
+	 * on several nodes never take each other's keys; NULL: PROJECT/Trials/USER/FILE */
+	const char *node;
 };
 
 /* Opens (creating if needed) the spool of O->data_dir and starts the worker,
@@ -78,7 +82,8 @@ int storage_submit_to(struct storage *st, const struct storage_dest *dest,
 		      const char *local_path, const char *key);
 
 /* The original key layout: PROJECT/Trials/USER/FILE (FILE: the base name of
- * LOCAL_PATH) and PROJECT/Users/USER.json. */
+ * LOCAL_PATH; a cluster node's: PROJECT/Trials/USER/NODE/FILE) and
+ * PROJECT/Users/USER.json. */
 int storage_submit_trial_file(struct storage *st, const char *project_id, const char *user_id,
 			      const char *local_path);
 int storage_submit_participant(struct storage *st, const char *project_id, const char *user_id,

@@ -62,7 +62,13 @@ struct storage {
 	long attempts_total;
 
 	atomic_bool stop;
+	char node[64];      /* storage_opts.node, "" when none */
 };
+
+/* The key of a trial file FILE of USER in PROJECT (storage_submit_trial_file):
+ * 0, or -1 when it does not fit in LEN bytes. */
+int storage__trial_key(const struct storage *st, const char *project_id, const char *user_id,
+		       const char *file, char *key, size_t len);
 
 /* The upload thread (started by storage_open unless no_worker). */
 void *storage__worker_main(void *arg);

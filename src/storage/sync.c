@@ -68,7 +68,9 @@ long storage_sync_project(struct storage *st, const char *project_id,
 			    !s3_key_valid(f->d_name))
 				continue;
 			snprintf(rel, sizeof rel, "%s/%s", reldir, f->d_name);
-			snprintf(key, sizeof key, "%s/Trials/%s/%s", project_id, u->d_name, f->d_name);
+			if (storage__trial_key(st, project_id, u->d_name, f->d_name, key,
+					       sizeof key) < 0)
+				continue;
 			if (sync_one(st, d, rel, key, &queued) != 0)
 				queued = -1;
 		}

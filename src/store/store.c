@@ -18,6 +18,9 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	      "stands for a run of identical requests (header_set, repeats, last)",
 	[3] = "the version of the page answered or passed: answers get page_hash and "
 	      "project_version, and the table passes has one row per step passed",
+	[4] = "cluster: the nodes (name, url, slots, draining, lease_until, renewed), and "
+	      "the node a session is placed on, a stop asked of it and the episodes played "
+	      "(sessions.node, sessions.stop, sessions.episodes)",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -469,6 +472,81 @@ int store_participant_delete(struct store *s, long long pid, struct store_delete
 	if (counts)
 		*counts = c;
 	return rc;
+}
+
+/* ------------------------------------------------------------ cluster */
+
+int store_node_renew(struct store *s, const char *name, const char *url, int slots,
+		     bool draining, int lease_ms)
+{
+	WRITABLE(s);
+	if (!name || !url || strlen(name) > STORE_NODE_MAX || strlen(url) > STORE_URL_MAX)
+		return -1;
+	return s->be->node_renew(s->db, name, url, slots, draining, lease_ms);
+}
+
+int store_node_remove(struct store *s, const char *name)
+{
+	WRITABLE(s);
+	return s->be->node_remove(s->db, name);
+}
+
+int store_nodes_each(struct store *s, store_node_fn fn, void *user)
+{
+	return s->be->nodes(s->db, fn, user);
+}
+
+int store_place(struct store *s, long long pid, int step, int episodes,
+		struct store_placement *out)
+{
+	memset(out, 0, sizeof *out);
+	WRITABLE(s);
+	return s->be->place(s->db, pid, step, episodes, out);
+}
+
+int store_session_info(struct store *s, long long pid, struct store_session_info *out)
+{
+	memset(out, 0, sizeof *out);
+	return s->be->session_info(s->db, pid, out);
+}
+
+int store_placed_each(struct store *s, const char *node, store_placed_fn fn, void *user)
+{
+	return s->be->placed(s->db, node, fn, user);
+}
+
+int store_session_end_node(struct store *s, long long pid, const char *node, const char *reason,
+			   json_t *files)
+{
+	WRITABLE(s);
+	char *text = files ? json_dumps(files, JSON_COMPACT) : NULL;
+	int rc = s->be->session_end_node(s->db, pid, node, reason, text);
+	free(text);
+	return rc;
+}
+
+int store_session_progress(struct store *s, long long pid, const char *node, int episodes)
+{
+	WRITABLE(s);
+	return s->be->session_progress(s->db, pid, node, episodes);
+}
+
+int store_session_stop(struct store *s, long long pid, const char *reason)
+{
+	WRITABLE(s);
+	return s->be->session_stop(s->db, pid, reason);
+}
+
+int store_sessions_close_node(struct store *s, const char *node, const char *reason)
+{
+	WRITABLE(s);
+	return s->be->sessions_close_node(s->db, node, reason);
+}
+
+int store_nodes_reap(struct store *s)
+{
+	WRITABLE(s);
+	return s->be->nodes_reap(s->db);
 }
 
 /* ------------------------------------------------------------ projects */

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_ID_MAX 64
 
 /* What one participant can make the store keep of its requests, whatever it
@@ -170,6 +170,106 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 /* Live override set by the admin API: 1 on, 0 off, -1 none (config decides). */
 int store_project_live_get(struct store *s, const char *id);
 int store_project_live_set(struct store *s, const char *id, int live);
+
+/* ------------------------------------------------------------ cluster */
+
+/* Several `hippo serve` processes ("nodes") sharing one store
+ * (docs/cluster.md). Each node registers itself with a lease it renews; a
+ * participant's game session is placed on a node in one transaction (a
+ * session row naming the node); the node polls for the sessions placed on
+ * it. A node whose lease expired is dead: its open sessions end with reason
+ * "node_lost". Leases are judged by the backend's clock (SQLite: the
+ * calling process's; PostgreSQL: the server's), so the nodes' clocks need
+ * not agree. */
+
+#define STORE_NODE_MAX 63   /* a node name: core/id.h's rule */
+#define STORE_URL_MAX 255   /* an advertised URL */
+
+/* Registers node NAME, or renews it: its advertised base URL, SLOTS (game
+ * sessions it takes), DRAINING (takes no new ones) and a lease that expires
+ * LEASE_MS from now. */
+int store_node_renew(struct store *s, const char *name, const char *url, int slots,
+		     bool draining, int lease_ms);
+/* Removes node NAME (a clean exit: its sessions have ended). */
+int store_node_remove(struct store *s, const char *name);
+
+/* The nodes, by name. USED: open sessions placed on it; LIVE: its lease has
+ * not expired; LEASE_LEFT_MS: until it does (negative: expired since). */
+struct store_node_row {
+	const char *name, *url;
+	int slots, used;
+	bool draining, live;
+	long long lease_left_ms;
+	const char *renewed;       /* when it last renewed (ISO 8601) */
+};
+typedef int (*store_node_fn)(void *user, const struct store_node_row *r);
+int store_nodes_each(struct store *s, store_node_fn fn, void *user);
+
+/* Where a session runs. */
+struct store_placement {
+	long long session;               /* the session row */
+	char node[STORE_NODE_MAX + 1];
+	char url[STORE_URL_MAX + 1];     /* the node's advertised base URL */
+};
+
+/* Places the participant's game session (STEP: the step it is allocated at;
+ * EPISODES: episodes of the game played in earlier sessions, 0 for a new
+ * game) in one transaction: if the participant has an open session on a live node
+ * already, returns 2 with it (a participant is never placed twice);
+ * otherwise closes any other open session of theirs (reason "lost"),
+ * chooses the live, non-draining node with a free slot that is least loaded
+ * (used/slots, then used, then name), opens the session on it and returns 1
+ * with *OUT. Returns 0 when no node has a free slot, -1 on error. */
+int store_place(struct store *s, long long pid, int step, int episodes,
+		struct store_placement *out);
+
+/* The participant's latest session, with where it runs. Returns 1 with
+ * *OUT, 0 when the participant has none, -1 on error. */
+struct store_session_info {
+	long long id;
+	bool open;
+	char reason[32];                 /* "" while open */
+	char stop[32];                   /* a stop asked of its node, "" when none */
+	char node[STORE_NODE_MAX + 1];   /* "" when not placed (one node, no cluster) */
+	char url[STORE_URL_MAX + 1];
+	bool node_live;                  /* the node's lease has not expired */
+	int episodes;                    /* episodes of the game played (store_session_progress) */
+};
+int store_session_info(struct store *s, long long pid, struct store_session_info *out);
+
+/* The open sessions placed on NODE, oldest first. STOP: a reason another
+ * node asked it to end with (store_session_stop), NULL when none. */
+struct store_placed_row {
+	long long session, participant;
+	const char *project_id, *user_id;
+	int step;
+	int episodes;                    /* played before this session (store_place) */
+	const char *stop;
+};
+typedef int (*store_placed_fn)(void *user, const struct store_placed_row *r);
+int store_placed_each(struct store *s, const char *node, store_placed_fn fn, void *user);
+
+/* store_session_end for the sessions placed on NODE only (the node running
+ * them records their end; a newer session elsewhere stays open). Returns the
+ * number of rows closed. */
+int store_session_end_node(struct store *s, long long pid, const char *node, const char *reason,
+			   json_t *files);
+/* Records that the participant's latest session on NODE has seen EPISODES
+ * episodes of the game end (those of earlier sessions included), so that a
+ * session placed after the node is lost goes on from there. Returns the
+ * number of rows changed. */
+int store_session_progress(struct store *s, long long pid, const char *node, int episodes);
+/* Asks the node running the participant's open session to end it with
+ * REASON (it sees it in store_placed_each and records the end). Returns the
+ * number of sessions asked. */
+int store_session_stop(struct store *s, long long pid, const char *reason);
+/* Closes every open session placed on NODE with REASON (a node starting
+ * again: "restart"); with NODE NULL, the open sessions placed on no node.
+ * Returns the number closed. */
+int store_sessions_close_node(struct store *s, const char *node, const char *reason);
+/* Closes with "node_lost" every open session of every node whose lease has
+ * expired, in one statement. Returns the number closed. */
+int store_nodes_reap(struct store *s);
 
 /* ------------------------------------------------------------ reading */
 

@@ -94,6 +94,66 @@ struct store_backend {
 	int (*project_live_get)(void *db, const char *id);
 	int (*project_live_set)(void *db, const char *id, int live);
 
+	/* Cluster (store.h, "cluster"; docs/cluster.md). Schema version 4:
+	 *
+	 *   nodes (name TEXT PRIMARY KEY, url TEXT NOT NULL,
+	 *          slots INTEGER NOT NULL, draining BOOLEAN NOT NULL,
+	 *          lease_until BIGINT NOT NULL   -- ms since 1970 by the backend's clock
+	 *          renewed TEXT NOT NULL)
+	 *   sessions + node TEXT (NULL: not placed), stop TEXT (NULL: none),
+	 *              episodes INTEGER (NULL: none recorded),
+	 *   an index on sessions (node) WHERE stopped IS NULL
+	 *
+	 * "used" is not stored: it is the count of the node's open sessions
+	 * (sessions.node = name AND stopped IS NULL), exact inside the
+	 * transaction that reads it. "Live" means lease_until > now, by one
+	 * clock: the backend's (SQLite: clock_wall_ms() of the caller;
+	 * PostgreSQL: the server's now(), never the nodes'). */
+
+	/* UPSERT of the node's row: url, slots, draining, lease_until = now +
+	 * LEASE_MS, renewed = store_now(). */
+	int (*node_renew)(void *db, const char *name, const char *url, int slots, bool draining,
+			  int lease_ms);
+	int (*node_remove)(void *db, const char *name);
+	/* Every node by name, with used and live computed as above. */
+	int (*nodes)(void *db, store_node_fn fn, void *user);
+	/* ONE transaction that serialises with every other placement (SQLite:
+	 * BEGIN IMMEDIATE; PostgreSQL: lock the participant's row, then the
+	 * chosen node's row, SELECT ... FOR UPDATE, and count its open sessions
+	 * after the lock, so two nodes placing at once can neither both take a
+	 * node's last slot nor both place one participant):
+	 *  1. the participant's open session on a live node: return 2 with it;
+	 *  2. close the participant's other open sessions (reason "lost");
+	 *  3. the live (lease_until > now), non-draining node with used < slots,
+	 *     least loaded: ORDER BY used / slots (as a fraction), used, name;
+	 *     none: return 0 (roll back);
+	 *  4. INSERT the session row (participant, step, started = store_now(),
+	 *     node, episodes = EPISODES) and return 1 with its id, the node and
+	 *     its url. */
+	int (*place)(void *db, long long pid, int step, int episodes, struct store_placement *out);
+	/* The participant's session row with the greatest id, joined with its
+	 * node (node_live false when the node's row is gone; episodes 0 when
+	 * NULL). */
+	int (*session_info)(void *db, long long pid, struct store_session_info *out);
+	/* Open sessions with node = NODE, joined with their participant, by id
+	 * (episodes 0 when NULL). */
+	int (*placed)(void *db, const char *node, store_placed_fn fn, void *user);
+	/* session_end restricted to node = NODE; returns the rows closed. */
+	int (*session_end_node)(void *db, long long pid, const char *node, const char *reason,
+				const char *files);
+	/* Sets episodes = EPISODES on the participant's latest session with
+	 * node = NODE (open or just ended: the count may come after the end). */
+	int (*session_progress)(void *db, long long pid, const char *node, int episodes);
+	/* Sets stop = REASON on the participant's open sessions that have a
+	 * node and no stop yet; returns the rows changed. */
+	int (*session_stop)(void *db, long long pid, const char *reason);
+	/* Closes (stopped = store_now(), REASON) the open sessions with node =
+	 * NODE (NODE NULL: node IS NULL); returns the rows closed. */
+	int (*sessions_close_node)(void *db, const char *node, const char *reason);
+	/* One UPDATE: reason "node_lost" for open sessions whose node's
+	 * lease_until <= now; returns the rows closed. */
+	int (*nodes_reap)(void *db);
+
 	int (*participants)(void *db, const struct store_query *q, store_participant_fn fn,
 			    void *user);
 	int (*answers)(void *db, const struct store_query *q, store_answer_fn fn, void *user);

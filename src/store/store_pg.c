@@ -80,6 +80,18 @@ static const char indexes_sql[] =
 	" ON participants (project_id, status, step, updated);"
 	"CREATE INDEX IF NOT EXISTS requests_steps ON requests (participant, step, time);";
 
+/* Version 4 (store__versions[4]): the cluster's nodes and the node a
+ * session is placed on (store_int.h, "Cluster"). */
+static const char schema_v4_sql[] =
+	"CREATE TABLE nodes ("
+	" name TEXT PRIMARY KEY, url TEXT NOT NULL, slots INTEGER NOT NULL,"
+	" draining BOOLEAN NOT NULL DEFAULT false, lease_until BIGINT NOT NULL,"
+	" renewed TEXT NOT NULL);"
+	"ALTER TABLE sessions ADD COLUMN node TEXT;"
+	"ALTER TABLE sessions ADD COLUMN stop TEXT;"
+	"ALTER TABLE sessions ADD COLUMN episodes INTEGER;"
+	"CREATE INDEX sessions_node_open ON sessions (node) WHERE stopped IS NULL;";
+
 static const struct migration {
 	int version;
 	const char *sql;
@@ -87,6 +99,7 @@ static const struct migration {
 	{1, schema_v1_sql},
 	{2, schema_v2_sql},
 	{3, schema_v3_sql},
+	{4, schema_v4_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -496,7 +509,12 @@ static const char *pg_errmsg(void *db)
 	.requests = store__pg_requests, .passes = store__pg_passes,                                \
 	.step_counts = store__pg_step_counts, .projects = store__pg_projects,                       \
 	.participants_find = store__pg_participants_find, .step_times = store__pg_step_times,      \
-	.group_counts = store__pg_group_counts, .participant_delete = store__pg_participant_delete
+	.group_counts = store__pg_group_counts, .participant_delete = store__pg_participant_delete, \
+	.node_renew = store__pg_node_renew, .node_remove = store__pg_node_remove,                  \
+	.nodes = store__pg_nodes, .place = store__pg_place, .session_info = store__pg_session_info, \
+	.placed = store__pg_placed, .session_end_node = store__pg_session_end_node,                \
+	.session_progress = store__pg_session_progress, .session_stop = store__pg_session_stop,    \
+	.sessions_close_node = store__pg_sessions_close_node, .nodes_reap = store__pg_nodes_reap
 
 const struct store_backend store__postgresql = {.scheme = "postgresql", .open = pg_open, PG_SLOTS};
 const struct store_backend store__postgres = {

@@ -3,7 +3,8 @@
  * the request-batch thread, open and close, the backend table),
  * store_pg_conn.c (the URL, connections, running statements, messages),
  * store_pg_write.c (the writes), store_pg_batch.c (the request records),
- * store_pg_read.c (the iterators).
+ * store_pg_read.c (the iterators), store_pg_cluster.c (the cluster's slots:
+ * not yet).
  *
  * One connection for the callers behind a mutex (as the SQLite backend), and
  * one of its own for the thread that commits the request batches, so a GET
@@ -231,6 +232,20 @@ int store__pg_step_times(void *db, const char *project_id, store_step_time_fn fn
 int store__pg_group_counts(void *db, const char *project_id, store_group_count_fn fn,
 			   void *user);
 int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
+/* store_pg_cluster.c */
+int store__pg_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
+			 int lease_ms);
+int store__pg_node_remove(void *db, const char *name);
+int store__pg_nodes(void *db, store_node_fn fn, void *user);
+int store__pg_place(void *db, long long pid, int step, int episodes, struct store_placement *out);
+int store__pg_session_info(void *db, long long pid, struct store_session_info *out);
+int store__pg_placed(void *db, const char *node, store_placed_fn fn, void *user);
+int store__pg_session_end_node(void *db, long long pid, const char *node, const char *reason,
+			       const char *files);
+int store__pg_session_progress(void *db, long long pid, const char *node, int episodes);
+int store__pg_session_stop(void *db, long long pid, const char *reason);
+int store__pg_sessions_close_node(void *db, const char *node, const char *reason);
+int store__pg_nodes_reap(void *db);
 int store__pg_step_counts(void *db, const char *project_id, store_step_count_fn fn, void *user);
 int store__pg_projects(void *db, const char *project_id, store_project_fn fn, void *user);
 

@@ -55,7 +55,8 @@ static const char schema_v1_sql[] =
 	" PRIMARY KEY (participant, n));"
 	"CREATE INDEX IF NOT EXISTS groups_count ON groups (project_id, n, grp);";
 
-/* Version 2 (store__versions[2]). */
+/* Version 2 (store__versions[2]); version 4 is the cluster's
+ * (store_sqlite_cluster.c). */
 static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN header_set INTEGER REFERENCES header_sets (id);"
 	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
@@ -78,6 +79,7 @@ static const struct migration {
 	{1, true, schema_v1_sql},
 	{2, false, schema_v2_sql},
 	{3, false, schema_v3_sql},
+	{4, false, store__sq_schema_v4},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -464,6 +466,7 @@ static void sq_close(void *db)
 	pthread_cond_destroy(&s->ckpt_cond);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	store__sq_cl_finalize(s);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -613,4 +616,15 @@ const struct store_backend store__sqlite = {
 	.step_times = store__sq_step_times,
 	.group_counts = store__sq_group_counts,
 	.participant_delete = store__sq_participant_delete,
+	.node_renew = store__sq_node_renew,
+	.node_remove = store__sq_node_remove,
+	.nodes = store__sq_nodes,
+	.place = store__sq_place,
+	.session_info = store__sq_session_info,
+	.placed = store__sq_placed,
+	.session_end_node = store__sq_session_end_node,
+	.session_progress = store__sq_session_progress,
+	.session_stop = store__sq_session_stop,
+	.sessions_close_node = store__sq_sessions_close_node,
+	.nodes_reap = store__sq_nodes_reap,
 };

@@ -86,6 +86,25 @@ enum store__sq_stmt {
 	ST_COUNT
 };
 
+/* The cluster statements (store_sqlite_cluster.c), prepared at first use. */
+enum store__sq_cl {
+	CL_NODE_RENEW,
+	CL_NODE_REMOVE,
+	CL_NODES,
+	CL_OPEN_OF,
+	CL_CLOSE_PART,
+	CL_CHOOSE,
+	CL_INSERT,
+	CL_INFO,
+	CL_PLACED,
+	CL_END_NODE,
+	CL_STOP,
+	CL_PROGRESS,
+	CL_CLOSE_NODE,
+	CL_REAP,
+	CL_COUNT
+};
+
 #define PENDING_MAX 256
 
 struct store__sq {
@@ -94,6 +113,7 @@ struct store__sq {
 	bool read_only;
 	int version;                 /* the database's schema version */
 	sqlite3_stmt *st[ST_COUNT];  /* prepared at open, or at first use when read only */
+	sqlite3_stmt *cl[CL_COUNT];  /* the cluster's, prepared at first use */
 	/* Request logs are committed in batches, and WAL checkpoints run on a
 	 * maintenance thread with its own connection, so neither costs the
 	 * HTTP thread a commit or an fsync per request. */
@@ -146,6 +166,24 @@ int store__sq_project_put(void *db, const char *id, const char *name, const char
 			  const char *dir, bool deployed, int *version);
 int store__sq_project_live_get(void *db, const char *id);
 int store__sq_project_live_set(void *db, const char *id, int live);
+
+/* store_sqlite_cluster.c: schema version 4, and the cluster slots. */
+extern const char store__sq_schema_v4[];
+void store__sq_cl_finalize(struct store__sq *s);
+int store__sq_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
+			 int lease_ms);
+int store__sq_node_remove(void *db, const char *name);
+int store__sq_nodes(void *db, store_node_fn fn, void *user);
+int store__sq_place(void *db, long long pid, int step, int episodes,
+		    struct store_placement *out);
+int store__sq_session_progress(void *db, long long pid, const char *node, int episodes);
+int store__sq_session_info(void *db, long long pid, struct store_session_info *out);
+int store__sq_placed(void *db, const char *node, store_placed_fn fn, void *user);
+int store__sq_session_end_node(void *db, long long pid, const char *node, const char *reason,
+			       const char *files);
+int store__sq_session_stop(void *db, long long pid, const char *reason);
+int store__sq_sessions_close_node(void *db, const char *node, const char *reason);
+int store__sq_nodes_reap(void *db);
 
 int store__sq_participants(void *db, const struct store_query *q, store_participant_fn fn,
 			   void *user);

@@ -5,6 +5,7 @@
 static const char *const reason_names[] = {
 	"none",	    "done",	"stop",	    "stop_step",       "max_runtime",
 	"grace",    "error",	"shutdown", "connect_timeout", "record_error",
+	"node_lost", "drained",
 };
 
 const char *sess_end_reason_name(enum sess_end_reason r)
@@ -22,4 +23,9 @@ bool sess_end_name_final(const char *name)
 		if (strcmp(name, reason_names[final[i]]) == 0)
 			return true;
 	return false;
+}
+
+bool sess_end_retry(enum sess_end_reason r)
+{
+	return r == SESS_END_RECORD || r == SESS_END_NODE_LOST || r == SESS_END_DRAINED;
 }

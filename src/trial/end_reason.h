@@ -19,18 +19,27 @@ enum sess_end_reason {
 	SESS_END_SHUTDOWN,    /* the server stopped */
 	SESS_END_CONNECT_TIMEOUT, /* nobody connected within trial.connectTimeout */
 	SESS_END_RECORD,      /* the records could not be written (e.g. out of descriptors) */
+	SESS_END_NODE_LOST,   /* cluster: the node running it stopped renewing its lease */
+	SESS_END_DRAINED,     /* cluster: its node drained and the grace period ran out */
 };
 
 /* "done", "stop", "stop_step", "max_runtime", "grace", "error", "shutdown",
- * "connect_timeout", "record_error" ("none" for SESS_END_NONE, "unknown"
- * out of range): the names in the records and the participant store. */
+ * "connect_timeout", "record_error", "node_lost", "drained" ("none" for
+ * SESS_END_NONE, "unknown" out of range): the names in the records and the
+ * participant store. */
 const char *sess_end_reason_name(enum sess_end_reason r);
 
 /* Whether an end with the reason named NAME (sess_end_reason_name, or a name
  * the store uses such as "restart") is the end of the participant's game: done,
  * stop, stop_step, max_runtime, grace, error. Any other (shutdown,
- * connect_timeout, record_error, restart, lost, unknown) means the game is
- * still to be played: the flow allocates a new session. */
+ * connect_timeout, record_error, node_lost, drained, restart, lost, unknown)
+ * means the game is still to be played: the flow allocates a new session
+ * (after node_lost, as project.onNodeLoss says). */
 bool sess_end_name_final(const char *name);
+
+/* Whether a session ending with R closes its connection without "done" (the
+ * game is not over; the client asks the flow again): record_error,
+ * node_lost, drained. */
+bool sess_end_retry(enum sess_end_reason r);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/datapath.h"
 
 #define REC_MAX_PENDING (64u << 20)
@@ -40,6 +41,9 @@ struct rec {
 	char cur[640];    /* relative path of the open per-episode file */
 	char curname[128];/* name of the open data file */
 	bool dirty;       /* written since its last fsync */
+	int upload_every_ms;
+	int64_t upload_at;  /* monotonic ms: when the open files go up next */
+	bool data_grown, meta_grown; /* written since they last went up */
 };
 
 /* ---- fsync off the callers' threads ----
@@ -222,6 +226,8 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 	r->per_episode = c->per_episode;
 	r->on_closed = c->on_closed;
 	r->on_closed_user = c->on_closed_user;
+	r->upload_every_ms = c->upload_every_ms;
+	r->upload_at = clock_mono_ms() + c->upload_every_ms;
 	snprintf(r->project_id, sizeof r->project_id, "%s", c->project_id);
 	snprintf(r->user_id, sizeof r->user_id, "%s", c->user_id);
 	snprintf(r->trial_id, sizeof r->trial_id, "%s", c->trial_id ? c->trial_id : "");
@@ -338,6 +344,7 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 	b[n++] = '\n';
 	int rc = write_all(fd, b, n);
 	free(b);
+	r->meta_grown = true;
 	if (rc == 0) {
 		char path[4200];
 		snprintf(path, sizeof path, "%s/" DATAPATH_META, r->dir);
@@ -347,6 +354,29 @@ int rec_meta(struct rec *r, const char *line, size_t len, char *err, size_t errl
 		snprintf(err, errlen, DATAPATH_META ": %s", strerror(errno));
 	close(fd);
 	return rc;
+}
+
+/* Every upload_every_ms: the open data file and trials.jsonl, if they grew,
+ * go to the on_closed hook (their records so far are uploaded). */
+static void upload_open(struct rec *r)
+{
+	if (r->upload_every_ms <= 0 || !r->on_closed || r->fd < 0)
+		return;
+	int64_t now = clock_mono_ms();
+	if (now < r->upload_at)
+		return;
+	r->upload_at = now + r->upload_every_ms;
+	char path[700];
+	if (r->meta_grown) {
+		snprintf(path, sizeof path, "%s/" DATAPATH_META, r->rel);
+		r->on_closed(r->on_closed_user, r->project_id, r->user_id, path);
+		r->meta_grown = false;
+	}
+	if (r->data_grown) {
+		snprintf(path, sizeof path, "%s/%s", r->rel, r->curname);
+		r->on_closed(r->on_closed_user, r->project_id, r->user_id, path);
+		r->data_grown = false;
+	}
 }
 
 int rec_flush(struct rec *r, char *err, size_t errlen)
@@ -363,6 +393,8 @@ int rec_flush(struct rec *r, char *err, size_t errlen)
 	}
 	buf_reset(&r->pending);
 	r->dirty = true;
+	r->data_grown = true;
+	upload_open(r);
 	return 0;
 }
 
@@ -385,6 +417,7 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
 		close(r->fd);
 		r->fd = -1;
+		r->data_grown = false;
 		if (r->on_closed)
 			r->on_closed(r->on_closed_user, r->project_id, r->user_id, r->cur);
 	}

@@ -28,7 +28,9 @@ struct rec;
 /* Called (on the recorder's thread, after the data is written and its fsync
  * queued) each time a per-episode data file is closed, with the ids and the
  * file's path relative to the data folder: an episode is uploaded as soon as
- * it ends. Must not block (e.g. storage_submit_trial_file). */
+ * it ends. With upload_every_ms, also for the open data file (and
+ * trials.jsonl) at most that often while they grow: the records so far are
+ * uploaded. Must not block (e.g. storage_submit_trial_file). */
 typedef void (*rec_closed_fn)(void *user, const char *project_id, const char *user_id,
 			      const char *rel_path);
 
@@ -40,6 +42,7 @@ struct rec_config {
 	const char *trial_id;   /* [0-9A-Za-z-]: names a later trial's files (NULL: never) */
 	rec_closed_fn on_closed; /* optional */
 	void *on_closed_user;
+	int upload_every_ms;    /* > 0: on_closed for the open files too (above) */
 };
 
 /* Creates the participant's folder (and parents). Returns NULL with ERR set. */

@@ -115,7 +115,8 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 				 .trial_id = t->trial_id,
 				 .per_episode = ct->data_file == CFG_DATA_EPISODE,
 				 .on_closed = p->on_file_closed,
-				 .on_closed_user = p->on_file_closed_user};
+				 .on_closed_user = p->on_file_closed_user,
+				 .upload_every_ms = p->upload_every_ms};
 	t->rec = rec_open(&rc_, err, errlen);
 	if (!t->rec) {
 		tenv_close(&t->src);
@@ -127,6 +128,11 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 	t->seed = ct->seed >= 0 ? (uint64_t)ct->seed : (random64() >> 1);
 	t->fps = ct->starting_frame_rate;
 	t->episode = 0;
+	int before = p->episodes_before > 0 ? p->episodes_before : 0;
+	t->episodes_before = before < ct->max_episodes ? before : ct->max_episodes - 1;
+	t->max_episodes = ct->max_episodes - t->episodes_before;
+	t->on_episode_end = p->on_episode_end;
+	t->on_episode_end_user = p->on_episode_end_user;
 	t->seen_frame = -1;
 	t->reaction_ms = -1;
 	t->rtt_ms = -1;
@@ -224,8 +230,8 @@ static void finish(struct trial *t, enum sess_end_reason reason, const struct tr
 	t->files = calloc(n + 1, sizeof *t->files);
 	for (size_t i = 0; t->files && i < n; i++)
 		t->files[i] = strdup(f[i]);
-	if (sink && reason != SESS_END_RECORD)
-		sink->text(sink->user, "done", 4); /* after a record error the session closes */
+	if (sink && !sess_end_retry(reason))
+		sink->text(sink->user, "done", 4); /* else the session closes: the game goes on */
 }
 
 static void end_record_error(struct trial *t, const struct trial_sink *sink, const char *why)
@@ -285,7 +291,10 @@ static void end_episode(struct trial *t, const struct trial_sink *sink)
 		end_record_error(t, sink, err);
 		return;
 	}
-	if (t->episode >= t->cfg->trial.max_episodes) {
+	if (t->on_episode_end)
+		t->on_episode_end(t->on_episode_end_user, t->project_id, t->user_id,
+				  t->episodes_before + t->episode);
+	if (t->episode >= t->max_episodes) {
 		finish(t, SESS_END_DONE, sink);
 		return;
 	}

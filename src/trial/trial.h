@@ -52,6 +52,15 @@ struct trial_params {
 	const char *user_id;    /* validated */
 	rec_closed_fn on_file_closed; /* optional: each closed episode file (recorder.h) */
 	void *on_file_closed_user;
+	int upload_every_ms;    /* also the open data file this often (rec_config) */
+	/* optional: each episode's end, with the episodes of the game played so
+	 * far (EPISODES_BEFORE included); called on the thread running the trial */
+	void (*on_episode_end)(void *user, const char *project_id, const char *user_id,
+			       int episodes);
+	void *on_episode_end_user;
+	/* episodes of the game played in earlier sessions: this trial plays the
+	 * remaining trial.maxEpisodes - EPISODES_BEFORE (at least one) */
+	int episodes_before;
 };
 
 /* Opens the environment and the recorder and writes the trial's start line.

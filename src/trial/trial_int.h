@@ -61,6 +61,11 @@ struct trial {
 	bool flush_warned; /* a failed periodic write was logged */
 
 	int episode;       /* 1-based, current */
+	int episodes_before; /* of the game, played in earlier sessions (trial_params) */
+	int max_episodes;  /* this trial's: trial.maxEpisodes - episodes_before, >= 1 */
+	void (*on_episode_end)(void *user, const char *project_id, const char *user_id,
+			       int episodes);
+	void *on_episode_end_user;
 	long long step;    /* steps in the episode */
 	long long total_steps;
 	unsigned long long frame_id;

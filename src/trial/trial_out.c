@@ -27,7 +27,8 @@ void trial__send_error(const struct trial_sink *sink, const char *msg)
 	trial__send_json(sink, json_pack("{s:s}", "error", msg));
 }
 
-/* The display panel's values as a JSON object: the episode ("k / max"), its
+/* The display panel's values as a JSON object: the episode of the game ("k /
+ * max", episodes of earlier sessions included), its
  * return so far (rounded to 2 decimals) and the step in the episode. */
 static void display_obj(const struct trial *t, char *buf, size_t len)
 {
@@ -35,7 +36,7 @@ static void display_obj(const struct trial *t, char *buf, size_t len)
 	if (s == 0)
 		s = 0; /* no "-0" */
 	snprintf(buf, len, "{\"episode\":\"%d / %d\",\"score\":%.15g,\"step\":%lld}",
-		 t->episode, t->cfg->trial.max_episodes, s, t->step);
+		 t->episodes_before + t->episode, t->cfg->trial.max_episodes, s, t->step);
 }
 
 void trial__send_display_text(struct trial *t, const struct trial_sink *sink, bool force)

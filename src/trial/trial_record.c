@@ -21,7 +21,9 @@ int trial__meta_line(struct trial *t, const char *event, enum sess_end_reason re
 			      t->cfg->trial.game ? t->cfg->trial.game : "");
 	if (strcmp(event, "start") == 0) {
 		json_object_set_new(j, "seed", json_integer((json_int_t)(t->seed & INT64_MAX)));
-		json_object_set_new(j, "maxEpisodes", json_integer(t->cfg->trial.max_episodes));
+		json_object_set_new(j, "maxEpisodes", json_integer(t->max_episodes));
+		if (t->episodes_before > 0) /* a game going on from an earlier session */
+			json_object_set_new(j, "episodesBefore", json_integer(t->episodes_before));
 		json_object_set_new(j, "dataFile", json_string(t->cfg->trial.data_file ==
 									CFG_DATA_TRIAL
 								? "trial"

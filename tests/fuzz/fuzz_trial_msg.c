@@ -66,7 +66,8 @@ static void setup(void)
 	cfg.trial.allow_frame_rate_change = true;
 	cfg.trial.input_budget = 5;
 	char err[256];
-	struct trial_params p = {&cfg, dir, "fuzz", "fuzzer", NULL, NULL};
+	struct trial_params p = {.cfg = &cfg, .data_dir = dir, .project_id = "fuzz",
+				 .user_id = "fuzzer"};
 	trial = trial_new(&p, err, sizeof err);
 	if (!trial) {
 		fprintf(stderr, "%s\n", err);

@@ -276,10 +276,11 @@ class _Server:
 
 class Serve(_Server):
     """`hippo serve PROJECTS...` on 127.0.0.1:PORT (0: any). DATA may be reused
-    across restarts; TOKEN None starts it without an admin token."""
+    across restarts; TOKEN None starts it without an admin token; ENV (a
+    dict) replaces the environment it inherits."""
 
-    def __init__(self, *projects, data=None, token=TOKEN, port=0, args=()):
-        env = dict(os.environ)
+    def __init__(self, *projects, data=None, token=TOKEN, port=0, args=(), env=None):
+        env = dict(os.environ if env is None else env)
         env.pop("HIPPO_ADMIN_TOKEN", None)
         if token:
             env["HIPPO_ADMIN_TOKEN"] = token

@@ -100,6 +100,19 @@ def passwords(tmp):
     check("secure_user:***@" in err, "the log names the store with its password masked")
 
 
+def no_cluster_nodes_yet(tmp):
+    """A cluster node on a PostgreSQL store stops at start, saying why."""
+    data = os.path.join(tmp, "data-node")
+    p = subprocess.run([BIN, "serve", EXAMPLE, "--port", "0", "--data", data, "--node", "n1",
+                        "--records-local",
+                        "--store", pg_server().create_db("nodes")],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode != 0 and p.returncode > 0 and
+          "does not keep cluster nodes yet" in p.stderr,
+          "--node on a PostgreSQL store: exit %d, %s" % (p.returncode,
+                                                        p.stderr.strip().splitlines()[-1:]))
+
+
 def two_servers_one_store(tmp):
     data = os.path.join(tmp, "data-shared")
     a = Serve(EXAMPLE, data=data)
@@ -153,6 +166,7 @@ def test():
         bad_stores(tmp)
         if PG:
             passwords(tmp)
+            no_cluster_nodes_yet(tmp)
             two_servers_one_store(tmp)
     for s in servers:
         s.cleanup()

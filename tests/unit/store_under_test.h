@@ -164,6 +164,8 @@ static inline int tsu_pg_make_version(const char *spec, int v)
 		      " DROP COLUMN last",
 		[3] = "ALTER TABLE answers DROP COLUMN page_hash, DROP COLUMN project_version;"
 		      "DROP TABLE passes",
+		[4] = "ALTER TABLE sessions DROP COLUMN node, DROP COLUMN stop, DROP COLUMN episodes;"
+		      "DROP TABLE nodes",
 	};
 	_Static_assert(sizeof undo / sizeof undo[0] == STORE_SCHEMA_VERSION + 1,
 		       "a way back from each version");

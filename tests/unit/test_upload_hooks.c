@@ -32,7 +32,8 @@ static void episode_files_are_announced_when_closed(void)
 {
 	struct closed c = {0};
 	char err[256];
-	struct rec_config rc = {dir, "proj-1", "user_1", true, NULL, on_closed, &c};
+	struct rec_config rc = {.data_dir = dir, .project_id = "proj-1", .user_id = "user_1",
+				.per_episode = true, .on_closed = on_closed, .on_closed_user = &c};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
@@ -59,7 +60,8 @@ static void trial_files_are_left_to_the_session_end(void)
 {
 	struct closed c = {0};
 	char err[256];
-	struct rec_config rc = {dir, "proj-1", "user_2", false, NULL, on_closed, &c};
+	struct rec_config rc = {.data_dir = dir, .project_id = "proj-1", .user_id = "user_2",
+				.on_closed = on_closed, .on_closed_user = &c};
 	struct rec *r = rec_open(&rc, err, sizeof err);
 	CHECK(r != NULL);
 	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
@@ -68,6 +70,36 @@ static void trial_files_are_left_to_the_session_end(void)
 	CHECK_INT(rec_begin_episode(r, 2, err, sizeof err), 0);
 	rec_close(r, err, sizeof err);
 	CHECK_INT(c.n, 0);
+}
+
+/* With upload_every_ms the open data file and trials.jsonl are announced
+ * while they grow (a cluster node's records reach S3 before the episode
+ * ends), and only when they grew. */
+static void open_files_are_announced_while_they_grow(void)
+{
+	struct closed c = {0};
+	char err[256];
+	struct rec_config rc = {.data_dir = dir, .project_id = "proj-1", .user_id = "user_3",
+				.on_closed = on_closed, .on_closed_user = &c,
+				.upload_every_ms = 1};
+	struct rec *r = rec_open(&rc, err, sizeof err);
+	CHECK(r != NULL);
+	CHECK_INT(rec_meta(r, "{\"event\":\"start\"}", 17, err, sizeof err), 0);
+	CHECK_INT(rec_begin_episode(r, 1, err, sizeof err), 0);
+	CHECK_INT(rec_append(r, "{\"step\":0}", 10), 0);
+	usleep(3000); /* past the 1 ms period */
+	CHECK_INT(rec_flush(r, err, sizeof err), 0);
+	CHECK_INT(c.n, 2); /* trials.jsonl, then the data file */
+	CHECK_STR(c.path, "proj-1/trials/user_3/trial.jsonl");
+	usleep(3000);
+	CHECK_INT(rec_flush(r, err, sizeof err), 0); /* nothing written: nothing announced */
+	CHECK_INT(c.n, 2);
+	CHECK_INT(rec_append(r, "{\"step\":1}", 10), 0);
+	usleep(3000);
+	CHECK_INT(rec_flush(r, err, sizeof err), 0);
+	CHECK_INT(c.n, 3); /* the data file only */
+	CHECK_STR(c.path, "proj-1/trials/user_3/trial.jsonl");
+	rec_close(r, err, sizeof err);
 }
 
 static void participant_record_has_answers_groups_sessions(void)
@@ -129,6 +161,7 @@ int main(void)
 		return 1;
 	RUN(episode_files_are_announced_when_closed);
 	RUN(trial_files_are_left_to_the_session_end);
+	RUN(open_files_are_announced_while_they_grow);
 	RUN(participant_record_has_answers_groups_sessions);
 	rec_sync_wait();
 	char cmd[128];

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# hippo on several nodes, on one machine (docs/cluster.md): three `hippo serve`
+# nodes sharing one participant store, HAProxy in front as the one public
+# origin (/g/<node>/ to that node, everything else round-robin to the ready
+# ones), all on 127.0.0.1. Prints the study URL; Ctrl-C stops everything.
+#
+#   scripts/cluster-demo.sh [STUDY_DIR]       (default examples/cartpole)
+#
+# Environment: HIPPO_BIN (default build/release/hippo, else build/test/hippo),
+# PORT (the public port, default 8080; the nodes take PORT+1..PORT+3),
+# STORE (the participant store, default an SQLite file in the demo's folder;
+# a postgresql:// URL with a PostgreSQL build), DEMO_DIR (default a new
+# temporary folder). Records stay in each node's data folder (--records-local):
+# a real cluster stores them to S3. Kill a node (kill -9 the pid printed) and
+# watch its participants' games go on on another node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+study=${1:-examples/cartpole}
+bin=${HIPPO_BIN:-}
+if [[ -z $bin ]]; then
+  bin=build/release/hippo
+  [[ -x $bin ]] || bin=build/test/hippo
+fi
+[[ -x $bin ]] || { echo "cluster-demo: no hippo binary (make build, or set HIPPO_BIN)" >&2; exit 1; }
+command -v haproxy >/dev/null || { echo "cluster-demo: haproxy is missing (scripts/install-deps.sh)" >&2; exit 1; }
+port=${PORT:-8080}
+dir=${DEMO_DIR:-$(mktemp -d /tmp/hippo-cluster-demo-XXXXXX)}
+mkdir -p "$dir"
+store=${STORE:-sqlite:$dir/hippo.db}
+origin="http://127.0.0.1:$port"
+nodes=(node-1 node-2 node-3)
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "cluster-demo: stopping"
+  # SIGTERM: each node drains (a second one ends the drain)
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+cfg="$dir/haproxy.cfg"
+{
+  echo "global"
+  echo "  maxconn 4000"
+  echo "defaults"
+  echo "  mode http"
+  echo "  timeout connect 2s"
+  echo "  timeout client 60s"
+  echo "  timeout server 60s"
+  echo "  timeout tunnel 1h"
+  echo "  option forwardfor"
+  echo "frontend www"
+  echo "  bind 127.0.0.1:$port"
+  for n in "${nodes[@]}"; do echo "  use_backend $n if { path_beg /g/$n/ }"; done
+  echo "  default_backend nodes"
+  i=0
+  for n in "${nodes[@]}"; do
+    i=$((i + 1))
+    echo "backend $n"
+    echo "  retries 0"
+    echo "  http-request replace-path ^/g/[^/]+(/.*)\$ \\1"
+    echo "  server $n 127.0.0.1:$((port + i))"
+  done
+  echo "backend nodes"
+  echo "  balance roundrobin"
+  echo "  option httpchk GET /healthz"
+  echo "  option redispatch"
+  echo "  retry-on conn-failure empty-response 503"
+  i=0
+  for n in "${nodes[@]}"; do
+    i=$((i + 1))
+    echo "  server $n 127.0.0.1:$((port + i)) check inter 500ms fall 1 rise 1"
+  done
+} >"$cfg"
+
+i=0
+for n in "${nodes[@]}"; do
+  i=$((i + 1))
+  "$bin" serve "$study" --port $((port + i)) --data "$dir/data-$n" --store "$store" \
+    --node "$n" --advertise "$origin/g/$n" --slots 20 --trust-proxy --records-local \
+    --node-renew 1000 --node-lease 3000 --drain-grace 10 --log-level warn \
+    >"$dir/$n.out" 2>"$dir/$n.log" &
+  pids+=($!)
+  echo "cluster-demo: $n pid $! port $((port + i)) (log $dir/$n.log)"
+done
+haproxy -f "$cfg" -db >"$dir/haproxy.log" 2>&1 &
+pids+=($!)
+echo "cluster-demo: haproxy pid $! on $origin"
+
+for _ in $(seq 100); do
+  curl -fs "$origin/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+id=$(sed -n 's/^ *id: *\([A-Za-z0-9-]*\).*/\1/p' "$study/config.yml" | head -1)
+echo "open $origin/?projectId=$id"
+echo "cluster-demo: the nodes in http://127.0.0.1:$((port + 1))/metrics (hippo_cluster_node_*); Ctrl-C stops"
+wait -n "${pids[@]}" || true

@@ -1,0 +1,304 @@
+/* The participant store's cluster slots (store.h, "cluster") on a real
+ * SQLite file: node leases, placement (least loaded, slots, draining, dead
+ * nodes, never twice), the sessions of a node, stop requests and reaping;
+ * placement from several connections at once never exceeds a node's slots. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "test.h"
+
+static char dir[64];
+static char path[128];
+static int fresh;
+
+/* A store in a new file. */
+static struct store *open_new(void)
+{
+	char err[256];
+	snprintf(path, sizeof path, "%s/hippo-%d.db", dir, fresh++);
+	struct store *s = store_open(path, err, sizeof err);
+	if (!s)
+		fprintf(stderr, "store_open: %s\n", err);
+	return s;
+}
+
+static long long participant(struct store *s, const char *user)
+{
+	struct store_participant p;
+	bool created;
+	if (store_participant_ensure(s, "proj", user, NULL, &p, &created) < 0)
+		return -1;
+	return p.id;
+}
+
+struct node_seen {
+	int n;
+	char name[4][64];
+	int used[4], slots[4];
+	bool live[4], draining[4];
+};
+
+static int node_row(void *user, const struct store_node_row *r)
+{
+	struct node_seen *k = user;
+	if (k->n < 4) {
+		snprintf(k->name[k->n], sizeof k->name[0], "%s", r->name);
+		k->used[k->n] = r->used;
+		k->slots[k->n] = r->slots;
+		k->live[k->n] = r->live;
+		k->draining[k->n] = r->draining;
+	}
+	k->n++;
+	return 0;
+}
+
+static void nodes_register_renew_and_expire(void)
+{
+	struct store *s = open_new();
+	CHECK_INT(store_node_renew(s, "b", "ws://127.0.0.1:2/g/b", 4, false, 60000), 0);
+	CHECK_INT(store_node_renew(s, "a", "ws://127.0.0.1:1/g/a", 2, false, 60000), 0);
+	/* a lease already over: the node is dead */
+	CHECK_INT(store_node_renew(s, "c", "ws://127.0.0.1:3/g/c", 2, false, -1000), 0);
+	struct node_seen k = {0};
+	CHECK_INT(store_nodes_each(s, node_row, &k), 0);
+	CHECK_INT(k.n, 3);
+	CHECK_STR(k.name[0], "a");
+	CHECK(k.live[0] && k.live[1] && !k.live[2]);
+	CHECK_INT(k.slots[1], 4);
+	/* renewing updates the row, and brings a dead node back */
+	CHECK_INT(store_node_renew(s, "c", "ws://127.0.0.1:3/g/c", 5, true, 60000), 0);
+	k = (struct node_seen){0};
+	store_nodes_each(s, node_row, &k);
+	CHECK_INT(k.n, 3);
+	CHECK(k.live[2] && k.draining[2]);
+	CHECK_INT(k.slots[2], 5);
+	CHECK_INT(store_node_remove(s, "c"), 0);
+	k = (struct node_seen){0};
+	store_nodes_each(s, node_row, &k);
+	CHECK_INT(k.n, 2);
+	/* a URL or name longer than the store keeps is refused */
+	char long_url[STORE_URL_MAX + 8];
+	memset(long_url, 'x', sizeof long_url - 1);
+	long_url[sizeof long_url - 1] = '\0';
+	CHECK_INT(store_node_renew(s, "d", long_url, 1, false, 1000), -1);
+	store_close(s);
+}
+
+static void placement_takes_the_least_loaded_live_node(void)
+{
+	struct store *s = open_new();
+	store_node_renew(s, "a", "ws://h/g/a", 2, false, 60000);
+	store_node_renew(s, "b", "ws://h/g/b", 4, false, 60000);
+	store_node_renew(s, "dead", "ws://h/g/dead", 100, false, -1);
+	store_node_renew(s, "drain", "ws://h/g/drain", 100, true, 60000);
+	struct store_placement pl;
+	const char *want[] = {"a", "b", "b", "a", "b", "b"}; /* by used/slots, then used, name */
+	for (int i = 0; i < 6; i++) {
+		char user[16];
+		snprintf(user, sizeof user, "u%d", i);
+		CHECK_INT(store_place(s, participant(s, user), 3, 0, &pl), 1);
+		CHECK_STR(pl.node, want[i]);
+		CHECK(pl.session > 0);
+	}
+	CHECK_STR(pl.url, "ws://h/g/b");
+	/* every slot of the live nodes taken: none for the next participant */
+	CHECK_INT(store_place(s, participant(s, "u6"), 3, 0, &pl), 0);
+	struct node_seen k = {0};
+	store_nodes_each(s, node_row, &k);
+	CHECK_INT(k.used[0], 2);
+	CHECK_INT(k.used[1], 4);
+	CHECK_INT(k.used[2], 0); /* dead */
+	CHECK_INT(k.used[3], 0); /* draining */
+	/* a participant already placed gets the same session, never a second */
+	long long u0 = participant(s, "u0");
+	struct store_placement again;
+	CHECK_INT(store_place(s, u0, 3, 0, &again), 2);
+	CHECK_STR(again.node, "a");
+	struct store_session_info in;
+	CHECK_INT(store_session_info(s, u0, &in), 1);
+	CHECK(in.open && in.node_live);
+	CHECK_STR(in.node, "a");
+	CHECK_STR(in.url, "ws://h/g/a");
+	CHECK_INT(in.id, again.session);
+	/* its end frees the slot: the waiting participant gets it */
+	CHECK_INT(store_session_end_node(s, u0, "a", "done", NULL), 1);
+	CHECK_INT(store_session_info(s, u0, &in), 1);
+	CHECK(!in.open);
+	CHECK_STR(in.reason, "done");
+	CHECK_INT(store_place(s, participant(s, "u6"), 3, 0, &pl), 1);
+	CHECK_STR(pl.node, "a");
+	CHECK_INT(store_session_info(s, participant(s, "nobody"), &in), 0);
+	store_close(s);
+}
+
+struct placed_seen {
+	int n;
+	long long session[8];
+	char user[8][16];
+	char stop[8][32];
+	int episodes[8];
+};
+
+static int placed_row(void *user, const struct store_placed_row *r)
+{
+	struct placed_seen *k = user;
+	if (k->n < 8) {
+		k->session[k->n] = r->session;
+		snprintf(k->user[k->n], sizeof k->user[0], "%s", r->user_id);
+		snprintf(k->stop[k->n], sizeof k->stop[0], "%s", r->stop ? r->stop : "");
+		k->episodes[k->n] = r->episodes;
+	}
+	k->n++;
+	return 0;
+}
+
+static void node_sessions_stop_requests_and_reaping(void)
+{
+	struct store *s = open_new();
+	store_node_renew(s, "a", "ws://h/g/a", 10, false, 60000);
+	struct store_placement pl;
+	long long p1 = participant(s, "p1"), p2 = participant(s, "p2"), p3 = participant(s, "p3");
+	CHECK_INT(store_place(s, p1, 2, 0, &pl), 1);
+	CHECK_INT(store_place(s, p2, 2, 0, &pl), 1);
+	struct placed_seen k = {0};
+	CHECK_INT(store_placed_each(s, "a", placed_row, &k), 0);
+	CHECK_INT(k.n, 2);
+	CHECK_STR(k.user[0], "p1");
+	CHECK_STR(k.stop[0], "");
+	/* another node asks for p1's end: a (the node running it) sees it */
+	CHECK_INT(store_session_stop(s, p1, "stop_step"), 1);
+	CHECK_INT(store_session_stop(s, p1, "other"), 0); /* asked once */
+	k = (struct placed_seen){0};
+	store_placed_each(s, "a", placed_row, &k);
+	CHECK_STR(k.stop[0], "stop_step");
+	CHECK_STR(k.stop[1], "");
+	/* node b joins, a stops renewing: b's place is untouched, a's sessions are lost */
+	store_node_renew(s, "b", "ws://h/g/b", 10, false, 60000);
+	store_node_renew(s, "a", "ws://h/g/a", 10, false, 60000);
+	store_node_renew(s, "a", "ws://h/g/a", 10, false, -1);
+	struct store_session_info in;
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK(in.open && !in.node_live);
+	CHECK_INT(store_place(s, p3, 2, 0, &pl), 1);
+	CHECK_STR(pl.node, "b");
+	CHECK_INT(store_nodes_reap(s), 2);
+	CHECK_INT(store_nodes_reap(s), 0);
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK(!in.open);
+	CHECK_STR(in.reason, "node_lost");
+	CHECK_INT(store_session_info(s, p3, &in), 1);
+	CHECK(in.open && in.node_live);
+	/* a's progress came before: the game goes on from 3 episodes on b */
+	CHECK_INT(store_session_progress(s, p1, "a", 3), 1); /* recorded after its loss */
+	CHECK_INT(store_place(s, p1, 2, 3, &pl), 1);
+	CHECK_STR(pl.node, "b");
+	k = (struct placed_seen){0};
+	store_placed_each(s, "b", placed_row, &k);
+	CHECK_INT(k.n, 2);
+	CHECK_INT(k.episodes[1], 3);
+	CHECK_INT(store_session_progress(s, p1, "b", 5), 1);
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK_INT(in.episodes, 5);
+	CHECK_INT(store_session_progress(s, p1, "nowhere", 5), 0);
+	/* the end recorded by a, late, closes nothing of the new session on b */
+	CHECK_INT(store_session_end_node(s, p1, "a", "node_lost", NULL), 0);
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK(in.open);
+	CHECK_STR(in.node, "b");
+	/* a node starting again closes what it had */
+	CHECK_INT(store_sessions_close_node(s, "b", "restart"), 2);
+	CHECK_INT(store_session_info(s, p1, &in), 1);
+	CHECK_STR(in.reason, "restart");
+	/* sessions placed on no node (one node before the cluster) */
+	CHECK_INT(store_session_start(s, p2, 2), 0);
+	CHECK_INT(store_sessions_close_node(s, NULL, "restart"), 1);
+	store_close(s);
+}
+
+static void a_session_open_on_a_dead_node_is_closed_by_a_new_placement(void)
+{
+	struct store *s = open_new();
+	store_node_renew(s, "a", "ws://h/g/a", 10, false, 60000);
+	long long p = participant(s, "p");
+	struct store_placement pl;
+	CHECK_INT(store_place(s, p, 2, 0, &pl), 1);
+	long long first = pl.session;
+	store_node_renew(s, "a", "ws://h/g/a", 10, false, -1);
+	store_node_renew(s, "b", "ws://h/g/b", 10, false, 60000);
+	CHECK_INT(store_place(s, p, 2, 0, &pl), 1);
+	CHECK_STR(pl.node, "b");
+	CHECK(pl.session != first);
+	struct placed_seen k = {0};
+	store_placed_each(s, "a", placed_row, &k);
+	CHECK_INT(k.n, 0);
+	store_close(s);
+}
+
+/* Placement from several connections at once (as several processes). */
+struct racer {
+	int first, n, placed;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	char err[256];
+	struct store *s = store_open(path, err, sizeof err);
+	if (!s)
+		return NULL;
+	for (int i = r->first; i < r->first + r->n; i++) {
+		char user[16];
+		snprintf(user, sizeof user, "r%d", i);
+		struct store_placement pl;
+		long long p = participant(s, user);
+		if (p > 0 && store_place(s, p, 2, 0, &pl) == 1)
+			r->placed++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void concurrent_placements_respect_slots(void)
+{
+	struct store *s = open_new();
+	store_node_renew(s, "a", "ws://h/g/a", 7, false, 60000);
+	store_node_renew(s, "b", "ws://h/g/b", 7, false, 60000);
+	store_node_renew(s, "c", "ws://h/g/c", 6, false, 60000);
+	pthread_t th[4];
+	struct racer r[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){.first = i * 25, .n = 25};
+		pthread_create(&th[i], NULL, race, &r[i]);
+	}
+	int placed = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		placed += r[i].placed;
+	}
+	CHECK_INT(placed, 20);
+	struct node_seen k = {0};
+	store_nodes_each(s, node_row, &k);
+	CHECK_INT(k.used[0], 7);
+	CHECK_INT(k.used[1], 7);
+	CHECK_INT(k.used[2], 6);
+	store_close(s);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/hippo-test-cluster-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	RUN(nodes_register_renew_and_expire);
+	RUN(placement_takes_the_least_loaded_live_node);
+	RUN(node_sessions_stop_requests_and_reaping);
+	RUN(a_session_open_on_a_dead_node_is_closed_by_a_new_placement);
+	RUN(concurrent_placements_respect_slots);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return test_summary();
+}
