@@ -5,6 +5,8 @@
 # reaches the game step to show_game_page (client side, curl).
 #
 #   bash bench/next.sh [HIPPO_BIN] [SECONDS] [CONNECTIONS]
+#
+# HIPPO_STORE=postgresql://... runs the server on that participant store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-./build/release/hippo}
@@ -15,6 +17,7 @@ command -v wrk >/dev/null || { echo "bench/next.sh: wrk is not installed (apt-ge
 tmp=$(mktemp -d /tmp/hippo-bench-next-XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve examples/cartpole --port "$port" --data "$tmp/data" --log-level info \
+	${HIPPO_STORE:+--store "$HIPPO_STORE"} \
 	>"$tmp/out" 2>"$tmp/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -22,12 +25,13 @@ for _ in $(seq 100); do grep -q "listening on" "$tmp/out" 2>/dev/null && break; 
 base="http://127.0.0.1:$port/next?projectId=cartpole-demo"
 
 echo "== GET /next for an existing participant (wrk -t2 -c$CONNS -d${SECS}s --latency)"
-curl -sf "$base&userId=bench1" >/dev/null
-wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$base&userId=bench1" | tee "$tmp/wrk"
+user="bench$$"
+curl -sf "$base&userId=$user" >/dev/null
+wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$base&userId=$user" | tee "$tmp/wrk"
 
 echo "== session allocation at startServerStep and time to show_game_page (20 participants)"
 for i in $(seq 20); do
-	u="alloc$i"
+	u="alloc$$-$i"
 	curl -sf -X POST -H 'Content-Type: application/json' -d '{"consent":"yes"}' "$base&userId=$u" >/dev/null
 	# The POST on the instructions reaches the game step: its answer is show_game_page.
 	curl -sf -o "$tmp/ans" -w '%{time_total}\n' -X POST -H 'Content-Type: application/json' \

@@ -27,6 +27,7 @@ static int o_participants = 100000;
 static int o_runs = 5;
 static const char *o_project = "bench/projects/console";
 static const char *o_data;
+static const char *o_store;
 
 static const struct opt opts[] = {
 	{"participants", OPT_INT, &o_participants, "N", "participants in the store", 1, 10000000},
@@ -35,6 +36,9 @@ static const struct opt opts[] = {
 	{"data", OPT_STRING, &o_data, "DIR",
 	 "data folder: filled when it has no store yet, reused as it is otherwise (default: a "
 	 "temporary one, removed)",
+	 0, 0},
+	{"store", OPT_STRING, &o_store, "SPEC",
+	 "participant store (default: DATA/hippo.db); filled when the study has no participant in it",
 	 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
@@ -140,6 +144,8 @@ static int run(int argc, char **argv)
 	datapath_store(path, sizeof path, data);
 	struct stat sb;
 	bool fill = stat(path, &sb) != 0;
+	if (o_store)
+		snprintf(path, sizeof path, "%s", o_store);
 	store = store_open(path, err, sizeof err);
 	flow = store ? flow_new(store, NULL, data) : NULL;
 	if (!flow || flow_project_load(flow, o_project, false, err, sizeof err) < 0) {
@@ -151,6 +157,11 @@ static int run(int argc, char **argv)
 	char pid[80];
 	snprintf(pid, sizeof pid, "%s", v[0].cfg->project.id);
 	free(v);
+	if (o_store) {
+		long long n = 0, done;
+		json_decref(store_step_counts(store, pid, &n, &done));
+		fill = n == 0;
+	}
 	if (fill) {
 		double t0 = clock_mono_s();
 		for (int i = 0; i < o_participants; i++) {

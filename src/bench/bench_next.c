@@ -1,6 +1,7 @@
 /* bench next: the study flow in-process, without sockets (bench/next.sh
- * measures the same over HTTP with wrk). Measures, with a real SQLite file
- * and the real session manager:
+ * measures the same over HTTP with wrk). Measures, with a real participant
+ * store (a new SQLite file, or the store of --store, e.g. a PostgreSQL
+ * database) and the real session manager:
  *   - GET /next for existing participants: requests/s and latency percentiles
  *     of the handler (participant lookup, request record, page answer);
  *   - the POST that reaches startServerStep (answers stored, step advanced,
@@ -25,12 +26,16 @@
 static int o_requests = 100000;
 static int o_participants = 200;
 static const char *o_project = "examples/cartpole";
+static const char *o_store = NULL;
 
 static const struct opt opts[] = {
 	{"requests", OPT_INT, &o_requests, "N", "GET requests to time", 100, 100000000},
 	{"participants", OPT_INT, &o_participants, "P", "participants (GETs cycle over them)", 1,
 	 100000},
 	{"project", OPT_STRING, &o_project, "DIR", "study folder (startServerStep before the game)",
+	 0, 0},
+	{"store", OPT_STRING, &o_store, "SPEC",
+	 "participant store (default: a new SQLite file; participants of this run are new in it)",
 	 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
@@ -89,7 +94,8 @@ static void report(const char *what, double *t, size_t n)
 static int run(int argc, char **argv)
 {
 	int npos, rc = 1;
-	char tmp[] = "/tmp/hippo-bench-next-XXXXXX", path[256], err[4096], q[192];
+	char tmp[] = "/tmp/hippo-bench-next-XXXXXX", path[1024], shown[1024], err[4096], q[192];
+	char run_tag[24];
 	struct store *store = NULL;
 	struct net_server *srv = NULL;
 	struct flow *flow = NULL;
@@ -103,7 +109,12 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	datapath_store(path, sizeof path, tmp);
+	if (o_store)
+		snprintf(path, sizeof path, "%s", o_store);
 	store = store_open(path, err, sizeof err);
+	store_spec_masked(path, shown, sizeof shown);
+	/* this run's participants are new in a store used before */
+	snprintf(run_tag, sizeof run_tag, "%lx", (unsigned long)(clock_wall_ms() ^ getpid()));
 	struct net_config nc;
 	net_config_defaults(&nc);
 	nc.port = 0;
@@ -131,7 +142,7 @@ static int run(int argc, char **argv)
 
 	char page[256];
 	for (size_t i = 0; i < np; i++) {
-		snprintf(q, sizeof q, "projectId=%s&userId=bench%zu", pid, i);
+		snprintf(q, sizeof q, "projectId=%s&userId=b%s-%zu", pid, run_tag, i);
 		timed(flow, "GET", q, NULL, NULL, 0);                         /* created, step 1 */
 		alloc[i] = timed(flow, "POST", q, "{\"consent\":\"yes\"}", NULL, 0); /* step 2 */
 		game[i] = timed(flow, "POST", q, "{}", page, sizeof page);   /* the game step */
@@ -140,16 +151,16 @@ static int run(int argc, char **argv)
 	}
 	/* Participants on a step page for the timed GETs. */
 	for (size_t i = 0; i < np; i++) {
-		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i);
+		snprintf(q, sizeof q, "projectId=%s&userId=g%s-%zu", pid, run_tag, i);
 		timed(flow, "GET", q, NULL, NULL, 0);
 	}
 	double t0 = clock_mono_s() * 1e6;
 	for (size_t i = 0; i < nr; i++) {
-		snprintf(q, sizeof q, "projectId=%s&userId=get%zu", pid, i % np);
+		snprintf(q, sizeof q, "projectId=%s&userId=g%s-%zu", pid, run_tag, i % np);
 		t[i] = timed(flow, "GET", q, NULL, NULL, 0);
 	}
 	double elapsed = (clock_mono_s() * 1e6 - t0) / 1e6;
-	printf("study %s, %zu participants, data in %s (SQLite, WAL)\n", pid, np, tmp);
+	printf("study %s, %zu participants, data in %s, store %s\n", pid, np, tmp, shown);
 	report("GET /next (step page)", t, nr);
 	printf("%-34s %.0f requests/s on one thread\n", "", (double)nr / elapsed);
 	report("POST reaching startServerStep", alloc, np);

@@ -11,8 +11,10 @@
 #include "core/clock.h"
 #include "core/datapath.h"
 #include "export/export.h"
+#include "store/store.h"
 
 static const char *data_dir = "data";
+static const char *opt_store;
 static const char *format = "csv";
 static const char *out_dir = "export";
 static bool progress, no_progress;
@@ -21,6 +23,9 @@ static bool completed;
 
 static const struct opt opts[] = {
 	{"data", OPT_STRING, &data_dir, "DIR", "data folder (DIR/hippo.db and DIR/PROJECT/trials/)",
+	 0, 0},
+	{"store", OPT_STRING, &opt_store, "SPEC", "the participant store, when not DIR/hippo.db: "
+						   "sqlite:FILE or postgresql://USER@HOST:PORT/DB",
 	 0, 0},
 	{"format", OPT_STRING, &format, "csv|jsonl|minari", "table format, or Minari datasets",
 	 0, 0},
@@ -63,9 +68,9 @@ static int run(int argc, char **argv)
 		if (project_arg_id(argv[1], id, sizeof id) != 0)
 			return 1;
 		struct export_minari_args a = {
-			.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
-			.dataset_id = dataset_id, .completed = completed, .group = group,
-			.since = since, .until = until,
+			.data_dir = data_dir, .store = opt_store, .project_id = id,
+			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed,
+			.group = group, .since = since, .until = until,
 			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 		return export_minari(&a);
 	}
@@ -80,7 +85,8 @@ static int run(int argc, char **argv)
 	}
 	if (project_arg_id(argv[1], id, sizeof id) != 0)
 		return 1;
-	struct exp_opts o = {.data_dir = data_dir, .project_id = id, .out_dir = out_dir,
+	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
+			     .out_dir = out_dir,
 			     .format = fmt,
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;
@@ -100,7 +106,10 @@ static int run(int argc, char **argv)
 		(double)st.bytes / 1e6, secs, out_dir, format);
 	if (st.no_store) {
 		char store[4096];
-		datapath_store(store, sizeof store, data_dir);
+		if (opt_store)
+			store_spec_masked(opt_store, store, sizeof store);
+		else
+			datapath_store(store, sizeof store, data_dir);
 		fprintf(stderr, "hippo export: warning: no participant store %s: "
 				"participants, answers and passes are empty\n",
 			store);

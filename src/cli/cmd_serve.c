@@ -78,7 +78,9 @@ static const struct opt opts[] = {
 	{"trust-proxy", OPT_FLAG, &opt_trust_proxy, NULL,
 	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
 	{"store", OPT_STRING, &opt_store, "SPEC",
-	 "participant store: sqlite:PATH or PATH (default DATA/hippo.db)", 0, 0},
+	 "participant store: sqlite:FILE or postgresql://USER@HOST:PORT/DB (default: "
+	 "sqlite:DATA/hippo.db)",
+	 0, 0},
 	{"advertise", OPT_STRING, &opt_advertise, "URL",
 	 "run as a cluster node: the base URL browsers reach this node at (its websocket is "
 	 "URL/ws), e.g. wss://study.example.org/g/hippo-0 (with --node alone: http://HOST:PORT)",
@@ -452,12 +454,19 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: --node-lease must be longer than --node-renew\n");
 		return 2;
 	}
-	datapath_store(path, sizeof path, opt_data);
-	store = store_open(opt_store ? opt_store : path, err, sizeof err);
-	if (!store) {
-		fprintf(stderr, "hippo serve: %s\n", err);
-		return 1;
+	const char *store_spec = opt_store;
+	if (!store_spec) {
+		datapath_store(path, sizeof path, opt_data);
+		store_spec = path;
 	}
+	store = store_open(store_spec, err, sizeof err);
+	if (!store) {
+		fprintf(stderr, "hippo serve: participant store: %s\n", err);
+		return 2;
+	}
+	char shown[PATH_MAX];
+	store_spec_masked(store_spec, shown, sizeof shown);
+	log_info("serve", "participant store open", "store=\"%s\"", shown);
 	/* Sessions that were running when the last process stopped are gone;
 	 * participants waiting for them get a new one at the game step. A
 	 * cluster node closes its own only (cluster_start). */
@@ -570,13 +579,12 @@ static int run(int argc, char **argv)
 		net_server_set_drain(srv, opt_drain_grace, on_drain, &ctx);
 	cluster_ptr = ctx.cluster;
 	ctx.running = true;
-	datapath_store(path, sizeof path, opt_data);
 	if (con_new(&(struct con_opts){.flow = flow,
 				       .admin = admin,
 				       .sess = sess,
 				       .storage = storage,
 				       .data_dir = opt_data,
-				       .store_spec = opt_store ? opt_store : path},
+				       .store_spec = store_spec},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;

@@ -16,11 +16,14 @@
 #include "store/store.h"
 
 static const char *o_data = "data";
+static const char *o_store;
 static const char *o_by;
 static bool o_yes;
 
 static const struct opt opts[] = {
 	{"data", OPT_STRING, &o_data, "DIR", "the data folder (default data)", 0, 0},
+	{"store", OPT_STRING, &o_store, "SPEC",
+	 "the participant store, when not DIR/hippo.db: sqlite:FILE or postgresql://...", 0, 0},
 	{"by", OPT_STRING, &o_by, "NAME", "who asks, for the audit log (default: $USER)", 0, 0},
 	{"yes", OPT_FLAG, &o_yes, NULL, "do it (without --yes only what would go is said)", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
@@ -43,6 +46,7 @@ static int run(int argc, char **argv)
 	struct store *store = NULL;
 	struct storage *storage = NULL;
 	o_data = "data";
+	o_store = NULL;
 	o_by = NULL;
 	o_yes = false;
 	int prc = opt_parse(&spec, argc, argv, &npos);
@@ -56,11 +60,11 @@ static int run(int argc, char **argv)
 	}
 	log_set_level(LOG_WARN);
 	datapath_store(path, sizeof path, o_data);
-	if (access(path, F_OK) != 0) {
+	if (!o_store && access(path, F_OK) != 0) {
 		fprintf(stderr, "hippo withdraw: %s: no participant store\n", path);
 		return 1;
 	}
-	store = store_open(path, err, sizeof err);
+	store = store_open(o_store ? o_store : path, err, sizeof err);
 	if (!store) {
 		fprintf(stderr, "hippo withdraw: %s\n", err);
 		return 1;

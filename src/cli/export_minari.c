@@ -11,7 +11,8 @@
 
 int export_minari(const struct export_minari_args *a)
 {
-	struct mn_opts o = {.data_dir = a->data_dir, .project_id = a->project_id,
+	struct mn_opts o = {.data_dir = a->data_dir, .store = a->store,
+			    .project_id = a->project_id,
 			    .out_dir = a->out_dir, .dataset_id = a->dataset_id,
 			    .completed_only = a->completed, .group = a->group,
 			    .progress = a->progress};

@@ -6,6 +6,7 @@
 
 struct export_minari_args {
 	const char *data_dir, *project_id, *out_dir;
+	const char *store;        /* the participant store's spec; NULL: DATA/hippo.db */
 	const char *dataset_id;   /* may be NULL */
 	bool completed;
 	const char *group, *since, *until; /* may be NULL */

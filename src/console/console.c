@@ -483,8 +483,11 @@ int con_new(const struct con_opts *o, struct console **out, char *err, size_t er
 	c->o.data_dir = c->data_dir;
 	c->o.store_spec = NULL;
 	if (store_open_flags(o->store_spec, STORE_READ_ONLY, &c->ro, err, errlen) != 0) {
-		if (!c->ro && !err[0])
-			snprintf(err, errlen, "%s: no participant store", o->store_spec);
+		if (!c->ro && !err[0]) {
+			char shown[1024];
+			store_spec_masked(o->store_spec, shown, sizeof shown);
+			snprintf(err, errlen, "%s: no participant store", shown);
+		}
 		free(c->data_dir);
 		free(c);
 		return -1;

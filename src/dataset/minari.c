@@ -58,13 +58,16 @@ static int add_part(void *user, const struct store_participant_row *r)
 	return q->user && q->status && q->group ? 0 : 1;
 }
 
-static int load_parts(const char *data_dir, const char *project, struct mn__parts *p, char *err,
-		      size_t errlen)
+static int load_parts(const char *data_dir, const char *spec, const char *project,
+		      struct mn__parts *p, char *err, size_t errlen)
 {
 	char path[4096];
-	datapath_store(path, sizeof path, data_dir);
+	if (spec)
+		store_spec_masked(spec, path, sizeof path);
+	else
+		datapath_store(path, sizeof path, data_dir);
 	struct store *s = NULL;
-	int rc = store_open_flags(path, STORE_READ_ONLY, &s, err, errlen);
+	int rc = store_open_flags(spec ? spec : path, STORE_READ_ONLY, &s, err, errlen);
 	if (rc != 0)
 		return rc > 0 ? 0 : -1; /* 1: no store */
 	p->have_store = true;
@@ -343,11 +346,14 @@ int mn_run(const struct mn_opts *o, struct mn_stats *st, char *err, size_t errle
 	char **users = NULL;
 	char trials[4096];
 	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
-	if (load_parts(o->data_dir, o->project_id, &r->parts, err, errlen) != 0)
+	if (load_parts(o->data_dir, o->store, o->project_id, &r->parts, err, errlen) != 0)
 		goto out;
 	if ((o->completed_only || o->group) && !r->parts.have_store) {
 		char store[4096];
-		datapath_store(store, sizeof store, o->data_dir);
+		if (o->store)
+			store_spec_masked(o->store, store, sizeof store);
+		else
+			datapath_store(store, sizeof store, o->data_dir);
 		snprintf(err, errlen, "the participant filters need the participant store %s", store);
 		goto out;
 	}

@@ -27,6 +27,7 @@
 
 struct mn_opts {
 	const char *data_dir;
+	const char *store;        /* the participant store's spec (store.h); NULL: DATA/hippo.db */
 	const char *project_id;   /* [A-Za-z0-9_-]{1,64} */
 	const char *out_dir;      /* created if needed */
 	const char *dataset_id;   /* NULL: PROJECT/ENV/human-v0; see mn_dataset_id */

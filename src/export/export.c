@@ -209,7 +209,8 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
 	    store_passes_each(s, &q, pass_row, &xo) != 0) {
-		snprintf(err, errlen, "%s: %s", spec, store_errmsg(s));
+		store_spec_masked(spec, path, sizeof path);
+		snprintf(err, errlen, "%s: %s", path, store_errmsg(s));
 		rc = -1;
 	}
 	store_close(s);

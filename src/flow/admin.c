@@ -315,6 +315,7 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 	if (flow_pathf(out, sizeof out, "%s/export", sub) < 0)
 		return;
 	struct exp_opts eo = {.data_dir = flow_data_dir(f),
+			      .store = store_spec(flow_store(f)),
 			      .project_id = id,
 			      .out_dir = out,
 			      .status = status[0] ? status : NULL,

@@ -26,11 +26,14 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
 static const struct store_backend *const backends[] = {
 	&store__sqlite,
+	&store__postgresql,
+	&store__postgres,
 };
 
 struct store {
 	const struct store_backend *be;
 	void *db;
+	char *spec;
 	bool read_only;
 	bool refused; /* a write was refused (read only) */
 };
@@ -55,11 +58,97 @@ static const struct store_backend *backend_of(const char *spec, const char **whe
 		}
 	}
 	if (strncmp(spec + n, "://", 3) == 0) {
-		snprintf(err, errlen, "no participant store backend for '%.*s:' (known: sqlite)",
+		snprintf(err, errlen, "no participant store backend for '%.*s:' (known: sqlite:PATH, "
+				      "postgresql://...)",
 			 (int)n, spec);
 		return NULL;
 	}
 	return &store__sqlite; /* a relative path with a ':' in it */
+}
+
+/* ------------------------------------------------------------ spec */
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	     : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				    : -1;
+}
+
+/* Whether the LEN bytes at KEY, percent-decoded, are "password". */
+static bool key_is_password(const char *key, size_t len)
+{
+	static const char want[] = "password";
+	size_t w = 0;
+	for (size_t i = 0; i < len; i++, w++) {
+		int c = (unsigned char)key[i];
+		if (c == '%' && i + 2 < len && hexval(key[i + 1]) >= 0 && hexval(key[i + 2]) >= 0) {
+			c = hexval(key[i + 1]) * 16 + hexval(key[i + 2]);
+			i += 2;
+		}
+		if (w >= sizeof want - 1 || c != want[w])
+			return false;
+	}
+	return w == sizeof want - 1;
+}
+
+size_t store__spec_secrets(const char *spec, struct store__span *out, size_t max)
+{
+	size_t n = 0;
+	const char *auth = strstr(spec, "://");
+	if (!auth)
+		return 0;
+	auth += 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL;
+	for (size_t i = 0; i < alen; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon) {
+		if (n < max)
+			out[n] = (struct store__span){(size_t)(colon + 1 - spec),
+						      (size_t)(at - colon - 1)};
+		n++;
+	}
+	const char *q = strchr(auth + alen, '?');
+	while (q && *q && *q != '#') {
+		const char *key = q + 1;
+		size_t plen = strcspn(key, "&#");
+		const char *eq = memchr(key, '=', plen);
+		if (eq && key_is_password(key, (size_t)(eq - key))) {
+			if (n < max)
+				out[n] = (struct store__span){(size_t)(eq + 1 - spec),
+							      plen - (size_t)(eq + 1 - key)};
+			n++;
+		}
+		q = key + plen;
+	}
+	return n;
+}
+
+void store_spec_masked(const char *spec, char *out, size_t len)
+{
+	struct store__span sp[STORE__SECRETS_MAX];
+	size_t n = store__spec_secrets(spec, sp, STORE__SECRETS_MAX), from = 0, o = 0;
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	if (n > STORE__SECRETS_MAX) { /* too many to show each: nothing after the scheme */
+		snprintf(out, len, "%.*s://***", (int)(strstr(spec, "://") - spec), spec);
+		return;
+	}
+	for (size_t i = 0; i <= n && o < len; i++) {
+		size_t end = i < n ? sp[i].off : strlen(spec);
+		int k = snprintf(out + o, len - o, "%.*s%s", (int)(end - from), spec + from,
+				 i < n ? "***" : "");
+		if (k < 0)
+			break;
+		o += (size_t)k;
+		if (i < n)
+			from = sp[i].off + sp[i].len;
+	}
 }
 
 int store_open_flags(const char *spec, unsigned flags, struct store **out, char *err,
@@ -67,7 +156,8 @@ int store_open_flags(const char *spec, unsigned flags, struct store **out, char 
 {
 	const char *where;
 	*out = NULL;
-	const struct store_backend *be = backend_of(spec ? spec : "", &where, err, errlen);
+	spec = spec ? spec : "";
+	const struct store_backend *be = backend_of(spec, &where, err, errlen);
 	if (!be)
 		return -1;
 	struct store *s = calloc(1, sizeof *s);
@@ -77,8 +167,11 @@ int store_open_flags(const char *spec, unsigned flags, struct store **out, char 
 	}
 	s->be = be;
 	s->read_only = flags & STORE_READ_ONLY;
-	int rc = be->open(where, flags, &s->db, err, errlen);
+	int rc = (s->spec = strdup(spec)) ? be->open(where, flags, &s->db, err, errlen) : -1;
+	if (!s->spec)
+		snprintf(err, errlen, "out of memory");
 	if (rc != 0) {
+		free(s->spec);
 		free(s);
 		return rc;
 	}
@@ -97,7 +190,14 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	s->be->close(s->db);
+	memset(s->spec, 0, strlen(s->spec)); /* it may hold a password */
+	free(s->spec);
 	free(s);
+}
+
+const char *store_spec(struct store *s)
+{
+	return s->spec;
 }
 
 const char *store_errmsg(struct store *s)

@@ -9,6 +9,10 @@
  *   sqlite:PATH   an SQLite database file (WAL mode, prepared statements with
  *                 bound parameters only, a busy timeout)
  *   PATH          the same (a spec without a known "scheme:" prefix)
+ *   postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAM=VALUE&...]
+ *   postgres://...
+ *                 a PostgreSQL database (libpq's URL: docs/config.md); its
+ *                 password never appears in messages (store_spec_masked)
  *
  * Every function is thread-safe. Functions returning int give 0 (or a
  * documented positive value) on success and -1 on a database error, which is
@@ -65,6 +69,12 @@ struct store *store_open(const char *spec, char *err, size_t errlen);
 int store_open_flags(const char *spec, unsigned flags, struct store **out, char *err,
 		     size_t errlen);
 void store_close(struct store *s);
+/* The spec S was opened with (to open the same store again, e.g. read only
+ * beside it); never to be shown: it may hold a password. */
+const char *store_spec(struct store *s);
+/* SPEC as it may be shown: every password in it (store__spec_secrets) as
+ * "***", into OUT (not SPEC's own buffer). */
+void store_spec_masked(const char *spec, char *out, size_t len);
 /* The last error message of this connection (not thread-stable). */
 const char *store_errmsg(struct store *s);
 

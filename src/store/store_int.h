@@ -5,14 +5,13 @@
  * folding rule, the clamp on a chosen group); a backend only reads and
  * writes rows.
  *
- * A backend is a `const struct store_backend` (store_sqlite.c is the first)
- * listed in store.c's table under its scheme. A second one (e.g.
- * "postgresql", for specs "postgresql://...") is a new file defining such a
- * table, plus one line in that list; nothing else changes.
+ * A backend is a `const struct store_backend` listed in store.c's table
+ * under its scheme: SQLite (store_sqlite*.c) and PostgreSQL (store_pg*.c,
+ * "postgresql://..." and "postgres://...").
  *
  * Contract for every slot: DB is the backend's own state from open(). Slots
  * are called from any thread, concurrently: the backend serialises what must
- * be (the SQLite one has one connection behind a mutex). Writes follow the
+ * be (each has one connection for the callers behind a mutex). Writes follow the
  * documented semantics of the store_ function of the same name in store.h
  * (transactions, the "1 done / 0 not" results). Iterators hold the backend
  * while they call FN. Times are store_now() strings. */
@@ -195,6 +194,17 @@ struct store_backend {
 };
 
 extern const struct store_backend store__sqlite;
+extern const struct store_backend store__postgresql, store__postgres;
+
+/* Where SPEC holds a password: the user info's after ':' in
+ * "scheme://user:PASSWORD@host/...", and the value of each query parameter
+ * named password ("?password=VALUE"), as written (percent-encoded). Fills at
+ * most MAX spans; returns how many there are. */
+struct store__span {
+	size_t off, len;
+};
+#define STORE__SECRETS_MAX 4
+size_t store__spec_secrets(const char *spec, struct store__span *out, size_t max);
 
 /* The crowd object as stored: compact JSON text with sorted keys (free()). */
 char *store__crowd_text(json_t *crowd);

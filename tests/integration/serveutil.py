@@ -8,6 +8,10 @@ tests/chaos/):
   server's exit status and the end of its stderr, and exits 1;
 - Serve and Trial: `hippo serve` / `hippo trial` on a free 127.0.0.1 port with a
   temporary data folder (HTTP, the admin API, the records they write);
+- the participant store under test: HIPPO_TEST_STORE=postgresql (CTest's `_pg`
+  variants) gives every `hippo serve` a database of a PostgreSQL server of this
+  process's own (pgutil.py), one per data folder (`--store`); store_args() and
+  store_rows() reach the same store from a test (`hippo export`, SQL);
 - play helpers over the real websocket: connect, recv, recv_json, handshake,
   frames_until, play_to_done, play_until_done;
 - free_port(), wait_for(), is_jpeg_b64()."""
@@ -39,6 +43,111 @@ TOKEN = "test-token-0123456789"
 
 checks = 0
 servers = []  # every server started, for main() to stop and check
+
+# The participant store under test: "sqlite" (DATA/hippo.db) or "postgresql".
+STORE = os.environ.get("HIPPO_TEST_STORE", "sqlite")
+PG = STORE.startswith("postgres")
+_pg = None
+_stores = {}  # data folder -> the URL of its store
+
+
+def pg_server():
+    """The PostgreSQL server of this test process (started at first use)."""
+    global _pg
+    if _pg is None:
+        import pgutil
+        _pg = pgutil.Postgres()
+    return _pg
+
+
+def store_url(data):
+    """The --store URL of data folder DATA under PostgreSQL (a database of its
+    own, made at first use), None under SQLite."""
+    if not PG:
+        return None
+    key = os.path.realpath(data)
+    if key not in _stores:
+        _stores[key] = pg_server().create_db("d%d" % len(_stores))
+    return _stores[key]
+
+
+def store_args(data):
+    """`--store URL` for a command reading the store of data folder DATA ([] under SQLite)."""
+    url = store_url(data)
+    return ["--store", url] if url else []
+
+
+# The tables a store copy moves, parents first; the BYTEA columns of the
+# PostgreSQL schema (docs/data.md).
+_TABLES = ["projects", "participants", "answers", "header_sets", "requests", "sessions", "groups",
+           "passes"]
+_BYTEA = {("answers", "value"), ("header_sets", "digest")}
+
+
+def _csv_cell(table, col, v):
+    """V as a cell of COPY's CSV: NULL unquoted and empty, text quoted, BYTEA as hex."""
+    if v is None:
+        return ""
+    if (table, col) in _BYTEA:
+        v = "\\x" + (v.encode() if isinstance(v, str) else v).hex()
+    if isinstance(v, str):
+        return '"' + v.replace('"', '""') + '"'
+    return str(v)
+
+
+def store_from_sqlite(data):
+    """Under PostgreSQL: the store of data folder DATA (its schema made by a
+    `hippo serve` started and stopped here) gets the rows of DATA/hippo.db, an
+    SQLite store written by another program (bench/gen_data.py), ids kept.
+    Does nothing under SQLite."""
+    if not PG:
+        return
+    import sqlite3
+    srv = Serve(data=data, token=None)
+    srv.request("GET", "/healthz")  # running: a SIGTERM now is a clean stop
+    rc, err = srv.stop()
+    servers.remove(srv)
+    if rc != 0:
+        raise RuntimeError("hippo serve --store exited %s: %s" % (rc, err))
+    pg = pg_server()
+    db = store_url(data).rsplit("/", 1)[1]
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(data, "hippo.db"), uri=True)
+    try:
+        for table in _TABLES:
+            have = [r[1] for r in con.execute("PRAGMA table_info(%s)" % table)]
+            if not have:
+                continue
+            want = pg.psql_db(db, "SELECT column_name FROM information_schema.columns"
+                                  " WHERE table_name = '%s'" % table).split()
+            cols = [c for c in have if c in want]
+            path = os.path.join(pg.tmp, "%s.csv" % table)
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                for row in con.execute("SELECT %s FROM %s" % (", ".join(cols), table)):
+                    f.write(",".join(_csv_cell(table, c, v) for c, v in zip(cols, row)) + "\n")
+            os.chmod(path, 0o644)
+            pg.psql_db(db, "\\copy %s (%s) FROM '%s' WITH (FORMAT csv)"
+                       % (table, ", ".join(cols), path))
+            if "id" in cols and table != "projects":  # a serial id
+                pg.psql_db(db, "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+                               " (SELECT coalesce(max(id), 0) + 1 FROM %s), false)"
+                           % (table, table))
+    finally:
+        con.close()
+
+
+def store_rows(data, sql):
+    """The rows of SQL (both backends' dialect) in the store of data folder
+    DATA, every value as text ("" for NULL)."""
+    if PG:
+        db = store_url(data).rsplit("/", 1)[1]
+        out = pg_server().psql_db(db, sql)
+        return [tuple(line.split("|")) for line in out.splitlines() if line]
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(data, "hippo.db"), uri=True)
+    try:
+        return [tuple("" if v is None else str(v) for v in row) for row in con.execute(sql)]
+    finally:
+        con.close()
 
 
 def check(cond, what, detail=None):
@@ -111,6 +220,8 @@ class _Server:
         self.expected_exit = 0
         self.err_text = None
         self.errf = tempfile.TemporaryFile(mode="w+")
+        if kind == "serve" and "--store" not in args:
+            args = [*args, *store_args(data)]
         self.proc = subprocess.Popen(
             [BIN, kind, *first, "--port", str(port), "--data", data, *args],
             stdout=subprocess.PIPE, stderr=self.errf, text=True, env=env)

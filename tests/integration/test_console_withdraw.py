@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 from s3helpers import S3Server, hippo_env
-from serveutil import BIN, EXAMPLE, Serve, check, main, play_until_done, wait_for
+from serveutil import BIN, EXAMPLE, Serve, check, main, play_until_done, store_args, wait_for
 
 BUCKET = "bucket"
 P = "withdraw-s3"
@@ -113,11 +113,12 @@ async def test():
         # the command line, on the stopped server's folder
         srv.stop()
         env = dict(os.environ)
-        p = subprocess.run([BIN, "withdraw", P, "c2", "--data", data], capture_output=True,
-                           text=True, env=env, timeout=60)
+        p = subprocess.run([BIN, "withdraw", P, "c2", "--data", data, *store_args(data)],
+                           capture_output=True, text=True, env=env, timeout=60)
         check(p.returncode == 0 and "--yes" in p.stdout and in_bucket(s3, keys["c2"][0]),
               "hippo withdraw without --yes only says what would go", p.stdout + p.stderr)
-        p = subprocess.run([BIN, "withdraw", P, "c2", "--data", data, "--yes", "--by", "cli-admin"],
+        p = subprocess.run([BIN, "withdraw", P, "c2", "--data", data, "--yes", "--by", "cli-admin",
+                            *store_args(data)],
                            capture_output=True, text=True, env=env, timeout=60)
         check(p.returncode == 0, "hippo withdraw --yes exits 0", p.stdout + p.stderr)
         r = json.loads(p.stdout)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 
-from serveutil import BIN, HERE, SRC, check, main
+from serveutil import BIN, HERE, PG, SRC, check, main, store_args, store_from_sqlite
 
 GOLDEN = os.path.join(HERE, "golden", "export")
 TABLES = ["participants", "answers", "passes", "steps", "episodes"]
@@ -51,10 +51,13 @@ def test():
                         "--tricky", "--users", str(USERS), "--episodes", str(EPISODES),
                         "--steps", str(STEPS), "--obs", str(OBS), "--seed", "7"], check=True,
                        capture_output=True)
+        store_from_sqlite(data)  # the same rows in PostgreSQL, read from there
+        if PG:
+            os.rename(os.path.join(data, "hippo.db"), os.path.join(tmp, "hippo.db"))
         for fmt in ("csv", "jsonl"):
             out = os.path.join(tmp, "out-" + fmt)
             p = run(["export", "P", "--data", data, "--format", fmt, "--out", out,
-                     "--progress"])
+                     "--progress", *store_args(data)])
             summary = [l for l in p.stderr.splitlines() if l.startswith("hippo export: P:")]
             check(summary and "3 participants, 12 answers, 0 passes, 78 steps, 6 episodes" in summary[0],
                   "%s summary: %s" % (fmt, summary[0] if summary else p.stderr))
@@ -127,10 +130,12 @@ def test():
               and all(len(r["observation"]) == OBS for r in jl),
               "JSONL rows mirror the CSV rows, observation kept as an array")
 
-        p = run(["export", "no/such", "--data", data, "--out", os.path.join(tmp, "x")], 1)
+        p = run(["export", "no/such", "--data", data, "--out", os.path.join(tmp, "x"),
+                 *store_args(data)], 1)
         check("invalid project id" in p.stderr,
               "an invalid project id is refused: %s" % p.stderr.strip())
-        p = run(["export", "Nope", "--data", data, "--out", os.path.join(tmp, "x")], 1)
+        p = run(["export", "Nope", "--data", data, "--out", os.path.join(tmp, "x"),
+                 *store_args(data)], 1)
         check("no data" in p.stderr, "a project without data is an error: %s" % p.stderr.strip())
         p = run(["export", "P", "--data", data, "--format", "xlsx"], 2)
         check("csv or jsonl" in p.stderr, "an unknown format is a usage error")

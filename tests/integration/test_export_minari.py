@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import websockets
 
-from serveutil import BIN, EXAMPLE, Serve, check, main, wait_for
+from serveutil import BIN, EXAMPLE, Serve, check, main, store_args, wait_for
 
 P = "cartpole-demo"
 MINARI_VERSIONS = {"0.4.0", "0.4.1", "0.4.2", "0.4.3", "0.5.0", "0.5.1", "0.5.2", "0.5.3"}
@@ -48,13 +48,16 @@ async def play(url, project, user, names, seed):
                 continue
             frames += 1
             fid = j.get("frameId")
-            await ws.send(json.dumps({"action": rnd.choice(names), "frameId": fid,
-                                      "sinceFrameMs": round(rnd.uniform(5, 90), 1)}))
-            if frames % 4 == 0:
-                await ws.send(json.dumps({"feedback": rnd.choice(["good", "bad"]),
-                                          "frameId": fid}))
-            if frames % 9 == 0:
-                await ws.send(json.dumps({"command": "good"}))  # the original's form
+            try:
+                await ws.send(json.dumps({"action": rnd.choice(names), "frameId": fid,
+                                          "sinceFrameMs": round(rnd.uniform(5, 90), 1)}))
+                if frames % 4 == 0:
+                    await ws.send(json.dumps({"feedback": rnd.choice(["good", "bad"]),
+                                              "frameId": fid}))
+                if frames % 9 == 0:
+                    await ws.send(json.dumps({"command": "good"}))  # the original's form
+            except websockets.exceptions.ConnectionClosedOK:
+                pass  # the trial ended after that frame: its "done" is next
 
 
 def natural(name):
@@ -84,7 +87,8 @@ def records(data, project):
 
 def export(data, out, *args):
     p = subprocess.run([BIN, "export", P, "--data", data, "--format", "minari", "--out", out,
-                        "--no-progress", *args], capture_output=True, text=True, timeout=300)
+                        "--no-progress", *store_args(data), *args], capture_output=True, text=True,
+                       timeout=300)
     return p.returncode, p.stderr
 
 

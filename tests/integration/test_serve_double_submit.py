@@ -9,10 +9,9 @@ on the final page with a stale `step=2` changes nothing either."""
 import http.client
 import json
 import os
-import sqlite3
 import threading
 
-from serveutil import PROJECTS, Serve, check, main
+from serveutil import PROJECTS, Serve, check, main, store_rows
 
 PROJECT = os.path.join(PROJECTS, "serve_groups")
 THREADS = 8
@@ -70,12 +69,10 @@ def test():
               "%s: nothing stored for the final step (every POST said step=2)" % p["userId"])
     rc, err = srv.stop()
     check(rc == 0, "the server exits 0")
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data, "hippo.db"), uri=True)
-    rows = db.execute("SELECT p.user_id, count(*) FROM answers a JOIN participants p"
-                      " ON p.id = a.participant WHERE a.step = 2 GROUP BY p.user_id").fetchall()
-    db.close()
-    check(sorted(rows) == [("double-%d" % i, 1) for i in range(3)],
-          "one stored answer of step 2 per participant in hippo.db: %s" % rows)
+    rows = store_rows(srv.data, "SELECT p.user_id, count(*) FROM answers a JOIN participants p"
+                      " ON p.id = a.participant WHERE a.step = 2 GROUP BY p.user_id")
+    check(sorted(rows) == [("double-%d" % i, "1") for i in range(3)],
+          "one stored answer of step 2 per participant in the store: %s" % rows)
     srv.cleanup()
 
 

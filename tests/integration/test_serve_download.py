@@ -16,7 +16,8 @@ import tarfile
 import tempfile
 import uuid
 
-from serveutil import BIN, EXAMPLE, PROJECTS, TOKEN, Serve, check, main, play_until_done, wait_for
+from serveutil import (BIN, EXAMPLE, PROJECTS, TOKEN, Serve, check, main, play_until_done,
+                       store_args, wait_for)
 
 P = "cartpole-demo"
 TABLES = ["participants.csv", "answers.csv", "passes.csv", "steps.csv", "episodes.csv"]
@@ -81,7 +82,8 @@ def test():
               "steps.csv: %d rows = the episodes' steps plus one reset record each" % len(steps))
 
         out = os.path.join(tmp, "cli-export")
-        r = subprocess.run([BIN, "export", P, "--data", srv.data, "--out", out, "--no-progress"],
+        r = subprocess.run([BIN, "export", P, "--data", srv.data, "--out", out, "--no-progress",
+                            *store_args(srv.data)],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, "hippo export on the same data folder")
         for n in TABLES:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 
-from serveutil import BIN, Serve, check, main
+from serveutil import BIN, Serve, check, main, store_args
 
 P = "consent-study"
 CONFIG = """project:
@@ -65,7 +65,8 @@ def rows(path):
 
 
 def export(data, out, fmt="csv"):
-    p = subprocess.run([BIN, "export", P, "--data", data, "--out", out, "--format", fmt],
+    p = subprocess.run([BIN, "export", P, "--data", data, "--out", out, "--format", fmt,
+                        *store_args(data)],
                        capture_output=True, text=True, timeout=120)
     check(p.returncode == 0, "hippo export --format %s" % fmt, p.stderr)
     return p.stderr

@@ -8,9 +8,11 @@
 
 #include "export/export.h"
 #include "store/store.h"
+#include "store_under_test.h"
 #include "test.h"
 
 static char dir[64];
+static char spec[256]; /* the store (store_under_test.h): DIR/hippo.db or a database */
 
 static int choose_one(void *user, const long long *counts, int n)
 {
@@ -32,8 +34,7 @@ static char *slurp(const char *path)
 static void store_tables_exported(void)
 {
 	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/hippo.db", dir);
-	struct store *s = store_open(path, err, sizeof err);
+	struct store *s = store_open(spec, err, sizeof err);
 	CHECK(s != NULL);
 	if (!s)
 		return;
@@ -63,7 +64,8 @@ static void store_tables_exported(void)
 
 	char out[128];
 	snprintf(out, sizeof out, "%s/out", dir);
-	struct exp_opts o = {.data_dir = dir, .project_id = "P", .out_dir = out, .format = EXP_CSV};
+	struct exp_opts o = {.data_dir = dir, .project_id = "P", .out_dir = out, .format = EXP_CSV,
+			     .store = tsu_pg() ? spec : NULL};
 	struct exp_stats st;
 	int rc = exp_run(&o, &st, err, sizeof err);
 	printf("check: export of a store written by src/store/: rc=%d %s\n", rc, rc ? err : "");
@@ -105,8 +107,7 @@ static void store_tables_exported(void)
 static void formula_cells_are_neutralised_in_csv_only(void)
 {
 	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/hippo.db", dir);
-	struct store *s = store_open(path, err, sizeof err);
+	struct store *s = store_open(spec, err, sizeof err);
 	CHECK(s != NULL);
 	if (!s)
 		return;
@@ -127,7 +128,8 @@ static void formula_cells_are_neutralised_in_csv_only(void)
 
 	char out[128];
 	snprintf(out, sizeof out, "%s/out-f", dir);
-	struct exp_opts o = {.data_dir = dir, .project_id = "F", .out_dir = out, .format = EXP_CSV};
+	struct exp_opts o = {.data_dir = dir, .project_id = "F", .out_dir = out, .format = EXP_CSV,
+			     .store = tsu_pg() ? spec : NULL};
 	struct exp_stats st;
 	CHECK_INT(exp_run(&o, &st, err, sizeof err), 0);
 	snprintf(path, sizeof path, "%s/answers.csv", out);
@@ -189,6 +191,9 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/hippo-export-store-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
+	if (tsu_new(spec, sizeof spec, dir, "hippo") < 0)
+		return 1;
+	printf("backend: %s\n", tsu_backend());
 	RUN(store_tables_exported);
 	RUN(formula_cells_are_neutralised_in_csv_only);
 	char cmd[128];

@@ -1,5 +1,6 @@
-/* The study flow in-process: real handlers over http.h structs, a real SQLite
- * file, and the real session manager of a server bound to a free port (no
+/* The study flow in-process: real handlers over http.h structs, a real
+ * participant store (SQLite, or PostgreSQL with HIPPO_TEST_STORE:
+ * store_under_test.h), and the real session manager of a server bound to a free port (no
  * HTTP traffic: the handlers are called directly). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -15,10 +15,11 @@
 #include "flow/flow.h"
 #include "net/server.h"
 #include "store/store.h"
+#include "store_under_test.h"
 #include "test.h"
 
 static char tmp[64];
-static char dbpath[128];
+static char dbpath[256];
 static const char *src_dir;
 
 struct env {
@@ -578,27 +579,20 @@ static void hash_groups_follow_the_original_bucketer(void)
 /* The stored request of USER (latest): its headers JSON and ip column. */
 static void last_request(const char *user, char *headers, size_t hlen, char *ip, size_t iplen)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	char row[16384] = "";
 	headers[0] = ip[0] = '\0';
 	store_flush(env.store);
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT coalesce(h.headers, ''), coalesce(r.ip, '') FROM requests r"
-			       " JOIN participants p ON p.id = r.participant"
-			       " LEFT JOIN header_sets h ON h.id = r.header_set"
-			       " WHERE p.user_id = ?1 ORDER BY r.id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(headers, hlen, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(ip, iplen, "%s", (const char *)sqlite3_column_text(st, 1));
+	tsu_sql(dbpath,
+		"SELECT coalesce(r.ip, ''), coalesce(h.headers, '') FROM requests r"
+		" JOIN participants p ON p.id = r.participant"
+		" LEFT JOIN header_sets h ON h.id = r.header_set"
+		" WHERE p.user_id = ?1 ORDER BY r.id DESC LIMIT 1",
+		user, row, sizeof row);
+	char *bar = strchr(row, '|');
+	if (bar) {
+		snprintf(ip, iplen, "%.*s", (int)(bar - row), row);
+		snprintf(headers, hlen, "%s", bar + 1);
 	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
 }
 
 static void requests_keep_headers_but_no_ip_unless_asked(void)
@@ -637,21 +631,8 @@ static void requests_keep_headers_but_no_ip_unless_asked(void)
  * (after the pending request records are committed); -1 on error. */
 static long long db_value(const char *sql, const char *user)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
 	store_flush(env.store);
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-	} else {
-		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return tsu_value(dbpath, sql, user);
 }
 
 #define OF_USER " JOIN participants p ON p.id = participant WHERE p.user_id = ?1"
@@ -968,7 +949,9 @@ int main(void)
 	snprintf(tmp, sizeof tmp, "/tmp/hippo-test-flow-XXXXXX");
 	if (!mkdtemp(tmp))
 		return 1;
-	snprintf(dbpath, sizeof dbpath, "%s/hippo.db", tmp);
+	if (tsu_new(dbpath, sizeof dbpath, tmp, "hippo") < 0)
+		return 1;
+	printf("backend: %s\n", tsu_backend());
 	env_open();
 	RUN(get_shows_current_step_and_never_advances);
 	RUN(whole_journey_with_game_stop_step_and_final);

@@ -1,15 +1,15 @@
-/* The SQLite participant store on a real database file. */
+/* The participant store on a real database: an SQLite file, or a database
+ * of a PostgreSQL server (HIPPO_TEST_STORE, store_under_test.h). */
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "flow/flow.h"
 #include "store/store.h"
+#include "store_under_test.h"
 #include "test.h"
 
 static char dir[64];
-static char path[128];
+static char path[256];
 
 static struct store *open_fresh(void)
 {
@@ -178,26 +178,33 @@ static void final_step_is_submitted_once(void)
  * is brought to the current version at open; its rows stay. */
 static void version_1_database_is_migrated(void)
 {
-	char old[160];
-	snprintf(old, sizeof old, "%s/v1.db", dir);
-	sqlite3 *db = NULL;
-	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
-	static const char v1[] =
-		"PRAGMA journal_mode = WAL;"
-		"CREATE TABLE schema_version (version INTEGER NOT NULL);"
-		"INSERT INTO schema_version VALUES (1);"
-		"CREATE TABLE participants (id INTEGER PRIMARY KEY,"
-		" project_id TEXT NOT NULL, user_id TEXT NOT NULL, created TEXT NOT NULL,"
-		" updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
-		" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
-		" UNIQUE (project_id, user_id));"
-		"CREATE TABLE requests (id INTEGER PRIMARY KEY, participant INTEGER NOT"
-		" NULL REFERENCES participants (id), time TEXT NOT NULL,"
-		" method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);"
-		"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 1, 'active', NULL);"
-		"INSERT INTO requests VALUES (1, 1, 't', 'GET', 1, '{\"a\":\"b\"}', NULL);";
-	CHECK_INT(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	char old[256], row[256], want[64];
+	CHECK_INT(tsu_new(old, sizeof old, dir, "v1"), 0);
+	if (tsu_pg()) {
+		/* version 1 as this backend's first migration made it */
+		CHECK_INT(tsu_pg_make_version(old, 1), 0);
+	} else {
+		static const char v1[] =
+			"PRAGMA journal_mode = WAL;"
+			"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+			"INSERT INTO schema_version VALUES (1);"
+			"CREATE TABLE participants (id INTEGER PRIMARY KEY,"
+			" project_id TEXT NOT NULL, user_id TEXT NOT NULL, created TEXT NOT NULL,"
+			" updated TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 1,"
+			" status TEXT NOT NULL DEFAULT 'active', crowd TEXT,"
+			" UNIQUE (project_id, user_id));"
+			"CREATE TABLE requests (id INTEGER PRIMARY KEY, participant INTEGER NOT"
+			" NULL REFERENCES participants (id), time TEXT NOT NULL,"
+			" method TEXT NOT NULL, step INTEGER, headers TEXT, ip TEXT);";
+		CHECK_INT(tsu_sql(old, v1, NULL, NULL, 0), 0);
+	}
+	CHECK_INT(tsu_sql(old,
+			  "INSERT INTO participants (project_id, user_id, created, updated, step,"
+			  " status) VALUES ('old', 'u1', 't', 't', 1, 'active');"
+			  "INSERT INTO requests (participant, time, method, step, headers)"
+			  " VALUES (1, 't', 'GET', 1, '{\"a\":\"b\"}')",
+			  NULL, NULL, 0),
+		  0);
 	char err[256] = "";
 	struct store *s = store_open(old, err, sizeof err);
 	CHECK(s != NULL);
@@ -211,24 +218,18 @@ static void version_1_database_is_migrated(void)
 	CHECK_INT(store_request_log(s, p.id, "GET", 1, "{\"a\":\"b\"}", NULL), 0);
 	CHECK_INT(store_flush(s), 0);
 	store_close(s);
-	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
-	sqlite3_stmt *st = NULL;
-	CHECK_INT(sqlite3_prepare_v2(db,
-				     "SELECT (SELECT max(version) FROM schema_version),"
-				     " (SELECT count(*) FROM requests),"
-				     " (SELECT headers FROM requests WHERE id = 1),"
-				     " (SELECT repeats FROM requests WHERE id = 2),"
-				     " (SELECT count(*) FROM header_sets)",
-				     -1, &st, NULL),
-		  SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
-	CHECK_INT(sqlite3_column_int(st, 1), 2); /* the old row, then one for both */
-	CHECK_STR((const char *)sqlite3_column_text(st, 2), "{\"a\":\"b\"}");
-	CHECK_INT(sqlite3_column_int(st, 3), 1);
-	CHECK_INT(sqlite3_column_int(st, 4), 1);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	CHECK_INT(tsu_sql(old,
+			  "SELECT (SELECT max(version) FROM schema_version),"
+			  " (SELECT count(*) FROM requests),"
+			  " (SELECT headers FROM requests WHERE id = 1),"
+			  " (SELECT repeats FROM requests WHERE id = 2),"
+			  " (SELECT count(*) FROM header_sets)",
+			  NULL, row, sizeof row),
+		  0);
+	/* the version; the old row, then one for both; its headers; the second
+	 * request counted in the new row; one header set */
+	snprintf(want, sizeof want, "%d|2|{\"a\":\"b\"}|1|1", STORE_SCHEMA_VERSION);
+	CHECK_STR(row, want);
 }
 
 /* The answers and passes of a participant as text, in order:
@@ -311,8 +312,8 @@ static void pages_are_kept_with_answers_and_passes(void)
 	store_close(s);
 }
 
-/* The schema of version 2 as servers of that version wrote it (version 1's
- * tables, then version 2's columns), with a participant who answered. */
+/* The schema of version 2 as SQLite servers of that version wrote it
+ * (version 1's tables, then version 2's columns). */
 static const char v2_schema[] =
 	"PRAGMA journal_mode = WAL;"
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -341,23 +342,42 @@ static const char v2_schema[] =
 	" assigned TEXT NOT NULL, PRIMARY KEY (participant, n));"
 	"ALTER TABLE requests ADD COLUMN header_set INTEGER REFERENCES header_sets (id);"
 	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE requests ADD COLUMN last TEXT;"
+	"ALTER TABLE requests ADD COLUMN last TEXT;";
+
+/* A participant who answered, in a version 2 store of either backend, ids as
+ * given: the participant, then (HEADER_SET, in each backend's words) its
+ * header set, then its answer and request. */
+static const char v2_participant[] =
 	"INSERT INTO projects VALUES ('old', 'Old', 'R', '/x', 4, 1, NULL, 't');"
-	"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 2, 'active', NULL);"
+	"INSERT INTO participants VALUES (1, 'old', 'u1', 't', 't', 2, 'active', NULL);";
+static const char v2_answered[] =
 	"INSERT INTO answers VALUES (1, 1, 1, 'consent', 'yes', 't1');"
-	"INSERT INTO header_sets VALUES (1, 1, x'00', '{\"a\":\"b\"}', 't');"
 	"INSERT INTO requests VALUES (1, 1, 't', 'POST', 1, NULL, NULL, 1, 3, 't2');";
 
 /* A database written by schema version 2 is brought to version 3 at open:
  * its rows stay (answers without a page), new ones carry theirs. */
 static void version_2_database_is_migrated(void)
 {
-	char old[160];
-	snprintf(old, sizeof old, "%s/v2.db", dir);
-	sqlite3 *db = NULL;
-	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, v2_schema, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	char old[256], row[128], want[64];
+	CHECK_INT(tsu_new(old, sizeof old, dir, "v2"), 0);
+	if (tsu_pg())
+		CHECK_INT(tsu_pg_make_version(old, 2), 0);
+	else
+		CHECK_INT(tsu_sql(old, v2_schema, NULL, NULL, 0), 0);
+	CHECK_INT(tsu_sql(old, v2_participant, NULL, NULL, 0), 0);
+	CHECK_INT(tsu_sql(old,
+			  tsu_pg() ? "INSERT INTO header_sets VALUES (1, 1, '\\x00', '{}', 't')"
+				   : "INSERT INTO header_sets VALUES (1, 1, x'00', '{}', 't')",
+			  NULL, NULL, 0),
+		  0);
+	CHECK_INT(tsu_sql(old, v2_answered, NULL, NULL, 0), 0);
+	if (tsu_pg()) /* the sequences past the ids given */
+		CHECK_INT(tsu_sql(old,
+				  "SELECT setval('participants_id_seq', 10),"
+				  " setval('answers_id_seq', 10), setval('requests_id_seq', 10),"
+				  " setval('header_sets_id_seq', 10)",
+				  NULL, NULL, 0),
+			  0);
 	char err[256] = "";
 	struct store *s = store_open(old, err, sizeof err);
 	CHECK(s != NULL);
@@ -383,25 +403,20 @@ static void version_2_database_is_migrated(void)
 	CHECK_INT(v, 5); /* the deployed versions go on */
 	store_close(s);
 
-	CHECK_INT(sqlite3_open(old, &db), SQLITE_OK);
-	sqlite3_stmt *st = NULL;
-	CHECK_INT(sqlite3_prepare_v2(db,
-				     "SELECT (SELECT max(version) FROM schema_version),"
-				     " (SELECT count(*) FROM schema_version),"
-				     " (SELECT count(*) FROM answers),"
-				     " (SELECT repeats || last FROM requests WHERE id = 1),"
-				     " (SELECT count(*) FROM passes)",
-				     -1, &st, NULL),
-		  SQLITE_OK);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
-	CHECK_INT(sqlite3_column_int(st, 1), 1);
-	CHECK_INT(sqlite3_column_int(st, 2), 2);
-	CHECK_STR((const char *)sqlite3_column_text(st, 3), "3t2");
-	CHECK_INT(sqlite3_column_int(st, 4), 1);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	/* and it opens again at version 3 without migrating twice */
+	CHECK_INT(tsu_sql(old,
+			  "SELECT (SELECT max(version) FROM schema_version),"
+			  " (SELECT count(*) FROM schema_version),"
+			  " (SELECT count(*) FROM answers),"
+			  " (SELECT repeats || last FROM requests WHERE id = 1),"
+			  " (SELECT count(*) FROM passes)",
+			  NULL, row, sizeof row),
+		  0);
+	/* the version (PostgreSQL: a row per version applied, SQLite: one); both
+	 * answers; the request row as it was; the pass */
+	snprintf(want, sizeof want, "%d|%d|2|3t2|1", STORE_SCHEMA_VERSION,
+		 tsu_pg() ? STORE_SCHEMA_VERSION : 1);
+	CHECK_STR(row, want);
+	/* and it opens again at the current version without migrating twice */
 	s = store_open(old, err, sizeof err);
 	CHECK(s != NULL);
 	store_close(s);
@@ -477,11 +492,7 @@ static void newer_schema_is_refused(void)
 {
 	struct store *s = open_fresh();
 	store_close(s);
-	sqlite3 *db = NULL;
-	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL),
-		  SQLITE_OK);
-	sqlite3_close(db);
+	CHECK_INT(tsu_sql(path, "INSERT INTO schema_version VALUES (99)", NULL, NULL, 0), 0);
 	char err[256] = "";
 	s = store_open(path, err, sizeof err);
 	CHECK(s == NULL);
@@ -522,7 +533,9 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/hippo-test-store-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(path, sizeof path, "%s/hippo.db", dir);
+	if (tsu_new(path, sizeof path, dir, "hippo") < 0)
+		return 1;
+	printf("backend: %s\n", tsu_backend());
 	RUN(participant_is_created_once_at_step_one);
 	RUN(advance_stores_answers_and_refuses_stale_step);
 	RUN(group_is_assigned_once);

@@ -9,6 +9,7 @@
 
 #include "flow/admin.h"
 #include "store/store.h"
+#include "store_under_test.h"
 #include "test.h"
 
 static char dir[64];
@@ -38,8 +39,8 @@ static int take(void *user, const struct store_participant_row *r)
  * participant "other" in project "q". */
 static struct store *fill(void)
 {
-	char spec[160], err[256];
-	snprintf(spec, sizeof spec, "%s/c.db", dir);
+	char spec[256], err[256];
+	CHECK(tsu_new(spec, sizeof spec, dir, "c") == 0);
 	struct store *s = store_open(spec, err, sizeof err);
 	CHECK(s != NULL);
 	int k = 0;
@@ -209,6 +210,7 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/hippo-store-console-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
+	printf("backend: %s\n", tsu_backend());
 	struct store *s = S = fill();
 	if (s) {
 		RUN(pages_filter_count_and_come_newest_first);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "store/store.h"
+#include "store_under_test.h"
 #include "test.h"
 #include "trial/recorder.h"
 
@@ -103,8 +104,9 @@ static void open_files_are_announced_while_they_grow(void)
 
 static void participant_record_has_answers_groups_sessions(void)
 {
-	char path[128], err[256];
-	snprintf(path, sizeof path, "%s/hippo.db", dir);
+	char path[256], err[256];
+	if (tsu_new(path, sizeof path, dir, "hippo") < 0)
+		CHECK(0);
 	struct store *s = store_open(path, err, sizeof err);
 	CHECK(s != NULL);
 	if (!s)
