@@ -53,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			memcpy(secret, in + sp[i].off, sp[i].len);
 			secret[sp[i].len] = '\0';
+			/* a secret with a '*' can be spelt by the text around a mask
+			 * ("password=" + "***" holds "rd=*"): not a leak */
+			if (strchr(secret, '*'))
+				continue;
 			const char *first = strstr(in, secret);
 			if (first == in + sp[i].off && !strstr(first + 1, secret) &&
 			    strstr(out, secret))
