@@ -486,7 +486,9 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		return;
 	if (t->state != TRIAL_READY)
 		t->poll_at = now + 1000000; /* a process computes: poll it */
-	if (t->want_frame && trial__attached(t))
+	/* the owed frame of the current state; while a reset is computed there
+	 * is none yet (the reset's answer owes it again) */
+	if (t->want_frame && trial__attached(t) && t->state != TRIAL_WAIT_RESET)
 		trial__send_frame(t, sc, sink);
 	if (t->binary && t->disp_dirty && now >= t->disp_at)
 		trial__send_display_text(t, sink, false); /* a change held back by the throttle */
