@@ -479,21 +479,23 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 		if (r == 0)
 			trial__record(t, 0, NULL, NULL);
 	}
-	bool wait = waiting(t);
-	if ((t->state == TRIAL_WAIT_STEP || t->state == TRIAL_WAIT_ACTION) && !wait) {
+	if ((t->state == TRIAL_WAIT_STEP || t->state == TRIAL_WAIT_ACTION) && !waiting(t)) {
 		tick(t, sc, sink); /* a process answered */
 		if (t->state == TRIAL_ENDED)
 			return;
 	}
-	if (wait)
-		t->poll_at = now + 1000000;
-	if (t->pending_reset && !wait) {
+	/* From here on a step or a reset needs the trial READY, read afresh: the
+	 * answered step above may have ended the episode and sent the next
+	 * reset, or sent its next request to a process. A step taken while a
+	 * reset is pending would leave the trial waiting for a step that was
+	 * never asked for, and the participant without frames for good. */
+	if (t->pending_reset && t->state == TRIAL_READY) {
 		t->pending_reset = false;
 		end_episode(t, sink);
 		if (t->state == TRIAL_ENDED)
 			return;
 	}
-	bool ticking = t->client == TRIAL_PLAYING && !t->hidden && !wait;
+	bool ticking = t->client == TRIAL_PLAYING && !t->hidden && t->state == TRIAL_READY;
 	if (ticking && t->cfg->trial.input_mode == CFG_INPUT_TURN) {
 		if (t->qlen > 0)
 			tick(t, sc, sink);
@@ -511,7 +513,11 @@ void trial_run(struct trial *t, int64_t now, struct trial_scratch *sc, const str
 	}
 	if (t->state == TRIAL_ENDED)
 		return;
-	if (t->want_frame && trial__attached(t))
+	if (t->state != TRIAL_READY)
+		t->poll_at = now + 1000000; /* a process computes: poll it */
+	/* the owed frame of the current state; while a reset is computed there
+	 * is none yet (the reset's answer owes it again) */
+	if (t->want_frame && trial__attached(t) && t->state != TRIAL_WAIT_RESET)
 		trial__send_frame(t, sc, sink);
 	if (t->binary && t->disp_dirty && now >= t->disp_at)
 		trial__send_display_text(t, sink, false); /* a change held back by the throttle */

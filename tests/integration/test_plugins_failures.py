@@ -140,6 +140,8 @@ env:
     for needle in ("exited with status 3", "step timeout", "bad magic",
                    "faulty_env: crashing on purpose"):
         check(needle in err, "the log has '%s'" % needle)
+    # a frame is drawn only once the process answered the first reset
+    check("render failed" not in err, "no frame asked of a process before its first reset")
     check(rc == 0, "the server exits cleanly")
 
 

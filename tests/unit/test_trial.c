@@ -1,7 +1,9 @@
 /* trial: one participant's trial driven directly (no session, no socket).
  * A plug-in whose Box action has 4096 values is played in play mode: every
  * step applies the whole zero action (read from a buffer sized by the
- * environment's action space, under ASan) and records it. */
+ * environment's action space, under ASan) and records it. An environment
+ * process slower than the frame period, whose every step ends the episode,
+ * keeps playing episode after episode. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 
 static char dir[] = "/tmp/hippo-test-trial-XXXXXX";
 static char build_dir[1024];
+static char examples_dir[1024]; /* clients/python/examples */
 
 struct out {
 	int frames, errors, done;
@@ -117,12 +120,84 @@ static void wide_box_action_is_applied_whole(void)
 	trial_scratch_free(&sc);
 }
 
+/* Each step of this process takes longer than a frame period (1 ms at 1000
+ * fps) and ends the episode: its answer is taken when the next tick is
+ * already due, and the reset of the next episode is sent in that same
+ * trial_run. The due tick must wait for the reset's answer: a step asked
+ * meanwhile left the trial waiting for a step that was never sent, with no
+ * frame, no record and no error from then on. */
+static void slow_steps_that_end_episodes_keep_playing(void)
+{
+	char *argv[] = {"/usr/bin/python3", "-c",
+			"import sys, time; sys.path.insert(0, sys.argv[1]);"
+			"sys.path.insert(0, sys.argv[1] + '/..')\n"
+			"import pure_env, hippo_env\n"
+			"class Slow(pure_env.PureCartPole):\n"
+			"    def step(self, a):\n"
+			"        time.sleep(0.02)\n"
+			"        obs, r, _, tr, info = super().step(a)\n"
+			"        return obs, r, True, tr, info\n"
+			"hippo_env.serve(Slow())",
+			examples_dir, NULL};
+	static char *names[] = {"left", "right", NULL};
+	struct cfg c;
+	cfg_defaults(&c);
+	c.project.id = "slow";
+	c.trial.game = "PureCartPole-v0";
+	c.trial.env.command = argv;
+	c.trial.env.step_timeout_ms = 20000;
+	c.trial.action_space = names;
+	c.trial.naction_space = 2;
+	c.trial.max_episodes = 4;
+	c.trial.starting_frame_rate = 1000;
+	c.trial.seed = 3;
+	struct trial_params p = {.cfg = &c, .data_dir = dir, .project_id = "slow", .user_id = "s1"};
+	char err[256];
+	struct trial *t = trial_new(&p, err, sizeof err);
+	CHECK(t != NULL);
+	if (!t) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct out o = {0};
+	struct trial_sink sink = {.user = &o, .text = on_text, .frame = on_frame};
+	struct trial_scratch sc = {0};
+	trial_on_attach(t, NULL, &sink);
+	message(t, "{\"command\":\"start\"}", &sink);
+	/* a bound for a trial that stops moving, not a timing check: 4 episodes
+	 * of one step take well under a second */
+	int64_t give_up = clock_mono_ns() + 60 * (int64_t)1000000000;
+	while (trial_ended(t) == SESS_END_NONE && clock_mono_ns() < give_up) {
+		int64_t now = clock_mono_ns();
+		if (trial_due(t) <= now)
+			trial_run(t, now, &sc, &sink);
+		else
+			usleep(200);
+	}
+	CHECK_INT(trial_ended(t), SESS_END_DONE);
+	CHECK(o.errors == 0 && o.done == 1);
+	if (o.errors)
+		fprintf(stderr, "%s\n", o.last_error);
+	CHECK(o.frames >= 4); /* one per step at least */
+	for (int ep = 1; ep <= 4; ep++) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/slow/trials/s1/episode_%d.jsonl", dir, ep);
+		CHECK(access(path, F_OK) == 0);
+	}
+	trial_free(t);
+	trial_scratch_free(&sc);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 1;
 	const char *b = getenv("HIPPO_BUILD");
 	snprintf(build_dir, sizeof build_dir, "%s", b ? b : "../../build/test");
+	const char *src = getenv("HIPPO_SRC");
+	snprintf(examples_dir, sizeof examples_dir, "%s/clients/python/examples",
+		 src ? src : "../..");
 	RUN(wide_box_action_is_applied_whole);
+	RUN(slow_steps_that_end_episodes_keep_playing);
 	return test_summary();
 }
