@@ -199,5 +199,9 @@ int main(void)
 		 src ? src : "../..");
 	RUN(wide_box_action_is_applied_whole);
 	RUN(slow_steps_that_end_episodes_keep_playing);
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
 	return test_summary();
 }
