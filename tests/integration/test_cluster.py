@@ -19,6 +19,7 @@ like the UI (clusterutil.Player).
 import asyncio
 import json
 import os
+import shutil
 import signal
 import statistics
 import tempfile
@@ -352,6 +353,7 @@ async def run():
         await drain(c)
     finally:
         c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

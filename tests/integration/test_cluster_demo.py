@@ -3,6 +3,7 @@ command; it prints the study URL, whose /next places the game on a node
 behind the one origin (/g/<node>/ws), and Ctrl-C (SIGINT) stops every
 process it started."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,6 +78,7 @@ def run():
         proc.wait(60)
     wait_for(lambda: not any(alive(p) for p in pids), "every process to stop", timeout=30)
     check(True, "Ctrl-C stopped the nodes and HAProxy")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
