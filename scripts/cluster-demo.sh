@@ -91,8 +91,28 @@ haproxy -f "$cfg" -db >"$dir/haproxy.log" 2>&1 &
 pids+=($!)
 echo "cluster-demo: haproxy pid $! on $origin"
 
-for _ in $(seq 100); do
-  curl -fs "$origin/healthz" >/dev/null 2>&1 && break
+# every node answers on its own port, then through HAProxy; one that exited
+# (a port taken, a store it cannot open) stops the demo with its log
+ready() {
+  local i=0 n
+  for n in "${nodes[@]}"; do
+    i=$((i + 1))
+    curl -fs --max-time 2 "http://127.0.0.1:$((port + i))/healthz" >/dev/null 2>&1 || return 1
+  done
+  curl -fs --max-time 2 "$origin/healthz" >/dev/null 2>&1
+}
+for t in $(seq 300); do
+  ready && break
+  i=0
+  for n in "${nodes[@]}" haproxy; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "cluster-demo: $n exited; its log ($dir/$n.log):" >&2
+      tail -n 20 "$dir/$n.log" >&2
+      exit 1
+    fi
+    i=$((i + 1))
+  done
+  [[ $t == 300 ]] && { echo "cluster-demo: the nodes did not become ready in 30 s (logs in $dir)" >&2; exit 1; }
   sleep 0.1
 done
 id=$(sed -n 's/^ *id: *\([A-Za-z0-9-]*\).*/\1/p' "$study/config.yml" | head -1)

@@ -3,6 +3,7 @@ command; it prints the study URL, whose /next places the game on a node
 behind the one origin (/g/<node>/ws), and Ctrl-C (SIGINT) stops every
 process it started."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -11,7 +12,7 @@ import tempfile
 import time
 
 from clusterutil import http, node_of
-from serveutil import BIN, SRC, check, free_port, main, wait_for
+from serveutil import BIN, SRC, check, main, wait_for
 
 
 def alive(pid):
@@ -24,9 +25,15 @@ def alive(pid):
 
 
 def free_ports(n):
-    """A port P with P..P+N-1 free on 127.0.0.1."""
-    for _ in range(100):
-        port, socks = free_port(), []
+    """A port P with P..P+N-1 free on 127.0.0.1, below the kernel's ephemeral
+    range: every other test's servers take ports the kernel hands out
+    (free_port(), bind to port 0) and outgoing connections take ephemeral
+    ones, so neither can take P+1.. between this choice and the demo's binds."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    rng = random.Random(os.getpid())
+    for _ in range(200):
+        port, socks = rng.randrange(max(1024, low - 12000), low - n), []
         try:
             for i in range(n):
                 s = socket.socket()
@@ -73,6 +80,13 @@ def run():
               "the game is placed on a node behind the one origin: %s" % j)
         st, text = http("http://127.0.0.1:%d" % (port + 1), "GET", "/metrics")
         check('hippo_cluster_node_live{node="node-3"} 1' in text, "the nodes are live")
+    except Exception:
+        for name in ("node-1", "node-2", "node-3", "haproxy"):  # what they said
+            path = os.path.join(tmp, name + ".log")
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    print("%s:\n%s" % (path, f.read()[-3000:]))
+        raise
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
