@@ -419,6 +419,7 @@ static int run(int argc, char **argv)
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
 	struct cluster *cluster_ptr = NULL;
+	struct flow_deploys_watch *deploys_watch = NULL;
 	char *token = NULL;
 	enum log_level level;
 
@@ -565,6 +566,15 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a cluster node serves the latest version of each study deployed on any
+	 * node (the store's deploys), now and as new ones come */
+	if (node) {
+		flow_deploys_sync(flow);
+		if (!(deploys_watch = flow_deploys_watch(flow, 2000))) {
+			fprintf(stderr, "hippo serve: cannot start the deployed versions' thread\n");
+			goto out;
+		}
+	}
 	static char own_url[STORE_URL_MAX + 1];
 	if (node && !co.url) { /* --node alone: this process's own address */
 		char host[256] = "";
@@ -622,6 +632,7 @@ static int run(int argc, char **argv)
 out:
 	/* The console's threads read the sessions and write to the server's streams. */
 	con_free(con);
+	flow_deploys_watch_stop(deploys_watch);
 	/* The cluster's thread next (it calls the sessions), then the server:
 	 * its shutdown ends sessions, which calls into the flow. */
 	cluster_stop(cluster_ptr);

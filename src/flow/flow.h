@@ -158,4 +158,15 @@ json_t *flow_parse_answers(const char *body, size_t len, const char *content_typ
 /* snprintf for paths: returns 0, or -1 (ENAMETOOLONG) when OUT was too small. */
 int flow_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Deployed versions across the nodes of a cluster (deploys.c): applies
+ * every study's latest version in the store's deploys table that is newer
+ * than the one this process serves, as admin_deploy does. Returns how many
+ * were applied. */
+int flow_deploys_sync(struct flow *f);
+/* A thread calling flow_deploys_sync every EVERY_MS (0: 2000); NULL when it
+ * cannot start. Stop it before the flow is freed. */
+struct flow_deploys_watch;
+struct flow_deploys_watch *flow_deploys_watch(struct flow *f, int every_ms);
+void flow_deploys_watch_stop(struct flow_deploys_watch *w);
+
 #endif

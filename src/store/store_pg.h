@@ -88,6 +88,10 @@ enum store__pg_stmt {
 	PG_REQ_LIST_V1_P, /* a database at schema version 1 (read only) */
 	PG_REQ_LIST_V1_1,
 	PG_PROJ_LIST,
+	PG_DEPLOY_PUT, /* store_pg_deploy.c */
+	PG_DEPLOY_GET,
+	PG_DEPLOY_LATEST_1,
+	PG_DEPLOYS_LATEST,
 	PG_COUNT
 };
 
@@ -218,6 +222,13 @@ int store__pg_project_put(void *db, const char *id, const char *name, const char
 			  const char *dir, bool deployed, int *version);
 int store__pg_project_live_get(void *db, const char *id);
 int store__pg_project_live_set(void *db, const char *id, int live);
+/* store_pg_deploy.c: the deployed versions (schema version 6) */
+int store__pg_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files);
+int store__pg_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files);
+int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user);
 
 int store__pg_participants(void *db, const struct store_query *q, store_participant_fn fn,
 			   void *user);
@@ -233,9 +244,11 @@ int store__pg_group_counts(void *db, const char *project_id, store_group_count_f
 			   void *user);
 int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
 /* store_pg_cluster.c */
-int store__pg_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms);
+int store__pg_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 int store__pg_node_remove(void *db, const char *name);
+int store__pg_node_drain(void *db, const char *name);
+int store__pg_node_expire(void *db, const char *name);
 int store__pg_nodes(void *db, store_node_fn fn, void *user);
 int store__pg_place(void *db, long long pid, int step, int episodes, struct store_placement *out);
 int store__pg_session_info(void *db, long long pid, struct store_session_info *out);
