@@ -79,9 +79,13 @@ static int s3_dest_of(const char *arg, const char *id, struct storage_dest *d)
 	if (stat(path, &sb) == 0) {
 		snprintf(dir, sizeof dir, "%s", arg);
 	} else {
-		char projects[4096];
+		char projects[3800];
 		datapath_projects(projects, sizeof projects, data_dir);
-		snprintf(dir, sizeof dir, "%s/%s", projects, id);
+		int n = snprintf(dir, sizeof dir, "%s/%s", projects, id);
+		if (n < 0 || (size_t)n >= sizeof dir) {
+			fprintf(stderr, "hippo export: the data folder's path is too long\n");
+			return -1;
+		}
 		snprintf(path, sizeof path, "%s/config.yml", dir);
 		if (stat(path, &sb) != 0) {
 			fprintf(stderr, "hippo export: --from-s3 needs the study's S3 settings: give "
