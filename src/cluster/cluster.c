@@ -104,7 +104,8 @@ static void renew(struct cluster *c)
 	bool draining = c->draining;
 	c->renew_now = false;
 	pthread_mutex_unlock(&c->mu);
-	if (store_node_renew(c->st, c->node, c->url, c->o.slots, draining, c->o.lease_ms) < 0)
+	if (store_node_renew(c->st, c->node, c->url, NULL, c->o.slots, draining, false,
+			     c->o.lease_ms, NULL) < 0)
 		log_error("cluster", "lease not renewed", "node=%s error=\"%s\"", c->node,
 			  store_errmsg(c->st));
 	int lost = store_nodes_reap(c->st);
@@ -355,7 +356,8 @@ int cluster_start(struct cluster **out, const struct cluster_opts *o, struct sto
 	if (lost > 0 || unplaced > 0)
 		log_info("cluster", "sessions of an earlier run closed",
 			 "node=%s lost=%d restart=%d", c->node, lost, unplaced);
-	if (store_node_renew(st, c->node, c->url, c->o.slots, false, c->o.lease_ms) < 0) {
+	if (store_node_renew(st, c->node, c->url, NULL, c->o.slots, false, true, c->o.lease_ms,
+			     NULL) < 0) {
 		snprintf(err, errlen, "cannot register the node: %s", store_errmsg(st));
 		goto fail;
 	}

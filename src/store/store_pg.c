@@ -92,6 +92,9 @@ static const char schema_v4_sql[] =
 	"ALTER TABLE sessions ADD COLUMN episodes INTEGER;"
 	"CREATE INDEX sessions_node_open ON sessions (node) WHERE stopped IS NULL;";
 
+/* Version 5 (store__versions[5]): the internal URL of a node. */
+static const char schema_v5_sql[] = "ALTER TABLE nodes ADD COLUMN probe TEXT;";
+
 static const struct migration {
 	int version;
 	const char *sql;
@@ -100,6 +103,7 @@ static const struct migration {
 	{2, schema_v2_sql},
 	{3, schema_v3_sql},
 	{4, schema_v4_sql},
+	{5, schema_v5_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -511,6 +515,7 @@ static const char *pg_errmsg(void *db)
 	.participants_find = store__pg_participants_find, .step_times = store__pg_step_times,      \
 	.group_counts = store__pg_group_counts, .participant_delete = store__pg_participant_delete, \
 	.node_renew = store__pg_node_renew, .node_remove = store__pg_node_remove,                  \
+	.node_drain = store__pg_node_drain, .node_expire = store__pg_node_expire,                  \
 	.nodes = store__pg_nodes, .place = store__pg_place, .session_info = store__pg_session_info, \
 	.placed = store__pg_placed, .session_end_node = store__pg_session_end_node,                \
 	.session_progress = store__pg_session_progress, .session_stop = store__pg_session_stop,    \

@@ -233,9 +233,11 @@ int store__pg_group_counts(void *db, const char *project_id, store_group_count_f
 			   void *user);
 int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
 /* store_pg_cluster.c */
-int store__pg_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms);
+int store__pg_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 int store__pg_node_remove(void *db, const char *name);
+int store__pg_node_drain(void *db, const char *name);
+int store__pg_node_expire(void *db, const char *name);
 int store__pg_nodes(void *db, store_node_fn fn, void *user);
 int store__pg_place(void *db, long long pid, int step, int episodes, struct store_placement *out);
 int store__pg_session_info(void *db, long long pid, struct store_session_info *out);

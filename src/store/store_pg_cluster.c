@@ -20,8 +20,18 @@ static int unsupported(void *db)
 	return -1;
 }
 
-int store__pg_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms)
+int store__pg_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked)
+{
+	return unsupported(db);
+}
+
+int store__pg_node_drain(void *db, const char *name)
+{
+	return unsupported(db);
+}
+
+int store__pg_node_expire(void *db, const char *name)
 {
 	return unsupported(db);
 }
