@@ -19,6 +19,12 @@ void flow_set_node(struct flow *f, const char *node)
 	snprintf(f->node, sizeof f->node, "%s", node && id_valid_node(node) ? node : "");
 }
 
+void flow_set_node_suspect(struct flow *f, void (*fn)(void *user, const char *node), void *user)
+{
+	f->suspect = fn;
+	f->suspect_user = user;
+}
+
 bool flow_node_url(const char *base, char *out, size_t len)
 {
 	const char *rest = NULL, *scheme = NULL;
@@ -102,6 +108,9 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 		return 0;
 	}
 	if (k == 1 && in.open && in.node[0] && in.node_live) {
+		/* asked again: the participant's websocket to that node dropped */
+		if (f->suspect && strcmp(in.node, f->node) != 0)
+			f->suspect(f->suspect_user, in.node);
 		respond_node(p, part, in.url, resp);
 		return 0;
 	}
