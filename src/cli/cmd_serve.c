@@ -603,7 +603,8 @@ static int run(int argc, char **argv)
 				       .sess = sess,
 				       .storage = storage,
 				       .data_dir = opt_data,
-				       .store_spec = store_spec},
+				       .store_spec = store_spec,
+				       .cluster = ctx.cluster},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;
