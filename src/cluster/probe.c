@@ -67,10 +67,10 @@ static void judge(struct probe *p, CURLcode cc, long status)
 	}
 	snprintf(p->error, sizeof p->error, "%s", curl_easy_strerror(cc));
 	switch (cc) {
-	case CURLE_COULDNT_CONNECT:     /* refused, unreachable: no process listens */
-	case CURLE_OPERATION_TIMEDOUT:  /* no answer in time */
-	case CURLE_GOT_NOTHING:         /* closed without an answer */
-	case CURLE_RECV_ERROR:          /* reset */
+	case CURLE_COULDNT_CONNECT:    /* refused, unreachable: no process listens */
+	case CURLE_OPERATION_TIMEDOUT: /* no answer in time */
+	case CURLE_GOT_NOTHING:        /* closed without an answer */
+	case CURLE_RECV_ERROR:         /* reset */
 	case CURLE_SEND_ERROR:
 		p->result = PROBE_DEAD;
 		break;
@@ -112,7 +112,8 @@ void probe_run(struct probe *v, size_t n, int timeout_ms)
 		curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h[i], CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h[i], CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(h[i], CURLOPT_PROXY, ""); /* never through a proxy from the environment */
+		/* never through a proxy named by the environment */
+		curl_easy_setopt(h[i], CURLOPT_PROXY, "");
 		curl_easy_setopt(h[i], CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
 		curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 		curl_easy_setopt(h[i], CURLOPT_USERAGENT, "hippo-node-probe");

@@ -27,10 +27,10 @@
 enum probe_result { PROBE_UNKNOWN = 0, PROBE_ALIVE, PROBE_DEAD };
 
 struct probe {
-	const char *base;          /* in: the node's probe URL (probe_url_valid) */
-	enum probe_result result;  /* out */
-	int status;                /* out: the HTTP status of an answer, else 0 */
-	char error[128];           /* out: why it is dead or unknown */
+	const char *base;         /* in: the node's probe URL (probe_url_valid) */
+	enum probe_result result; /* out */
+	int status;               /* out: the HTTP status of an answer, else 0 */
+	char error[128];          /* out: why it is dead or unknown */
 };
 
 /* Whether URL is a node's internal base URL: http[s]://HOST[:PORT][/PATH],

@@ -56,12 +56,15 @@ static void *serve(void *arg)
 		return NULL;
 	}
 	if (s->mode == ANSWER_503) {
-		const char *a = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				"Content-Length: 21\r\nConnection: close\r\n\r\n{\"status\":\"draining\"}";
+		const char *a = "HTTP/1.1 503 Service Unavailable\r\n"
+				"Content-Type: application/json\r\n"
+				"Content-Length: 21\r\nConnection: close\r\n\r\n"
+				"{\"status\":\"draining\"}";
 		if (write(c, a, strlen(a)) < 0)
 			CHECK(0);
 	} else {
-		const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n";
+		const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n"
+				"Connection: close\r\n\r\n";
 		if (write(c, h, strlen(h)) < 0)
 			CHECK(0);
 		static char body[100000];
@@ -127,7 +130,7 @@ static void internal_urls(void)
 	CHECK(!probe_url_valid("http://10.0.0.7\r\nHost: x", 255));
 	CHECK(!probe_url_valid("http://10.0.0.7/\"", 255));
 	CHECK(!probe_url_valid("http://10.0.0.7/\\", 255));
-	CHECK(!probe_url_valid("http://n\xc3\xb6de", 255));
+	CHECK(!probe_url_valid("http://n\xc3\xb6" "de", 255));
 	CHECK(!probe_url_valid("http://10.0.0.7:8080", 10)); /* too long */
 }
 
