@@ -121,14 +121,15 @@ class Haproxy:
 
 class Node(Serve):
     """`hippo serve PROJECTS` as cluster node NAME behind ORIGIN (advertised as
-    ORIGIN/g/NAME), probed by the other nodes at its own port (--internal),
-    with the default leases (renewed every 2 s, lost after 10 s)."""
+    ORIGIN/g/NAME), probed by the other nodes at its own port (--internal;
+    INTERNAL false: found dead by its lease only), with the default leases
+    (renewed every 2 s, lost after 10 s)."""
 
     def __init__(self, name, origin, store, projects, env, slots=12, port=0, data=None,
-                 args=()):
+                 args=(), internal=True):
         port = port or free_port()
         a = ["--store", store, "--node", name, "--advertise", "%s/g/%s" % (origin, name),
-             "--internal", "http://127.0.0.1:%d" % port,
+             *(("--internal", "http://127.0.0.1:%d" % port) if internal else ()),
              "--slots", str(slots), "--trust-proxy", "--node-poll", "100",
              "--records-every", "1", "--drain-grace", "2", "--log-level", "warn", *args]
         super().__init__(*projects, data=data, port=port, args=a, env=env)
