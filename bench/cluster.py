@@ -101,7 +101,7 @@ def cluster(tmp, renew, lease, args=(), study=EXAMPLE, internal=True):
         nodes[name] = Node(name, origin, store, [study], dict(os.environ), slots=50,
                            data=os.path.join(tmp, "data-" + name), internal=internal,
                            args=("--records-local", "--node-renew", str(renew), "--node-lease",
-                                 str(lease), "--alloc-rate", "0", *args))
+                                 str(lease), "--alloc-rate", "0", "--max-per-address", "0", *args))
     hp = Haproxy(hp_port, {n: s.port for n, s in nodes.items()})
     return origin, nodes, hp
 
@@ -140,7 +140,7 @@ async def main():
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 12
     leases = sys.argv[4:] or ["2000/10000", "2000/10000/lease"]
     tmp = tempfile.mkdtemp(prefix="hippo-bench-single-")
-    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"), args=("--alloc-rate", "0"))
+    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"), args=("--alloc-rate", "0", "--max-per-address", "0"))
     p1, g1 = await placement(one.url, n, "s")
     stop_all()
     print("one node:    allocation at startServerStep (POST)  %s" % ms(p1))
