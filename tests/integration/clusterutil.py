@@ -6,8 +6,10 @@ that behaves like the UI (web/app.js, web/game-connection.js): it follows the
 `server` /next names, and after a close it asks /next where its game is
 before connecting again, with the UI's back-off.
 
-The participant store is HIPPO_TEST_STORE when set (e.g. a PostgreSQL URL
-the harness started), else an SQLite file the nodes share."""
+The participant store is one the nodes share: under HIPPO_TEST_STORE=postgresql
+(CTest's `_pg` variants) a database of the test's own PostgreSQL server
+(serveutil.pg_server), with HIPPO_TEST_STORE a postgresql:// URL that
+database, else an SQLite file."""
 import asyncio
 import json
 import os
@@ -22,6 +24,7 @@ import urllib.request
 
 import websockets
 
+import serveutil
 from serveutil import EXAMPLE, Serve, free_port, wait_for
 
 RECONNECT_MIN_S = 0.25  # web/game-connection.js: RECONNECT_MIN_MS
@@ -31,7 +34,12 @@ CLOSE_MOVED = 4002
 
 def store_spec(tmp):
     """The participant store every node opens."""
-    return os.environ.get("HIPPO_TEST_STORE") or "sqlite:" + os.path.join(tmp, "hippo.db")
+    env = os.environ.get("HIPPO_TEST_STORE", "")
+    if "://" in env:
+        return env
+    if serveutil.PG:
+        return serveutil.pg_server().create_db("cluster")
+    return "sqlite:" + os.path.join(tmp, "hippo.db")
 
 
 def study(root, pid, s3, trial=None, project=""):

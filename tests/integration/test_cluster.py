@@ -1,7 +1,8 @@
 """hippo on several nodes (docs/cluster.md): three `hippo serve` nodes sharing
-one participant store (HIPPO_TEST_STORE, else an SQLite file), HAProxy in
-front as the one public origin, s3rver for the records. Participants behave
-like the UI (clusterutil.Player).
+one participant store (an SQLite file; under the `_pg` variant one database of
+a PostgreSQL server the test starts: clusterutil.store_spec), HAProxy in front
+as the one public origin, s3rver for the records. Participants behave like
+the UI (clusterutil.Player).
 
 - journeys: 30 participants through HAProxy; their sessions land on every
   node; all complete; a websocket reaching the wrong node is closed (4002)
@@ -46,6 +47,7 @@ class Cluster:
         self.env = hippo_env(tmp)
         self.env["HIPPO_ADMIN_TOKEN"] = TOKEN
         self.store = store_spec(tmp)
+        print("   the nodes' store:", self.store.split(":", 1)[0])
         self.hp_port = free_port()
         self.origin = "http://127.0.0.1:%d" % self.hp_port
         root = os.path.join(tmp, "studies")
