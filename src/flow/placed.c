@@ -100,8 +100,14 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 {
 	struct store_session_info in;
 	int k = store_session_info(f->store, part->id, &in);
-	if (k == 1 && in.open && in.node[0] && !in.node_live && store_nodes_reap(f->store) > 0)
-		k = store_session_info(f->store, part->id, &in); /* its node died just now */
+	if (k == 1 && in.open && in.node[0] && !in.node_live) {
+		/* Its node died just now: its sessions end with node_lost, here or by
+		 * another node reaping at the same moment (a probe, a renewal); read
+		 * again either way, or the session read open would be placed anew
+		 * as if never lost (from episode 0, whatever onNodeLoss says). */
+		k = store_nodes_reap(f->store) < 0 ? -1
+						   : store_session_info(f->store, part->id, &in);
+	}
 	if (k < 0) {
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 		http_respond_error(resp, 500, "participant store unavailable");
