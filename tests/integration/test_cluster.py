@@ -239,10 +239,12 @@ async def failover(c):
     kill["t"] = time.monotonic()
     c.nodes[victim].proc.send_signal(signal.SIGKILL)
     c.nodes[victim].proc.wait()  # no zombie: its pid is free again, as in a new container
+    results = await asyncio.gather(*tasks)
+    # what the dead node uploaded before it died (asked once the games are over: the event
+    # loop must not wait on S3 while the participants reconnect, or it delays their frames)
     uploaded = {p.user: {k: c.s3.get("bucket", "%s/Trials/%s/%s/%s" % (
         p.project, p.user, victim, k))[0] == 200 for k in ("trials.jsonl", "episode_1.jsonl")}
         for p in on_victim}
-    results = await asyncio.gather(*tasks)
     for p, r in zip(players, results):
         lost = p in on_victim
         want = "moved" if lost and p.project != "loss-r" else "done"
