@@ -123,7 +123,7 @@ def cluster(tmp, renew, lease, args=(), study=EXAMPLE):
         nodes[name] = Node(name, origin, store, [study], dict(os.environ), slots=50,
                            data=os.path.join(tmp, "data-" + name),
                            args=("--records-local", "--node-renew", str(renew), "--node-lease",
-                                 str(lease), "--alloc-rate", "0", *args))
+                                 str(lease), "--alloc-rate", "0", "--max-per-address", "0", *args))
     hp = Haproxy(hp_port, {n: s.port for n, s in nodes.items()})
     return origin, nodes, hp
 
@@ -163,7 +163,7 @@ async def main():
     leases = sys.argv[4:] or ["250/1500", "2000/10000"]
     tmp = tempfile.mkdtemp(prefix="hippo-bench-single-")
     one = Serve(EXAMPLE, data=os.path.join(tmp, "data"),
-                args=("--alloc-rate", "0", "--store", store_of(tmp)))
+                args=("--alloc-rate", "0", "--max-per-address", "0", "--store", store_of(tmp)))
     print("participant store: %s" % (os.environ.get("HIPPO_STORE") or "an SQLite file per run"))
     p1, g1 = await placement(one.url, n, "s")
     stop_all()

@@ -39,6 +39,7 @@ static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
 static const char *opt_metrics_from = "loopback";
 static int opt_max_sessions = 2000;
 static int opt_alloc_rate = 120;
+static int opt_max_per_address = 200;
 static bool opt_trust_proxy;
 /* the participant store, and this process as a node of several (docs/cluster.md) */
 static const char *opt_store = NULL;
@@ -75,6 +76,8 @@ static const struct opt opts[] = {
 	{"alloc-rate", OPT_INT, &opt_alloc_rate, "N",
 	 "new game sessions per client address and minute, in bursts of N (0: no limit)", 0,
 	 1000000},
+	{"max-per-address", OPT_INT, &opt_max_per_address, "N",
+	 "live game sessions one client address may hold (0: no limit)", 0, 1000000},
 	{"trust-proxy", OPT_FLAG, &opt_trust_proxy, NULL,
 	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
 	{"store", OPT_STRING, &opt_store, "SPEC",
@@ -537,6 +540,7 @@ static int run(int argc, char **argv)
 	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
 	flow_set_trust_proxy(flow, opt_trust_proxy);
 	sess_set_alloc_rate(sess, opt_alloc_rate);
+	sess_set_max_per_address(sess, opt_max_per_address);
 	gauge_start(&gauge, storage);
 	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin, node, NULL};
 	if (node) {

@@ -115,6 +115,7 @@ void sess__end_locked(struct sess *s, struct sess__ended *e)
 	pthread_mutex_lock(&m->mu);
 	s->ended = true;
 	m->live--;
+	sess__addr_release(m, s);
 	if (e->reason == SESS_END_CONNECT_TIMEOUT)
 		m->connect_timeouts++;
 	pthread_mutex_unlock(&m->mu);
@@ -339,6 +340,15 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 		snprintf(err, errlen, "too many new game sessions from %s", client);
 		return SESS_ALLOC_LIMITED;
 	}
+	if (!sess__addr_room(m, client)) {
+		int most = m->max_per_addr;
+		pthread_mutex_unlock(&m->mu);
+		if (retry_s)
+			*retry_s = SESS_ROOM_RETRY_S;
+		snprintf(err, errlen, "too many live game sessions from %s (at most %d)", client,
+			 most);
+		return SESS_ALLOC_LIMITED;
+	}
 	if (m->draining) {
 		m->refused_full++;
 		pthread_mutex_unlock(&m->mu);
@@ -366,6 +376,8 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 	}
 	pthread_mutex_lock(&m->mu);
 	sess__addr_allow(m, client, true, NULL);
+	if (!s->ended)
+		sess__addr_hold(m, s, client);
 	pthread_mutex_unlock(&m->mu);
 	sess__unref(s);
 	return SESS_ALLOC_OK;
@@ -549,6 +561,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 	m->c = *c;
 	m->nw = c->workers > 0 ? c->workers : 1;
 	m->alloc_rate = SESS_ALLOC_RATE;
+	m->max_per_addr = SESS_MAX_PER_ADDR;
 	pthread_mutex_init(&m->mu, NULL);
 	m->w = calloc((size_t)m->nw, sizeof *m->w);
 	if (!m->w) {

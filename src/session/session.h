@@ -76,6 +76,12 @@ void sess_set_alloc_rate(struct sess_mgr *m, int per_minute);
  * NULL) and the refusal counted. */
 bool sess_client_allowed(struct sess_mgr *m, const char *client, bool charge, int *retry_s);
 
+/* Live game sessions one client address may hold at once on this server
+ * (the address sess_allocate or a websocket opening a session in open mode
+ * gave); more get SESS_ALLOC_LIMITED (open mode: the connection is refused)
+ * until one ends. 0 lifts the limit. Default 200. */
+void sess_set_max_per_address(struct sess_mgr *m, int n);
+
 /* Ends the session (no-op if none); its data is flushed and closed first. */
 void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,
 	       enum sess_end_reason reason);

@@ -187,6 +187,16 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 			vl = sizeof x->resp->etag - 1;
 		memcpy(x->resp->etag, v, vl);
 		x->resp->etag[vl] = '\0';
+	} else if (nlen == 24 && strncasecmp(buf, "x-amz-meta-hippo-version", 24) == 0) {
+		char num[32];
+		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		char *e;
+		errno = 0;
+		long long ver = strtoll(num, &e, 10);
+		if (!errno && e != num && *e == '\0' && ver >= 0)
+			x->resp->version = ver;
 	} else if (nlen == 14 && strncasecmp(buf, "Content-Length", 14) == 0) {
 		char num[32];
 		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
@@ -255,6 +265,7 @@ int s3_request(const struct s3_req *req, struct s3_resp *resp)
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 	memset(resp, 0, sizeof *resp);
 	resp->content_length = -1;
+	resp->version = -1;
 	struct xfer x = {.resp = resp, .in = req->body, .left = req->body_len};
 	struct curl_slist *hdrs = NULL, *ct = NULL;
 	char line[4200], sigv4[128];
@@ -405,8 +416,50 @@ static const char *content_type(const char *key)
 	return "application/octet-stream";
 }
 
+/* Before the PUT of a versioned object (s3_put_verified): the remote copy's
+ * version decides. Returns 1 when it is as new as VERSION or newer (keep it),
+ * 0 to go on with the PUT made conditional on the copy seen (If-Match its
+ * ETag, or If-None-Match when there is none: where S3 honours them, a copy
+ * written in between fails the PUT with 412 and the upload is tried again),
+ * -1 on failure (R->error). */
+static int versioned_pre(const char *url, const struct s3_dest *d, const struct s3_creds *c,
+			 long version, long timeout_s, const atomic_bool *cancel,
+			 struct curl_slist **hdrs, struct s3_result *r)
+{
+	struct s3_resp resp;
+	struct s3_req head = {.method = "HEAD", .url = url, .region = d->region, .creds = c,
+			      .timeout_s = timeout_s > 0 ? timeout_s : 120, .cancel = cancel};
+	if (s3_request(&head, &resp) != 0) {
+		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
+		return -1;
+	}
+	r->status = resp.status;
+	if (resp.status == 200 && resp.version >= version)
+		return 1;
+	char line[160];
+	if (resp.status == 200 && resp.etag[0])
+		snprintf(line, sizeof line, "If-Match: \"%s\"", resp.etag);
+	else if (resp.status == 404)
+		snprintf(line, sizeof line, "If-None-Match: *");
+	else {
+		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
+		return -1;
+	}
+	struct curl_slist *l = curl_slist_append(*hdrs, line);
+	if (l)
+		*hdrs = l;
+	snprintf(line, sizeof line, "x-amz-meta-hippo-version: %ld", version);
+	if (l && (l = curl_slist_append(*hdrs, line)))
+		*hdrs = l;
+	if (!l) {
+		snprintf(r->error, sizeof r->error, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const char *path,
-		    const char *key, long timeout_s, const atomic_bool *cancel,
+		    const char *key, long version, long timeout_s, const atomic_bool *cancel,
 		    struct s3_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -438,6 +491,14 @@ int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const cha
 	if (!(hdrs = curl_slist_append(hdrs, line)))
 		goto oom;
 
+	if (version >= 0) {
+		int pre = versioned_pre(url, d, c, version, timeout_s, cancel, &hdrs, r);
+		if (pre != 0) {
+			r->superseded = pre == 1;
+			rc = pre == 1 ? 0 : -1;
+			goto out;
+		}
+	}
 	struct s3_req put = {.method = "PUT", .url = url, .region = d->region, .creds = c,
 			     .headers = hdrs, .payload_sha256 = r->dg.sha256_hex, .body = f,
 			     .body_len = r->dg.size, .timeout_s = timeout_s,
@@ -467,6 +528,12 @@ int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const cha
 	r->status = resp.status;
 	if (resp.status != 200) {
 		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
+		goto out;
+	}
+	if (version >= 0 && resp.version >= version &&
+	    (strcasecmp(resp.etag, r->dg.md5_hex) != 0 || resp.content_length != r->dg.size)) {
+		r->superseded = true; /* another writer's copy, as new as ours or newer */
+		rc = 0;
 		goto out;
 	}
 	if (strcasecmp(resp.etag, r->dg.md5_hex) != 0 || resp.content_length != r->dg.size) {

@@ -67,6 +67,7 @@ struct s3_resp {
 	long status;              /* HTTP status, 0 when no response */
 	char etag[96];            /* ETag without quotes, "" when absent */
 	long long content_length; /* -1 when absent */
+	long long version;        /* x-amz-meta-hippo-version (s3_put_verified), -1 when absent */
 	char error[256];          /* transport error or the S3 <Code>/<Message>, "" when none */
 };
 
@@ -90,15 +91,24 @@ struct s3_result {
 	long status;          /* last HTTP status */
 	char etag[96];        /* ETag returned by the PUT */
 	struct s3_digest dg;  /* what was sent */
+	bool superseded;      /* VERSION given: the remote copy is as new or newer, kept */
 	char error[256];
 };
 
 /* Uploads the file at PATH to KEY with a single PUT (objects up to 5 GiB) and
  * verifies it: the PUT must answer 2xx with an ETag equal to the file's MD5,
  * and a HEAD afterwards must report the same ETag and length. Returns 0 only
- * when both hold (the remote copy is verified), -1 otherwise with R->error. */
+ * when both hold (the remote copy is verified), -1 otherwise with R->error.
+ *
+ * VERSION >= 0: the object is one that several writers replace (a
+ * participant's record, written by every node that changes it), and VERSION
+ * orders its copies (a newer copy has a greater or equal one). It goes up as
+ * x-amz-meta-hippo-version; a remote copy with a version >= VERSION, seen
+ * before the PUT or instead of ours after it, is kept: 0 with R->superseded,
+ * so an older copy never replaces a newer one however the uploads interleave.
+ * VERSION -1: plain objects. */
 int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const char *path,
-		    const char *key, long timeout_s, const atomic_bool *cancel,
+		    const char *key, long version, long timeout_s, const atomic_bool *cancel,
 		    struct s3_result *r);
 
 #endif
