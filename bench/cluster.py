@@ -17,6 +17,11 @@ nodes"), with examples/cartpole and records kept locally (--records-local):
 
     python3 bench/cluster.py HIPPO_BIN [N] [K] [RENEW_MS/LEASE_MS[/lease] ...]
     e.g. python3 bench/cluster.py build/release/hippo 20 12 2000/10000 2000/10000/lease
+
+HIPPO_STORE=postgresql://... runs the nodes (and the one node) on that
+participant store instead of an SQLite file; HIPPO_STORE=postgresql on a
+PostgreSQL server of its own (tests/integration/pgutil.py: loopback, fsync
+off), a new database per run.
 """
 import asyncio
 import os
@@ -43,8 +48,27 @@ PID = "cartpole-demo"
 
 def ms(xs):
     xs = sorted(xs)
-    return "median %.1f ms, p90 %.1f ms, max %.1f ms" % (
-        statistics.median(xs) * 1e3, xs[int(0.9 * (len(xs) - 1))] * 1e3, xs[-1] * 1e3)
+    return "median %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms" % (
+        statistics.median(xs) * 1e3, xs[int(0.9 * (len(xs) - 1))] * 1e3,
+        xs[int(0.99 * (len(xs) - 1))] * 1e3, xs[-1] * 1e3)
+
+
+_pg = []
+_runs = [0]
+
+
+def store_of(tmp):
+    """The participant store of one run (HIPPO_STORE, see above)."""
+    want = os.environ.get("HIPPO_STORE", "")
+    if "://" in want:
+        return want
+    if want.startswith("postgres"):
+        if not _pg:
+            import pgutil
+            _pg.append(pgutil.Postgres())
+        _runs[0] += 1
+        return _pg[0].create_db("bench%d" % _runs[0])
+    return "sqlite:" + os.path.join(tmp, "hippo.db")
 
 
 async def first_frame(url, project, user):
@@ -95,7 +119,7 @@ def long_study(tmp):
 def cluster(tmp, renew, lease, args=(), study=EXAMPLE, internal=True):
     hp_port = free_port()
     origin = "http://127.0.0.1:%d" % hp_port
-    store = "sqlite:" + os.path.join(tmp, "hippo.db")
+    store = store_of(tmp)
     nodes = {}
     for name in ("a", "b", "c"):
         nodes[name] = Node(name, origin, store, [study], dict(os.environ), slots=50,
@@ -140,7 +164,9 @@ async def main():
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 12
     leases = sys.argv[4:] or ["2000/10000", "2000/10000/lease"]
     tmp = tempfile.mkdtemp(prefix="hippo-bench-single-")
-    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"), args=("--alloc-rate", "0", "--max-per-address", "0"))
+    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"),
+                args=("--alloc-rate", "0", "--max-per-address", "0", "--store", store_of(tmp)))
+    print("participant store: %s" % (os.environ.get("HIPPO_STORE") or "an SQLite file per run"))
     p1, g1 = await placement(one.url, n, "s")
     stop_all()
     print("one node:    allocation at startServerStep (POST)  %s" % ms(p1))
