@@ -109,6 +109,12 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
  * whose node was lost is followed as project.onNodeLoss says. Call before
  * serving. */
 void flow_set_node(struct flow *f, const char *node);
+/* FN(USER, NODE) is called (on the thread answering /next; it must not
+ * block) when a participant whose open game session runs on another node,
+ * NODE (a name from the store, never from the request), asks /next at the
+ * game step again: their websocket to NODE dropped, and NODE may be dead
+ * (cluster_suspect). Call before serving. */
+void flow_set_node_suspect(struct flow *f, void (*fn)(void *user, const char *node), void *user);
 /* Allocates here the session the store placed on this node for (PROJECT_ID,
  * USER_ID), going on from EPISODES played earlier: 0, or -1 with a message in
  * ERR (a project this node does not serve, the trial could not start). */

@@ -53,6 +53,8 @@ struct flow {
 	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
 	char node[64];            /* the cluster node this flow runs on; "": one node alone */
+	void (*suspect)(void *user, const char *node); /* flow_set_node_suspect */
+	void *suspect_user;
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */

@@ -19,6 +19,12 @@ void flow_set_node(struct flow *f, const char *node)
 	snprintf(f->node, sizeof f->node, "%s", node && id_valid_node(node) ? node : "");
 }
 
+void flow_set_node_suspect(struct flow *f, void (*fn)(void *user, const char *node), void *user)
+{
+	f->suspect = fn;
+	f->suspect_user = user;
+}
+
 bool flow_node_url(const char *base, char *out, size_t len)
 {
 	const char *rest = NULL, *scheme = NULL;
@@ -94,14 +100,23 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 {
 	struct store_session_info in;
 	int k = store_session_info(f->store, part->id, &in);
-	if (k == 1 && in.open && in.node[0] && !in.node_live && store_nodes_reap(f->store) > 0)
-		k = store_session_info(f->store, part->id, &in); /* its node died just now */
+	if (k == 1 && in.open && in.node[0] && !in.node_live) {
+		/* Its node died just now: its sessions end with node_lost, here or by
+		 * another node reaping at the same moment (a probe, a renewal); read
+		 * again either way, or the session read open would be placed anew
+		 * as if never lost (from episode 0, whatever onNodeLoss says). */
+		k = store_nodes_reap(f->store) < 0 ? -1
+						   : store_session_info(f->store, part->id, &in);
+	}
 	if (k < 0) {
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 		http_respond_error(resp, 500, "participant store unavailable");
 		return 0;
 	}
 	if (k == 1 && in.open && in.node[0] && in.node_live) {
+		/* asked again: the participant's websocket to that node dropped */
+		if (f->suspect && strcmp(in.node, f->node) != 0)
+			f->suspect(f->suspect_user, in.node);
 		respond_node(p, part, in.url, resp);
 		return 0;
 	}

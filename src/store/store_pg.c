@@ -167,6 +167,16 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"    \
 	" FROM requests x"
 
+/* The cluster (store_int.h, "Cluster"): times of leases are milliseconds
+ * since 1970 by the server's clock, taken once per statement, never the
+ * nodes'. A node's used slots are its open sessions, counted. */
+#define NOW_MS "(extract(epoch FROM statement_timestamp()) * 1000)::bigint"
+#define USED_OF(n)                                                                                 \
+	"(SELECT count(*) FROM sessions s WHERE s.node = " n " AND s.stopped IS NULL)"
+#define NODE_COLS                                                                                  \
+	"SELECT n.name, n.url, n.slots, " USED_OF("n.name") ", n.draining::int,"                   \
+	" n.lease_until - " NOW_MS ", n.renewed,"
+
 const char *const store__pg_sql[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_COMMIT] = "COMMIT",
@@ -281,6 +291,59 @@ const char *const store__pg_sql[PG_COUNT] = {
 	[PG_PROJ_LIST] = "SELECT id, name, researcher, dir, version, deployed,"
 			 " coalesce(live_override, -1), updated FROM projects"
 			 " WHERE $1::text IS NULL OR id = $1 ORDER BY id" C_ORDER,
+	/* $8: fresh (the stored draining is replaced, not kept) */
+	[PG_NODE_RENEW] =
+		"INSERT INTO nodes (name, url, probe, slots, draining, lease_until, renewed)"
+		" VALUES ($1, $2, $3, $4, $5::boolean, " NOW_MS " + $6::bigint, $7)"
+		" ON CONFLICT (name) DO UPDATE SET url = $2, probe = $3, slots = $4,"
+		" draining = CASE WHEN $8::boolean THEN $5::boolean"
+		"  ELSE nodes.draining OR $5::boolean END,"
+		" lease_until = " NOW_MS " + $6::bigint, renewed = $7 RETURNING draining::int",
+	[PG_NODE_REMOVE] = "DELETE FROM nodes WHERE name = $1",
+	[PG_NODE_DRAIN] = "UPDATE nodes SET draining = true WHERE name = $1",
+	[PG_NODE_EXPIRE] = "UPDATE nodes SET lease_until = " NOW_MS
+			   " WHERE name = $1 AND lease_until > " NOW_MS,
+	[PG_NODES] = NODE_COLS " n.probe FROM nodes n ORDER BY n.name" C_ORDER,
+	[PG_NODES_V4] = NODE_COLS " NULL::text FROM nodes n ORDER BY n.name" C_ORDER,
+	/* a placement ($1 the participant, whose row is locked first) */
+	[PG_PLACE_OPEN_OF] = "SELECT s.id, s.node, n.url,"
+			     " coalesce(n.lease_until > " NOW_MS ", false)::int"
+			     " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
+			     " WHERE s.participant = $1 AND s.stopped IS NULL ORDER BY s.id DESC",
+	[PG_PLACE_CLOSE_PART] = "UPDATE sessions SET stopped = $2, reason = $3"
+				" WHERE participant = $1 AND stopped IS NULL",
+	[PG_PLACE_CHOOSE] = "SELECT name FROM (SELECT n.name, n.slots, " USED_OF("n.name")
+			    " AS used FROM nodes n WHERE n.lease_until > " NOW_MS
+			    " AND NOT n.draining) c WHERE used < slots"
+			    " ORDER BY used::float8 / slots, used, name" C_ORDER " LIMIT 1",
+	/* the chosen node, locked: still live and not draining */
+	[PG_PLACE_NODE_LOCK] = "SELECT url, slots FROM nodes WHERE name = $1"
+			       " AND lease_until > " NOW_MS " AND NOT draining FOR UPDATE",
+	/* under the node's lock, its open sessions counted anew ($6: its slots) */
+	[PG_PLACE_INSERT] = "INSERT INTO sessions (participant, step, started, node, episodes)"
+			    " SELECT $1::bigint, $2::int, $3::text, $4::text, $5::int"
+			    " WHERE (SELECT count(*) FROM sessions"
+			    "  WHERE node = $4::text AND stopped IS NULL) < $6::int RETURNING id",
+	[PG_SESS_INFO] = "SELECT s.id, (s.stopped IS NULL)::int, coalesce(s.reason, ''),"
+			 " coalesce(s.stop, ''), coalesce(s.node, ''), coalesce(n.url, ''),"
+			 " coalesce(n.lease_until > " NOW_MS ", false)::int, coalesce(s.episodes, 0)"
+			 " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
+			 " WHERE s.participant = $1 ORDER BY s.id DESC LIMIT 1",
+	[PG_PLACED] = "SELECT s.id, s.participant, p.project_id, p.user_id, s.step, s.stop,"
+		      " coalesce(s.episodes, 0)"
+		      " FROM sessions s JOIN participants p ON p.id = s.participant"
+		      " WHERE s.node = $1 AND s.stopped IS NULL ORDER BY s.id",
+	[PG_SESS_END_NODE] = "UPDATE sessions SET stopped = $3, reason = $4, files = $5"
+			     " WHERE participant = $1 AND node = $2 AND stopped IS NULL",
+	[PG_SESS_STOP] = "UPDATE sessions SET stop = $2 WHERE participant = $1"
+			 " AND stopped IS NULL AND node IS NOT NULL AND stop IS NULL",
+	[PG_SESS_PROGRESS] = "UPDATE sessions SET episodes = $3 WHERE id = (SELECT max(id)"
+			     " FROM sessions WHERE participant = $1 AND node = $2)",
+	[PG_SESS_CLOSE_NODE] = "UPDATE sessions SET stopped = $2, reason = $3"
+			       " WHERE stopped IS NULL AND node IS NOT DISTINCT FROM $1::text",
+	[PG_NODES_REAP] = "UPDATE sessions SET stopped = $1, reason = 'node_lost'"
+			  " WHERE stopped IS NULL AND node IS NOT NULL AND node NOT IN"
+			  " (SELECT name FROM nodes WHERE lease_until > " NOW_MS ")",
 };
 
 /* ------------------------------------------------------------ schema */

@@ -4,7 +4,7 @@
  * store_pg_conn.c (the URL, connections, running statements, messages),
  * store_pg_write.c (the writes), store_pg_batch.c (the request records),
  * store_pg_read.c (the iterators), store_pg_cluster.c (the cluster's slots:
- * not yet).
+ * nodes, leases by the server's clock, placement).
  *
  * One connection for the callers behind a mutex (as the SQLite backend), and
  * one of its own for the thread that commits the request batches, so a GET
@@ -92,6 +92,25 @@ enum store__pg_stmt {
 	PG_DEPLOY_GET,
 	PG_DEPLOY_LATEST_1,
 	PG_DEPLOYS_LATEST,
+	/* the cluster (store_pg_cluster.c) */
+	PG_NODE_RENEW,
+	PG_NODE_REMOVE,
+	PG_NODE_DRAIN,
+	PG_NODE_EXPIRE,
+	PG_NODES,
+	PG_NODES_V4, /* a database at schema version 4 (read only) */
+	PG_PLACE_OPEN_OF,
+	PG_PLACE_CLOSE_PART,
+	PG_PLACE_CHOOSE,
+	PG_PLACE_NODE_LOCK,
+	PG_PLACE_INSERT,
+	PG_SESS_INFO,
+	PG_PLACED,
+	PG_SESS_END_NODE,
+	PG_SESS_STOP,
+	PG_SESS_PROGRESS,
+	PG_SESS_CLOSE_NODE,
+	PG_NODES_REAP,
 	PG_COUNT
 };
 
@@ -101,6 +120,7 @@ struct store__pg_conn {
 	const char *name; /* "main" or "batch", for the log */
 	bool prepared[PG_COUNT];
 	char err[512]; /* the last error, one line, password masked */
+	char sqlstate[6]; /* its SQLSTATE ("40P01": a deadlock), "" when none */
 };
 
 /* A bound parameter: V (NULL: SQL NULL) as text, or LEN bytes when BINARY. */

@@ -7,6 +7,7 @@
  * node's slots. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -365,17 +366,220 @@ static void concurrent_placements_respect_slots(void)
 	store_close(s);
 }
 
+/* Placement from several processes at once, each with its connection, on
+ * nodes with few slots, the same participants placed by every process and
+ * their sessions ended now and then (slots freed and taken again): sampled
+ * meanwhile, no node ever has more open sessions than slots and no
+ * participant two open sessions. */
+#define HAMMER_PROCS 6
+#define HAMMER_EACH 150
+#define HAMMER_PARTS 30
+
+static int hammer(int w, const long long *ids)
+{
+	char err[256];
+	struct store *s = store_open(path, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "worker %d: %s\n", w, err);
+		return 2;
+	}
+	int rc = 0;
+	for (int i = 0; i < HAMMER_EACH && rc == 0; i++) {
+		/* three participants at a time, each placed by two processes at once */
+		long long pid = ids[(i * 7 + (w % 3) * 11) % HAMMER_PARTS];
+		struct store_placement pl;
+		int k = store_place(s, pid, 2, 0, &pl);
+		if (k < 0) {
+			fprintf(stderr, "worker %d: store_place: %s\n", w, store_errmsg(s));
+			rc = 3;
+		} else if (k > 0 && strcmp(pl.node, "a") != 0 && strcmp(pl.node, "b") != 0) {
+			fprintf(stderr, "worker %d: placed on %s\n", w, pl.node);
+			rc = 4;
+		} else if (k > 0 && i % 3 == w % 2 &&
+			   store_session_end_node(s, pid, pl.node, "done", NULL) < 0) {
+			rc = 5;
+		}
+	}
+	store_close(s);
+	return rc;
+}
+
+static void placements_from_processes_at_once_never_exceed_slots(void)
+{
+	char err[256];
+	struct store *s = open_new("cl_hammer");
+	renew(s, "a", "ws://h/g/a", 3, false, 60000);
+	renew(s, "b", "ws://h/g/b", 2, false, 60000);
+	renew(s, "dead", "ws://h/g/dead", 50, false, -1);
+	renew(s, "drain", "ws://h/g/drain", 50, true, 60000);
+	long long ids[HAMMER_PARTS];
+	for (int i = 0; i < HAMMER_PARTS; i++) {
+		char user[16];
+		snprintf(user, sizeof user, "h%d", i);
+		ids[i] = participant(s, user);
+	}
+	store_close(s);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t kids[HAMMER_PROCS];
+	for (int w = 0; w < HAMMER_PROCS; w++)
+		if ((kids[w] = fork()) == 0)
+			_exit(hammer(w, ids));
+	const char *sample =
+		"SELECT (SELECT count(*) FROM sessions WHERE stopped IS NULL AND node = 'a'),"
+		" (SELECT count(*) FROM sessions WHERE stopped IS NULL AND node = 'b'),"
+		" (SELECT count(*) FROM (SELECT participant FROM sessions WHERE stopped IS NULL"
+		"  GROUP BY participant HAVING count(*) > 1) d)";
+	/* one connection of its own, sampling as fast as it can */
+	PGconn *pc = NULL;
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	if (tsu_pg()) {
+		pc = PQconnectdb(path);
+		CHECK(PQstatus(pc) == CONNECTION_OK);
+	} else {
+		CHECK(sqlite3_open(path, &sq) == SQLITE_OK);
+		sqlite3_busy_timeout(sq, 5000);
+		CHECK(sqlite3_prepare_v2(sq, sample, -1, &st, NULL) == SQLITE_OK);
+	}
+	int most_a = 0, most_b = 0, twice = 0, samples = 0, running = HAMMER_PROCS;
+	bool ok = true;
+	while (running > 0) {
+		int v[3] = {0, 0, 0}, got = 0;
+		if (pc) {
+			PGresult *r = PQexec(pc, sample);
+			if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+				for (got = 0; got < 3; got++)
+					v[got] = (int)strtol(PQgetvalue(r, 0, got), NULL, 10);
+			PQclear(r);
+		} else if (st && sqlite3_step(st) == SQLITE_ROW) {
+			for (got = 0; got < 3; got++)
+				v[got] = sqlite3_column_int(st, got);
+		}
+		if (st)
+			sqlite3_reset(st);
+		if (got == 3) {
+			samples++;
+			most_a = v[0] > most_a ? v[0] : most_a;
+			most_b = v[1] > most_b ? v[1] : most_b;
+			twice = v[2] > twice ? v[2] : twice;
+		}
+		for (int w = 0; w < HAMMER_PROCS; w++) {
+			int ws;
+			if (kids[w] > 0 && waitpid(kids[w], &ws, WNOHANG) == kids[w]) {
+				ok = ok && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+				kids[w] = 0;
+				running--;
+			}
+		}
+	}
+	PQfinish(pc);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	CHECK(ok);
+	CHECK(samples > 0);
+	CHECK(most_a <= 3);
+	CHECK(most_b <= 2);
+	CHECK_INT(twice, 0);
+	/* then the free slots are taken, and no more: 5 open sessions, on a and b only */
+	s = store_open(path, err, sizeof err);
+	int late = 0;
+	for (int i = 0; i < 10; i++) {
+		char user[16];
+		struct store_placement pl;
+		snprintf(user, sizeof user, "late%d", i);
+		if (store_place(s, participant(s, user), 2, 0, &pl) != 1)
+			break;
+		late++;
+	}
+	store_close(s);
+	CHECK(late <= 5);
+	CHECK_INT(tsu_value(path,
+			    "SELECT count(*) FROM sessions WHERE stopped IS NULL AND node IN ('a', 'b')",
+			    NULL),
+		  5);
+	CHECK_INT(tsu_value(path, "SELECT count(*) FROM sessions WHERE node IN ('dead', 'drain')",
+			    NULL),
+		  0);
+	printf("hammer: %d samples, most open on a %d/3, on b %d/2\n", samples, most_a, most_b);
+}
+
+/* Every process places the same participants, in the same order, at once:
+ * each participant gets one session, whichever process placed it. */
+#define SAME_PARTS 40
+
+static int place_all(const long long *ids, int go)
+{
+	char err[256], c;
+	struct store *s = store_open(path, err, sizeof err);
+	if (!s || read(go, &c, 1) != 1) {
+		fprintf(stderr, "%s\n", s ? "no start" : err);
+		store_close(s);
+		return 2;
+	}
+	int rc = 0;
+	for (int i = 0; i < SAME_PARTS && rc == 0; i++) {
+		struct store_placement pl;
+		int k = store_place(s, ids[i], 2, 0, &pl);
+		if (k != 1 && k != 2) {
+			fprintf(stderr, "store_place: %d %s\n", k, store_errmsg(s));
+			rc = 3;
+		}
+	}
+	store_close(s);
+	return rc;
+}
+
+static void one_participant_placed_by_processes_at_once_is_placed_once(void)
+{
+	struct store *s = open_new("cl_same");
+	renew(s, "a", "ws://h/g/a", 100, false, 60000);
+	renew(s, "b", "ws://h/g/b", 100, false, 60000);
+	renew(s, "c", "ws://h/g/c", 100, false, 60000);
+	long long ids[SAME_PARTS];
+	for (int i = 0; i < SAME_PARTS; i++) {
+		char user[16];
+		snprintf(user, sizeof user, "s%d", i);
+		ids[i] = participant(s, user);
+	}
+	store_close(s);
+	int go[2];
+	CHECK_INT(pipe(go), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t kids[HAMMER_PROCS];
+	for (int w = 0; w < HAMMER_PROCS; w++)
+		if ((kids[w] = fork()) == 0) {
+			close(go[1]);
+			_exit(place_all(ids, go[0]));
+		}
+	close(go[0]);
+	CHECK(write(go[1], "gogogo", HAMMER_PROCS) == HAMMER_PROCS);
+	close(go[1]);
+	for (int w = 0; w < HAMMER_PROCS; w++) {
+		int ws = -1;
+		CHECK(kids[w] > 0 && waitpid(kids[w], &ws, 0) == kids[w]);
+		CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	}
+	CHECK_INT(tsu_value(path, "SELECT count(*) FROM sessions", NULL), SAME_PARTS);
+	CHECK_INT(tsu_value(path, "SELECT count(DISTINCT participant) FROM sessions", NULL),
+		  SAME_PARTS);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/hippo-test-cluster-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
+	printf("backend: %s\n", tsu_backend());
 	RUN(nodes_register_renew_and_expire);
 	RUN(probe_drain_asked_and_expire);
 	RUN(placement_takes_the_least_loaded_live_node);
 	RUN(node_sessions_stop_requests_and_reaping);
 	RUN(a_session_open_on_a_dead_node_is_closed_by_a_new_placement);
 	RUN(concurrent_placements_respect_slots);
+	RUN(placements_from_processes_at_once_never_exceed_slots);
+	RUN(one_participant_placed_by_processes_at_once_is_placed_once);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
