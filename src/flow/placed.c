@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -171,6 +172,35 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 	return 0;
 }
 
+/* The part of project.maxRuntime a participant's game used in sessions that
+ * ended for it to go on elsewhere (a lost or drained node, a record failure:
+ * sess_end_retry's reasons), from their start to their end. A final end
+ * moves the participant past the game, so those are the game's. */
+static int add_used(void *user, const struct store_session_row *r)
+{
+	int64_t *used = user;
+	static const enum sess_end_reason retry[] = {SESS_END_NODE_LOST, SESS_END_DRAINED,
+						     SESS_END_RECORD};
+	for (size_t i = 0; r->reason && r->stopped && i < sizeof retry / sizeof retry[0]; i++)
+		if (strcmp(r->reason, sess_end_reason_name(retry[i])) == 0) {
+			int64_t a = clock_iso8601_parse(r->started), b = clock_iso8601_parse(r->stopped);
+			if (a >= 0 && b > a)
+				*used += b - a;
+		}
+	return 0;
+}
+
+static int64_t runtime_used_ms(struct flow *f, const char *project_id, const char *user_id)
+{
+	struct store_participant part;
+	int64_t used = 0;
+	if (store_participant_get(f->store, project_id, user_id, &part) == 1) {
+		struct store_query q = {.project_id = project_id, .participant = part.id};
+		store_sessions_each(f->store, &q, add_used, &used);
+	}
+	return used;
+}
+
 int flow_node_prepare(struct flow *f, const char *project_id, const char *user_id, int episodes,
 		      char *err, size_t errlen)
 {
@@ -183,11 +213,13 @@ int flow_node_prepare(struct flow *f, const char *project_id, const char *user_i
 		snprintf(err, errlen, "no game sessions on this node");
 		return -1;
 	}
-	enum sess_alloc a = sess_allocate_from(f->sess, p->cfg, user_id, episodes, err, errlen);
+	int64_t used = runtime_used_ms(f, project_id, user_id);
+	enum sess_alloc a =
+		sess_allocate_from(f->sess, p->cfg, user_id, episodes, used, err, errlen);
 	if (a != SESS_ALLOC_OK)
 		return -1;
-	log_info("flow", "placed session allocated", "project=%s user=%s episodes=%d", project_id,
-		 user_id, episodes);
+	log_info("flow", "placed session allocated", "project=%s user=%s episodes=%d runtime_used_ms=%lld",
+		 project_id, user_id, episodes, (long long)used);
 	return 0;
 }
 
