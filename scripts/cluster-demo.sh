@@ -156,8 +156,8 @@ i=0
 for n in "${nodes[@]}"; do
   i=$((i + 1))
   "$bin" serve "$study" --port $((port + i)) --data "$dir/data-$n" --store "$store" \
-    --node "$n" --advertise "$origin/g/$n" --slots 20 --trust-proxy --records-local \
-    --node-renew 1000 --node-lease 3000 --drain-grace 10 --log-level warn \
+    --node "$n" --advertise "$origin/g/$n" --internal "http://127.0.0.1:$((port + i))" \
+    --slots 20 --trust-proxy --records-local --drain-grace 10 --log-level warn \
     >"$dir/$n.out" 2>"$dir/$n.log" &
   pids+=($!)
   echo "cluster-demo: $n pid $! port $((port + i)) (log $dir/$n.log)"

@@ -45,6 +45,7 @@ static bool opt_trust_proxy;
 static const char *opt_store = NULL;
 static const char *opt_node = NULL;
 static const char *opt_advertise = NULL;
+static const char *opt_internal = NULL;
 static int opt_slots = 100;
 static int opt_drain_grace = 30;
 static int opt_node_renew = 2000, opt_node_lease = 10000, opt_node_poll = 300;
@@ -87,6 +88,11 @@ static const struct opt opts[] = {
 	{"advertise", OPT_STRING, &opt_advertise, "URL",
 	 "run as a cluster node: the base URL browsers reach this node at (its websocket is "
 	 "URL/ws), e.g. wss://study.example.org/g/hippo-0 (with --node alone: http://HOST:PORT)",
+	 0, 0},
+	{"internal", OPT_STRING, &opt_internal, "URL",
+	 "cluster node: the base URL other nodes reach this node at directly, e.g. "
+	 "http://10.0.0.7:8080; they probe URL/healthz to find it dead at once when its "
+	 "participants lose their websockets (default: none, found dead when its lease ends)",
 	 0, 0},
 	{"node", OPT_STRING, &opt_node, "NAME",
 	 "run as a cluster node named NAME, unique among the nodes sharing the store (with "
@@ -400,6 +406,12 @@ static bool ops_handler(void *user, const struct http_request *req, struct http_
 	return true;
 }
 
+/* flow_set_node_suspect's function: the cluster's probe thread checks NODE. */
+static void on_suspect(void *user, const char *node)
+{
+	cluster_suspect(user, node);
+}
+
 /* net_server_set_drain's function: the node takes no new sessions. */
 static void on_drain(void *user)
 {
@@ -419,6 +431,7 @@ static int run(int argc, char **argv)
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
 	struct cluster *cluster_ptr = NULL;
+	struct flow_deploys_watch *deploys_watch = NULL;
 	char *token = NULL;
 	enum log_level level;
 
@@ -445,12 +458,17 @@ static int run(int argc, char **argv)
 	}
 	static char node_name[ID_NODE_MAX + 1];
 	struct cluster_opts co = {.node = opt_node, .url = opt_advertise,
-				  .slots = opt_slots,
+				  .internal = opt_internal, .slots = opt_slots,
 				  .renew_ms = opt_node_renew, .lease_ms = opt_node_lease,
 				  .poll_ms = opt_node_poll};
 	bool node = opt_advertise || opt_node;
 	if (node && cluster_resolve(&co, node_name, sizeof node_name, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
+		return 2;
+	}
+	if (!node && opt_internal) {
+		fprintf(stderr,
+			"hippo serve: --internal is for a cluster node (--advertise or --node)\n");
 		return 2;
 	}
 	if (node && opt_node_lease <= opt_node_renew) {
@@ -565,6 +583,15 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a cluster node serves the latest version of each study deployed on any
+	 * node (the store's deploys), now and as new ones come */
+	if (node) {
+		flow_deploys_sync(flow);
+		if (!(deploys_watch = flow_deploys_watch(flow, 2000))) {
+			fprintf(stderr, "hippo serve: cannot start the deployed versions' thread\n");
+			goto out;
+		}
+	}
 	static char own_url[STORE_URL_MAX + 1];
 	if (node && !co.url) { /* --node alone: this process's own address */
 		char host[256] = "";
@@ -579,8 +606,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s\n", err);
 		goto out;
 	}
-	if (node)
+	if (node) {
 		net_server_set_drain(srv, opt_drain_grace, on_drain, &ctx);
+		flow_set_node_suspect(flow, on_suspect, ctx.cluster);
+	}
 	cluster_ptr = ctx.cluster;
 	ctx.running = true;
 	if (con_new(&(struct con_opts){.flow = flow,
@@ -588,7 +617,8 @@ static int run(int argc, char **argv)
 				       .sess = sess,
 				       .storage = storage,
 				       .data_dir = opt_data,
-				       .store_spec = store_spec},
+				       .store_spec = store_spec,
+				       .cluster = ctx.cluster},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;
@@ -622,6 +652,7 @@ static int run(int argc, char **argv)
 out:
 	/* The console's threads read the sessions and write to the server's streams. */
 	con_free(con);
+	flow_deploys_watch_stop(deploys_watch);
 	/* The cluster's thread next (it calls the sessions), then the server:
 	 * its shutdown ends sessions, which calls into the flow. */
 	cluster_stop(cluster_ptr);

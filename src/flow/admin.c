@@ -24,7 +24,9 @@
 #include "core/log.h"
 #include "export/export.h"
 #include "flow/admin.h"
+#include "flow/deploy_archive.h"
 #include "flow/flow.h"
+#include "flow/flow_int.h"
 #include "flow/login_limit.h"
 #include "net/stream.h"
 #include "store/store.h"
@@ -125,7 +127,7 @@ int admin_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static bool plain_file_name(const char *s)
+bool admin_file_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 200 || s[0] == '.')
@@ -195,8 +197,14 @@ static int deploy_error(json_t **resp_j, int status, const char *msg)
 	return status;
 }
 
-int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
-		 json_t **resp_j)
+/* One deploy at a time per process: the admin API's and the copies of
+ * versions deployed on other nodes (flow_deploys_sync) swap the same folder. */
+static pthread_mutex_t deploy_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* admin_deploy without the lock; FROM_STORE: version FROM_STORE of the
+ * deploys table, deployed on another node (its version is kept, not a new one). */
+static int deploy_locked(struct flow *f, const char *id, const char *config, json_t *files,
+			 int from_store, json_t **resp_j)
 {
 	char root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], path[PATH_MAX], err[4096];
 	struct cfg c;
@@ -216,7 +224,7 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 		return deploy_error(resp_j, 400, "too many files");
 	json_object_foreach(files, name, v)
 	{
-		if (!plain_file_name(name) || !json_is_string(v)) {
+		if (!admin_file_name_ok(name) || !json_is_string(v)) {
 			snprintf(err, sizeof err,
 				 "file '%.100s': names are [A-Za-z0-9._-] without '..', values text",
 				 name);
@@ -271,7 +279,8 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 	} else if (rename(tmp, final) < 0) {
 		goto io_fail;
 	}
-	if (flow_project_load(f, final, true, err, sizeof err) < 0) {
+	if ((from_store ? flow__project_load_copy(f, final, from_store, err, sizeof err)
+			: flow_project_load(f, final, true, err, sizeof err)) < 0) {
 		log_error("admin", "deployed project not registered", "project=%s error=\"%s\"", id,
 			  err);
 		/* Put the previous version back on disk; memory still serves it. */
@@ -304,6 +313,54 @@ out:
 	cfg_diags_free(&d);
 	admin_rmtree(tmp);
 	return status;
+}
+
+int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
+		 json_t **resp_j)
+{
+	pthread_mutex_lock(&deploy_mu);
+	int status = deploy_locked(f, id, config, files, 0, resp_j);
+	if (status == 200) {
+		/* the version's files in the store: every node of a cluster serves it */
+		int v = flow__project_version(f, id);
+		char *text = files ? json_dumps(files, JSON_COMPACT) : strdup("{}");
+		if (v < 1 || !text || store_deploy_put(flow_store(f), id, v, config, text) < 0)
+			log_error("admin", "deployed version not stored: other nodes keep the "
+					   "previous one", "project=%s version=%d error=\"%s\"", id, v,
+				  store_errmsg(flow_store(f)));
+		else
+			flow__project_applied(f, id, v);
+		free(text);
+	}
+	pthread_mutex_unlock(&deploy_mu);
+	return status;
+}
+
+int admin_deploy_copy(struct flow *f, const char *id, int version, const char *config,
+		      const char *files_text, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *files = json_loads(files_text, 0, &je), *resp = NULL;
+	if (!json_is_object(files)) {
+		snprintf(err, errlen, "version %d: its files are no JSON object", version);
+		json_decref(files);
+		return -1;
+	}
+	pthread_mutex_lock(&deploy_mu);
+	int status = flow__project_applied_get(f, id) >= version
+			     ? 200 /* applied meanwhile (the admin API of this node) */
+			     : deploy_locked(f, id, config, files, version, &resp);
+	if (status == 200)
+		flow__project_applied(f, id, version);
+	pthread_mutex_unlock(&deploy_mu);
+	if (status != 200) {
+		char *t = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+		snprintf(err, errlen, "version %d: %d %s", version, status, t ? t : "");
+		free(t);
+	}
+	json_decref(resp);
+	json_decref(files);
+	return status == 200 ? 0 : -1;
 }
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
@@ -588,10 +645,49 @@ static json_t *json_body(const struct http_request *req, struct http_response *r
 	return j;
 }
 
+/* Whether REQ's body is JSON (its Content-Type says so, or says nothing). */
+static bool json_content(const struct http_request *req)
+{
+	const char *ct = http_header_get(req, "content-type");
+	return !ct || !*ct || strncasecmp(ct, "application/json", 16) == 0 ||
+	       strncasecmp(ct, "text/plain", 10) == 0;
+}
+
+/* POST /api/projects/<id>/deploy with the study folder as a zip, tar or
+ * tar.gz archive (deploy_archive.h): the same deploy as the JSON body's,
+ * plus "skipped" (the archive's files a deploy does not take). */
+static void deploy_archive_route(struct admin *a, const char *id, const struct http_request *req,
+				 struct http_response *resp)
+{
+	struct deploy_archive da;
+	char err[512];
+	if (!req->body || req->body_len == 0) {
+		http_respond_error(resp, 400, "an empty body: send the study folder as a zip, tar or "
+					      "tar.gz archive, or the JSON deploy");
+		return;
+	}
+	if (deploy_archive_read(req->body, req->body_len, &da, err, sizeof err) < 0) {
+		log_info("admin", "deploy archive refused", "project=%s reason=\"%s\"", id, err);
+		http_respond_json(resp, 400, json_pack("{s:s,s:[s]}", "error", err, "diagnostics",
+						       err));
+		return;
+	}
+	json_t *out = NULL;
+	int status = admin_deploy(a->flow, id, da.config, da.files, &out);
+	if (json_is_object(out))
+		json_object_set(out, "skipped", da.skipped);
+	deploy_archive_free(&da);
+	http_respond_json(resp, status, out);
+}
+
 static void route_project(struct admin *a, const char *id, const char *action,
 			  const struct http_request *req, struct http_response *resp)
 {
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	if (strcmp(action, "deploy") == 0 && post && !json_content(req)) {
+		deploy_archive_route(a, id, req, resp);
+		return;
+	}
 	if (strcmp(action, "deploy") == 0 && post) {
 		json_t *b = json_body(req, resp);
 		if (!b)

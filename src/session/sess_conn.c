@@ -163,7 +163,7 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 		}
 		if (!open_allowed(m, client, err, errlen))
 			return NULL;
-		s = sess__create(m, open, user, 0, err, errlen);
+		s = sess__create(m, open, user, 0, 0, err, errlen);
 		if (!s)
 			return NULL;
 		bool full;

@@ -168,9 +168,11 @@ void sess__end_locked(struct sess *s, struct sess__ended *e);
 void sess__notify_end(struct sess *s, struct sess__ended *e);
 /* The session of (PROJECT, USER) with a reference for the caller, or NULL. */
 struct sess *sess__lookup(struct sess_mgr *m, const char *project, const char *user);
-/* A session for USER_ID with CFG, not registered yet (the caller's reference). */
+/* A session for USER_ID with CFG, not registered yet (the caller's reference).
+ * RUNTIME_USED_MS of its project.maxRuntime went to earlier sessions of the
+ * same game (sess_allocate_from). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			  int episodes_before, char *err, size_t errlen);
+			  int episodes_before, int64_t runtime_used_ms, char *err, size_t errlen);
 /* Registers S and starts it on a worker: S, or the live session of the same
  * participant that appeared meanwhile, with a reference for the caller; NULL
  * (S discarded) with *FULL set when max_sessions sessions are live. */

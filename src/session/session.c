@@ -235,7 +235,7 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 /* A session for USER_ID with CFG, not registered yet (one reference, the
  * caller's). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			  int episodes_before, char *err, size_t errlen)
+			  int episodes_before, int64_t runtime_used_ms, char *err, size_t errlen)
 {
 	const char *pid = cfg->project.id; /* validated by sess_allocate, sess__mgr_new */
 	struct sess *s = calloc(1, sizeof *s);
@@ -268,7 +268,11 @@ struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char 
 		return NULL;
 	}
 	int64_t now = clock_mono_ns();
-	s->max_deadline = now + (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
+	int64_t runtime_ns = (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
+	if (runtime_used_ms > 0) /* the game's earlier sessions used part of it */
+		runtime_ns -= runtime_used_ms < runtime_ns / 1000000 ? runtime_used_ms * 1000000
+								      : runtime_ns;
+	s->max_deadline = now + runtime_ns;
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
 	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
@@ -316,8 +320,8 @@ struct sess *sess__insert(struct sess_mgr *m, struct sess *s, bool *full)
 
 /* sess_allocate and sess_allocate_from. */
 static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-				const char *client, int *retry_s, int episodes_before, char *err,
-				size_t errlen)
+				const char *client, int *retry_s, int episodes_before,
+				int64_t runtime_used_ms, char *err, size_t errlen)
 {
 	if (!id_valid_user(user_id)) {
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
@@ -362,7 +366,7 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 		return SESS_ALLOC_FULL;
 	}
 	pthread_mutex_unlock(&m->mu);
-	s = sess__create(m, cfg, user_id, episodes_before, err, errlen);
+	s = sess__create(m, cfg, user_id, episodes_before, runtime_used_ms, err, errlen);
 	if (!s)
 		return SESS_ALLOC_ERROR;
 	bool full;
@@ -386,14 +390,15 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			      const char *client, int *retry_s, char *err, size_t errlen)
 {
-	return allocate(m, cfg, user_id, client, retry_s, 0, err, errlen);
+	return allocate(m, cfg, user_id, client, retry_s, 0, 0, err, errlen);
 }
 
 enum sess_alloc sess_allocate_from(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-				   int episodes_before, char *err, size_t errlen)
+				   int episodes_before, int64_t runtime_used_ms, char *err,
+				   size_t errlen)
 {
 	return allocate(m, cfg, user_id, NULL, NULL, episodes_before > 0 ? episodes_before : 0,
-			err, errlen);
+			runtime_used_ms, err, errlen);
 }
 
 /* The session of (PROJECT, USER) as find_locked, with a reference for the caller. */

@@ -56,6 +56,8 @@ struct s3_req {
 	FILE *body;                  /* PUT body read from here ... */
 	long long body_len;          /* ... this many bytes */
 	long timeout_s;              /* whole request; 0: none (a low-speed limit still applies) */
+	FILE *out;                   /* GET: the response body is written here (any status) */
+	long long out_max;           /* ... and the transfer fails past this many bytes (0: no limit) */
 	const atomic_bool *cancel;   /* when it becomes true the transfer is aborted (may be NULL) */
 	/* test hooks: a fixed "X-Amz-Date" value (NULL: now), and a libcurl
 	 * CONNECT_TO entry "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (NULL: none) */
@@ -110,5 +112,44 @@ struct s3_result {
 int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const char *path,
 		    const char *key, long version, long timeout_s, const atomic_bool *cancel,
 		    struct s3_result *r);
+
+/* ------------------------------------------------------------ listing, GET
+ *
+ * A listing (ListObjectsV2) comes from the network: every key it names is
+ * untrusted until the caller has checked it (s3_key_valid, then its own
+ * rules) before it becomes a local path. */
+
+/* One object of a listing page: KEY entity-decoded ("" when it could not be:
+ * too long, a bad entity, a NUL), SIZE -1 when absent or not a number, ETAG
+ * without quotes ("" when absent). */
+struct s3_object {
+	const char *key;
+	long long size;
+	const char *etag;
+};
+
+typedef int (*s3_object_fn)(void *user, const struct s3_object *o);
+
+/* Parses one ListObjectsV2 result page (XML of LEN bytes, not necessarily
+ * NUL-terminated) and calls FN for each <Contents> (FN returning non-zero
+ * stops with -1). *TRUNCATED: whether <IsTruncated> says true; NEXT gets
+ * <NextContinuationToken> ("" when absent, or too long for NEXTCAP).
+ * Returns the number of objects, or -1 when the document is no
+ * ListBucketResult. */
+long s3_list_parse(const char *xml, size_t len, s3_object_fn fn, void *user, bool *truncated,
+		   char *next, size_t nextcap);
+
+/* Lists the objects under PREFIX, every page (MAX_KEYS per page, 0: the
+ * service's default of 1000), following the continuation tokens. Returns the
+ * number of objects, or -1 with a message in ERR (transport, HTTP status and
+ * the S3 error code: NoSuchBucket, AccessDenied, ...). */
+long s3_list(const struct s3_dest *d, const struct s3_creds *c, const char *prefix, int max_keys,
+	     long timeout_s, s3_object_fn fn, void *user, char *err, size_t errlen);
+
+/* Downloads KEY into the file at PATH (written as PATH.part, renamed when
+ * complete and checked: the length announced, and the MD5 when the ETag is
+ * one). Returns 0 with *SIZE, or -1 with a message in ERR. */
+int s3_get_file(const struct s3_dest *d, const struct s3_creds *c, const char *key,
+		const char *path, long timeout_s, long long *size, char *err, size_t errlen);
 
 #endif

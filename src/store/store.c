@@ -22,6 +22,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	      "the node a session is placed on, a stop asked of it and the episodes played "
 	      "(sessions.node, sessions.stop, sessions.episodes)",
 	[5] = "cluster: the internal URL other nodes check a node's life at (nodes.probe)",
+	[6] = "the files of each version of a study deployed through the admin API "
+	      "(deploys: project_id, version, config, files, created)",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -582,6 +584,32 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 int store_project_live_get(struct store *s, const char *id)
 {
 	return s->be->project_live_get(s->db, id);
+}
+
+int store_deploy_put(struct store *s, const char *id, int version, const char *config,
+		     const char *files)
+{
+	WRITABLE(s);
+	if (!s->be->deploy_put || !config || !files || version < 1)
+		return -1;
+	return s->be->deploy_put(s->db, id, version, config, files);
+}
+
+int store_deploy_get(struct store *s, const char *id, int version, int *got, char **config,
+		     char **files)
+{
+	*config = *files = NULL;
+	if (!s->be->deploy_get)
+		return -1;
+	return s->be->deploy_get(s->db, id, version, got, config, files);
+}
+
+int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, int version),
+			 void *user)
+{
+	if (!s->be->deploys_latest)
+		return -1;
+	return s->be->deploys_latest(s->db, fn, user);
 }
 
 int store_project_live_set(struct store *s, const char *id, int live)

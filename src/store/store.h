@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_ID_MAX 64
 
 /* What one participant can make the store keep of its requests, whatever it
@@ -170,6 +170,22 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 /* Live override set by the admin API: 1 on, 0 off, -1 none (config decides). */
 int store_project_live_get(struct store *s, const char *id);
 int store_project_live_set(struct store *s, const char *id, int live);
+
+/* Deployed versions (schema version 6, table deploys): the files of each
+ * version of a study deployed through the admin API, so every node of a
+ * cluster serves it (docs/cluster.md). CONFIG is the text of config.yml,
+ * FILES a JSON object {name: text} of its StepFiles. A version is written
+ * once: a second put of the same (ID, VERSION) changes nothing. 0 or -1. */
+int store_deploy_put(struct store *s, const char *id, int version, const char *config,
+		     const char *files);
+/* Version VERSION of ID (0: the latest): 1 with *CONFIG and *FILES (free())
+ * and *GOT its version, 0 when there is none, -1 on error. */
+int store_deploy_get(struct store *s, const char *id, int version, int *got, char **config,
+		     char **files);
+/* Calls FN with the latest deployed version of every study (one cheap
+ * query: what a node polls). FN returning non-zero stops. 0 or -1. */
+int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, int version),
+			 void *user);
 
 /* ------------------------------------------------------------ cluster */
 

@@ -93,6 +93,13 @@ struct store_backend {
 			   const char *dir, bool deployed, int *version);
 	int (*project_live_get)(void *db, const char *id);
 	int (*project_live_set)(void *db, const char *id, int live);
+	/* store_deploy_put, store_deploy_get, store_deploys_latest (store.h) */
+	int (*deploy_put)(void *db, const char *id, int version, const char *config,
+			  const char *files);
+	int (*deploy_get)(void *db, const char *id, int version, int *got, char **config,
+			  char **files);
+	int (*deploys_latest)(void *db, int (*fn)(void *user, const char *id, int version),
+			      void *user);
 
 	/* Cluster (store.h, "cluster"; docs/cluster.md). Schema version 4
 	 * (and 5: nodes.probe):

@@ -95,6 +95,12 @@ static const char schema_v4_sql[] =
 /* Version 5 (store__versions[5]): the internal URL of a node. */
 static const char schema_v5_sql[] = "ALTER TABLE nodes ADD COLUMN probe TEXT;";
 
+/* Version 6 (store__versions[6]): the files of each deployed version. */
+static const char schema_v6_sql[] =
+	"CREATE TABLE deploys ("
+	" project_id TEXT NOT NULL, version INTEGER NOT NULL, config TEXT NOT NULL,"
+	" files TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (project_id, version));";
+
 static const struct migration {
 	int version;
 	const char *sql;
@@ -104,6 +110,7 @@ static const struct migration {
 	{3, schema_v3_sql},
 	{4, schema_v4_sql},
 	{5, schema_v5_sql},
+	{6, schema_v6_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -229,6 +236,14 @@ const char *const store__pg_sql[PG_COUNT] = {
 		" ON CONFLICT (id) DO UPDATE SET name = $2, researcher = $3, dir = $4,"
 		" version = $5, deployed = $6, updated = $7,"
 		" live_override = CASE WHEN $6 <> 0 THEN NULL ELSE projects.live_override END",
+	[PG_DEPLOY_PUT] = "INSERT INTO deploys (project_id, version, config, files, created)"
+			  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[PG_DEPLOY_GET] = "SELECT version, config, files FROM deploys"
+			  " WHERE project_id = $1 AND version = $2",
+	[PG_DEPLOY_LATEST_1] = "SELECT version, config, files FROM deploys"
+			       " WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
+	[PG_DEPLOYS_LATEST] = "SELECT project_id, max(version) FROM deploys GROUP BY project_id"
+			      " ORDER BY project_id",
 	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
 	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
 	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
@@ -572,6 +587,8 @@ static const char *pg_errmsg(void *db)
 	.sessions_open = store__pg_sessions_open, .project_put = store__pg_project_put,            \
 	.project_live_get = store__pg_project_live_get,                                            \
 	.project_live_set = store__pg_project_live_set, .participants = store__pg_participants,    \
+	.deploy_put = store__pg_deploy_put, .deploy_get = store__pg_deploy_get,                    \
+	.deploys_latest = store__pg_deploys_latest,                                                \
 	.answers = store__pg_answers, .groups = store__pg_groups, .sessions = store__pg_sessions,  \
 	.requests = store__pg_requests, .passes = store__pg_passes,                                \
 	.step_counts = store__pg_step_counts, .projects = store__pg_projects,                       \

@@ -88,6 +88,10 @@ enum store__pg_stmt {
 	PG_REQ_LIST_V1_P, /* a database at schema version 1 (read only) */
 	PG_REQ_LIST_V1_1,
 	PG_PROJ_LIST,
+	PG_DEPLOY_PUT, /* store_pg_deploy.c */
+	PG_DEPLOY_GET,
+	PG_DEPLOY_LATEST_1,
+	PG_DEPLOYS_LATEST,
 	/* the cluster (store_pg_cluster.c) */
 	PG_NODE_RENEW,
 	PG_NODE_REMOVE,
@@ -238,6 +242,13 @@ int store__pg_project_put(void *db, const char *id, const char *name, const char
 			  const char *dir, bool deployed, int *version);
 int store__pg_project_live_get(void *db, const char *id);
 int store__pg_project_live_set(void *db, const char *id, int live);
+/* store_pg_deploy.c: the deployed versions (schema version 6) */
+int store__pg_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files);
+int store__pg_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files);
+int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user);
 
 int store__pg_participants(void *db, const struct store_query *q, store_participant_fn fn,
 			   void *user);

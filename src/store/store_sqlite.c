@@ -81,6 +81,7 @@ static const struct migration {
 	{3, false, schema_v3_sql},
 	{4, false, store__sq_schema_v4},
 	{5, false, store__sq_schema_v5},
+	{6, false, store__sq_schema_v6},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -605,6 +606,9 @@ const struct store_backend store__sqlite = {
 	.project_put = store__sq_project_put,
 	.project_live_get = store__sq_project_live_get,
 	.project_live_set = store__sq_project_live_set,
+	.deploy_put = store__sq_deploy_put,
+	.deploy_get = store__sq_deploy_get,
+	.deploys_latest = store__sq_deploys_latest,
 	.participants = store__sq_participants,
 	.answers = store__sq_answers,
 	.groups = store__sq_groups,

@@ -173,6 +173,14 @@ int store__sq_project_live_set(void *db, const char *id, int live);
 /* store_sqlite_cluster.c: schema versions 4 and 5, and the cluster slots. */
 extern const char store__sq_schema_v4[];
 extern const char store__sq_schema_v5[];
+/* store_sqlite_deploy.c: the deployed versions (schema version 6) */
+extern const char store__sq_schema_v6[];
+int store__sq_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files);
+int store__sq_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files);
+int store__sq_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user);
 void store__sq_cl_finalize(struct store__sq *s);
 int store__sq_node_renew(void *db, const char *name, const char *url, const char *probe,
 			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);

@@ -25,9 +25,9 @@ import urllib.request
 import websockets
 
 import serveutil
-from serveutil import EXAMPLE, Serve, wait_for
+from serveutil import EXAMPLE, Serve, free_port, wait_for
 
-RECONNECT_MIN_S = 0.5  # web/game-connection.js: RECONNECT_MIN_MS
+RECONNECT_MIN_S = 0.25  # web/game-connection.js: RECONNECT_MIN_MS
 RECONNECT_MAX_S = 2.0
 CLOSE_MOVED = 4002
 
@@ -129,14 +129,17 @@ class Haproxy:
 
 class Node(Serve):
     """`hippo serve PROJECTS` as cluster node NAME behind ORIGIN (advertised as
-    ORIGIN/g/NAME), with short leases for the tests."""
+    ORIGIN/g/NAME), probed by the other nodes at its own port (--internal;
+    INTERNAL false: found dead by its lease only), with the default leases
+    (renewed every 2 s, lost after 10 s)."""
 
     def __init__(self, name, origin, store, projects, env, slots=12, port=0, data=None,
-                 args=()):
+                 args=(), internal=True):
+        port = port or free_port()
         a = ["--store", store, "--node", name, "--advertise", "%s/g/%s" % (origin, name),
-             "--slots", str(slots), "--trust-proxy", "--node-renew", "250",
-             "--node-lease", "1500", "--node-poll", "100", "--records-every", "1",
-             "--drain-grace", "2", "--log-level", "warn", *args]
+             *(("--internal", "http://127.0.0.1:%d" % port) if internal else ()),
+             "--slots", str(slots), "--trust-proxy", "--node-poll", "100",
+             "--records-every", "1", "--drain-grace", "2", "--log-level", "warn", *args]
         super().__init__(*projects, data=data, port=port, args=a, env=env)
         self.node = name
         self.name = "node %s (port %d)" % (name, self.port)

@@ -239,6 +239,29 @@ static void test_max_per_address(void)
 	sess__mgr_free(m);
 }
 
+/* A game that goes on after its node was lost (sess_allocate_from) has only
+ * what its earlier sessions left of project.maxRuntime. */
+static void test_runtime_carries_over(void)
+{
+	struct cfg c;
+	make_cfg(&c);
+	c.project.max_runtime_min = 1;
+	struct sess_mgr *m = mgr(0);
+	struct ends e = {.m = m};
+	sess_on_end(m, on_end, &e);
+	char err[256];
+	CHECK(sess_allocate_from(m, &c, "late", 1, 59500, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate_from(m, &c, "fresh", 1, 0, err, sizeof err) == SESS_ALLOC_OK);
+	WAIT_FOR(__atomic_load_n(&e.n, __ATOMIC_SEQ_CST) == 1);
+	CHECK(e.reason == SESS_END_MAX_RUNTIME && strcmp(e.user, "study-1/late") == 0);
+	CHECK(sess_get_state(m, "study-1", "fresh", NULL) == SESS_READY);
+	/* all of it used already: ended at once, as one node ends it */
+	CHECK(sess_allocate_from(m, &c, "spent", 1, 90000, err, sizeof err) == SESS_ALLOC_OK);
+	WAIT_FOR(__atomic_load_n(&e.n, __ATOMIC_SEQ_CST) == 2);
+	CHECK(e.reason == SESS_END_MAX_RUNTIME && strcmp(e.user, "study-1/spent") == 0);
+	sess__mgr_free(m);
+}
+
 static void no_wake(void *conn, void *user)
 {
 	(void)conn;
@@ -454,6 +477,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	RUN(test_allocate_stop);
+	RUN(test_runtime_carries_over);
 	RUN(test_limits_and_bad_env);
 	RUN(test_connect_timeout);
 	RUN(test_alloc_rate);
