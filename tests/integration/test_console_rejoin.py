@@ -64,7 +64,9 @@ async def test():
 
         # --- withdrawn after completing the study
         await play(srv, "done1")
-        st, j = srv.next(P, "done1")
+        # the game's end reaches the flow just after the last frame
+        j = wait_for(lambda: (lambda r: r[1] if r[1].get("step") == 4 else None)(
+            srv.next(P, "done1")), "done1 to be past the game")
         check(j.get("step") == 4, "done1 is on the survey after the game", j)
         srv.next(P, "done1", body={"q": "old answer"}, extra="&step=4")
         st, old, _ = srv.admin("GET", "/projects/%s/participants/done1" % P)
@@ -135,6 +137,7 @@ async def test():
         st, j = srv.next(P, "mid1", body={}, extra="&step=2")
         check(j.get("page") == "show_game_page", "mid1 starts the game again", j)
         await play_until_done(ws_url, P, "mid1")
+        wait_for(lambda: srv.next(P, "mid1")[1].get("step") == 4, "mid1 to be past the game")
         st, rec, _ = srv.admin("GET", "/projects/%s/participants/mid1" % P)
         check(len(rec.get("sessions") or []) == 1 and rec.get("step") == 4,
               "mid1's new record has one session (the new one) and moved on", rec)
