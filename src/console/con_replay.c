@@ -4,7 +4,9 @@
  * from the trial's recorded seed and actions (src/replay/): each step is
  * compared with the record bit for bit, and any step can be drawn. Opened
  * episodes are kept in a small cache, so playing one back does not replay
- * it from the start for every frame. */
+ * it from the start for every frame; a withdrawal empties it of the
+ * participant's episodes (con__replays_forget), so nothing deleted is
+ * served from memory afterwards. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,13 @@ struct slot {
 	struct rp_episode *e;
 	int64_t used;
 	bool busy;
+	bool doomed; /* its participant was withdrawn while it was busy: closed when given back */
 };
 
 struct con_replays {
 	pthread_mutex_t mu;
 	struct slot s[REPLAYS];
+	unsigned long gen; /* withdrawals so far: an episode opened before one is not kept */
 };
 
 struct con_replays *con__replays_new(void)
@@ -67,16 +71,38 @@ static struct rp_episode *take(struct con_replays *r, const char *key)
 	return e;
 }
 
-/* Gives E back (taken, or newly opened for KEY): kept, or closed. */
-static void give(struct con_replays *r, const char *key, struct rp_episode *e)
+/* The generation to pass to give() for an episode about to be opened. */
+static unsigned long generation(struct con_replays *r)
+{
+	pthread_mutex_lock(&r->mu);
+	unsigned long g = r->gen;
+	pthread_mutex_unlock(&r->mu);
+	return g;
+}
+
+/* Gives E back (taken, or newly opened for KEY when the generation was GEN):
+ * kept, or closed (a participant was withdrawn since it was opened). */
+static void give(struct con_replays *r, const char *key, struct rp_episode *e, unsigned long gen)
 {
 	pthread_mutex_lock(&r->mu);
 	for (int i = 0; i < REPLAYS; i++)
 		if (r->s[i].e == e) {
 			r->s[i].busy = false;
+			bool doomed = r->s[i].doomed;
+			if (doomed) {
+				r->s[i].e = NULL;
+				r->s[i].doomed = false;
+			}
 			pthread_mutex_unlock(&r->mu);
+			if (doomed)
+				rp_episode_close(e);
 			return;
 		}
+	if (gen != r->gen) {
+		pthread_mutex_unlock(&r->mu);
+		rp_episode_close(e);
+		return;
+	}
 	struct slot *v = NULL;
 	for (int i = 0; i < REPLAYS && !v; i++)
 		if (r->s[i].e && !r->s[i].busy && strcmp(r->s[i].key, key) == 0)
@@ -100,6 +126,29 @@ static void give(struct con_replays *r, const char *key, struct rp_episode *e)
 	v->busy = false;
 	pthread_mutex_unlock(&r->mu);
 	rp_episode_close(old);
+}
+
+void con__replays_forget(struct con_replays *r, const char *project, const char *user)
+{
+	char prefix[200];
+	int n = snprintf(prefix, sizeof prefix, "%s/%s/", project, user);
+	struct rp_episode *gone[REPLAYS] = {0};
+	pthread_mutex_lock(&r->mu);
+	r->gen++;
+	for (int i = 0; i < REPLAYS; i++) {
+		struct slot *v = &r->s[i];
+		if (!v->e || strncmp(v->key, prefix, (size_t)n) != 0)
+			continue;
+		if (v->busy) {
+			v->doomed = true;
+		} else {
+			gone[i] = v->e;
+			v->e = NULL;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (int i = 0; i < REPLAYS; i++)
+		rp_episode_close(gone[i]);
 }
 
 /* The trial and episode of J's query; -1 (j->err) when malformed. */
@@ -214,6 +263,7 @@ int con__replay(struct console *c, struct con_job *j)
 	}
 	/* opened anew: the records may have grown since (an episode being played) */
 	key_of(j, trial, ep, key, sizeof key);
+	unsigned long gen = generation(c->replays);
 	struct rp_episode *e =
 		rp_episode_open(c->data_dir, j->project, j->user, trial, (int)ep, err, sizeof err);
 	if (!e) {
@@ -252,7 +302,7 @@ int con__replay(struct console *c, struct con_job *j)
 	json_object_set_new(out, "mismatch", mismatch);
 	json_object_set_new(out, "width", json_integer(w));
 	json_object_set_new(out, "height", json_integer(h));
-	give(c->replays, key, e);
+	give(c->replays, key, e, gen);
 	json_decref(lines);
 	j->out = out;
 	return 200;
@@ -267,6 +317,7 @@ static int frame(struct console *c, struct con_job *j, bool png)
 	    con__query_int(j, "step", 0, 0, 1LL << 40, &step) < 0)
 		return 400;
 	key_of(j, trial, ep, key, sizeof key);
+	unsigned long gen = generation(c->replays);
 	struct rp_episode *e = take(c->replays, key);
 	if (!e)
 		e = rp_episode_open(c->data_dir, j->project, j->user, trial, (int)ep, err,
@@ -305,7 +356,7 @@ static int frame(struct console *c, struct con_job *j, bool png)
 	if (con__write(c, j, bytes, len) < 0)
 		rc = con__fail(j, 499, "client gone");
 out:
-	give(c->replays, key, e);
+	give(c->replays, key, e, gen);
 	enc_jpeg_free(enc);
 	free(pngbuf);
 	free(rgb);
