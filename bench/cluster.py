@@ -11,10 +11,17 @@ nodes"), with examples/cartpole and records kept locally (--records-local):
   failover: K participants playing on three nodes; one node is killed (-9);
   for each of its participants, the seconds from the kill to their next frame
   on another node, the page behaving as web/ does (it asks /next before each
-  reconnect). For each lease setting given.
+  reconnect). For each lease setting given: RENEW_MS/LEASE_MS with the nodes
+  probing each other (--internal), RENEW_MS/LEASE_MS/lease without (the
+  lease alone finds the dead node).
 
-    python3 bench/cluster.py HIPPO_BIN [N] [K] [RENEW_MS/LEASE_MS ...]
-    e.g. python3 bench/cluster.py build/release/hippo 20 12 250/1500 1000/3000 2000/10000
+    python3 bench/cluster.py HIPPO_BIN [N] [K] [RENEW_MS/LEASE_MS[/lease] ...]
+    e.g. python3 bench/cluster.py build/release/hippo 20 12 2000/10000 2000/10000/lease
+
+HIPPO_STORE=postgresql://... runs the nodes (and the one node) on that
+participant store instead of an SQLite file; HIPPO_STORE=postgresql on a
+PostgreSQL server of its own (tests/integration/pgutil.py: loopback, fsync
+off), a new database per run.
 """
 import asyncio
 import os
@@ -41,8 +48,27 @@ PID = "cartpole-demo"
 
 def ms(xs):
     xs = sorted(xs)
-    return "median %.1f ms, p90 %.1f ms, max %.1f ms" % (
-        statistics.median(xs) * 1e3, xs[int(0.9 * (len(xs) - 1))] * 1e3, xs[-1] * 1e3)
+    return "median %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms" % (
+        statistics.median(xs) * 1e3, xs[int(0.9 * (len(xs) - 1))] * 1e3,
+        xs[int(0.99 * (len(xs) - 1))] * 1e3, xs[-1] * 1e3)
+
+
+_pg = []
+_runs = [0]
+
+
+def store_of(tmp):
+    """The participant store of one run (HIPPO_STORE, see above)."""
+    want = os.environ.get("HIPPO_STORE", "")
+    if "://" in want:
+        return want
+    if want.startswith("postgres"):
+        if not _pg:
+            import pgutil
+            _pg.append(pgutil.Postgres())
+        _runs[0] += 1
+        return _pg[0].create_db("bench%d" % _runs[0])
+    return "sqlite:" + os.path.join(tmp, "hippo.db")
 
 
 async def first_frame(url, project, user):
@@ -90,23 +116,23 @@ def long_study(tmp):
     return d
 
 
-def cluster(tmp, renew, lease, args=(), study=EXAMPLE):
+def cluster(tmp, renew, lease, args=(), study=EXAMPLE, internal=True):
     hp_port = free_port()
     origin = "http://127.0.0.1:%d" % hp_port
-    store = "sqlite:" + os.path.join(tmp, "hippo.db")
+    store = store_of(tmp)
     nodes = {}
     for name in ("a", "b", "c"):
         nodes[name] = Node(name, origin, store, [study], dict(os.environ), slots=50,
-                           data=os.path.join(tmp, "data-" + name),
+                           data=os.path.join(tmp, "data-" + name), internal=internal,
                            args=("--records-local", "--node-renew", str(renew), "--node-lease",
-                                 str(lease), "--alloc-rate", "0", *args))
+                                 str(lease), "--alloc-rate", "0", "--max-per-address", "0", *args))
     hp = Haproxy(hp_port, {n: s.port for n, s in nodes.items()})
     return origin, nodes, hp
 
 
-async def failover(k, renew, lease):
+async def failover(k, renew, lease, internal):
     tmp = tempfile.mkdtemp(prefix="hippo-bench-cluster-")
-    origin, nodes, hp = cluster(tmp, renew, lease, study=long_study(tmp))
+    origin, nodes, hp = cluster(tmp, renew, lease, study=long_study(tmp), internal=internal)
     try:
         players = [Player(origin, PID, "f-%d" % i) for i in range(k)]
         for p in players:
@@ -136,9 +162,11 @@ async def failover(k, renew, lease):
 async def main():
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 12
-    leases = sys.argv[4:] or ["250/1500", "2000/10000"]
+    leases = sys.argv[4:] or ["2000/10000", "2000/10000/lease"]
     tmp = tempfile.mkdtemp(prefix="hippo-bench-single-")
-    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"), args=("--alloc-rate", "0"))
+    one = Serve(EXAMPLE, data=os.path.join(tmp, "data"),
+                args=("--alloc-rate", "0", "--max-per-address", "0", "--store", store_of(tmp)))
+    print("participant store: %s" % (os.environ.get("HIPPO_STORE") or "an SQLite file per run"))
     p1, g1 = await placement(one.url, n, "s")
     stop_all()
     print("one node:    allocation at startServerStep (POST)  %s" % ms(p1))
@@ -153,11 +181,13 @@ async def main():
     print("three nodes: placement at startServerStep (POST)   %s" % ms(p3))
     print("three nodes: game page POST -> first frame         %s" % ms(g3))
     for spec in leases:
-        renew, lease = (int(x) for x in spec.split("/"))
-        lost = await failover(k, renew, lease)
-        print("kill -9, renew %d ms / lease %d ms: %d participants, seconds to their next "
-              "frame: median %.2f, max %.2f" % (renew, lease, len(lost),
-                                                statistics.median(lost), max(lost)))
+        f = spec.split("/")
+        renew, lease, internal = int(f[0]), int(f[1]), f[2:] != ["lease"]
+        lost = await failover(k, renew, lease, internal)
+        print("kill -9, renew %d ms / lease %d ms, %s: %d participants, seconds to their next "
+              "frame: median %.2f, max %.2f" % (
+                  renew, lease, "probed (--internal)" if internal else "lease only", len(lost),
+                  statistics.median(lost), max(lost)))
 
 
 if __name__ == "__main__":

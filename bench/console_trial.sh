@@ -15,7 +15,7 @@ OUT=$(mktemp)
 TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN" > "$DATA/.token"
 "$HIPPO" serve bench/projects/trial-cartpole --port 0 --data "$DATA" --log-level warn \
-  --admin-token-file "$DATA/.token" --alloc-rate 0 >"$OUT" &
+  --admin-token-file "$DATA/.token" --alloc-rate 0 --max-per-address 0 >"$OUT" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$OUT"' EXIT
 for _ in $(seq 100); do grep -q listening "$OUT" && break; sleep 0.1; done

@@ -12,7 +12,8 @@ COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1 20 60 120)
 DATA=$(mktemp -d)
 OUT=$(mktemp)
-"$HIPPO" trial bench/projects/trial-cartpole --port 0 --data "$DATA" --log-level warn >"$OUT" &
+"$HIPPO" trial bench/projects/trial-cartpole --port 0 --data "$DATA" --log-level warn \
+  --alloc-rate 0 --max-per-address 0 >"$OUT" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$OUT"' EXIT
 for _ in $(seq 50); do grep -q listening "$OUT" && break; sleep 0.1; done

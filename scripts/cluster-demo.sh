@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# hippo on several nodes, on one machine (docs/cluster.md): three `hippo serve`
-# nodes sharing one participant store, HAProxy in front as the one public
-# origin (/g/<node>/ to that node, everything else round-robin to the ready
-# ones), all on 127.0.0.1. Prints the study URL; Ctrl-C stops everything.
+# hippo on several nodes, on one machine (docs/cluster.md): PostgreSQL, three
+# `hippo serve` nodes sharing it as their participant store, HAProxy in front
+# as the one public origin (/g/<node>/ to that node, everything else
+# round-robin to the ready ones), all on 127.0.0.1. Prints the study URL;
+# Ctrl-C stops everything.
 #
 #   scripts/cluster-demo.sh [STUDY_DIR]       (default examples/cartpole)
 #
 # Environment: HIPPO_BIN (default build/release/hippo, else build/test/hippo),
 # PORT (the public port, default 8080; the nodes take PORT+1..PORT+3),
-# STORE (the participant store, default an SQLite file in the demo's folder;
-# a postgresql:// URL with a PostgreSQL build), DEMO_DIR (default a new
-# temporary folder). Records stay in each node's data folder (--records-local):
-# a real cluster stores them to S3. Kill a node (kill -9 the pid printed) and
-# watch its participants' games go on on another node.
+# STORE (the participant store: a postgresql:// URL or sqlite:PATH; by
+# default a PostgreSQL server of the demo's own when Debian's server binaries
+# are installed (/usr/lib/postgresql/*/bin/initdb), else an SQLite file in
+# the demo's folder), PG_PORT (that server's port, default the first free one
+# from PORT+4), DEMO_DIR (default a new temporary folder). The demo's
+# PostgreSQL lives in DEMO_DIR/pg (run as the `postgres` user when the demo
+# runs as root), listens on 127.0.0.1 only and takes the password kept in
+# DEMO_DIR/pg-password over TCP. Records stay in each node's data folder
+# (--records-local): a real cluster stores them to S3. Kill a node (kill -9
+# the pid printed) and watch its participants' games go on on another node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +33,11 @@ command -v haproxy >/dev/null || { echo "cluster-demo: haproxy is missing (scrip
 port=${PORT:-8080}
 dir=${DEMO_DIR:-$(mktemp -d /tmp/hippo-cluster-demo-XXXXXX)}
 mkdir -p "$dir"
-store=${STORE:-sqlite:$dir/hippo.db}
 origin="http://127.0.0.1:$port"
 nodes=(node-1 node-2 node-3)
 
 pids=()
+pgdir=
 stop() {
   trap - INT TERM EXIT
   echo "cluster-demo: stopping"
@@ -39,8 +45,77 @@ stop() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [[ -n $pgdir ]]; then
+    as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
 }
 trap stop INT TERM EXIT
+
+# ---- the participant store: STORE, else PostgreSQL of our own, else SQLite
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -n 1 || true)
+pguser=
+# Runs a PostgreSQL program in the server's folder, with a clean environment,
+# as the server's user (root may not run it).
+as_pg() {
+  local env=(env -i PATH=/usr/bin:/bin LANG=C TZ=UTC)
+  if [[ -n $pguser ]]; then
+    (cd "$pgdir" && runuser -u "$pguser" -- "${env[@]}" "$@")
+  else
+    (cd "$pgdir" && "${env[@]}" HOME="$HOME" "$@")
+  fi
+}
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+start_postgres() {
+  pgdir="$dir/pg"
+  if [[ $EUID == 0 ]]; then
+    pguser=postgres
+    id -u postgres >/dev/null 2>&1 || pguser=nobody
+  fi
+  local pgport=${PG_PORT:-}
+  if [[ -z $pgport ]]; then
+    pgport=$((port + 4))
+    while ! port_free "$pgport"; do pgport=$((pgport + 1)); done
+  fi
+  local pwfile="$dir/pg-password"
+  mkdir -p "$pgdir"
+  chmod 700 "$pgdir"
+  if [[ -n $pguser ]]; then
+    chmod o+x "$dir"
+    chown "$pguser" "$pgdir"
+  fi
+  if [[ ! -f $pgdir/data/PG_VERSION ]]; then
+    (umask 077 && head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pwfile")
+    # the password for initdb, readable by the server's user only
+    (umask 077 && cat "$pwfile" >"$pgdir/initpw")
+    [[ -z $pguser ]] || chown "$pguser" "$pgdir/initpw"
+    as_pg "$pgbin/initdb" -D "$pgdir/data" -U hippo --pwfile="$pgdir/initpw" \
+      --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
+      { rm -f "$pgdir/initpw"; echo "cluster-demo: initdb failed ($dir/initdb.log):" >&2; tail -n 20 "$dir/initdb.log" >&2; exit 1; }
+    rm -f "$pgdir/initpw"
+    fresh=1
+  fi
+  # TCP on 127.0.0.1 with the password; the socket in the server's folder
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $pgport -k '$pgdir'" start >/dev/null ||
+    { echo "cluster-demo: PostgreSQL did not start ($pgdir/server.log):" >&2; tail -n 20 "$pgdir/server.log" >&2; exit 1; }
+  if [[ -n ${fresh:-} ]]; then
+    as_pg "$pgbin/createdb" -h "$pgdir" -p "$pgport" -U hippo hippo
+  fi
+  # the nodes read the password from the environment, not from their command line
+  PGPASSWORD=$(cat "$pwfile")
+  export PGPASSWORD
+  store="postgresql://hippo@127.0.0.1:$pgport/hippo"
+  echo "cluster-demo: PostgreSQL $(basename "$(dirname "$pgbin")") on 127.0.0.1:$pgport (data $pgdir/data, log $pgdir/server.log)"
+}
+if [[ -n ${STORE:-} ]]; then
+  store=$STORE
+  echo "cluster-demo: the nodes share the store named by STORE"
+elif [[ -n $pgbin && -x $pgbin/initdb ]]; then
+  start_postgres
+else
+  store="sqlite:$dir/hippo.db"
+  echo "cluster-demo: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb): the nodes share the SQLite file $dir/hippo.db"
+fi
 
 cfg="$dir/haproxy.cfg"
 {
@@ -81,8 +156,8 @@ i=0
 for n in "${nodes[@]}"; do
   i=$((i + 1))
   "$bin" serve "$study" --port $((port + i)) --data "$dir/data-$n" --store "$store" \
-    --node "$n" --advertise "$origin/g/$n" --slots 20 --trust-proxy --records-local \
-    --node-renew 1000 --node-lease 3000 --drain-grace 10 --log-level warn \
+    --node "$n" --advertise "$origin/g/$n" --internal "http://127.0.0.1:$((port + i))" \
+    --slots 20 --trust-proxy --records-local --drain-grace 10 --log-level warn \
     >"$dir/$n.out" 2>"$dir/$n.log" &
   pids+=($!)
   echo "cluster-demo: $n pid $! port $((port + i)) (log $dir/$n.log)"

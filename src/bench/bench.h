@@ -15,5 +15,6 @@ extern const struct bench_kind bench_external; /* src/bench/bench_external.c */
 extern const struct bench_kind bench_trial; /* src/bench/bench_trial.c */
 extern const struct bench_kind bench_next; /* src/bench/bench_next.c */
 extern const struct bench_kind bench_admin; /* src/bench/bench_admin.c */
+extern const struct bench_kind bench_place; /* src/bench/bench_place.c */
 
 #endif

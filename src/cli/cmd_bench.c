@@ -12,6 +12,7 @@ static const struct bench_kind *const kinds[] = {
 	&bench_trial,
 	&bench_next,
 	&bench_admin,
+	&bench_place,
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -2,6 +2,7 @@
  * or JSON Lines tables (docs/data.md, "Export"). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,8 +10,10 @@
 #include "cli/project_arg.h"
 #include "cli/export_minari.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/datapath.h"
 #include "export/export.h"
+#include "storage/storage.h"
 #include "store/store.h"
 
 static const char *data_dir = "data";
@@ -20,6 +23,8 @@ static const char *out_dir = "export";
 static bool progress, no_progress;
 static const char *dataset_id, *group, *since, *until;
 static bool completed;
+static bool from_s3;
+static int s3_max_keys;
 
 static const struct opt opts[] = {
 	{"data", OPT_STRING, &data_dir, "DIR", "data folder (DIR/hippo.db and DIR/PROJECT/trials/)",
@@ -40,6 +45,11 @@ static const struct opt opts[] = {
 					      "(UTC)", 0, 0},
 	{"until", OPT_STRING, &until, "DATE", "minari: only episodes started before DATE (UTC)",
 	 0, 0},
+	{"from-s3", OPT_FLAG, &from_s3, NULL, "first copy every node's record files from the "
+					      "study's S3 storage into OUTDIR/records/ (a cluster)",
+	 0, 0},
+	{"s3-max-keys", OPT_INT, &s3_max_keys, "N", "from-s3: objects per listing page "
+						    "(default: the service's, 1000)", 1, 1000},
 	{"progress", OPT_FLAG, &progress, NULL, "draw a progress bar on stderr even when it is not "
 						 "a terminal", 0, 0},
 	{"no-progress", OPT_FLAG, &no_progress, NULL, "never draw the progress bar", 0, 0},
@@ -53,8 +63,92 @@ static const struct opt_cmd spec = {
 	.min_pos = 1,
 	.max_pos = 1,
 	.opts = opts,
-	.details = "PROJECT is a project id, or a study folder with config.yml.",
+	.details = "PROJECT is a project id, or a study folder with config.yml.\n"
+		   "--from-s3 reads the S3 settings (project.storage) of the study folder, or\n"
+		   "of DIR/projects/PROJECT/ (a study deployed through the admin API), and the\n"
+		   "credentials hippo serve uses (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).",
 };
+
+/* --from-s3: the study's S3 settings, from ARG/config.yml or
+ * DATA/projects/ID/config.yml. 0, or -1 after a message. */
+static int s3_dest_of(const char *arg, const char *id, struct storage_dest *d)
+{
+	char dir[4096], path[4200];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/config.yml", arg);
+	if (stat(path, &sb) == 0) {
+		snprintf(dir, sizeof dir, "%s", arg);
+	} else {
+		char projects[3800];
+		datapath_projects(projects, sizeof projects, data_dir);
+		int n = snprintf(dir, sizeof dir, "%s/%s", projects, id);
+		if (n < 0 || (size_t)n >= sizeof dir) {
+			fprintf(stderr, "hippo export: the data folder's path is too long\n");
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s/config.yml", dir);
+		if (stat(path, &sb) != 0) {
+			fprintf(stderr, "hippo export: --from-s3 needs the study's S3 settings: give "
+					"PROJECT as its study folder (no %s/config.yml, no %s)\n",
+				arg, path);
+			return -1;
+		}
+	}
+	struct cfg c;
+	struct cfg_diags dg = {0};
+	if (cfg_load(dir, &c, &dg) != 0) {
+		cfg_diags_print(&dg, "config.yml", stderr);
+		cfg_diags_free(&dg);
+		return -1;
+	}
+	cfg_diags_free(&dg);
+	char err[512];
+	int k = storage_dest_from_cfg(&c, d, err, sizeof err);
+	cfg_free(&c);
+	if (k < 0) {
+		fprintf(stderr, "hippo export: %s/config.yml: %s\n", dir, err);
+		return -1;
+	}
+	if (k == 0) {
+		fprintf(stderr, "hippo export: --from-s3: %s/config.yml keeps its records locally "
+				"(project.storage is not s3)\n", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* --from-s3: every node's record files into OUT_DIR/records/P/trials (TRIALS). */
+static int pull(const char *arg, const char *id, bool show, char *trials, size_t cap)
+{
+	struct storage_dest d;
+	if (s3_dest_of(arg, id, &d) != 0)
+		return -1;
+	char records[4096];
+	snprintf(records, sizeof records, "%s/records", out_dir);
+	if (datapath_trials(trials, cap, records, id) != 0) {
+		fprintf(stderr, "hippo export: %s: path too long\n", records);
+		return -1;
+	}
+	struct storage_pull_opts po = {.dest = &d, .project_id = id, .out = trials,
+				       .max_keys = s3_max_keys, .timeout_s = 600,
+				       .progress = stderr, .progress_tty = show};
+	struct storage_pull_stats ps;
+	char err[1024];
+	double t0 = clock_mono_s();
+	if (storage_pull_records(&po, &ps, err, sizeof err) != 0) {
+		fprintf(stderr, "hippo export: --from-s3: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "hippo export: S3: %lld objects listed, %lld fetched (%.1f MB), %lld "
+			"kept, %lld skipped in %.2f s -> %s\n",
+		ps.listed, ps.fetched, (double)ps.bytes / 1e6, ps.kept, ps.skipped,
+		clock_mono_s() - t0, trials);
+	if (ps.skipped)
+		fprintf(stderr, "hippo export: warning: %lld S3 object(s) under %s/Trials/ are no "
+				"record file (skipped), first: %s\n",
+			ps.skipped, id, ps.first_skipped);
+	return 0;
+}
 
 static int run(int argc, char **argv)
 {
@@ -65,6 +159,11 @@ static int run(int argc, char **argv)
 	enum exp_format fmt;
 	char id[256];
 	if (strcmp(format, "minari") == 0) {
+		if (from_s3) {
+			fprintf(stderr, "hippo export: --from-s3 is for the tables (--format csv "
+					"or jsonl)\n");
+			return 2;
+		}
 		if (project_arg_id(argv[1], id, sizeof id) != 0)
 			return 1;
 		struct export_minari_args a = {
@@ -85,8 +184,12 @@ static int run(int argc, char **argv)
 	}
 	if (project_arg_id(argv[1], id, sizeof id) != 0)
 		return 1;
+	bool show = !no_progress && (progress || isatty(STDERR_FILENO));
+	char pulled[4096];
+	if (from_s3 && pull(argv[1], id, show, pulled, sizeof pulled) != 0)
+		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
-			     .out_dir = out_dir,
+			     .out_dir = out_dir, .trials = from_s3 ? pulled : NULL,
 			     .format = fmt,
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;

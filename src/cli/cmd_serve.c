@@ -39,11 +39,13 @@ static const char *opt_frame_ancestors = STATIC_FRAME_ANCESTORS_DEFAULT;
 static const char *opt_metrics_from = "loopback";
 static int opt_max_sessions = 2000;
 static int opt_alloc_rate = 120;
+static int opt_max_per_address = 200;
 static bool opt_trust_proxy;
 /* the participant store, and this process as a node of several (docs/cluster.md) */
 static const char *opt_store = NULL;
 static const char *opt_node = NULL;
 static const char *opt_advertise = NULL;
+static const char *opt_internal = NULL;
 static int opt_slots = 100;
 static int opt_drain_grace = 30;
 static int opt_node_renew = 2000, opt_node_lease = 10000, opt_node_poll = 300;
@@ -75,6 +77,8 @@ static const struct opt opts[] = {
 	{"alloc-rate", OPT_INT, &opt_alloc_rate, "N",
 	 "new game sessions per client address and minute, in bursts of N (0: no limit)", 0,
 	 1000000},
+	{"max-per-address", OPT_INT, &opt_max_per_address, "N",
+	 "live game sessions one client address may hold (0: no limit)", 0, 1000000},
 	{"trust-proxy", OPT_FLAG, &opt_trust_proxy, NULL,
 	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
 	{"store", OPT_STRING, &opt_store, "SPEC",
@@ -84,6 +88,11 @@ static const struct opt opts[] = {
 	{"advertise", OPT_STRING, &opt_advertise, "URL",
 	 "run as a cluster node: the base URL browsers reach this node at (its websocket is "
 	 "URL/ws), e.g. wss://study.example.org/g/hippo-0 (with --node alone: http://HOST:PORT)",
+	 0, 0},
+	{"internal", OPT_STRING, &opt_internal, "URL",
+	 "cluster node: the base URL other nodes reach this node at directly, e.g. "
+	 "http://10.0.0.7:8080; they probe URL/healthz to find it dead at once when its "
+	 "participants lose their websockets (default: none, found dead when its lease ends)",
 	 0, 0},
 	{"node", OPT_STRING, &opt_node, "NAME",
 	 "run as a cluster node named NAME, unique among the nodes sharing the store (with "
@@ -397,6 +406,12 @@ static bool ops_handler(void *user, const struct http_request *req, struct http_
 	return true;
 }
 
+/* flow_set_node_suspect's function: the cluster's probe thread checks NODE. */
+static void on_suspect(void *user, const char *node)
+{
+	cluster_suspect(user, node);
+}
+
 /* net_server_set_drain's function: the node takes no new sessions. */
 static void on_drain(void *user)
 {
@@ -416,6 +431,7 @@ static int run(int argc, char **argv)
 	struct storage *storage = NULL;
 	static struct upload_gauge gauge;
 	struct cluster *cluster_ptr = NULL;
+	struct flow_deploys_watch *deploys_watch = NULL;
 	char *token = NULL;
 	enum log_level level;
 
@@ -442,12 +458,17 @@ static int run(int argc, char **argv)
 	}
 	static char node_name[ID_NODE_MAX + 1];
 	struct cluster_opts co = {.node = opt_node, .url = opt_advertise,
-				  .slots = opt_slots,
+				  .internal = opt_internal, .slots = opt_slots,
 				  .renew_ms = opt_node_renew, .lease_ms = opt_node_lease,
 				  .poll_ms = opt_node_poll};
 	bool node = opt_advertise || opt_node;
 	if (node && cluster_resolve(&co, node_name, sizeof node_name, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: %s\n", err);
+		return 2;
+	}
+	if (!node && opt_internal) {
+		fprintf(stderr,
+			"hippo serve: --internal is for a cluster node (--advertise or --node)\n");
 		return 2;
 	}
 	if (node && opt_node_lease <= opt_node_renew) {
@@ -537,6 +558,7 @@ static int run(int argc, char **argv)
 	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
 	flow_set_trust_proxy(flow, opt_trust_proxy);
 	sess_set_alloc_rate(sess, opt_alloc_rate);
+	sess_set_max_per_address(sess, opt_max_per_address);
 	gauge_start(&gauge, storage);
 	struct serve_ctx ctx = {flow, store, sess, storage, &gauge, false, admin, node, NULL};
 	if (node) {
@@ -561,6 +583,15 @@ static int run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a cluster node serves the latest version of each study deployed on any
+	 * node (the store's deploys), now and as new ones come */
+	if (node) {
+		flow_deploys_sync(flow);
+		if (!(deploys_watch = flow_deploys_watch(flow, 2000))) {
+			fprintf(stderr, "hippo serve: cannot start the deployed versions' thread\n");
+			goto out;
+		}
+	}
 	static char own_url[STORE_URL_MAX + 1];
 	if (node && !co.url) { /* --node alone: this process's own address */
 		char host[256] = "";
@@ -575,8 +606,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo serve: %s\n", err);
 		goto out;
 	}
-	if (node)
+	if (node) {
 		net_server_set_drain(srv, opt_drain_grace, on_drain, &ctx);
+		flow_set_node_suspect(flow, on_suspect, ctx.cluster);
+	}
 	cluster_ptr = ctx.cluster;
 	ctx.running = true;
 	if (con_new(&(struct con_opts){.flow = flow,
@@ -584,7 +617,8 @@ static int run(int argc, char **argv)
 				       .sess = sess,
 				       .storage = storage,
 				       .data_dir = opt_data,
-				       .store_spec = store_spec},
+				       .store_spec = store_spec,
+				       .cluster = ctx.cluster},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;
@@ -618,6 +652,7 @@ static int run(int argc, char **argv)
 out:
 	/* The console's threads read the sessions and write to the server's streams. */
 	con_free(con);
+	flow_deploys_watch_stop(deploys_watch);
 	/* The cluster's thread next (it calls the sessions), then the server:
 	 * its shutdown ends sessions, which calls into the flow. */
 	cluster_stop(cluster_ptr);

@@ -23,6 +23,9 @@ static const char *tls_cert, *tls_key;
 static int workers;
 static int grace = -1;
 static int max_sessions = 2000;
+static int alloc_rate = 120;
+static int max_per_address = 200;
+static bool trust_proxy;
 static const char *log_level = "info";
 
 static const struct opt opts[] = {
@@ -40,6 +43,12 @@ static const struct opt opts[] = {
 	 86400},
 	{"max-sessions", OPT_INT, &max_sessions, "N", "live sessions at most; more are refused", 1,
 	 1000000},
+	{"alloc-rate", OPT_INT, &alloc_rate, "N",
+	 "new sessions per client address and minute, in bursts of N (0: no limit)", 0, 1000000},
+	{"max-per-address", OPT_INT, &max_per_address, "N",
+	 "live sessions one client address may hold (0: no limit)", 0, 1000000},
+	{"trust-proxy", OPT_FLAG, &trust_proxy, NULL,
+	 "behind a reverse proxy: the client address is X-Forwarded-For's last entry", 0, 0},
 	{"log-level", OPT_STRING, &log_level, "LEVEL", "debug, info, warn, error or off", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
@@ -131,6 +140,7 @@ static int run(int argc, char **argv)
 	nc.workers = workers;
 	nc.grace_s = grace;
 	nc.max_sessions = (size_t)max_sessions;
+	nc.trust_proxy = trust_proxy;
 	/* Before the server starts: libwebsockets sizes its tables by the limit. */
 	long nofile = sess_raise_fd_limit();
 	log_info("trial", "open-file limit", "nofile=%ld max_sessions=%d", nofile, max_sessions);
@@ -149,6 +159,8 @@ static int run(int argc, char **argv)
 	}
 	/* Episode files go up as each episode ends; the rest (trial.jsonl,
 	 * trials.jsonl) when the session ends. */
+	sess_set_alloc_rate(net_server_sessions(srv), alloc_rate);
+	sess_set_max_per_address(net_server_sessions(srv), max_per_address);
 	if (store)
 		storage_attach(store, net_server_sessions(srv));
 	/* One line on stdout that scripts (and the tests) can wait for. */

@@ -1,8 +1,10 @@
 /* cluster: the node's thread (cluster.h): lease, reaping, the sessions
- * placed on this node. The store is only called from this thread and from
- * cluster_start/cluster_drain/cluster_metrics, never from the session
+ * placed on this node; and the probe thread, which checks the nodes
+ * suspected dead. The store is only called from these threads and from
+ * cluster_start/cluster_ask_drain/cluster_metrics, never from the session
  * listeners, which run on session workers and only note what happened under
- * the cluster's lock. */
+ * the cluster's lock, nor from cluster_suspect (the thread answering /next),
+ * which only notes a name under the probe lock. */
 #include "cluster/cluster.h"
 
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "cluster/probe.h"
 #include "flow/flow.h"
 #include "session/session.h"
 #include "store/store.h"
@@ -35,10 +38,20 @@ struct progress {
 	int episodes;
 };
 
+/* A node a participant's /next made suspect (cluster_suspect). */
+struct suspect {
+	char node[ID_NODE_MAX + 1]; /* "" for a free entry */
+	int64_t last_ms;            /* when its last probe was asked (clock_mono_ms) */
+	bool pending;               /* asked, not probed yet */
+};
+
+#define CLUSTER_SUSPECTS 64      /* nodes tracked at once; the oldest entry is reused */
+
 struct cluster {
 	struct cluster_opts o;
 	char node[ID_NODE_MAX + 1];
 	char url[STORE_URL_MAX + 1];
+	char internal[STORE_URL_MAX + 1]; /* "" when none */
 	struct store *st;
 	struct flow *flow;
 	struct sess_mgr *m;
@@ -55,6 +68,13 @@ struct cluster {
 		char project_id[ID_MAX + 1], user_id[ID_MAX + 1];
 	} *ends;
 	size_t nends, ecap;
+	/* the probe thread */
+	pthread_t pth;
+	bool pstarted;
+	pthread_mutex_t pmu;       /* guards what follows */
+	pthread_cond_t pcv;
+	bool pstop;
+	struct suspect sus[CLUSTER_SUSPECTS];
 };
 
 #define CLUSTER_PLACED_MAX 1000000
@@ -104,9 +124,16 @@ static void renew(struct cluster *c)
 	bool draining = c->draining;
 	c->renew_now = false;
 	pthread_mutex_unlock(&c->mu);
-	if (store_node_renew(c->st, c->node, c->url, c->o.slots, draining, c->o.lease_ms) < 0)
+	bool asked = false;
+	if (store_node_renew(c->st, c->node, c->url, c->internal[0] ? c->internal : NULL,
+			     c->o.slots, draining, false, c->o.lease_ms, &asked) < 0)
 		log_error("cluster", "lease not renewed", "node=%s error=\"%s\"", c->node,
 			  store_errmsg(c->st));
+	else if (asked && !draining) {
+		/* the console asked (store_node_drain): as SIGTERM, without the exit */
+		log_info("cluster", "drain asked through the console", "node=%s", c->node);
+		cluster_drain(c);
+	}
 	int lost = store_nodes_reap(c->st);
 	if (lost > 0)
 		log_warn("cluster", "sessions of a lost node ended", "count=%d reason=node_lost",
@@ -287,6 +314,147 @@ static void *cluster_main(void *arg)
 	return NULL;
 }
 
+/* ---- the probe thread ---- */
+
+/* A suspect node as the store knows it. */
+struct target {
+	char node[ID_NODE_MAX + 1];
+	char probe[STORE_URL_MAX + 1]; /* the internal URL it registered, "" when none */
+	bool found, live;
+};
+
+struct targets {
+	struct target *v;
+	size_t n;
+};
+
+static int target_row(void *user, const struct store_node_row *r)
+{
+	struct targets *k = user;
+	for (size_t i = 0; r->name && i < k->n; i++)
+		if (strcmp(r->name, k->v[i].node) == 0) {
+			k->v[i].found = true;
+			k->v[i].live = r->live;
+			snprintf(k->v[i].probe, sizeof k->v[i].probe, "%s", r->probe);
+		}
+	return 0;
+}
+
+/* Probes the live nodes of T that registered an internal URL (never a URL
+ * from anywhere else) and ends the lease of those found dead. */
+static void probe_batch(struct cluster *c, struct target *t, size_t n)
+{
+	struct targets k = {t, n};
+	if (store_nodes_each(c->st, target_row, &k) < 0) {
+		log_error("cluster", "nodes not read", "error=\"%s\"", store_errmsg(c->st));
+		return;
+	}
+	struct probe pv[CLUSTER_SUSPECTS];
+	size_t idx[CLUSTER_SUSPECTS], np = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* gone, lost already (the flow reaps it), or found by its lease only */
+		if (!t[i].found || !t[i].live || !t[i].probe[0])
+			continue;
+		pv[np] = (struct probe){.base = t[i].probe};
+		idx[np++] = i;
+	}
+	if (np == 0)
+		return;
+	probe_run(pv, np, PROBE_TIMEOUT_MS);
+	for (size_t j = 0; j < np; j++) {
+		const struct target *x = &t[idx[j]];
+		if (pv[j].result == PROBE_ALIVE) {
+			log_debug("cluster", "node answered its probe", "node=%s status=%d",
+				  x->node, pv[j].status);
+			continue;
+		}
+		if (pv[j].result == PROBE_UNKNOWN) {
+			log_warn("cluster", "node probe inconclusive: its lease decides",
+				 "node=%s probe=%s error=\"%s\"", x->node, x->probe, pv[j].error);
+			continue;
+		}
+		int e = store_node_expire(c->st, x->node);
+		if (e < 0) {
+			log_error("cluster", "store", "error=\"%s\"", store_errmsg(c->st));
+			continue;
+		}
+		if (e == 0)
+			continue; /* its lease ended meanwhile */
+		log_warn("cluster", "node does not answer its probe: lease ended",
+			 "node=%s probe=%s error=\"%s\"", x->node, x->probe, pv[j].error);
+		int lost = store_nodes_reap(c->st);
+		if (lost > 0)
+			log_warn("cluster", "sessions of a lost node ended",
+				 "count=%d reason=node_lost", lost);
+		else if (lost < 0)
+			log_error("cluster", "store", "error=\"%s\"", store_errmsg(c->st));
+	}
+}
+
+static void *probe_main(void *arg)
+{
+	struct cluster *c = arg;
+	struct target t[CLUSTER_SUSPECTS];
+	bool batch[CLUSTER_SUSPECTS];
+	pthread_mutex_lock(&c->pmu);
+	while (!c->pstop) {
+		size_t n = 0;
+		for (size_t i = 0; i < CLUSTER_SUSPECTS; i++) {
+			batch[i] = c->sus[i].pending;
+			if (batch[i]) {
+				t[n] = (struct target){0};
+				snprintf(t[n].node, sizeof t[n].node, "%s", c->sus[i].node);
+				n++;
+			}
+		}
+		if (n == 0) {
+			pthread_cond_wait(&c->pcv, &c->pmu);
+			continue;
+		}
+		pthread_mutex_unlock(&c->pmu);
+		probe_batch(c, t, n);
+		pthread_mutex_lock(&c->pmu);
+		/* pending entries are never reused: these are still the batch's */
+		int64_t now = clock_mono_ms();
+		for (size_t i = 0; i < CLUSTER_SUSPECTS; i++)
+			if (batch[i]) {
+				c->sus[i].pending = false;
+				c->sus[i].last_ms = now;
+			}
+	}
+	pthread_mutex_unlock(&c->pmu);
+	return NULL;
+}
+
+void cluster_suspect(struct cluster *c, const char *node)
+{
+	if (!c || !c->pstarted || !node || !id_valid_node(node) || strcmp(node, c->node) == 0)
+		return;
+	int64_t now = clock_mono_ms();
+	pthread_mutex_lock(&c->pmu);
+	struct suspect *e = NULL, *unused = NULL, *oldest = NULL;
+	for (size_t i = 0; i < CLUSTER_SUSPECTS && !e; i++) {
+		struct suspect *x = &c->sus[i];
+		if (!x->node[0])
+			unused = unused ? unused : x;
+		else if (strcmp(x->node, node) == 0)
+			e = x;
+		else if (!x->pending && (!oldest || x->last_ms < oldest->last_ms))
+			oldest = x;
+	}
+	if (!e && (e = unused ? unused : oldest)) {
+		snprintf(e->node, sizeof e->node, "%s", node);
+		e->pending = false;
+		e->last_ms = now - CLUSTER_PROBE_EVERY_MS;
+	}
+	if (e && !e->pending && now - e->last_ms >= CLUSTER_PROBE_EVERY_MS) {
+		e->pending = true;
+		e->last_ms = now;
+		pthread_cond_signal(&c->pcv);
+	}
+	pthread_mutex_unlock(&c->pmu);
+}
+
 /* ---- life cycle ---- */
 
 struct same_name {
@@ -330,15 +498,26 @@ int cluster_start(struct cluster **out, const struct cluster_opts *o, struct sto
 	c->o.poll_ms = o->poll_ms > 0 ? o->poll_ms : 300;
 	snprintf(c->node, sizeof c->node, "%s", o->node);
 	snprintf(c->url, sizeof c->url, "%s", o->url);
+	snprintf(c->internal, sizeof c->internal, "%s", o->internal ? o->internal : "");
+	c->o.internal = NULL; /* c->internal */
 	c->st = st;
 	c->flow = f;
 	c->m = m;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->pmu, NULL);
+	pthread_cond_init(&c->pcv, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	if (c->internal[0] && !probe_url_valid(c->internal, STORE_URL_MAX)) {
+		snprintf(err, errlen,
+			 "the internal URL must be http[s]://host[:port][/path], at most %d bytes",
+			 STORE_URL_MAX);
+		goto fail;
+	}
+	probe_init();
 
 	struct same_name k = {c->node, c->url, false};
 	if (store_nodes_each(st, check_name, &k) < 0) {
@@ -355,7 +534,9 @@ int cluster_start(struct cluster **out, const struct cluster_opts *o, struct sto
 	if (lost > 0 || unplaced > 0)
 		log_info("cluster", "sessions of an earlier run closed",
 			 "node=%s lost=%d restart=%d", c->node, lost, unplaced);
-	if (store_node_renew(st, c->node, c->url, c->o.slots, false, c->o.lease_ms) < 0) {
+	/* fresh: a drain asked of an earlier run of this node ends with it */
+	if (store_node_renew(st, c->node, c->url, c->internal[0] ? c->internal : NULL, c->o.slots,
+			     false, true, c->o.lease_ms, NULL) < 0) {
 		snprintf(err, errlen, "cannot register the node: %s", store_errmsg(st));
 		goto fail;
 	}
@@ -370,8 +551,13 @@ int cluster_start(struct cluster **out, const struct cluster_opts *o, struct sto
 		goto fail;
 	}
 	c->started = true;
-	log_info("cluster", "node joined", "node=%s url=%s slots=%d lease_ms=%d", c->node, c->url,
-		 c->o.slots, c->o.lease_ms);
+	c->pstarted = pthread_create(&c->pth, NULL, probe_main, c) == 0;
+	if (!c->pstarted)
+		log_error("cluster", "no probe thread: dead nodes are found by their lease only",
+			  "node=%s", c->node);
+	log_info("cluster", "node joined", "node=%s url=%s internal=%s slots=%d lease_ms=%d",
+		 c->node, c->url, c->internal[0] ? c->internal : "none", c->o.slots,
+		 c->o.lease_ms);
 	*out = c;
 	return 0;
 fail:
@@ -385,11 +571,32 @@ void cluster_drain(struct cluster *c)
 		return;
 	sess_set_draining(c->m, true);
 	pthread_mutex_lock(&c->mu);
+	bool was = c->draining;
 	c->draining = true;
 	c->renew_now = true;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	log_info("cluster", "node draining: no new sessions", "node=%s", c->node);
+	if (!was)
+		log_info("cluster", "node draining: no new sessions", "node=%s", c->node);
+}
+
+int cluster_ask_drain(struct cluster *c, const char *name, char *err, size_t errlen)
+{
+	if (!c || !name || !id_valid_node(name))
+		return 0;
+	int k = store_node_drain(c->st, name);
+	if (k < 0) {
+		snprintf(err, errlen, "participant store: %s", store_errmsg(c->st));
+		return -1;
+	}
+	if (k > 0 && strcmp(name, c->node) == 0)
+		cluster_drain(c);
+	return k > 0 ? 1 : 0;
+}
+
+const char *cluster_node(const struct cluster *c)
+{
+	return c ? c->node : NULL;
 }
 
 bool cluster_draining(struct cluster *c)
@@ -413,6 +620,14 @@ void cluster_stop(struct cluster *c)
 	pthread_mutex_unlock(&c->mu);
 	if (!running)
 		return;
+	if (c->pstarted) {
+		pthread_mutex_lock(&c->pmu);
+		c->pstop = true;
+		pthread_cond_signal(&c->pcv);
+		pthread_mutex_unlock(&c->pmu);
+		pthread_join(c->pth, NULL);
+		c->pstarted = false;
+	}
 	pthread_join(c->th, NULL);
 	record_progress(c);
 	sess_set_locator(c->m, NULL, NULL);
@@ -428,6 +643,8 @@ void cluster_free(struct cluster *c, bool remove)
 		log_info("cluster", "node left", "node=%s", c->node);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->pmu);
+	pthread_cond_destroy(&c->pcv);
 	free(c->p);
 	free(c->q);
 	free(c->ends);
@@ -459,6 +676,13 @@ int cluster_resolve(struct cluster_opts *o, char *node_buf, size_t len, char *er
 		snprintf(err, errlen,
 			 "the advertised URL must be http[s]:// or ws[s]://host[:port][/path], at "
 			 "most %d bytes",
+			 STORE_URL_MAX);
+		return -1;
+	}
+	if (o->internal && !probe_url_valid(o->internal, STORE_URL_MAX)) {
+		snprintf(err, errlen,
+			 "the internal URL must be http[s]://host[:port][/path] (no user, query or "
+			 "fragment), at most %d bytes",
 			 STORE_URL_MAX);
 		return -1;
 	}

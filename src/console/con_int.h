@@ -6,6 +6,7 @@
  *   con_people.c   the participants table, a participant's page, their files
  *   con_live.c     live sessions and spectators (one thread of their own)
  *   con_replay.c   a recorded episode re-simulated, drawn and compared
+ *   con_nodes.c    a cluster's nodes, and draining one
  *   withdraw.c     a participant's data deleted everywhere (withdraw.h)
  *   audit.c        the audit log (audit.h) */
 #ifndef HIPPO_CONSOLE_CON_INT_H
@@ -49,7 +50,8 @@ enum con_kind {
 
 struct con_route {
 	const char *method;
-	const char *pattern;      /* "/api/projects/{p}/participants/{u}/files/{f}" */
+	const char *pattern;      /* "/api/projects/{p}/participants/{u}/files/{f}"; {n}: a
+				   * node name (in con_job's name) */
 	enum con_kind kind;
 	const char *content_type; /* CON_STREAM: of the body (the job may not change it) */
 	con_fn fn;
@@ -134,6 +136,10 @@ int con__replay_png(struct console *c, struct con_job *j);
 
 /* console.c */
 int con__withdraw(struct console *c, struct con_job *j);
+
+/* con_nodes.c */
+int con__nodes(struct console *c, struct con_job *j);
+int con__node_drain(struct console *c, struct con_job *j);
 
 /* con_studies.c */
 int con__studies(struct console *c, struct con_job *j);

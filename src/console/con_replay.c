@@ -7,6 +7,7 @@
  * it from the start for every frame; a withdrawal empties it of the
  * participant's episodes (con__replays_forget), so nothing deleted is
  * served from memory afterwards. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "export/records.h"
 #include "render/encode.h"
 #include "replay/replay.h"
+#include "trial/recorder.h"
 
 #define REPLAYS 4                 /* episodes kept open */
 #define REPLAY_MAX_LINES 200000   /* record lines of one episode the timeline takes */
@@ -165,9 +167,13 @@ static void key_of(const struct con_job *j, const char *trial, long long ep, cha
 	snprintf(key, len, "%s/%s/%s/%lld", j->project, j->user, trial, ep);
 }
 
-/* The record lines of TRIAL's episode EP in DIR, in file order. */
-static json_t *episode_lines(const char *dir, const char *trial, long long ep, bool *cut)
+/* The record lines of TRIAL's episode EP in DIR, in file order; SRC (LEN
+ * bytes, may be NULL) gets the name of the data file of its first line. */
+static json_t *episode_lines(const char *dir, const char *trial, long long ep, bool *cut,
+			     char *src, size_t srclen)
 {
+	if (src)
+		src[0] = '\0';
 	json_t *lines = json_array();
 	char **files = NULL;
 	long nf = datapath_list_data_files(dir, &files);
@@ -189,6 +195,8 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 			json_t *epj = json_object_get(jl, "episode");
 			if (tid && strcmp(tid, trial) == 0 && json_is_integer(epj) &&
 			    json_integer_value(epj) == ep && !json_object_get(jl, "end")) {
+				if (src && !src[0])
+					snprintf(src, srclen, "%s", files[i]);
 				if (json_array_size(lines) >= REPLAY_MAX_LINES)
 					*cut = true;
 				else
@@ -201,6 +209,79 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 	}
 	datapath_list_free(files);
 	return lines;
+}
+
+/* ---- frames recorded with the records (trial.recordFrames) ---- */
+
+#define FRAMES_MAX_JPEG (16u << 20)
+
+/* The frames file next to data file NAME of DIR into PATH; false when none. */
+static bool frames_path(const char *dir, const char *name, char *path, size_t len)
+{
+	size_t n = strlen(name);
+	if (!n || n < 7 || strcmp(name + n - 6, ".jsonl") != 0)
+		return false;
+	int w = snprintf(path, len, "%s/%.*s.frames", dir, (int)(n - 6), name);
+	FILE *f = w > 0 && (size_t)w < len ? fopen(path, "rb") : NULL;
+	if (!f)
+		return false;
+	char magic[REC_FRAMES_MAGIC_LEN];
+	bool ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+		  memcmp(magic, REC_FRAMES_MAGIC, sizeof magic) == 0;
+	fclose(f);
+	return ok;
+}
+
+/* Walks the frames file F (past its magic): calls back with each frame's id,
+ * offset and length until FN returns true; false at the end or on a torn
+ * frame (a crash mid-write ends the file there). */
+static bool frames_walk(FILE *f, bool (*fn)(void *, unsigned long long, long, uint32_t),
+			void *user)
+{
+	unsigned char head[12];
+	while (fread(head, 1, sizeof head, f) == sizeof head) {
+		unsigned long long id = 0;
+		uint32_t len = 0;
+		for (int i = 7; i >= 0; i--)
+			id = id << 8 | head[i];
+		for (int i = 3; i >= 0; i--)
+			len = len << 8 | head[8 + i];
+		long at = ftell(f);
+		if (len > FRAMES_MAX_JPEG || at < 0)
+			return false;
+		if (fn(user, id, at, len))
+			return true;
+		if (fseek(f, (long)len, SEEK_CUR) != 0)
+			return false;
+	}
+	return false;
+}
+
+static bool count_frame(void *user, unsigned long long id, long at, uint32_t len)
+{
+	(void)id, (void)at, (void)len;
+	++*(long *)user;
+	return false;
+}
+
+/* The frame shown for a step: the one with WANT's id, else the last before it. */
+struct pick {
+	unsigned long long want, id;
+	long at;
+	uint32_t len;
+	bool found;
+};
+
+static bool pick_frame(void *user, unsigned long long id, long at, uint32_t len)
+{
+	struct pick *p = user;
+	if (id > p->want)
+		return true;
+	p->id = id;
+	p->at = at;
+	p->len = len;
+	p->found = true;
+	return id == p->want;
 }
 
 static json_t *entry_of(json_t *line)
@@ -236,7 +317,8 @@ int con__replay(struct console *c, struct con_job *j)
 		return con__fail(j, 404, "no trial %s for this participant", trial);
 	}
 	bool cut = false;
-	json_t *lines = episode_lines(dir, trial, ep, &cut);
+	char src[256];
+	json_t *lines = episode_lines(dir, trial, ep, &cut, src, sizeof src);
 	if (json_array_size(lines) == 0) {
 		json_decref(lines);
 		dw_trials_free(&ts);
@@ -253,10 +335,23 @@ int con__replay(struct console *c, struct con_job *j)
 	bool builtin = !tr->source || strcmp(tr->source, "builtin") == 0;
 	dw_trials_free(&ts);
 	if (!builtin) {
+		char fp[4400];
+		long n = 0;
+		FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
+		if (f && fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
+			frames_walk(f, count_frame, &n);
+		if (f)
+			fclose(f);
 		json_object_set_new(out, "simulated", json_false());
-		json_object_set_new(out, "why", json_string("an external environment: the recorded "
-							    "timeline is shown, it cannot be "
-							    "re-simulated here"));
+		json_object_set_new(out, "recordedFrames", json_integer(n));
+		json_object_set_new(
+			out, "why",
+			json_string(n > 0 ? "an external environment: it cannot be re-simulated here; "
+					    "the frames shown are the ones the participant was sent "
+					    "(trial.recordFrames)"
+					  : "an external environment: the recorded timeline is shown, "
+					    "it cannot be re-simulated here, and its frames were not "
+					    "recorded (trial.recordFrames: false)"));
 		json_decref(lines);
 		j->out = out;
 		return 200;
@@ -308,7 +403,65 @@ int con__replay(struct console *c, struct con_job *j)
 	return 200;
 }
 
-/* The frame at ?step= as JPEG or (PNG) PNG. */
+/* An external environment's frame at STEP, from the frames recorded with
+ * the records: 0 when sent, 404 when there is none, or another status. */
+static int recorded_frame(struct console *c, struct con_job *j, const char *trial, long long ep,
+			  long long step)
+{
+	char dir[4096], src[256], fp[4400];
+	bool cut = false;
+	datapath_participant(dir, sizeof dir, c->data_dir, j->project, j->user);
+	json_t *lines = episode_lines(dir, trial, ep, &cut, src, sizeof src);
+	unsigned long long want = 0;
+	size_t i;
+	json_t *line;
+	json_array_foreach(lines, i, line)
+	{
+		json_t *st = json_object_get(line, "step"), *fid = json_object_get(line, "frameId");
+		if (json_is_integer(st) && json_integer_value(st) == step && json_is_integer(fid) &&
+		    json_integer_value(fid) > 0)
+			want = (unsigned long long)json_integer_value(fid);
+	}
+	json_decref(lines);
+	if (!want)
+		return con__fail(j, 404, "no step %lld in this episode's records", step);
+	FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
+	if (!f)
+		return con__fail(j, 404, "this episode's frames were not recorded "
+					 "(trial.recordFrames)");
+	struct pick p = {.want = want};
+	if (fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
+		frames_walk(f, pick_frame, &p);
+	unsigned char *jpeg = p.found ? malloc(p.len ? p.len : 1) : NULL;
+	int rc = 0;
+	if (!p.found)
+		rc = con__fail(j, 404, "no frame recorded up to step %lld", step);
+	else if (!jpeg || fseek(f, p.at, SEEK_SET) != 0 || fread(jpeg, 1, p.len, f) != p.len)
+		rc = con__fail(j, 500, "the frames file could not be read");
+	else if (con__write(c, j, jpeg, p.len) < 0)
+		rc = con__fail(j, 499, "client gone");
+	free(jpeg);
+	fclose(f);
+	return rc;
+}
+
+/* Whether TRIAL of J's participant ran an external environment. */
+static bool external_trial(struct console *c, struct con_job *j, const char *trial)
+{
+	char dir[4096];
+	datapath_participant(dir, sizeof dir, c->data_dir, j->project, j->user);
+	struct dw_trials ts = {0};
+	bool ext = false;
+	if (dw_load_trials(dir, j->user, &ts) == 0) {
+		const struct dw_trial *tr = dw_trial_find(&ts, j->user, trial);
+		ext = tr && tr->source && strcmp(tr->source, "builtin") != 0;
+	}
+	dw_trials_free(&ts);
+	return ext;
+}
+
+/* The frame at ?step= as JPEG or (PNG) PNG: re-simulated, or for an external
+ * environment the JPEG the participant was sent (trial.recordFrames). */
 static int frame(struct console *c, struct con_job *j, bool png)
 {
 	char trial[80], key[256], err[512];
@@ -316,6 +469,12 @@ static int frame(struct console *c, struct con_job *j, bool png)
 	if (which(j, trial, sizeof trial, &ep) < 0 ||
 	    con__query_int(j, "step", 0, 0, 1LL << 40, &step) < 0)
 		return 400;
+	if (external_trial(c, j, trial)) {
+		if (png)
+			return con__fail(j, 404, "an external environment's recorded frames are "
+						 "JPEG: ask frame.jpg");
+		return recorded_frame(c, j, trial, ep, step);
+	}
 	key_of(j, trial, ep, key, sizeof key);
 	unsigned long gen = generation(c->replays);
 	struct rp_episode *e = take(c->replays, key);

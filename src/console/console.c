@@ -40,6 +40,8 @@ static const struct con_route routes[] = {
 	 con__replay_jpeg},
 	{"GET", "/api/projects/{p}/participants/{u}/replay/frame.png", CON_STREAM, "image/png",
 	 con__replay_png},
+	{"GET", "/api/nodes", CON_JSON, NULL, con__nodes},
+	{"POST", "/api/nodes/{n}/drain", CON_JSON, NULL, con__node_drain},
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -279,9 +281,11 @@ static int route_of(const char *method, const char *path, struct con_job *j,
 		*msg = "method not allowed";
 		return 405;
 	}
+	bool node = strstr((*rt)->pattern, "{n}") != NULL;
 	*msg = j->project[0] && !id_valid_project(j->project)
 		       ? "invalid project id: expected " ID_PROJECT_RULE
 	       : j->user[0] && !id_valid_user(j->user) ? "invalid userId: expected " ID_USER_RULE
+	       : node && !id_valid_node(j->name)       ? "invalid node name: expected " ID_NODE_RULE
 	       : j->name[0] && !plain_name(j->name)    ? "invalid file name: expected [A-Za-z0-9._-]"
 						       : NULL;
 	return *msg ? 400 : 200;

@@ -2,7 +2,7 @@
  * page at /admin (web/admin/, embedded like the participant UI, sent with a
  * strict Content-Security-Policy) and the admin API routes it reads
  * (docs/api.md): studies, funnel, participants, live sessions, spectating,
- * replay, withdrawal. Every /api/ route passes the admin API's gate
+ * replay, withdrawal, a cluster's nodes. Every /api/ route passes the admin API's gate
  * (admin_gate: the token, failed logins limited per address).
  *
  * Nothing that reads the store or the disk runs on the I/O thread: a route's
@@ -30,6 +30,7 @@
 #include "net/http.h"
 
 struct admin;
+struct cluster;
 struct flow;
 struct sess_mgr;
 struct storage;
@@ -42,6 +43,7 @@ struct con_opts {
 	struct storage *storage;  /* the upload spool (withdrawals delete uploads; may be NULL) */
 	const char *data_dir;
 	const char *store_spec;   /* the participant store, opened read-only for the console */
+	struct cluster *cluster;  /* this server as a cluster node (the Nodes page), or NULL */
 };
 
 /* Starts the console's threads and opens its read-only store connection.

@@ -46,6 +46,42 @@ static char *put_digits(char *p, int v, int n)
 	return p + n;
 }
 
+int64_t clock_iso8601_parse(const char *text)
+{
+	if (!text)
+		return -1;
+	int f[6] = {0}, ms = 0;
+	static const int width[6] = {4, 2, 2, 2, 2, 2};
+	static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+	const char *p = text;
+	for (int i = 0; i < 6; i++) {
+		for (int k = 0; k < width[i]; k++, p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			f[i] = f[i] * 10 + (*p - '0');
+		}
+		if (sep[i] && *p++ != sep[i])
+			return -1;
+	}
+	if (*p == '.') {
+		p++;
+		int k = 0;
+		for (; k < 3 && *p >= '0' && *p <= '9'; k++, p++)
+			ms = ms * 10 + (*p - '0');
+		if (k == 0)
+			return -1;
+		for (; k < 3; k++)
+			ms *= 10;
+	}
+	if (p[0] != 'Z' || p[1] != '\0' || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 ||
+	    f[3] > 23 || f[4] > 59 || f[5] > 60)
+		return -1;
+	struct tm tm = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
+			.tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5]};
+	time_t s = timegm(&tm);
+	return s == (time_t)-1 ? -1 : (int64_t)s * 1000 + ms;
+}
+
 void clock_iso8601(int64_t wall_ms, char *buf, size_t len)
 {
 	time_t s = (time_t)(wall_ms / 1000);

@@ -27,6 +27,10 @@ double clock_wall_s(void);
  * (at least CLOCK_ISO_LEN bytes); for now with clock_iso8601_now. */
 void clock_iso8601(int64_t wall_ms, char *buf, size_t len);
 void clock_iso8601_now(char *buf, size_t len);
+/* The ms since the epoch of TEXT as clock_iso8601 writes it
+ * ("2026-11-23T21:30:00.123Z"; the fraction may be absent), -1 for anything
+ * else. */
+int64_t clock_iso8601_parse(const char *text);
 /* The basic form to the second, "20261123T213000Z", for names (trial ids):
  * at least CLOCK_STAMP_LEN bytes. */
 #define CLOCK_STAMP_LEN 17

@@ -135,6 +135,7 @@ const struct cfg__entry table[] = {
 	INT("trial.reconnectGrace", T(reconnect_grace_s), 0, 86400, 60, H),
 	INT("trial.connectTimeout", T(connect_timeout_s), 1, 86400, 60, H),
 	INT("trial.jpegQuality", T(jpeg_quality), 1, 100, 80, H),
+	BOOL("trial.recordFrames", T(record_frames), 0, H),
 	{"trial.maxMessageBytes", CFG_T_SIZE, T(max_message_bytes), 0, 256, 16 * 1024 * 1024,
 	 65536, NULL, H, NULL},
 	INT("trial.maxMessagesPerSecond", T(max_messages_per_s), 1, 100000, 200, H),

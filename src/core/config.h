@@ -105,6 +105,7 @@ struct cfg_trial {
 	int reconnect_grace_s;           /* default 60 */
 	int connect_timeout_s;           /* default 60 */
 	int jpeg_quality;                /* default 80 */
+	bool record_frames;              /* hippo: keep each frame sent; default false */
 	size_t max_message_bytes;        /* default 65536 */
 	int max_messages_per_s;          /* default 200 */
 	long long seed;                  /* -1: fresh random seed per episode 1 */

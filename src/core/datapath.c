@@ -143,6 +143,11 @@ static bool keep_participant(const char *dir, const char *name)
 	return id_valid_user(name) && is_kind(dir, name, true);
 }
 
+static bool keep_node(const char *dir, const char *name)
+{
+	return id_valid_node(name) && is_kind(dir, name, true);
+}
+
 static bool keep_data_file(const char *dir, const char *name)
 {
 	return datapath_is_data_file(name) && is_kind(dir, name, false);
@@ -188,4 +193,9 @@ long datapath_list_participants(const char *trials, char ***out)
 long datapath_list_data_files(const char *dir, char ***out)
 {
 	return list(dir, keep_data_file, out);
+}
+
+long datapath_list_nodes(const char *dir, char ***out)
+{
+	return list(dir, keep_node, out);
 }

@@ -10,6 +10,8 @@
  *       episode_<n>-<trialId>.jsonl         participant: named with its id)
  *       trial-<trialId>.jsonl
  *       trials.jsonl                        one metadata line per trial start and end
+ *       <NODE>/episode_<n>.jsonl ...        the records of cluster node NODE, as pulled
+ *                                           from S3 (hippo export --from-s3)
  *   DATA/<P>/users/<U>.json                 a participant's record (projects storing to S3)
  *
  * The path functions write into OUT (LEN bytes) and return 0, or -1 when the
@@ -62,6 +64,10 @@ long datapath_list_participants(const char *trials, char ***out);
 /* The data files of a participant's folder DIR (regular files named as
  * datapath_is_data_file says), in natural order; returns as above. */
 long datapath_list_data_files(const char *dir, char ***out);
+/* The cluster node folders of a participant's folder DIR (DIR/NODE/: the
+ * records of node NODE, as `hippo export --from-s3` pulls them), folders
+ * named by a valid node name, in natural order; returns as above. */
+long datapath_list_nodes(const char *dir, char ***out);
 void datapath_list_free(char **list);
 
 /* Natural order: runs of digits compare by value ("episode_2" before

@@ -288,7 +288,10 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	json_t *keep = NULL;
 	int rc = -1;
 	char trials[4096];
-	datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
+	if (o->trials)
+		snprintf(trials, sizeof trials, "%s", o->trials);
+	else
+		datapath_trials(trials, sizeof trials, o->data_dir, o->project_id);
 	long long total = 0;
 	if (exp__files_collect(trials, &files, &nfiles, &total) != 0) {
 		snprintf(err, errlen, "cannot list %s: %s", trials, strerror(errno));

@@ -32,6 +32,7 @@ struct exp_opts {
 	const char *data_dir;
 	const char *store;        /* the participant store's spec (store.h); NULL: DATA/hippo.db */
 	const char *project_id;   /* [A-Za-z0-9_-]{1,64} */
+	const char *trials;       /* the record files' folder; NULL: DATA/P/trials */
 	const char *out_dir;      /* created if needed */
 	enum exp_format format;
 	const char *status;       /* only the participants in this state ("completed",

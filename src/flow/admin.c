@@ -25,6 +25,7 @@
 #include "export/export.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
+#include "flow/flow_int.h"
 #include "flow/login_limit.h"
 #include "net/stream.h"
 #include "store/store.h"
@@ -195,8 +196,14 @@ static int deploy_error(json_t **resp_j, int status, const char *msg)
 	return status;
 }
 
-int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
-		 json_t **resp_j)
+/* One deploy at a time per process: the admin API's and the copies of
+ * versions deployed on other nodes (flow_deploys_sync) swap the same folder. */
+static pthread_mutex_t deploy_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* admin_deploy without the lock; FROM_STORE: version FROM_STORE of the
+ * deploys table, deployed on another node (its version is kept, not a new one). */
+static int deploy_locked(struct flow *f, const char *id, const char *config, json_t *files,
+			 int from_store, json_t **resp_j)
 {
 	char root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], path[PATH_MAX], err[4096];
 	struct cfg c;
@@ -271,7 +278,8 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
 	} else if (rename(tmp, final) < 0) {
 		goto io_fail;
 	}
-	if (flow_project_load(f, final, true, err, sizeof err) < 0) {
+	if ((from_store ? flow__project_load_copy(f, final, from_store, err, sizeof err)
+			: flow_project_load(f, final, true, err, sizeof err)) < 0) {
 		log_error("admin", "deployed project not registered", "project=%s error=\"%s\"", id,
 			  err);
 		/* Put the previous version back on disk; memory still serves it. */
@@ -304,6 +312,54 @@ out:
 	cfg_diags_free(&d);
 	admin_rmtree(tmp);
 	return status;
+}
+
+int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
+		 json_t **resp_j)
+{
+	pthread_mutex_lock(&deploy_mu);
+	int status = deploy_locked(f, id, config, files, 0, resp_j);
+	if (status == 200) {
+		/* the version's files in the store: every node of a cluster serves it */
+		int v = flow__project_version(f, id);
+		char *text = files ? json_dumps(files, JSON_COMPACT) : strdup("{}");
+		if (v < 1 || !text || store_deploy_put(flow_store(f), id, v, config, text) < 0)
+			log_error("admin", "deployed version not stored: other nodes keep the "
+					   "previous one", "project=%s version=%d error=\"%s\"", id, v,
+				  store_errmsg(flow_store(f)));
+		else
+			flow__project_applied(f, id, v);
+		free(text);
+	}
+	pthread_mutex_unlock(&deploy_mu);
+	return status;
+}
+
+int admin_deploy_copy(struct flow *f, const char *id, int version, const char *config,
+		      const char *files_text, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *files = json_loads(files_text, 0, &je), *resp = NULL;
+	if (!json_is_object(files)) {
+		snprintf(err, errlen, "version %d: its files are no JSON object", version);
+		json_decref(files);
+		return -1;
+	}
+	pthread_mutex_lock(&deploy_mu);
+	int status = flow__project_applied_get(f, id) >= version
+			     ? 200 /* applied meanwhile (the admin API of this node) */
+			     : deploy_locked(f, id, config, files, version, &resp);
+	if (status == 200)
+		flow__project_applied(f, id, version);
+	pthread_mutex_unlock(&deploy_mu);
+	if (status != 200) {
+		char *t = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+		snprintf(err, errlen, "version %d: %d %s", version, status, t ? t : "");
+		free(t);
+	}
+	json_decref(resp);
+	json_decref(files);
+	return status == 200 ? 0 : -1;
 }
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to

@@ -47,9 +47,17 @@ bool admin_http_handler(void *user, const struct http_request *req, struct http_
  * replaces DATA/projects/<ID>/ atomically and registers the new version
  * (participants are kept). Returns the HTTP status (400 invalid, 403 when it
  * names programs or plug-ins this server does not run for deployed studies);
- * RESP_J gets the JSON answer with the diagnostics. */
+ * RESP_J gets the JSON answer with the diagnostics. The version's files
+ * also go to the store (store_deploy_put), where the other nodes of a
+ * cluster find them (flow_deploys_sync). */
 int admin_deploy(struct flow *f, const char *id, const char *config, json_t *files,
 		 json_t **resp_j);
+/* Deploys version VERSION of study ID as another node deployed it (the
+ * deploys table of the store, FILES_TEXT its JSON object {name: text}):
+ * the same checks and swap-in as admin_deploy, keeping that version number.
+ * 0, or -1 with a message in ERR. */
+int admin_deploy_copy(struct flow *f, const char *id, int version, const char *config,
+		      const char *files_text, char *err, size_t errlen);
 
 /* Removes a folder tree (no symlinks followed). */
 int admin_rmtree(const char *path);

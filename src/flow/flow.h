@@ -109,6 +109,12 @@ void flow_on_session_end(void *user, const char *project_id, const char *user_id
  * whose node was lost is followed as project.onNodeLoss says. Call before
  * serving. */
 void flow_set_node(struct flow *f, const char *node);
+/* FN(USER, NODE) is called (on the thread answering /next; it must not
+ * block) when a participant whose open game session runs on another node,
+ * NODE (a name from the store, never from the request), asks /next at the
+ * game step again: their websocket to NODE dropped, and NODE may be dead
+ * (cluster_suspect). Call before serving. */
+void flow_set_node_suspect(struct flow *f, void (*fn)(void *user, const char *node), void *user);
 /* Allocates here the session the store placed on this node for (PROJECT_ID,
  * USER_ID), going on from EPISODES played earlier: 0, or -1 with a message in
  * ERR (a project this node does not serve, the trial could not start). */
@@ -157,5 +163,16 @@ json_t *flow_parse_answers(const char *body, size_t len, const char *content_typ
 
 /* snprintf for paths: returns 0, or -1 (ENAMETOOLONG) when OUT was too small. */
 int flow_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Deployed versions across the nodes of a cluster (deploys.c): applies
+ * every study's latest version in the store's deploys table that is newer
+ * than the one this process serves, as admin_deploy does. Returns how many
+ * were applied. */
+int flow_deploys_sync(struct flow *f);
+/* A thread calling flow_deploys_sync every EVERY_MS (0: 2000); NULL when it
+ * cannot start. Stop it before the flow is freed. */
+struct flow_deploys_watch;
+struct flow_deploys_watch *flow_deploys_watch(struct flow *f, int every_ms);
+void flow_deploys_watch_stop(struct flow_deploys_watch *w);
 
 #endif

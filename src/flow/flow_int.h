@@ -31,6 +31,7 @@ struct flow__project {
 	struct cfg *cfg;
 	int version;
 	bool deployed;
+	int applied;              /* the deployed version (store deploys) it serves, 0 none */
 	int live_override;        /* -1 none (config decides), 0 off, 1 on */
 	struct flow__step *steps; /* sorted by number */
 	size_t nsteps;
@@ -52,10 +53,23 @@ struct flow {
 	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
 	char node[64];            /* the cluster node this flow runs on; "": one node alone */
+	void (*suspect)(void *user, const char *node); /* flow_set_node_suspect */
+	void *suspect_user;
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */
 struct flow__project *flow__project_get(struct flow *f, const char *id);
+
+/* Deployed versions across nodes (admin.c, deploys.c): loads DIR, version
+ * VERSION of the deploys table deployed on another node, as a deployed
+ * study without a new version number. 0, or -1 with ERR. */
+int flow__project_load_copy(struct flow *f, const char *dir, int version, char *err,
+			    size_t errlen);
+/* The version of study ID (0 when unknown); the deployed version it serves
+ * (0 none), and setting it. */
+int flow__project_version(struct flow *f, const char *id);
+int flow__project_applied_get(struct flow *f, const char *id);
+void flow__project_applied(struct flow *f, const char *id, int version);
 bool flow__project_live(struct flow *f, const struct flow__project *p);
 /* The step shown at NUMBER: a numbered step, or the final step past the last. */
 const struct flow__step *flow__step_at(const struct flow__project *p, int number);

@@ -61,19 +61,7 @@ const char *flow__client_of(const struct flow *f, const struct http_request *req
 			    size_t len)
 {
 	const char *xff = f->trust_proxy ? http_header_get(req, "x-forwarded-for") : NULL;
-	if (xff) {
-		const char *last = strrchr(xff, ',');
-		last = last ? last + 1 : xff;
-		while (*last == ' ' || *last == '\t')
-			last++;
-		size_t n = strspn(last, "0123456789abcdefABCDEF.:[]");
-		if (n > 0 && n < len && n < 64 && strspn(last + n, " \t") == strlen(last + n)) {
-			memcpy(buf, last, n);
-			buf[n] = '\0';
-			return buf;
-		}
-	}
-	return req->remote_ip && req->remote_ip[0] ? req->remote_ip : "unknown";
+	return http_client_addr(xff, req->remote_ip, buf, len);
 }
 
 /* Allocates the participant's game session for a request from REQ's client

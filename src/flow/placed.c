@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -17,6 +18,12 @@
 void flow_set_node(struct flow *f, const char *node)
 {
 	snprintf(f->node, sizeof f->node, "%s", node && id_valid_node(node) ? node : "");
+}
+
+void flow_set_node_suspect(struct flow *f, void (*fn)(void *user, const char *node), void *user)
+{
+	f->suspect = fn;
+	f->suspect_user = user;
 }
 
 bool flow_node_url(const char *base, char *out, size_t len)
@@ -94,14 +101,23 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 {
 	struct store_session_info in;
 	int k = store_session_info(f->store, part->id, &in);
-	if (k == 1 && in.open && in.node[0] && !in.node_live && store_nodes_reap(f->store) > 0)
-		k = store_session_info(f->store, part->id, &in); /* its node died just now */
+	if (k == 1 && in.open && in.node[0] && !in.node_live) {
+		/* Its node died just now: its sessions end with node_lost, here or by
+		 * another node reaping at the same moment (a probe, a renewal); read
+		 * again either way, or the session read open would be placed anew
+		 * as if never lost (from episode 0, whatever onNodeLoss says). */
+		k = store_nodes_reap(f->store) < 0 ? -1
+						   : store_session_info(f->store, part->id, &in);
+	}
 	if (k < 0) {
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 		http_respond_error(resp, 500, "participant store unavailable");
 		return 0;
 	}
 	if (k == 1 && in.open && in.node[0] && in.node_live) {
+		/* asked again: the participant's websocket to that node dropped */
+		if (f->suspect && strcmp(in.node, f->node) != 0)
+			f->suspect(f->suspect_user, in.node);
 		respond_node(p, part, in.url, resp);
 		return 0;
 	}
@@ -156,6 +172,35 @@ int flow__node_game(struct flow *f, struct flow__project *p, struct store_partic
 	return 0;
 }
 
+/* The part of project.maxRuntime a participant's game used in sessions that
+ * ended for it to go on elsewhere (a lost or drained node, a record failure:
+ * sess_end_retry's reasons), from their start to their end. A final end
+ * moves the participant past the game, so those are the game's. */
+static int add_used(void *user, const struct store_session_row *r)
+{
+	int64_t *used = user;
+	static const enum sess_end_reason retry[] = {SESS_END_NODE_LOST, SESS_END_DRAINED,
+						     SESS_END_RECORD};
+	for (size_t i = 0; r->reason && r->stopped && i < sizeof retry / sizeof retry[0]; i++)
+		if (strcmp(r->reason, sess_end_reason_name(retry[i])) == 0) {
+			int64_t a = clock_iso8601_parse(r->started), b = clock_iso8601_parse(r->stopped);
+			if (a >= 0 && b > a)
+				*used += b - a;
+		}
+	return 0;
+}
+
+static int64_t runtime_used_ms(struct flow *f, const char *project_id, const char *user_id)
+{
+	struct store_participant part;
+	int64_t used = 0;
+	if (store_participant_get(f->store, project_id, user_id, &part) == 1) {
+		struct store_query q = {.project_id = project_id, .participant = part.id};
+		store_sessions_each(f->store, &q, add_used, &used);
+	}
+	return used;
+}
+
 int flow_node_prepare(struct flow *f, const char *project_id, const char *user_id, int episodes,
 		      char *err, size_t errlen)
 {
@@ -168,11 +213,13 @@ int flow_node_prepare(struct flow *f, const char *project_id, const char *user_i
 		snprintf(err, errlen, "no game sessions on this node");
 		return -1;
 	}
-	enum sess_alloc a = sess_allocate_from(f->sess, p->cfg, user_id, episodes, err, errlen);
+	int64_t used = runtime_used_ms(f, project_id, user_id);
+	enum sess_alloc a =
+		sess_allocate_from(f->sess, p->cfg, user_id, episodes, used, err, errlen);
 	if (a != SESS_ALLOC_OK)
 		return -1;
-	log_info("flow", "placed session allocated", "project=%s user=%s episodes=%d", project_id,
-		 user_id, episodes);
+	log_info("flow", "placed session allocated", "project=%s user=%s episodes=%d runtime_used_ms=%lld",
+		 project_id, user_id, episodes, (long long)used);
 	return 0;
 }
 

@@ -244,7 +244,9 @@ static int step_load(const char *dir, const struct cfg_step *c, struct flow__ste
 	return 0;
 }
 
-int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, size_t errlen)
+/* flow_project_add; BUMP: a new version number (a deploy on this node). */
+static int project_add(struct flow *f, struct cfg *cfg, bool deployed, bool bump, char *err,
+		       size_t errlen)
 {
 	struct flow__project *p = calloc(1, sizeof *p);
 	const char *dir = cfg->dir ? cfg->dir : ".";
@@ -288,7 +290,7 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 	    f->hooks.project_added(f->hooks.user, cfg, err, errlen) < 0)
 		goto fail;
 	if (store_project_put(f->store, cfg->project.id, cfg->project.name,
-			      cfg->project.researcher, dir, deployed, &p->version) < 0) {
+			      cfg->project.researcher, dir, bump, &p->version) < 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(f->store));
 		goto fail;
 	}
@@ -320,6 +322,11 @@ int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, 
 fail:
 	project_free(p);
 	return -1;
+}
+
+int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, size_t errlen)
+{
+	return project_add(f, cfg, deployed, deployed, err, errlen);
 }
 
 /* cfg_load with the flow's checks: a known game always, and for a study that
@@ -354,8 +361,8 @@ int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, s
 }
 
 /* flow_project_load; UNTRUSTED: the folder came through the admin API. */
-static int project_load(struct flow *f, const char *dir, bool deployed, bool untrusted, char *err,
-			size_t errlen)
+static int project_load(struct flow *f, const char *dir, bool deployed, bool untrusted,
+			bool bump, char *err, size_t errlen)
 {
 	struct cfg *c = calloc(1, sizeof *c);
 	struct cfg_diags d = {0};
@@ -382,12 +389,45 @@ static int project_load(struct flow *f, const char *dir, bool deployed, bool unt
 			log_warn("flow", "study config warning", "dir=%s line=%d key=%s msg=\"%s\"", dir,
 				 d.items[i].line, d.items[i].path, d.items[i].message);
 	cfg_diags_free(&d);
-	return flow_project_add(f, c, deployed, err, errlen);
+	return project_add(f, c, deployed, bump, err, errlen);
 }
 
 int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen)
 {
-	return project_load(f, dir, deployed, deployed, err, errlen);
+	return project_load(f, dir, deployed, deployed, deployed, err, errlen);
+}
+
+int flow__project_load_copy(struct flow *f, const char *dir, int version, char *err,
+			    size_t errlen)
+{
+	(void)version;
+	return project_load(f, dir, true, true, false, err, errlen);
+}
+
+int flow__project_version(struct flow *f, const char *id)
+{
+	struct flow__project *p = flow__project_get(f, id);
+	return p ? p->version : 0;
+}
+
+int flow__project_applied_get(struct flow *f, const char *id)
+{
+	pthread_mutex_lock(&f->mu);
+	int v = 0;
+	for (size_t i = 0; i < f->nprojects; i++)
+		if (strcmp(f->projects[i]->cfg->project.id, id) == 0)
+			v = f->projects[i]->applied;
+	pthread_mutex_unlock(&f->mu);
+	return v;
+}
+
+void flow__project_applied(struct flow *f, const char *id, int version)
+{
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->nprojects; i++)
+		if (strcmp(f->projects[i]->cfg->project.id, id) == 0)
+			f->projects[i]->applied = version;
+	pthread_mutex_unlock(&f->mu);
 }
 
 int flow_load_deployed(struct flow *f)
@@ -409,7 +449,7 @@ int flow_load_deployed(struct flow *f)
 		    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		/* deployed through the admin API in an earlier run: the same checks */
-		if (project_load(f, dir, false, true, err, sizeof err) < 0)
+		if (project_load(f, dir, false, true, false, err, sizeof err) < 0)
 			log_error("flow", "deployed project not loaded", "dir=%s error=\"%s\"", dir,
 				  err);
 		else

@@ -10,6 +10,23 @@
 #include "net/stream.h"
 #include "core/text.h"
 
+const char *http_client_addr(const char *xff, const char *peer, char *buf, size_t len)
+{
+	if (xff) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ' || *last == '\t')
+			last++;
+		size_t n = strspn(last, "0123456789abcdefABCDEF.:[]");
+		if (n > 0 && n < len && n < 64 && strspn(last + n, " \t") == strlen(last + n)) {
+			memcpy(buf, last, n);
+			buf[n] = '\0';
+			return buf;
+		}
+	}
+	return peer && peer[0] ? peer : "unknown";
+}
+
 const char *http_header_get(const struct http_request *req, const char *name)
 {
 	size_t n = req->nheaders < HTTP_MAX_HEADERS ? req->nheaders : HTTP_MAX_HEADERS;

@@ -55,6 +55,12 @@ typedef bool (*http_handler_fn)(void *user, const struct http_request *req,
 /* The value of header NAME (case-insensitive), or NULL. */
 const char *http_header_get(const struct http_request *req, const char *name);
 
+/* The address a request came from: PEER (NULL or "": "unknown"), or behind a
+ * trusted proxy (XFF: its X-Forwarded-For value, NULL when absent or not
+ * trusted) the last entry, the address the proxy itself saw, when it looks
+ * like one (hex digits, '.', ':', '[', ']'; copied into BUF). */
+const char *http_client_addr(const char *xff, const char *peer, char *buf, size_t len);
+
 /* Finds KEY in the raw query string Q (names compare decoded), URL-decodes its
  * value into OUT (at most OUTLEN-1 bytes, NUL-terminated). Returns the decoded length, -1 if absent,
  * -2 if too long or malformed (bad %-escape, embedded NUL). */

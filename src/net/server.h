@@ -59,6 +59,10 @@ struct net_config {
 	size_t max_sessions;      /* live sessions at most (new ones are refused), default 2000;
 				     0: no limit */
 	bool handle_signals;      /* net_server_run handles SIGTERM/SIGINT/SIGHUP (default true) */
+	/* A websocket's client address (open mode's per-address limits, see
+	 * sess_set_max_per_address) is the socket's peer; with trust_proxy, the
+	 * last X-Forwarded-For entry of the upgrade request (http_client_addr). */
+	bool trust_proxy;
 };
 
 /* Fills C with the defaults above. */

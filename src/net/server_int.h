@@ -65,6 +65,7 @@ struct net_conn {
 	bool rx_open;     /* a message has begun and is not complete */
 	int64_t rx_start_ns;
 	struct sess *s;
+	char client[64];  /* the address it came from (net_config.trust_proxy) */
 	bool closing;
 	enum ws_close close_code;
 	char close_reason[124]; /* a close frame's reason: 123 bytes at most */

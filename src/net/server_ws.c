@@ -82,7 +82,8 @@ static void handle_message(struct net_conn *c)
 	char err[320];
 	struct sess *s = NULL;
 	void *replaced = NULL;
-	enum sess_open o = sess__open(srv->m, c->rx, c->rx_len, c, &s, &replaced, err, sizeof err);
+	enum sess_open o = sess__open(srv->m, c->rx, c->rx_len, c, c->client, &s, &replaced, err,
+				      sizeof err);
 	if (o == SESS_OPEN_SHUTTING_DOWN) {
 		conn_close(c, WS_CLOSE_SHUTTING_DOWN, err);
 		return;
@@ -227,6 +228,13 @@ void net__ws_open(struct net_conn *c, struct net_server *srv, struct lws *wsi)
 	c->opened_ns = clock_mono_ns();
 	c->tokens = srv->max_rate;
 	c->tokens_ns = c->opened_ns;
+	char peer[64], xff[256], addr[64];
+	peer[0] = '\0';
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	bool fwd = srv->c.trust_proxy &&
+		   lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) > 0;
+	snprintf(c->client, sizeof c->client, "%s",
+		 http_client_addr(fwd ? xff : NULL, peer, addr, sizeof addr));
 	/* Keep the kernel's unsent queue short: the socket reports writable only
 	 * below this many unsent bytes, so a slow reader makes frames wait in the
 	 * session's one-frame slot (where a newer frame replaces them) rather

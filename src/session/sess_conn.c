@@ -111,8 +111,29 @@ static void uuid4(char out[37])
 		 b[14], b[15]);
 }
 
+/* Open mode: whether CLIENT may have a new session (its allowance and the
+ * sessions it holds); ERR says why not, for the close frame. */
+static bool open_allowed(struct sess_mgr *m, const char *client, char *err, size_t errlen)
+{
+	int retry = 0;
+	pthread_mutex_lock(&m->mu);
+	bool rate = sess__addr_allow(m, client, false, &retry);
+	if (!rate)
+		m->refused_rate++;
+	bool room = rate && sess__addr_room(m, client);
+	int most = m->max_per_addr;
+	pthread_mutex_unlock(&m->mu);
+	if (!rate)
+		snprintf(err, errlen, "too many new sessions from your address: try again in %d s",
+			 retry);
+	else if (!room)
+		snprintf(err, errlen, "too many sessions from your address (at most %d)", most);
+	return rate && room;
+}
+
 struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *conn,
-			  bool binary, void **replaced, char *err, size_t errlen)
+			  const char *client, bool binary, void **replaced, char *err,
+			  size_t errlen)
 {
 	*replaced = NULL;
 	char user[MSG_ID_MAX + 1];
@@ -140,7 +161,9 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 			snprintf(err, errlen, "the server is full, try again later");
 			return NULL;
 		}
-		s = sess__create(m, open, user, 0, err, errlen);
+		if (!open_allowed(m, client, err, errlen))
+			return NULL;
+		s = sess__create(m, open, user, 0, 0, err, errlen);
 		if (!s)
 			return NULL;
 		bool full;
@@ -150,6 +173,11 @@ struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *
 						   : "could not start the session");
 			return NULL;
 		}
+		pthread_mutex_lock(&m->mu);
+		sess__addr_allow(m, client, true, NULL);
+		if (!s->ended)
+			sess__addr_hold(m, s, client);
+		pthread_mutex_unlock(&m->mu);
 	}
 	pthread_mutex_lock(&s->mu);
 	if (!s->trial) {
@@ -226,7 +254,8 @@ static bool locate(struct sess_mgr *m, const struct trial_msg *hs, char *url, si
 }
 
 enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void *conn,
-			  struct sess **s, void **replaced, char *err, size_t errlen)
+			  const char *client, struct sess **s, void **replaced, char *err,
+			  size_t errlen)
 {
 	struct trial_msg msg;
 	*s = NULL;
@@ -242,7 +271,7 @@ enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void
 	} else if (locate(m, &msg, err, errlen)) {
 		rc = SESS_OPEN_MOVED;
 	} else {
-		*s = sess__attach(m, &msg, conn, msg.accept_binary, replaced, err, errlen);
+		*s = sess__attach(m, &msg, conn, client, msg.accept_binary, replaced, err, errlen);
 		rc = *s ? SESS_OPEN_ATTACHED : SESS_OPEN_REFUSED;
 	}
 	msg_free(&msg);

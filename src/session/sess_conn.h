@@ -50,21 +50,26 @@ enum sess_open {
 
 /* The first text message of connection CONN (TEXT, LEN bytes), which must be
  * the handshake (docs/protocol.md): parses it and attaches CONN as
- * sess__attach does, with *S and *REPLACED as sess__attach returns them. */
+ * sess__attach does, with *S and *REPLACED as sess__attach returns them.
+ * CLIENT: the address the connection came from (NULL: unknown). */
 enum sess_open sess__open(struct sess_mgr *m, const char *text, size_t len, void *conn,
-			  struct sess **s, void **replaced, char *err, size_t errlen);
+			  const char *client, struct sess **s, void **replaced, char *err,
+			  size_t errlen);
 
 /* A later text message of the connection attached to S: parsed and handed
  * to the trial; a message that does not parse gets {"error": why}. */
 void sess__text(struct sess *s, const char *text, size_t len);
 
 /* Attaches CONN to the session named by the handshake HS (creating it in open
- * mode). Returns the session (a reference held for CONN until sess__detach)
+ * mode, where CLIENT, the connection's address or NULL, is charged as
+ * sess_allocate charges it and may hold at most sess_set_max_per_address
+ * sessions). Returns the session (a reference held for CONN until sess__detach)
  * or NULL with a client-facing message in ERR. *REPLACED gets a connection
  * that was attached before and must now be closed (or NULL); its reference
  * passes to CONN, so the replaced connection must not call sess__detach. */
 struct sess *sess__attach(struct sess_mgr *m, const struct trial_msg *hs, void *conn,
-			  bool binary, void **replaced, char *err, size_t errlen);
+			  const char *client, bool binary, void **replaced, char *err,
+			  size_t errlen);
 /* CONN is gone: the session pauses (grace period) if CONN was its connection. Drops the reference. */
 void sess__detach(struct sess *s, void *conn);
 void sess__message(struct sess *s, const struct trial_msg *msg);

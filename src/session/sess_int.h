@@ -22,6 +22,8 @@
 
 #define SESS_CTRL_MAX 64 /* queued control messages per session; errors beyond are dropped */
 #define SESS_ALLOC_RATE 120     /* default allocations per client address and minute */
+#define SESS_MAX_PER_ADDR 200   /* default live sessions per client address */
+#define SESS_ROOM_RETRY_S 30    /* Retry-After when an address holds its most */
 #define SESS_ADDR_MAX 65536     /* client addresses tracked at most */
 #define SESS_ADDR_BUCKETS 4096  /* hash buckets of the allowance table */
 #define SESS_END_LISTENERS 8    /* sess_on_end listeners at most */
@@ -50,6 +52,7 @@ struct sess {
 	bool ended;                   /* state is SESS_ENDED; guarded by m->mu (for lookups) */
 	char project_id[MSG_ID_MAX + 1];
 	char user_id[MSG_ID_MAX + 1];
+	char client[64];              /* the address it counts against, "" none (m->mu) */
 	const struct cfg *cfg;
 	struct trial *trial;          /* NULL once ended */
 	enum sess_state state;
@@ -94,6 +97,7 @@ struct addr_bucket {
 	struct addr_bucket *next;
 	double tokens;
 	int64_t at;                   /* when tokens was computed (monotonic ns) */
+	int live;                     /* live sessions it allocated (sess__addr_hold) */
 	char addr[64];
 };
 
@@ -123,6 +127,7 @@ struct sess_mgr {
 	size_t nobjs, live;
 	unsigned long long refused_full, refused_rate, connect_timeouts;
 	int alloc_rate;               /* allocations per client and minute; 0: no limit */
+	int max_per_addr;             /* live sessions per client address; 0: no limit */
 	struct addr_bucket **addrs;   /* SESS_ADDR_BUCKETS chains */
 	size_t naddrs;
 	struct sess *wake_head;
@@ -163,9 +168,11 @@ void sess__end_locked(struct sess *s, struct sess__ended *e);
 void sess__notify_end(struct sess *s, struct sess__ended *e);
 /* The session of (PROJECT, USER) with a reference for the caller, or NULL. */
 struct sess *sess__lookup(struct sess_mgr *m, const char *project, const char *user);
-/* A session for USER_ID with CFG, not registered yet (the caller's reference). */
+/* A session for USER_ID with CFG, not registered yet (the caller's reference).
+ * RUNTIME_USED_MS of its project.maxRuntime went to earlier sessions of the
+ * same game (sess_allocate_from). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			  int episodes_before, char *err, size_t errlen);
+			  int episodes_before, int64_t runtime_used_ms, char *err, size_t errlen);
 /* Registers S and starts it on a worker: S, or the live session of the same
  * participant that appeared meanwhile, with a reference for the caller; NULL
  * (S discarded) with *FULL set when max_sessions sessions are live. */
@@ -196,6 +203,13 @@ void sess__watch_free(struct sess *s);
 /* Whether CLIENT may allocate now (CHARGE: and takes one allocation from its
  * allowance); *RETRY_S gets the wait otherwise. */
 bool sess__addr_allow(struct sess_mgr *m, const char *client, bool charge, int *retry_s);
+/* With m->mu held: whether CLIENT may hold one more live session
+ * (sess_set_max_per_address); false counts the refusal. */
+bool sess__addr_room(struct sess_mgr *m, const char *client);
+/* With m->mu held: S, just registered, counts as one of CLIENT's live
+ * sessions until sess__addr_release (at its end). */
+void sess__addr_hold(struct sess_mgr *m, struct sess *s, const char *client);
+void sess__addr_release(struct sess_mgr *m, struct sess *s);
 void sess__addrs_clear(struct sess_mgr *m);
 
 #endif

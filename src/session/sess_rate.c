@@ -1,6 +1,8 @@
 /* sess_rate: how many sessions a client address may allocate: a token
- * bucket per address (sess_set_alloc_rate), so that one client cannot take
- * every slot. Bounded: at most SESS_ADDR_MAX addresses are tracked. */
+ * bucket per address (sess_set_alloc_rate), and how many it may hold live at
+ * once (sess_set_max_per_address), so that one client cannot take every
+ * slot. Bounded: at most SESS_ADDR_MAX addresses are tracked; an address
+ * holding live sessions is never forgotten. */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -36,7 +38,7 @@ static struct addr_bucket *addr_get(struct sess_mgr *m, const char *addr, int64_
 			struct addr_bucket **pp = &m->addrs[i];
 			while (*pp) {
 				struct addr_bucket *b = *pp;
-				if (b->tokens + (double)(now - b->at) * rate >= cap) {
+				if (b->live == 0 && b->tokens + (double)(now - b->at) * rate >= cap) {
 					*pp = b->next;
 					free(b);
 					m->naddrs--;
@@ -101,3 +103,54 @@ void sess_set_alloc_rate(struct sess_mgr *m, int per_minute)
 	pthread_mutex_unlock(&m->mu);
 }
 
+
+/* With m->mu held: ADDR's entry when it has one (no refill, no creation). */
+static struct addr_bucket *addr_find(struct sess_mgr *m, const char *addr)
+{
+	if (!m->addrs)
+		return NULL;
+	size_t h = sess__hash(addr) & (SESS_ADDR_BUCKETS - 1);
+	for (struct addr_bucket *b = m->addrs[h]; b; b = b->next)
+		if (strcmp(b->addr, addr) == 0)
+			return b;
+	return NULL;
+}
+
+bool sess__addr_room(struct sess_mgr *m, const char *client)
+{
+	if (!client || !client[0] || m->max_per_addr <= 0)
+		return true;
+	struct addr_bucket *b = addr_find(m, client);
+	if (!b || b->live < m->max_per_addr)
+		return true;
+	m->refused_rate++;
+	return false;
+}
+
+void sess__addr_hold(struct sess_mgr *m, struct sess *s, const char *client)
+{
+	if (!client || !client[0] || m->max_per_addr <= 0 || s->client[0])
+		return;
+	struct addr_bucket *b = addr_get(m, client, clock_mono_ns());
+	if (!b)
+		return; /* the table is full of busy addresses: not counted */
+	b->live++;
+	snprintf(s->client, sizeof s->client, "%s", client);
+}
+
+void sess__addr_release(struct sess_mgr *m, struct sess *s)
+{
+	if (!s->client[0])
+		return;
+	struct addr_bucket *b = addr_find(m, s->client);
+	if (b && b->live > 0)
+		b->live--;
+	s->client[0] = '\0';
+}
+
+void sess_set_max_per_address(struct sess_mgr *m, int n)
+{
+	pthread_mutex_lock(&m->mu);
+	m->max_per_addr = n > 0 ? n : 0;
+	pthread_mutex_unlock(&m->mu);
+}

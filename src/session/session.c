@@ -115,6 +115,7 @@ void sess__end_locked(struct sess *s, struct sess__ended *e)
 	pthread_mutex_lock(&m->mu);
 	s->ended = true;
 	m->live--;
+	sess__addr_release(m, s);
 	if (e->reason == SESS_END_CONNECT_TIMEOUT)
 		m->connect_timeouts++;
 	pthread_mutex_unlock(&m->mu);
@@ -234,7 +235,7 @@ static int register_locked(struct sess_mgr *m, struct sess *s)
 /* A session for USER_ID with CFG, not registered yet (one reference, the
  * caller's). */
 struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-			  int episodes_before, char *err, size_t errlen)
+			  int episodes_before, int64_t runtime_used_ms, char *err, size_t errlen)
 {
 	const char *pid = cfg->project.id; /* validated by sess_allocate, sess__mgr_new */
 	struct sess *s = calloc(1, sizeof *s);
@@ -267,7 +268,11 @@ struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char 
 		return NULL;
 	}
 	int64_t now = clock_mono_ns();
-	s->max_deadline = now + (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
+	int64_t runtime_ns = (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
+	if (runtime_used_ms > 0) /* the game's earlier sessions used part of it */
+		runtime_ns -= runtime_used_ms < runtime_ns / 1000000 ? runtime_used_ms * 1000000
+								      : runtime_ns;
+	s->max_deadline = now + runtime_ns;
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
 	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
@@ -315,8 +320,8 @@ struct sess *sess__insert(struct sess_mgr *m, struct sess *s, bool *full)
 
 /* sess_allocate and sess_allocate_from. */
 static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-				const char *client, int *retry_s, int episodes_before, char *err,
-				size_t errlen)
+				const char *client, int *retry_s, int episodes_before,
+				int64_t runtime_used_ms, char *err, size_t errlen)
 {
 	if (!id_valid_user(user_id)) {
 		snprintf(err, errlen, "userId must match " ID_USER_RULE);
@@ -339,6 +344,15 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 		snprintf(err, errlen, "too many new game sessions from %s", client);
 		return SESS_ALLOC_LIMITED;
 	}
+	if (!sess__addr_room(m, client)) {
+		int most = m->max_per_addr;
+		pthread_mutex_unlock(&m->mu);
+		if (retry_s)
+			*retry_s = SESS_ROOM_RETRY_S;
+		snprintf(err, errlen, "too many live game sessions from %s (at most %d)", client,
+			 most);
+		return SESS_ALLOC_LIMITED;
+	}
 	if (m->draining) {
 		m->refused_full++;
 		pthread_mutex_unlock(&m->mu);
@@ -352,7 +366,7 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 		return SESS_ALLOC_FULL;
 	}
 	pthread_mutex_unlock(&m->mu);
-	s = sess__create(m, cfg, user_id, episodes_before, err, errlen);
+	s = sess__create(m, cfg, user_id, episodes_before, runtime_used_ms, err, errlen);
 	if (!s)
 		return SESS_ALLOC_ERROR;
 	bool full;
@@ -366,6 +380,8 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 	}
 	pthread_mutex_lock(&m->mu);
 	sess__addr_allow(m, client, true, NULL);
+	if (!s->ended)
+		sess__addr_hold(m, s, client);
 	pthread_mutex_unlock(&m->mu);
 	sess__unref(s);
 	return SESS_ALLOC_OK;
@@ -374,14 +390,15 @@ static enum sess_alloc allocate(struct sess_mgr *m, const struct cfg *cfg, const
 enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
 			      const char *client, int *retry_s, char *err, size_t errlen)
 {
-	return allocate(m, cfg, user_id, client, retry_s, 0, err, errlen);
+	return allocate(m, cfg, user_id, client, retry_s, 0, 0, err, errlen);
 }
 
 enum sess_alloc sess_allocate_from(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-				   int episodes_before, char *err, size_t errlen)
+				   int episodes_before, int64_t runtime_used_ms, char *err,
+				   size_t errlen)
 {
 	return allocate(m, cfg, user_id, NULL, NULL, episodes_before > 0 ? episodes_before : 0,
-			err, errlen);
+			runtime_used_ms, err, errlen);
 }
 
 /* The session of (PROJECT, USER) as find_locked, with a reference for the caller. */
@@ -549,6 +566,7 @@ struct sess_mgr *sess__mgr_new(const struct sess_mgr_config *c, char *err, size_
 	m->c = *c;
 	m->nw = c->workers > 0 ? c->workers : 1;
 	m->alloc_rate = SESS_ALLOC_RATE;
+	m->max_per_addr = SESS_MAX_PER_ADDR;
 	pthread_mutex_init(&m->mu, NULL);
 	m->w = calloc((size_t)m->nw, sizeof *m->w);
 	if (!m->w) {

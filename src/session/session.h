@@ -61,9 +61,13 @@ enum sess_alloc sess_allocate(struct sess_mgr *m, const struct cfg *cfg, const c
 /* sess_allocate for a game that goes on from EPISODES_BEFORE episodes played
  * in an earlier session (a cluster node was lost, docs/cluster.md): the trial
  * plays the remaining trial.maxEpisodes - EPISODES_BEFORE episodes (at least
- * one) and says so in its start line. No client allowance is charged. */
+ * one) and says so in its start line, and RUNTIME_USED_MS of
+ * project.maxRuntime went to the earlier sessions (the game ends with
+ * max_runtime when the whole of it is used, as on one node). No client
+ * allowance is charged. */
 enum sess_alloc sess_allocate_from(struct sess_mgr *m, const struct cfg *cfg, const char *user_id,
-				   int episodes_before, char *err, size_t errlen);
+				   int episodes_before, int64_t runtime_used_ms, char *err,
+				   size_t errlen);
 
 /* Allocations per client address: PER_MINUTE a minute, in bursts of up to
  * PER_MINUTE (a token bucket per address); 0 lifts the limit. Default 120.
@@ -75,6 +79,12 @@ void sess_set_alloc_rate(struct sess_mgr *m, int per_minute);
  * CHARGE, one is taken from its allowance); false with *RETRY_S (if not
  * NULL) and the refusal counted. */
 bool sess_client_allowed(struct sess_mgr *m, const char *client, bool charge, int *retry_s);
+
+/* Live game sessions one client address may hold at once on this server
+ * (the address sess_allocate or a websocket opening a session in open mode
+ * gave); more get SESS_ALLOC_LIMITED (open mode: the connection is refused)
+ * until one ends. 0 lifts the limit. Default 200. */
+void sess_set_max_per_address(struct sess_mgr *m, int n);
 
 /* Ends the session (no-op if none); its data is flushed and closed first. */
 void sess_stop(struct sess_mgr *m, const char *project_id, const char *user_id,

@@ -3,12 +3,14 @@
  * upload); see storage.h. hippo serve and hippo trial both attach the spool
  * here. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -60,33 +62,45 @@ int storage_participant_changed(struct storage *st, struct store *store, const c
 	return rc;
 }
 
+/* The user ids of a project's participants without a local record file
+ * (collected first: an iterator's function must not call the store). */
+struct missing {
+	struct storage *st;
+	const char *project_id;
+	char (*ids)[ID_MAX + 1];
+	size_t n, cap;
+};
+
+static int note_missing(void *user, const struct store_participant_row *r)
+{
+	struct missing *m = user;
+	char path[PATH_MAX];
+	struct stat sb;
+	if (!r->user_id || !id_valid_user(r->user_id) ||
+	    datapath_user_record(path, sizeof path, m->st->data_dir, m->project_id, r->user_id) < 0 ||
+	    stat(path, &sb) == 0)
+		return 0;
+	if (buf_grow_array((void **)&m->ids, &m->cap, m->n + 1, sizeof *m->ids, 64, 0) < 0)
+		return 1;
+	snprintf(m->ids[m->n++], sizeof m->ids[0], "%s", r->user_id);
+	return 0;
+}
+
 /* Submits the record of every participant of PROJECT_ID in STORE that has no
- * local record file yet. Returns how many. */
+ * local record file yet, one participant's JSON at a time (a study of 100 000
+ * participants is not held in memory at once). Returns how many. */
 static long records_missing(struct storage *st, struct store *store, const char *project_id)
 {
+	struct missing m = {.st = st, .project_id = project_id};
+	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID};
+	if (store_participants_each(store, &q, note_missing, &m) < 0)
+		log_error("storage", "cannot list the participants", "project=%s err=\"%s\"",
+			  project_id, store_errmsg(store));
 	long n = 0;
-	json_t *all = store_participants_json(store, project_id);
-	size_t i;
-	json_t *p;
-	json_array_foreach(all, i, p)
-	{
-		const char *uid = json_string_value(json_object_get(p, "userId"));
-		char path[PATH_MAX];
-		struct stat sb;
-		if (!uid || !id_valid_user(uid) ||
-		    datapath_user_record(path, sizeof path, st->data_dir, project_id, uid) < 0 ||
-		    stat(path, &sb) == 0)
-			continue;
-		json_t *rec = json_pack("{s:s}", "projectId", project_id);
-		json_object_update(rec, p);
-		char *text = json_dumps(rec, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		json_decref(rec);
-		if (text && storage_submit_participant_record(st, project_id, uid, text,
-							      strlen(text)) == 0)
+	for (size_t i = 0; i < m.n; i++)
+		if (storage_participant_changed(st, store, project_id, m.ids[i]) == 0)
 			n++;
-		free(text);
-	}
-	json_decref(all);
+	free(m.ids);
 	return n;
 }
 

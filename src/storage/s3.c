@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -162,6 +163,9 @@ struct xfer {
 	size_t nbody;
 	FILE *in;
 	long long left;
+	FILE *out;           /* s3_req.out */
+	long long out_max;   /* s3_req.out_max */
+	long long out_n;     /* bytes written to OUT */
 };
 
 static size_t on_header(char *buf, size_t size, size_t n, void *user)
@@ -187,6 +191,16 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 			vl = sizeof x->resp->etag - 1;
 		memcpy(x->resp->etag, v, vl);
 		x->resp->etag[vl] = '\0';
+	} else if (nlen == 24 && strncasecmp(buf, "x-amz-meta-hippo-version", 24) == 0) {
+		char num[32];
+		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
+		memcpy(num, v, vl);
+		num[vl] = '\0';
+		char *e;
+		errno = 0;
+		long long ver = strtoll(num, &e, 10);
+		if (!errno && e != num && *e == '\0' && ver >= 0)
+			x->resp->version = ver;
 	} else if (nlen == 14 && strncasecmp(buf, "Content-Length", 14) == 0) {
 		char num[32];
 		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
@@ -209,6 +223,13 @@ static size_t on_body(char *buf, size_t size, size_t n, void *user)
 	memcpy(x->body + x->nbody, buf, take);
 	x->nbody += take;
 	x->body[x->nbody] = '\0';
+	if (x->out) {
+		if (x->out_max > 0 && x->out_n + (long long)len > x->out_max)
+			return 0; /* aborts the transfer */
+		if (len > 0 && fwrite(buf, 1, len, x->out) != len)
+			return 0;
+		x->out_n += (long long)len;
+	}
 	return len;
 }
 
@@ -255,7 +276,9 @@ int s3_request(const struct s3_req *req, struct s3_resp *resp)
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 	memset(resp, 0, sizeof *resp);
 	resp->content_length = -1;
-	struct xfer x = {.resp = resp, .in = req->body, .left = req->body_len};
+	resp->version = -1;
+	struct xfer x = {.resp = resp, .in = req->body, .left = req->body_len, .out = req->out,
+			 .out_max = req->out_max};
 	struct curl_slist *hdrs = NULL, *ct = NULL;
 	char line[4200], sigv4[128];
 	int rc = -1;
@@ -405,8 +428,50 @@ static const char *content_type(const char *key)
 	return "application/octet-stream";
 }
 
+/* Before the PUT of a versioned object (s3_put_verified): the remote copy's
+ * version decides. Returns 1 when it is as new as VERSION or newer (keep it),
+ * 0 to go on with the PUT made conditional on the copy seen (If-Match its
+ * ETag, or If-None-Match when there is none: where S3 honours them, a copy
+ * written in between fails the PUT with 412 and the upload is tried again),
+ * -1 on failure (R->error). */
+static int versioned_pre(const char *url, const struct s3_dest *d, const struct s3_creds *c,
+			 long version, long timeout_s, const atomic_bool *cancel,
+			 struct curl_slist **hdrs, struct s3_result *r)
+{
+	struct s3_resp resp;
+	struct s3_req head = {.method = "HEAD", .url = url, .region = d->region, .creds = c,
+			      .timeout_s = timeout_s > 0 ? timeout_s : 120, .cancel = cancel};
+	if (s3_request(&head, &resp) != 0) {
+		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
+		return -1;
+	}
+	r->status = resp.status;
+	if (resp.status == 200 && resp.version >= version)
+		return 1;
+	char line[160];
+	if (resp.status == 200 && resp.etag[0])
+		snprintf(line, sizeof line, "If-Match: \"%s\"", resp.etag);
+	else if (resp.status == 404)
+		snprintf(line, sizeof line, "If-None-Match: *");
+	else {
+		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
+		return -1;
+	}
+	struct curl_slist *l = curl_slist_append(*hdrs, line);
+	if (l)
+		*hdrs = l;
+	snprintf(line, sizeof line, "x-amz-meta-hippo-version: %ld", version);
+	if (l && (l = curl_slist_append(*hdrs, line)))
+		*hdrs = l;
+	if (!l) {
+		snprintf(r->error, sizeof r->error, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const char *path,
-		    const char *key, long timeout_s, const atomic_bool *cancel,
+		    const char *key, long version, long timeout_s, const atomic_bool *cancel,
 		    struct s3_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -438,6 +503,14 @@ int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const cha
 	if (!(hdrs = curl_slist_append(hdrs, line)))
 		goto oom;
 
+	if (version >= 0) {
+		int pre = versioned_pre(url, d, c, version, timeout_s, cancel, &hdrs, r);
+		if (pre != 0) {
+			r->superseded = pre == 1;
+			rc = pre == 1 ? 0 : -1;
+			goto out;
+		}
+	}
 	struct s3_req put = {.method = "PUT", .url = url, .region = d->region, .creds = c,
 			     .headers = hdrs, .payload_sha256 = r->dg.sha256_hex, .body = f,
 			     .body_len = r->dg.size, .timeout_s = timeout_s,
@@ -469,6 +542,12 @@ int s3_put_verified(const struct s3_dest *d, const struct s3_creds *c, const cha
 		snprintf(r->error, sizeof r->error, "HEAD: %.240s", resp.error);
 		goto out;
 	}
+	if (version >= 0 && resp.version >= version &&
+	    (strcasecmp(resp.etag, r->dg.md5_hex) != 0 || resp.content_length != r->dg.size)) {
+		r->superseded = true; /* another writer's copy, as new as ours or newer */
+		rc = 0;
+		goto out;
+	}
 	if (strcasecmp(resp.etag, r->dg.md5_hex) != 0 || resp.content_length != r->dg.size) {
 		snprintf(r->error, sizeof r->error,
 			 "HEAD: remote ETag '%.40s' size %lld, local MD5 %s size %lld", resp.etag,
@@ -482,5 +561,296 @@ oom:
 out:
 	curl_slist_free_all(hdrs);
 	fclose(f);
+	return rc;
+}
+
+/* ------------------------------------------------------------ listing */
+
+/* The first NEEDLE in [P, END), or NULL. */
+static const char *find(const char *p, const char *end, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (p >= end || (size_t)(end - p) < n)
+		return NULL;
+	return memmem(p, (size_t)(end - p), needle, n);
+}
+
+/* The text between <TAG> and </TAG> inside [P, END): *A and *B, or 0 when absent. */
+static int element(const char *p, const char *end, const char *tag, const char **a,
+		   const char **b)
+{
+	char open[40], close[40];
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	const char *s = find(p, end, open);
+	if (!s)
+		return 0;
+	s += strlen(open);
+	const char *e = find(s, end, close);
+	if (!e)
+		return 0;
+	*a = s;
+	*b = e;
+	return 1;
+}
+
+/* Decodes XML text [A, B) (the five predefined entities and numeric ones
+ * below 128) into OUT. Returns 0, or -1 (OUT "") when it does not fit, holds
+ * an unknown entity, a NUL or a character reference outside ASCII. */
+static int xml_text(const char *a, const char *b, char *out, size_t cap)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
+	size_t n = 0;
+	while (a < b) {
+		char c = *a++;
+		if (c == '&') {
+			bool ok = false;
+			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+				size_t l = strlen(ents[i].name);
+				if ((size_t)(b - a) >= l && memcmp(a, ents[i].name, l) == 0) {
+					c = ents[i].c;
+					a += l;
+					ok = true;
+					break;
+				}
+			}
+			if (!ok && a < b && *a == '#') {
+				const char *q = a + 1;
+				int base = 10;
+				if (q < b && (*q == 'x' || *q == 'X')) {
+					base = 16;
+					q++;
+				}
+				long v = 0;
+				const char *d0 = q;
+				while (q < b && isxdigit((unsigned char)*q) && v < 128 &&
+				       (base == 16 || isdigit((unsigned char)*q))) {
+					v = v * base + (isdigit((unsigned char)*q)
+								? *q - '0'
+								: tolower((unsigned char)*q) - 'a' + 10);
+					q++;
+				}
+				if (q > d0 && q < b && *q == ';' && v > 0 && v < 128) {
+					c = (char)v;
+					a = q + 1;
+					ok = true;
+				}
+			}
+			if (!ok)
+				goto bad;
+		}
+		if (c == '\0' || n + 1 >= cap)
+			goto bad;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+bad:
+	if (cap)
+		out[0] = '\0';
+	return -1;
+}
+
+long s3_list_parse(const char *xml, size_t len, s3_object_fn fn, void *user, bool *truncated,
+		   char *next, size_t nextcap)
+{
+	const char *end = xml + len, *a, *b;
+	*truncated = false;
+	if (nextcap)
+		next[0] = '\0';
+	const char *root = find(xml, end, "<ListBucketResult");
+	if (!root)
+		return -1;
+	/* the page's own fields come before or after the objects: look outside them */
+	const char *first = find(root, end, "<Contents>");
+	const char *last = root, *p;
+	for (p = root; (p = find(p, end, "</Contents>")) != NULL; p += 11)
+		last = p + 11;
+	if (element(root, first ? first : end, "IsTruncated", &a, &b) ||
+	    element(last, end, "IsTruncated", &a, &b))
+		*truncated = b - a == 4 && memcmp(a, "true", 4) == 0;
+	if ((element(root, first ? first : end, "NextContinuationToken", &a, &b) ||
+	     element(last, end, "NextContinuationToken", &a, &b)) &&
+	    xml_text(a, b, next, nextcap) != 0 && nextcap)
+		next[0] = '\0';
+	long count = 0;
+	char key[1100], etag[96], num[32];
+	for (p = first; p && p < end; p = find(p, end, "<Contents>")) {
+		p += 10;
+		const char *ce = find(p, end, "</Contents>");
+		if (!ce)
+			break;
+		struct s3_object o = {.key = key, .size = -1, .etag = etag};
+		key[0] = etag[0] = '\0';
+		if (element(p, ce, "Key", &a, &b))
+			xml_text(a, b, key, sizeof key);
+		if (element(p, ce, "ETag", &a, &b) && xml_text(a, b, etag, sizeof etag) == 0) {
+			size_t el = strlen(etag);
+			if (el >= 2 && etag[0] == '"' && etag[el - 1] == '"') {
+				memmove(etag, etag + 1, el - 2);
+				etag[el - 2] = '\0';
+			}
+		}
+		if (element(p, ce, "Size", &a, &b) && b - a > 0 && (size_t)(b - a) < sizeof num) {
+			memcpy(num, a, (size_t)(b - a));
+			num[b - a] = '\0';
+			char *e;
+			errno = 0;
+			long long v = strtoll(num, &e, 10);
+			if (!errno && *e == '\0' && v >= 0 && isdigit((unsigned char)num[0]))
+				o.size = v;
+		}
+		count++;
+		if (fn && fn(user, &o) != 0)
+			return -1;
+		p = ce + 11;
+	}
+	return count;
+}
+
+/* Appends "&NAME=VALUE" (VALUE percent-encoded as SigV4 wants) to OUT. */
+static int query_add(CURL *h, char *out, size_t cap, const char *name, const char *value)
+{
+	char *enc = curl_easy_escape(h, value, 0);
+	if (!enc)
+		return -1;
+	size_t n = strlen(out);
+	int k = snprintf(out + n, cap - n, "%s%s=%s", strchr(out, '?') ? "&" : "?", name, enc);
+	curl_free(enc);
+	return k < 0 || (size_t)k >= cap - n ? -1 : 0;
+}
+
+long s3_list(const struct s3_dest *d, const struct s3_creds *c, const char *prefix, int max_keys,
+	     long timeout_s, s3_object_fn fn, void *user, char *err, size_t errlen)
+{
+	char token[1100] = "", url[4096];
+	long total = 0;
+	CURL *h = curl_easy_init(); /* for curl_easy_escape only */
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	long rc = -1;
+	for (int page = 0;; page++) {
+		/* the parameters in SigV4's canonical order (sorted by name) */
+		char mk[16];
+		snprintf(mk, sizeof mk, "%d", max_keys);
+		if (s3_url(d, "", url, sizeof url) != 0 ||
+		    (token[0] && query_add(h, url, sizeof url, "continuation-token", token) != 0) ||
+		    query_add(h, url, sizeof url, "list-type", "2") != 0 ||
+		    (max_keys > 0 && query_add(h, url, sizeof url, "max-keys", mk) != 0) ||
+		    (prefix && *prefix && query_add(h, url, sizeof url, "prefix", prefix) != 0)) {
+			snprintf(err, errlen, "invalid bucket '%s' or listing URL too long",
+				 d->bucket);
+			goto out;
+		}
+		char *body = NULL;
+		size_t blen = 0;
+		FILE *mem = open_memstream(&body, &blen);
+		if (!mem) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		struct s3_resp resp;
+		struct s3_req req = {.method = "GET", .url = url, .region = d->region, .creds = c,
+				     .timeout_s = timeout_s > 0 ? timeout_s : 300, .out = mem,
+				     .out_max = 64ll << 20};
+		int k = s3_request(&req, &resp);
+		fclose(mem);
+		if (k != 0 || resp.status != 200) {
+			snprintf(err, errlen, "listing s3://%s/%s: %.300s", d->bucket,
+				 prefix ? prefix : "", resp.error[0] ? resp.error : "no answer");
+			free(body);
+			goto out;
+		}
+		bool truncated;
+		long n = s3_list_parse(body, blen, fn, user, &truncated, token, sizeof token);
+		free(body);
+		if (n < 0) {
+			snprintf(err, errlen, "listing s3://%s/%s: page %d is no ListBucketResult "
+					      "(or the listing was stopped)",
+				 d->bucket, prefix ? prefix : "", page + 1);
+			goto out;
+		}
+		total += n;
+		if (!truncated)
+			break;
+		if (!token[0]) {
+			snprintf(err, errlen, "listing s3://%s/%s: page %d is truncated without a "
+					      "usable NextContinuationToken",
+				 d->bucket, prefix ? prefix : "", page + 1);
+			goto out;
+		}
+	}
+	rc = total;
+out:
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+int s3_get_file(const struct s3_dest *d, const struct s3_creds *c, const char *key,
+		const char *path, long timeout_s, long long *size, char *err, size_t errlen)
+{
+	char url[2048], part[4200];
+	if (!s3_key_valid(key) || s3_url(d, key, url, sizeof url) != 0) {
+		snprintf(err, errlen, "invalid bucket or key '%.300s'", key);
+		return -1;
+	}
+	int pn = snprintf(part, sizeof part, "%s.part", path);
+	if (pn < 0 || (size_t)pn >= sizeof part) {
+		snprintf(err, errlen, "path too long: %.300s", path);
+		return -1;
+	}
+	FILE *f = fopen(part, "w+b");
+	if (!f) {
+		snprintf(err, errlen, "cannot create %s: %s", part, strerror(errno));
+		return -1;
+	}
+	struct s3_resp resp;
+	struct s3_req req = {.method = "GET", .url = url, .region = d->region, .creds = c,
+			     .timeout_s = timeout_s, .out = f};
+	int k = s3_request(&req, &resp);
+	int rc = -1;
+	if (k != 0 || resp.status != 200) {
+		snprintf(err, errlen, "GET %.300s: %.300s", key,
+			 resp.error[0] ? resp.error : "no answer");
+		goto out;
+	}
+	struct s3_digest dg;
+	if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0 || s3_digest_file(f, &dg) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", part, strerror(errno));
+		goto out;
+	}
+	if (resp.content_length >= 0 && dg.size != resp.content_length) {
+		snprintf(err, errlen, "GET %.300s: %lld bytes of %lld", key, dg.size,
+			 resp.content_length);
+		goto out;
+	}
+	bool md5_etag = strlen(resp.etag) == 32 && strspn(resp.etag, "0123456789abcdefABCDEF") == 32;
+	if (md5_etag && strcasecmp(resp.etag, dg.md5_hex) != 0) {
+		snprintf(err, errlen, "GET %.300s: content MD5 %s is not the ETag %s", key,
+			 dg.md5_hex, resp.etag);
+		goto out;
+	}
+	if (fsync(fileno(f)) != 0 || fclose(f) != 0) {
+		f = NULL;
+		snprintf(err, errlen, "cannot write %s: %s", part, strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	if (rename(part, path) != 0) {
+		snprintf(err, errlen, "cannot rename %s: %s", part, strerror(errno));
+		goto out;
+	}
+	*size = dg.size;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	if (rc != 0)
+		unlink(part);
 	return rc;
 }

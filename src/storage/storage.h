@@ -191,4 +191,39 @@ long storage_forget(struct storage *st, const char *project_id, const char *user
 		    void (*fn)(void *user, const struct storage_forgotten *f), void *user,
 		    char *err, size_t errlen);
 
+/* ------------------------------------------------------------ pull (pull.c)
+ *
+ * The trial record files of a project in S3, every node's, copied into a
+ * local folder for `hippo export --from-s3` (docs/data.md, "Export"):
+ *
+ *   [PREFIX/]P/Trials/U/FILE        ->  OUT/U/FILE
+ *   [PREFIX/]P/Trials/U/NODE/FILE   ->  OUT/U/NODE/FILE
+ *
+ * Keys come from the network: a key becomes a path only when U is a valid
+ * userId, NODE a valid node name (core/id.h) and FILE a record file name
+ * ([A-Za-z0-9_-][A-Za-z0-9._-]*.jsonl); any other key is skipped and counted.
+ * A local copy of the same size is kept (record files only grow). */
+struct storage_pull_opts {
+	const struct storage_dest *dest;
+	const char *project_id;
+	const char *out;          /* the trials folder to fill (created if needed) */
+	int max_keys;             /* per listing page; 0: the service's default (1000) */
+	long timeout_s;           /* per request; 0: none */
+	FILE *progress;           /* NULL: quiet; else a line per second and a last one */
+	bool progress_tty;        /* PROGRESS is a terminal: redraw one line with \r */
+};
+
+struct storage_pull_stats {
+	long long listed, fetched, kept, skipped, bytes;
+	char first_skipped[300];  /* the first key skipped, "" when none */
+};
+
+/* Lists and downloads. Returns 0, or -1 with a message in ERR (credentials,
+ * bucket, network, disk). */
+int storage_pull_records(const struct storage_pull_opts *o, struct storage_pull_stats *st,
+			 char *err, size_t errlen);
+
+/* Whether NAME may be a record file pulled from S3 (see above). */
+bool storage_pull_name_ok(const char *name);
+
 #endif

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/clock.h"
 #include "core/log.h"
 #include "storage/s3.h"
@@ -180,6 +182,39 @@ static void finish_job(struct storage *st, const struct spool_lease *j, int ok,
 			 "key=%s attempt=%d err=\"%s\"", j->key, attempts, r->error);
 }
 
+/* A participant's record (KEY "P/Users/U.json") is written by every node
+ * that changes the participant (one store, several nodes): its version is
+ * how much it holds, which only grows as the participant goes on (answers,
+ * steps passed, groups, sessions and their ends), so that a node never
+ * replaces a newer copy in S3 with its older one (s3_put_verified). -1 for
+ * any other object, or a record that does not parse. */
+static long record_version(const char *key, const char *path)
+{
+	const char *users = strstr(key, "/Users/");
+	size_t n = strlen(key);
+	if (!users || strchr(users + 7, '/') || n < 5 || strcmp(key + n - 5, ".json") != 0)
+		return -1;
+	json_t *rec = json_load_file(path, 0, NULL);
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		return -1;
+	}
+	long v = 0;
+	json_t *sessions = json_object_get(rec, "sessions"), *s;
+	size_t i;
+	v += (long)json_array_size(json_object_get(rec, "answers"));
+	v += (long)json_array_size(json_object_get(rec, "passes"));
+	v += (long)json_object_size(json_object_get(rec, "groups"));
+	v += (long)json_array_size(sessions);
+	json_array_foreach(sessions, i, s)
+	{
+		if (json_is_string(json_object_get(s, "stopped")))
+			v++;
+	}
+	json_decref(rec);
+	return v;
+}
+
 static void upload_job(struct storage *st, const struct spool_lease *j)
 {
 	struct s3_result r;
@@ -195,7 +230,10 @@ static void upload_job(struct storage *st, const struct spool_lease *j)
 	if (s3_creds_load(&creds, r.error, sizeof r.error) == 0) {
 		struct s3_dest d = {.endpoint = j->endpoint, .region = j->region,
 				    .bucket = j->bucket};
-		ok = s3_put_verified(&d, &creds, path, j->key, st->o.timeout_s, &st->stop, &r) == 0;
+		ok = s3_put_verified(&d, &creds, path, j->key, record_version(j->key, path),
+				     st->o.timeout_s, &st->stop, &r) == 0;
+		if (ok && r.superseded)
+			log_info("storage", "a newer copy is in S3 already: kept", "key=%s", j->key);
 		memset(&creds, 0, sizeof creds);
 	}
 	if (!ok && atomic_load(&st->stop)) {

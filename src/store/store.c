@@ -21,6 +21,9 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	[4] = "cluster: the nodes (name, url, slots, draining, lease_until, renewed), and "
 	      "the node a session is placed on, a stop asked of it and the episodes played "
 	      "(sessions.node, sessions.stop, sessions.episodes)",
+	[5] = "cluster: the internal URL other nodes check a node's life at (nodes.probe)",
+	[6] = "the files of each version of a study deployed through the admin API "
+	      "(deploys: project_id, version, config, files, created)",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -476,19 +479,39 @@ int store_participant_delete(struct store *s, long long pid, struct store_delete
 
 /* ------------------------------------------------------------ cluster */
 
-int store_node_renew(struct store *s, const char *name, const char *url, int slots,
-		     bool draining, int lease_ms)
+int store_node_renew(struct store *s, const char *name, const char *url, const char *probe,
+		     int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked)
 {
+	if (drain_asked)
+		*drain_asked = false;
 	WRITABLE(s);
-	if (!name || !url || strlen(name) > STORE_NODE_MAX || strlen(url) > STORE_URL_MAX)
+	if (!name || !url || strlen(name) > STORE_NODE_MAX || strlen(url) > STORE_URL_MAX ||
+	    (probe && strlen(probe) > STORE_URL_MAX))
 		return -1;
-	return s->be->node_renew(s->db, name, url, slots, draining, lease_ms);
+	bool asked = false;
+	int rc = s->be->node_renew(s->db, name, url, probe && *probe ? probe : NULL, slots,
+				   draining, fresh, lease_ms, &asked);
+	if (rc == 0 && drain_asked)
+		*drain_asked = asked;
+	return rc;
 }
 
 int store_node_remove(struct store *s, const char *name)
 {
 	WRITABLE(s);
 	return s->be->node_remove(s->db, name);
+}
+
+int store_node_drain(struct store *s, const char *name)
+{
+	WRITABLE(s);
+	return name ? s->be->node_drain(s->db, name) : 0;
+}
+
+int store_node_expire(struct store *s, const char *name)
+{
+	WRITABLE(s);
+	return name ? s->be->node_expire(s->db, name) : 0;
 }
 
 int store_nodes_each(struct store *s, store_node_fn fn, void *user)
@@ -561,6 +584,32 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 int store_project_live_get(struct store *s, const char *id)
 {
 	return s->be->project_live_get(s->db, id);
+}
+
+int store_deploy_put(struct store *s, const char *id, int version, const char *config,
+		     const char *files)
+{
+	WRITABLE(s);
+	if (!s->be->deploy_put || !config || !files || version < 1)
+		return -1;
+	return s->be->deploy_put(s->db, id, version, config, files);
+}
+
+int store_deploy_get(struct store *s, const char *id, int version, int *got, char **config,
+		     char **files)
+{
+	*config = *files = NULL;
+	if (!s->be->deploy_get)
+		return -1;
+	return s->be->deploy_get(s->db, id, version, got, config, files);
+}
+
+int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, int version),
+			 void *user)
+{
+	if (!s->be->deploys_latest)
+		return -1;
+	return s->be->deploys_latest(s->db, fn, user);
 }
 
 int store_project_live_set(struct store *s, const char *id, int live)

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 6
 #define STORE_ID_MAX 64
 
 /* What one participant can make the store keep of its requests, whatever it
@@ -171,6 +171,22 @@ int store_project_put(struct store *s, const char *id, const char *name, const c
 int store_project_live_get(struct store *s, const char *id);
 int store_project_live_set(struct store *s, const char *id, int live);
 
+/* Deployed versions (schema version 6, table deploys): the files of each
+ * version of a study deployed through the admin API, so every node of a
+ * cluster serves it (docs/cluster.md). CONFIG is the text of config.yml,
+ * FILES a JSON object {name: text} of its StepFiles. A version is written
+ * once: a second put of the same (ID, VERSION) changes nothing. 0 or -1. */
+int store_deploy_put(struct store *s, const char *id, int version, const char *config,
+		     const char *files);
+/* Version VERSION of ID (0: the latest): 1 with *CONFIG and *FILES (free())
+ * and *GOT its version, 0 when there is none, -1 on error. */
+int store_deploy_get(struct store *s, const char *id, int version, int *got, char **config,
+		     char **files);
+/* Calls FN with the latest deployed version of every study (one cheap
+ * query: what a node polls). FN returning non-zero stops. 0 or -1. */
+int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, int version),
+			 void *user);
+
 /* ------------------------------------------------------------ cluster */
 
 /* Several `hippo serve` processes ("nodes") sharing one store
@@ -187,11 +203,25 @@ int store_project_live_set(struct store *s, const char *id, int live);
 
 /* Registers node NAME, or renews it: its advertised base URL, SLOTS (game
  * sessions it takes), DRAINING (takes no new ones) and a lease that expires
- * LEASE_MS from now. */
-int store_node_renew(struct store *s, const char *name, const char *url, int slots,
-		     bool draining, int lease_ms);
+ * LEASE_MS from now. PROBE: the node's internal base URL (e.g.
+ * http://10.0.0.7:8080) that other nodes use to check directly that it is
+ * alive, NULL for none. FRESH: the node process has just started (the first
+ * call from cluster_start): the stored draining becomes DRAINING. Otherwise
+ * draining stays true once set (DRAINING or store_node_drain): draining =
+ * stored OR DRAINING. *DRAIN_ASKED (may be NULL) receives the stored
+ * draining after the call, so a node learns that the console asked it to
+ * drain. One statement (UPSERT ... RETURNING draining). */
+int store_node_renew(struct store *s, const char *name, const char *url, const char *probe,
+		     int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 /* Removes node NAME (a clean exit: its sessions have ended). */
 int store_node_remove(struct store *s, const char *name);
+/* Asks node NAME to drain (the console's drain button): draining = true.
+ * Returns 1, 0 when there is no such node, -1 on error. */
+int store_node_drain(struct store *s, const char *name);
+/* Ends node NAME's lease now, because another node found it dead:
+ * lease_until = now where lease_until > now. Returns the rows changed (0 or
+ * 1), -1 on error. The caller then runs store_nodes_reap. */
+int store_node_expire(struct store *s, const char *name);
 
 /* The nodes, by name. USED: open sessions placed on it; LIVE: its lease has
  * not expired; LEASE_LEFT_MS: until it does (negative: expired since). */
@@ -201,6 +231,7 @@ struct store_node_row {
 	bool draining, live;
 	long long lease_left_ms;
 	const char *renewed;       /* when it last renewed (ISO 8601) */
+	char probe[STORE_URL_MAX + 1]; /* its internal base URL (store_node_renew), "" when none */
 };
 typedef int (*store_node_fn)(void *user, const struct store_node_row *r);
 int store_nodes_each(struct store *s, store_node_fn fn, void *user);

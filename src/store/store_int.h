@@ -93,13 +93,22 @@ struct store_backend {
 			   const char *dir, bool deployed, int *version);
 	int (*project_live_get)(void *db, const char *id);
 	int (*project_live_set)(void *db, const char *id, int live);
+	/* store_deploy_put, store_deploy_get, store_deploys_latest (store.h) */
+	int (*deploy_put)(void *db, const char *id, int version, const char *config,
+			  const char *files);
+	int (*deploy_get)(void *db, const char *id, int version, int *got, char **config,
+			  char **files);
+	int (*deploys_latest)(void *db, int (*fn)(void *user, const char *id, int version),
+			      void *user);
 
-	/* Cluster (store.h, "cluster"; docs/cluster.md). Schema version 4:
+	/* Cluster (store.h, "cluster"; docs/cluster.md). Schema version 4
+	 * (and 5: nodes.probe):
 	 *
 	 *   nodes (name TEXT PRIMARY KEY, url TEXT NOT NULL,
 	 *          slots INTEGER NOT NULL, draining BOOLEAN NOT NULL,
 	 *          lease_until BIGINT NOT NULL   -- ms since 1970 by the backend's clock
-	 *          renewed TEXT NOT NULL)
+	 *          renewed TEXT NOT NULL,
+	 *          probe TEXT)                   -- version 5; NULL: none
 	 *   sessions + node TEXT (NULL: not placed), stop TEXT (NULL: none),
 	 *              episodes INTEGER (NULL: none recorded),
 	 *   an index on sessions (node) WHERE stopped IS NULL
@@ -110,12 +119,21 @@ struct store_backend {
 	 * clock: the backend's (SQLite: clock_wall_ms() of the caller;
 	 * PostgreSQL: the server's now(), never the nodes'). */
 
-	/* UPSERT of the node's row: url, slots, draining, lease_until = now +
-	 * LEASE_MS, renewed = store_now(). */
-	int (*node_renew)(void *db, const char *name, const char *url, int slots, bool draining,
-			  int lease_ms);
+	/* One UPSERT of the node's row: url, probe (NULL: none), slots,
+	 * lease_until = now + LEASE_MS, renewed = store_now(), and draining =
+	 * DRAINING when FRESH or when the row is new, stored OR DRAINING
+	 * otherwise; RETURNING the stored draining into *DRAIN_ASKED (may be
+	 * NULL). */
+	int (*node_renew)(void *db, const char *name, const char *url, const char *probe,
+			  int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 	int (*node_remove)(void *db, const char *name);
-	/* Every node by name, with used and live computed as above. */
+	/* UPDATE nodes SET draining = true WHERE name = NAME; the rows changed. */
+	int (*node_drain)(void *db, const char *name);
+	/* UPDATE nodes SET lease_until = now WHERE name = NAME AND lease_until
+	 * > now (now by the backend's clock); the rows changed. */
+	int (*node_expire)(void *db, const char *name);
+	/* Every node by name, with used and live computed as above (probe ""
+	 * when NULL). */
 	int (*nodes)(void *db, store_node_fn fn, void *user);
 	/* ONE transaction that serialises with every other placement (SQLite:
 	 * BEGIN IMMEDIATE; PostgreSQL: lock the participant's row, then the

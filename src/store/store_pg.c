@@ -92,6 +92,15 @@ static const char schema_v4_sql[] =
 	"ALTER TABLE sessions ADD COLUMN episodes INTEGER;"
 	"CREATE INDEX sessions_node_open ON sessions (node) WHERE stopped IS NULL;";
 
+/* Version 5 (store__versions[5]): the internal URL of a node. */
+static const char schema_v5_sql[] = "ALTER TABLE nodes ADD COLUMN probe TEXT;";
+
+/* Version 6 (store__versions[6]): the files of each deployed version. */
+static const char schema_v6_sql[] =
+	"CREATE TABLE deploys ("
+	" project_id TEXT NOT NULL, version INTEGER NOT NULL, config TEXT NOT NULL,"
+	" files TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (project_id, version));";
+
 static const struct migration {
 	int version;
 	const char *sql;
@@ -100,6 +109,8 @@ static const struct migration {
 	{2, schema_v2_sql},
 	{3, schema_v3_sql},
 	{4, schema_v4_sql},
+	{5, schema_v5_sql},
+	{6, schema_v6_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -155,6 +166,16 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define REQ_V1_COLS                                                                                \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"    \
 	" FROM requests x"
+
+/* The cluster (store_int.h, "Cluster"): times of leases are milliseconds
+ * since 1970 by the server's clock, taken once per statement, never the
+ * nodes'. A node's used slots are its open sessions, counted. */
+#define NOW_MS "(extract(epoch FROM statement_timestamp()) * 1000)::bigint"
+#define USED_OF(n)                                                                                 \
+	"(SELECT count(*) FROM sessions s WHERE s.node = " n " AND s.stopped IS NULL)"
+#define NODE_COLS                                                                                  \
+	"SELECT n.name, n.url, n.slots, " USED_OF("n.name") ", n.draining::int,"                   \
+	" n.lease_until - " NOW_MS ", n.renewed,"
 
 const char *const store__pg_sql[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
@@ -215,6 +236,14 @@ const char *const store__pg_sql[PG_COUNT] = {
 		" ON CONFLICT (id) DO UPDATE SET name = $2, researcher = $3, dir = $4,"
 		" version = $5, deployed = $6, updated = $7,"
 		" live_override = CASE WHEN $6 <> 0 THEN NULL ELSE projects.live_override END",
+	[PG_DEPLOY_PUT] = "INSERT INTO deploys (project_id, version, config, files, created)"
+			  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[PG_DEPLOY_GET] = "SELECT version, config, files FROM deploys"
+			  " WHERE project_id = $1 AND version = $2",
+	[PG_DEPLOY_LATEST_1] = "SELECT version, config, files FROM deploys"
+			       " WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
+	[PG_DEPLOYS_LATEST] = "SELECT project_id, max(version) FROM deploys GROUP BY project_id"
+			      " ORDER BY project_id",
 	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
 	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
 	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
@@ -262,6 +291,59 @@ const char *const store__pg_sql[PG_COUNT] = {
 	[PG_PROJ_LIST] = "SELECT id, name, researcher, dir, version, deployed,"
 			 " coalesce(live_override, -1), updated FROM projects"
 			 " WHERE $1::text IS NULL OR id = $1 ORDER BY id" C_ORDER,
+	/* $8: fresh (the stored draining is replaced, not kept) */
+	[PG_NODE_RENEW] =
+		"INSERT INTO nodes (name, url, probe, slots, draining, lease_until, renewed)"
+		" VALUES ($1, $2, $3, $4, $5::boolean, " NOW_MS " + $6::bigint, $7)"
+		" ON CONFLICT (name) DO UPDATE SET url = $2, probe = $3, slots = $4,"
+		" draining = CASE WHEN $8::boolean THEN $5::boolean"
+		"  ELSE nodes.draining OR $5::boolean END,"
+		" lease_until = " NOW_MS " + $6::bigint, renewed = $7 RETURNING draining::int",
+	[PG_NODE_REMOVE] = "DELETE FROM nodes WHERE name = $1",
+	[PG_NODE_DRAIN] = "UPDATE nodes SET draining = true WHERE name = $1",
+	[PG_NODE_EXPIRE] = "UPDATE nodes SET lease_until = " NOW_MS
+			   " WHERE name = $1 AND lease_until > " NOW_MS,
+	[PG_NODES] = NODE_COLS " n.probe FROM nodes n ORDER BY n.name" C_ORDER,
+	[PG_NODES_V4] = NODE_COLS " NULL::text FROM nodes n ORDER BY n.name" C_ORDER,
+	/* a placement ($1 the participant, whose row is locked first) */
+	[PG_PLACE_OPEN_OF] = "SELECT s.id, s.node, n.url,"
+			     " coalesce(n.lease_until > " NOW_MS ", false)::int"
+			     " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
+			     " WHERE s.participant = $1 AND s.stopped IS NULL ORDER BY s.id DESC",
+	[PG_PLACE_CLOSE_PART] = "UPDATE sessions SET stopped = $2, reason = $3"
+				" WHERE participant = $1 AND stopped IS NULL",
+	[PG_PLACE_CHOOSE] = "SELECT name FROM (SELECT n.name, n.slots, " USED_OF("n.name")
+			    " AS used FROM nodes n WHERE n.lease_until > " NOW_MS
+			    " AND NOT n.draining) c WHERE used < slots"
+			    " ORDER BY used::float8 / slots, used, name" C_ORDER " LIMIT 1",
+	/* the chosen node, locked: still live and not draining */
+	[PG_PLACE_NODE_LOCK] = "SELECT url, slots FROM nodes WHERE name = $1"
+			       " AND lease_until > " NOW_MS " AND NOT draining FOR UPDATE",
+	/* under the node's lock, its open sessions counted anew ($6: its slots) */
+	[PG_PLACE_INSERT] = "INSERT INTO sessions (participant, step, started, node, episodes)"
+			    " SELECT $1::bigint, $2::int, $3::text, $4::text, $5::int"
+			    " WHERE (SELECT count(*) FROM sessions"
+			    "  WHERE node = $4::text AND stopped IS NULL) < $6::int RETURNING id",
+	[PG_SESS_INFO] = "SELECT s.id, (s.stopped IS NULL)::int, coalesce(s.reason, ''),"
+			 " coalesce(s.stop, ''), coalesce(s.node, ''), coalesce(n.url, ''),"
+			 " coalesce(n.lease_until > " NOW_MS ", false)::int, coalesce(s.episodes, 0)"
+			 " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
+			 " WHERE s.participant = $1 ORDER BY s.id DESC LIMIT 1",
+	[PG_PLACED] = "SELECT s.id, s.participant, p.project_id, p.user_id, s.step, s.stop,"
+		      " coalesce(s.episodes, 0)"
+		      " FROM sessions s JOIN participants p ON p.id = s.participant"
+		      " WHERE s.node = $1 AND s.stopped IS NULL ORDER BY s.id",
+	[PG_SESS_END_NODE] = "UPDATE sessions SET stopped = $3, reason = $4, files = $5"
+			     " WHERE participant = $1 AND node = $2 AND stopped IS NULL",
+	[PG_SESS_STOP] = "UPDATE sessions SET stop = $2 WHERE participant = $1"
+			 " AND stopped IS NULL AND node IS NOT NULL AND stop IS NULL",
+	[PG_SESS_PROGRESS] = "UPDATE sessions SET episodes = $3 WHERE id = (SELECT max(id)"
+			     " FROM sessions WHERE participant = $1 AND node = $2)",
+	[PG_SESS_CLOSE_NODE] = "UPDATE sessions SET stopped = $2, reason = $3"
+			       " WHERE stopped IS NULL AND node IS NOT DISTINCT FROM $1::text",
+	[PG_NODES_REAP] = "UPDATE sessions SET stopped = $1, reason = 'node_lost'"
+			  " WHERE stopped IS NULL AND node IS NOT NULL AND node NOT IN"
+			  " (SELECT name FROM nodes WHERE lease_until > " NOW_MS ")",
 };
 
 /* ------------------------------------------------------------ schema */
@@ -505,12 +587,15 @@ static const char *pg_errmsg(void *db)
 	.sessions_open = store__pg_sessions_open, .project_put = store__pg_project_put,            \
 	.project_live_get = store__pg_project_live_get,                                            \
 	.project_live_set = store__pg_project_live_set, .participants = store__pg_participants,    \
+	.deploy_put = store__pg_deploy_put, .deploy_get = store__pg_deploy_get,                    \
+	.deploys_latest = store__pg_deploys_latest,                                                \
 	.answers = store__pg_answers, .groups = store__pg_groups, .sessions = store__pg_sessions,  \
 	.requests = store__pg_requests, .passes = store__pg_passes,                                \
 	.step_counts = store__pg_step_counts, .projects = store__pg_projects,                       \
 	.participants_find = store__pg_participants_find, .step_times = store__pg_step_times,      \
 	.group_counts = store__pg_group_counts, .participant_delete = store__pg_participant_delete, \
 	.node_renew = store__pg_node_renew, .node_remove = store__pg_node_remove,                  \
+	.node_drain = store__pg_node_drain, .node_expire = store__pg_node_expire,                  \
 	.nodes = store__pg_nodes, .place = store__pg_place, .session_info = store__pg_session_info, \
 	.placed = store__pg_placed, .session_end_node = store__pg_session_end_node,                \
 	.session_progress = store__pg_session_progress, .session_stop = store__pg_session_stop,    \

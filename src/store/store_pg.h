@@ -4,7 +4,7 @@
  * store_pg_conn.c (the URL, connections, running statements, messages),
  * store_pg_write.c (the writes), store_pg_batch.c (the request records),
  * store_pg_read.c (the iterators), store_pg_cluster.c (the cluster's slots:
- * not yet).
+ * nodes, leases by the server's clock, placement).
  *
  * One connection for the callers behind a mutex (as the SQLite backend), and
  * one of its own for the thread that commits the request batches, so a GET
@@ -88,6 +88,29 @@ enum store__pg_stmt {
 	PG_REQ_LIST_V1_P, /* a database at schema version 1 (read only) */
 	PG_REQ_LIST_V1_1,
 	PG_PROJ_LIST,
+	PG_DEPLOY_PUT, /* store_pg_deploy.c */
+	PG_DEPLOY_GET,
+	PG_DEPLOY_LATEST_1,
+	PG_DEPLOYS_LATEST,
+	/* the cluster (store_pg_cluster.c) */
+	PG_NODE_RENEW,
+	PG_NODE_REMOVE,
+	PG_NODE_DRAIN,
+	PG_NODE_EXPIRE,
+	PG_NODES,
+	PG_NODES_V4, /* a database at schema version 4 (read only) */
+	PG_PLACE_OPEN_OF,
+	PG_PLACE_CLOSE_PART,
+	PG_PLACE_CHOOSE,
+	PG_PLACE_NODE_LOCK,
+	PG_PLACE_INSERT,
+	PG_SESS_INFO,
+	PG_PLACED,
+	PG_SESS_END_NODE,
+	PG_SESS_STOP,
+	PG_SESS_PROGRESS,
+	PG_SESS_CLOSE_NODE,
+	PG_NODES_REAP,
 	PG_COUNT
 };
 
@@ -97,6 +120,7 @@ struct store__pg_conn {
 	const char *name; /* "main" or "batch", for the log */
 	bool prepared[PG_COUNT];
 	char err[512]; /* the last error, one line, password masked */
+	char sqlstate[6]; /* its SQLSTATE ("40P01": a deadlock), "" when none */
 };
 
 /* A bound parameter: V (NULL: SQL NULL) as text, or LEN bytes when BINARY. */
@@ -218,6 +242,13 @@ int store__pg_project_put(void *db, const char *id, const char *name, const char
 			  const char *dir, bool deployed, int *version);
 int store__pg_project_live_get(void *db, const char *id);
 int store__pg_project_live_set(void *db, const char *id, int live);
+/* store_pg_deploy.c: the deployed versions (schema version 6) */
+int store__pg_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files);
+int store__pg_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files);
+int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user);
 
 int store__pg_participants(void *db, const struct store_query *q, store_participant_fn fn,
 			   void *user);
@@ -233,9 +264,11 @@ int store__pg_group_counts(void *db, const char *project_id, store_group_count_f
 			   void *user);
 int store__pg_participant_delete(void *db, long long pid, struct store_delete_counts *counts);
 /* store_pg_cluster.c */
-int store__pg_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms);
+int store__pg_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 int store__pg_node_remove(void *db, const char *name);
+int store__pg_node_drain(void *db, const char *name);
+int store__pg_node_expire(void *db, const char *name);
 int store__pg_nodes(void *db, store_node_fn fn, void *user);
 int store__pg_place(void *db, long long pid, int step, int episodes, struct store_placement *out);
 int store__pg_session_info(void *db, long long pid, struct store_session_info *out);

@@ -49,6 +49,8 @@ void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresul
 		m = k->c ? PQerrorMessage(k->c) : "out of memory";
 	const char *secrets[] = {s->secret, NULL};
 	message_clean(m && *m ? m : "unknown error", secrets, k->err, sizeof k->err);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(k->sqlstate, sizeof k->sqlstate, "%s", state ? state : "");
 	s->last_failed = k;
 }
 
@@ -145,11 +147,13 @@ int store__pg_commit(struct store__pg *s, struct store__pg_conn *k)
 
 void store__pg_rollback(struct store__pg *s, struct store__pg_conn *k)
 {
-	char keep[sizeof k->err];
+	char keep[sizeof k->err], state[sizeof k->sqlstate];
 	memcpy(keep, k->err, sizeof keep); /* the error that made it roll back */
+	memcpy(state, k->sqlstate, sizeof state);
 	if (PQtransactionStatus(k->c) != PQTRANS_IDLE)
 		store__pg_exec(s, k, PG_ROLLBACK, 0, NULL);
 	memcpy(k->err, keep, sizeof keep);
+	memcpy(k->sqlstate, state, sizeof state);
 }
 
 long long store__pg_ll(const PGresult *r, int row, int c)

@@ -55,7 +55,7 @@ static const char schema_v1_sql[] =
 	" PRIMARY KEY (participant, n));"
 	"CREATE INDEX IF NOT EXISTS groups_count ON groups (project_id, n, grp);";
 
-/* Version 2 (store__versions[2]); version 4 is the cluster's
+/* Version 2 (store__versions[2]); versions 4 and 5 are the cluster's
  * (store_sqlite_cluster.c). */
 static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN header_set INTEGER REFERENCES header_sets (id);"
@@ -80,6 +80,8 @@ static const struct migration {
 	{2, false, schema_v2_sql},
 	{3, false, schema_v3_sql},
 	{4, false, store__sq_schema_v4},
+	{5, false, store__sq_schema_v5},
+	{6, false, store__sq_schema_v6},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -604,6 +606,9 @@ const struct store_backend store__sqlite = {
 	.project_put = store__sq_project_put,
 	.project_live_get = store__sq_project_live_get,
 	.project_live_set = store__sq_project_live_set,
+	.deploy_put = store__sq_deploy_put,
+	.deploy_get = store__sq_deploy_get,
+	.deploys_latest = store__sq_deploys_latest,
 	.participants = store__sq_participants,
 	.answers = store__sq_answers,
 	.groups = store__sq_groups,
@@ -618,6 +623,8 @@ const struct store_backend store__sqlite = {
 	.participant_delete = store__sq_participant_delete,
 	.node_renew = store__sq_node_renew,
 	.node_remove = store__sq_node_remove,
+	.node_drain = store__sq_node_drain,
+	.node_expire = store__sq_node_expire,
 	.nodes = store__sq_nodes,
 	.place = store__sq_place,
 	.session_info = store__sq_session_info,

@@ -90,7 +90,10 @@ enum store__sq_stmt {
 enum store__sq_cl {
 	CL_NODE_RENEW,
 	CL_NODE_REMOVE,
+	CL_NODE_DRAIN,
+	CL_NODE_EXPIRE,
 	CL_NODES,
+	CL_NODES_V4,
 	CL_OPEN_OF,
 	CL_CLOSE_PART,
 	CL_CHOOSE,
@@ -167,12 +170,23 @@ int store__sq_project_put(void *db, const char *id, const char *name, const char
 int store__sq_project_live_get(void *db, const char *id);
 int store__sq_project_live_set(void *db, const char *id, int live);
 
-/* store_sqlite_cluster.c: schema version 4, and the cluster slots. */
+/* store_sqlite_cluster.c: schema versions 4 and 5, and the cluster slots. */
 extern const char store__sq_schema_v4[];
+extern const char store__sq_schema_v5[];
+/* store_sqlite_deploy.c: the deployed versions (schema version 6) */
+extern const char store__sq_schema_v6[];
+int store__sq_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files);
+int store__sq_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files);
+int store__sq_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user);
 void store__sq_cl_finalize(struct store__sq *s);
-int store__sq_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms);
+int store__sq_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);
 int store__sq_node_remove(void *db, const char *name);
+int store__sq_node_drain(void *db, const char *name);
+int store__sq_node_expire(void *db, const char *name);
 int store__sq_nodes(void *db, store_node_fn fn, void *user);
 int store__sq_place(void *db, long long pid, int step, int episodes,
 		    struct store_placement *out);

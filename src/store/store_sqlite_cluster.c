@@ -23,16 +23,27 @@ const char store__sq_schema_v4[] =
 	"CREATE INDEX IF NOT EXISTS sessions_node_open ON sessions (node)"
 	" WHERE stopped IS NULL;";
 
+/* Schema version 5 (store__versions[5]). */
+const char store__sq_schema_v5[] = "ALTER TABLE nodes ADD COLUMN probe TEXT;";
+
 /* The open sessions of node N (a correlated count). */
 #define USED_OF(n) "(SELECT count(*) FROM sessions s WHERE s.node = " n " AND s.stopped IS NULL)"
 
 static const char *const cl_sql[CL_COUNT] = {
-	[CL_NODE_RENEW] = "INSERT INTO nodes (name, url, slots, draining, lease_until, renewed)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO UPDATE SET"
-			  " url = ?2, slots = ?3, draining = ?4, lease_until = ?5, renewed = ?6",
+	/* ?8: fresh (the stored draining is replaced, not kept) */
+	[CL_NODE_RENEW] = "INSERT INTO nodes (name, url, slots, draining, lease_until, renewed, probe)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET"
+			  " url = ?2, slots = ?3,"
+			  " draining = CASE WHEN ?8 THEN ?4 ELSE (nodes.draining OR ?4) END,"
+			  " lease_until = ?5, renewed = ?6, probe = ?7 RETURNING draining",
 	[CL_NODE_REMOVE] = "DELETE FROM nodes WHERE name = ?1",
+	[CL_NODE_DRAIN] = "UPDATE nodes SET draining = 1 WHERE name = ?1",
+	[CL_NODE_EXPIRE] = "UPDATE nodes SET lease_until = ?2 WHERE name = ?1 AND lease_until > ?2",
 	[CL_NODES] = "SELECT n.name, n.url, n.slots, " USED_OF("n.name") ", n.draining,"
-		     " n.lease_until - ?1, n.renewed FROM nodes n ORDER BY n.name",
+		     " n.lease_until - ?1, n.renewed, n.probe FROM nodes n ORDER BY n.name",
+	/* a database of schema version 4 (read only): no probe */
+	[CL_NODES_V4] = "SELECT n.name, n.url, n.slots, " USED_OF("n.name") ", n.draining,"
+			" n.lease_until - ?1, n.renewed, NULL FROM nodes n ORDER BY n.name",
 	[CL_OPEN_OF] = "SELECT s.id, s.node, n.url, coalesce(n.lease_until > ?2, 0)"
 		       " FROM sessions s LEFT JOIN nodes n ON n.name = s.node"
 		       " WHERE s.participant = ?1 AND s.stopped IS NULL ORDER BY s.id DESC",
@@ -99,8 +110,8 @@ static int changes_of(struct store__sq *s, sqlite3_stmt *st)
 	return rc == 0 ? sqlite3_changes(s->db) : -1;
 }
 
-int store__sq_node_renew(void *db, const char *name, const char *url, int slots, bool draining,
-			 int lease_ms)
+int store__sq_node_renew(void *db, const char *name, const char *url, const char *probe,
+			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked)
 {
 	struct store__sq *s = db;
 	char now[32];
@@ -115,7 +126,16 @@ int store__sq_node_renew(void *db, const char *name, const char *url, int slots,
 		sqlite3_bind_int(st, 4, draining ? 1 : 0);
 		sqlite3_bind_int64(st, 5, clock_wall_ms() + lease_ms);
 		store__sq_bind_text(st, 6, now);
-		rc = store__sq_exec(st);
+		store__sq_bind_text(st, 7, probe);
+		sqlite3_bind_int(st, 8, fresh ? 1 : 0);
+		int k = sqlite3_step(st);
+		if (k == SQLITE_ROW) {
+			if (drain_asked)
+				*drain_asked = sqlite3_column_int(st, 0) != 0;
+			k = sqlite3_step(st);
+		}
+		rc = k == SQLITE_DONE ? 0 : -1;
+		sqlite3_reset(st);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -135,12 +155,41 @@ int store__sq_node_remove(void *db, const char *name)
 	return rc;
 }
 
+int store__sq_node_drain(void *db, const char *name)
+{
+	struct store__sq *s = db;
+	store__sq_lock_for_write(s);
+	sqlite3_stmt *st = cl_stmt(s, CL_NODE_DRAIN);
+	int rc = -1;
+	if (st) {
+		store__sq_bind_text(st, 1, name);
+		rc = changes_of(s, st);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int store__sq_node_expire(void *db, const char *name)
+{
+	struct store__sq *s = db;
+	store__sq_lock_for_write(s);
+	sqlite3_stmt *st = cl_stmt(s, CL_NODE_EXPIRE);
+	int rc = -1;
+	if (st) {
+		store__sq_bind_text(st, 1, name);
+		sqlite3_bind_int64(st, 2, clock_wall_ms());
+		rc = changes_of(s, st);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 int store__sq_nodes(void *db, store_node_fn fn, void *user)
 {
 	struct store__sq *s = db;
 	int rc = -1, k, stop = 0;
 	pthread_mutex_lock(&s->mu);
-	sqlite3_stmt *st = cl_stmt(s, CL_NODES);
+	sqlite3_stmt *st = cl_stmt(s, s->version >= 5 ? CL_NODES : CL_NODES_V4);
 	if (!st)
 		goto out;
 	sqlite3_bind_int64(st, 1, clock_wall_ms());
@@ -156,6 +205,7 @@ int store__sq_nodes(void *db, store_node_fn fn, void *user)
 			.lease_left_ms = left,
 			.renewed = (const char *)sqlite3_column_text(st, 6),
 		};
+		copy_text(r.probe, sizeof r.probe, st, 7);
 		if ((stop = fn(user, &r)) != 0)
 			break;
 	}

@@ -44,6 +44,12 @@ struct rec {
 	int upload_every_ms;
 	int64_t upload_at;  /* monotonic ms: when the open files go up next */
 	bool data_grown, meta_grown; /* written since they last went up */
+	bool frames;      /* keep the frames (rec_frame) */
+	int ffd;          /* the open frames file, -1 when none */
+	struct buf fpending; /* frames not written yet */
+	char fname[128];  /* the frames file of the open data file */
+	char fcur[640];   /* the same relative to the data folder */
+	bool fdirty;
 };
 
 /* ---- fsync off the callers' threads ----
@@ -222,7 +228,10 @@ struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	r->fd = -1;
+	r->ffd = -1;
+	r->frames = c->frames;
 	buf_init(&r->pending, REC_MAX_PENDING);
+	buf_init(&r->fpending, REC_MAX_PENDING);
 	r->per_episode = c->per_episode;
 	r->on_closed = c->on_closed;
 	r->on_closed_user = c->on_closed_user;
@@ -268,6 +277,18 @@ static void data_name(struct rec *r, int episode, char *name, size_t len)
 		datapath_data_name(name, len, r->per_episode, episode, r->trial_id);
 }
 
+static int write_all(int fd, const char *p, size_t n);
+
+/* The frames file that goes with data file NAME ("x.jsonl" -> "x.frames"). */
+static void frames_name(struct rec *r, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 6 && strcmp(name + n - 6, ".jsonl") == 0)
+		n -= 6;
+	snprintf(r->fname, sizeof r->fname, "%.*s.frames", (int)n, name);
+	snprintf(r->fcur, sizeof r->fcur, "%s/%s", r->rel, r->fname);
+}
+
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 {
 	char name[128];
@@ -277,6 +298,7 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 		data_name(r, episode, name, sizeof name);
 		r->fd = open_file(r, name, false, err, errlen);
 		snprintf(r->curname, sizeof r->curname, "%s", name);
+		frames_name(r, name);
 		return r->fd < 0 ? -1 : 0;
 	}
 	if (r->fd >= 0 && rec_end_episode(r, err, errlen) < 0)
@@ -285,7 +307,69 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 	r->fd = open_file(r, name, false, err, errlen);
 	snprintf(r->curname, sizeof r->curname, "%s", name);
 	snprintf(r->cur, sizeof r->cur, "%s/%s", r->rel, name);
+	frames_name(r, name);
 	return r->fd < 0 ? -1 : 0;
+}
+
+int rec_frame(struct rec *r, unsigned long long frame_id, const void *jpeg, size_t len)
+{
+	if (!r->frames || r->fd < 0 || len > UINT32_MAX)
+		return 0;
+	if (buf_reserve(&r->fpending, len + 12) < 0) {
+		r->dropped++;
+		return -1;
+	}
+	unsigned char head[12];
+	for (int i = 0; i < 8; i++)
+		head[i] = (unsigned char)(frame_id >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (unsigned char)((uint32_t)len >> (8 * i));
+	buf_append(&r->fpending, head, sizeof head);
+	buf_append(&r->fpending, jpeg, len);
+	return 0;
+}
+
+/* Writes the buffered frames to the frames file (opened, with its magic
+ * when new, at the first). */
+static int flush_frames(struct rec *r, char *err, size_t errlen)
+{
+	if (r->fpending.len == 0)
+		return 0;
+	if (r->ffd < 0) {
+		r->ffd = open_file(r, r->fname, false, err, errlen);
+		if (r->ffd < 0)
+			return -1;
+		struct stat st;
+		if (fstat(r->ffd, &st) == 0 && st.st_size == 0 &&
+		    write_all(r->ffd, REC_FRAMES_MAGIC, REC_FRAMES_MAGIC_LEN) < 0) {
+			snprintf(err, errlen, "%s/%s: %s", r->dir, r->fname, strerror(errno));
+			return -1;
+		}
+	}
+	if (write_all(r->ffd, r->fpending.data, r->fpending.len) < 0) {
+		snprintf(err, errlen, "%s/%s: %s", r->dir, r->fname, strerror(errno));
+		return -1;
+	}
+	buf_reset(&r->fpending);
+	r->fdirty = true;
+	return 0;
+}
+
+/* Queues the fsync of the frames file and closes it (the end of its data
+ * file); the file-closed hook hears of it as of the data file. */
+static void close_frames(struct rec *r)
+{
+	if (r->ffd < 0)
+		return;
+	char path[4300];
+	snprintf(path, sizeof path, "%s/%s", r->dir, r->fname);
+	if (r->fdirty)
+		sync_later(r->ffd, path);
+	r->fdirty = false;
+	close(r->ffd);
+	r->ffd = -1;
+	if (r->on_closed)
+		r->on_closed(r->on_closed_user, r->project_id, r->user_id, r->fcur);
 }
 
 int rec_append(struct rec *r, const char *line, size_t len)
@@ -381,6 +465,8 @@ static void upload_open(struct rec *r)
 
 int rec_flush(struct rec *r, char *err, size_t errlen)
 {
+	if (flush_frames(r, err, errlen) < 0)
+		return -1;
 	if (r->pending.len == 0)
 		return 0;
 	if (r->fd < 0) {
@@ -415,6 +501,7 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (rc == 0)
 		sync_data(r);
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
+		close_frames(r);
 		close(r->fd);
 		r->fd = -1;
 		r->data_grown = false;
@@ -449,10 +536,19 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 		sync_data(r);
 		close(r->fd);
 	}
+	if (r->ffd >= 0) {
+		if (r->fdirty) {
+			char path[4300];
+			snprintf(path, sizeof path, "%s/%s", r->dir, r->fname);
+			sync_later(r->ffd, path);
+		}
+		close(r->ffd);
+	}
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->files[i]);
 	free(r->files);
 	buf_free(&r->pending);
+	buf_free(&r->fpending);
 	free(r);
 	return rc;
 }

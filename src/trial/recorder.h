@@ -4,6 +4,9 @@
  *   episode_<n>.jsonl   one per episode (trial.dataFile: episode), or
  *   trial.jsonl         one per trial   (trial.dataFile: trial)
  *   trials.jsonl        one metadata line per trial start and end
+ *   episode_<n>.frames  with frames (trial.recordFrames): every frame sent to
+ *   trial.frames        the participant while the data file next to it was
+ *                       open (rec_frame; the format is docs/data.md's)
  *
  * A trial never writes into another trial's data file: the participant's
  * first trial with records uses the names above, a later one (a new session
@@ -43,7 +46,13 @@ struct rec_config {
 	rec_closed_fn on_closed; /* optional */
 	void *on_closed_user;
 	int upload_every_ms;    /* > 0: on_closed for the open files too (above) */
+	bool frames;            /* keep the frames (rec_frame) */
 };
+
+/* The first bytes of a frames file, then per frame: its id (8 bytes) and
+ * the JPEG's length (4 bytes), both little-endian, then the JPEG. */
+#define REC_FRAMES_MAGIC "HIPPOFRAMES1\n"
+#define REC_FRAMES_MAGIC_LEN 13
 
 /* Creates the participant's folder (and parents). Returns NULL with ERR set. */
 struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen);
@@ -56,6 +65,12 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen);
  * the buffer limit (64 MiB of unwritten data) is reached: the line is dropped
  * and counted in rec_dropped. */
 int rec_append(struct rec *r, const char *line, size_t len);
+
+/* With frames: buffers frame FRAME_ID (the JPEG sent to the participant,
+ * LEN bytes) for the frames file of the open data file, written with the
+ * lines. Nothing while no data file is open. Returns 0, -1 when dropped (the
+ * buffer limit; counted in rec_dropped). */
+int rec_frame(struct rec *r, unsigned long long frame_id, const void *jpeg, size_t len);
 
 /* Appends one line to trials.jsonl immediately (written in one write, after a
  * newline if the file ends in a torn line; fsync queued). */

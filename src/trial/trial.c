@@ -116,7 +116,8 @@ struct trial *trial_new(const struct trial_params *p, char *err, size_t errlen)
 				 .per_episode = ct->data_file == CFG_DATA_EPISODE,
 				 .on_closed = p->on_file_closed,
 				 .on_closed_user = p->on_file_closed_user,
-				 .upload_every_ms = p->upload_every_ms};
+				 .upload_every_ms = p->upload_every_ms,
+				 .frames = ct->record_frames};
 	t->rec = rec_open(&rc_, err, errlen);
 	if (!t->rec) {
 		tenv_close(&t->src);

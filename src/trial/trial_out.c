@@ -142,6 +142,8 @@ void trial__send_frame(struct trial *t, struct trial_scratch *sc, const struct t
 		t->disp_dirty = t->disp_force = false;
 	}
 	sink->frame(sink->user, jpeg, len, ++t->frame_id, extra);
+	if (t->cfg->trial.record_frames)
+		rec_frame(t->rec, t->frame_id, jpeg, len);
 	t->want_frame = false;
 	if (t->binary)
 		trial__send_display_text(t, sink, false);

@@ -102,6 +102,15 @@ try {
 	await page.setViewportSize({ width: 768, height: 1024 });
 	await sleep(300);
 	t.ok(await overflow() <= 0, 'tablet width (768 px): the funnel has no horizontal scrolling');
+	const cut = await page.evaluate(() => {
+		const box = document.querySelector('#funnel-table').closest('.table-box');
+		const edge = Math.min(window.innerWidth, box.getBoundingClientRect().right);
+		const out = [...document.querySelectorAll('#funnel-table thead th')]
+			.filter((th) => th.getBoundingClientRect().right > edge + 0.5).map((th) => th.textContent);
+		return { out, scroll: box.scrollWidth - box.clientWidth };
+	});
+	t.ok(cut.out.length === 0 && cut.scroll <= 0,
+		`tablet width: every column of the funnel table is in view (cut: ${cut.out.join(', ') || 'none'})`);
 	await t.screenshot(page, 'funnel-tablet');
 	await page.goto(`${hippo.url}/admin#/studies`);
 	await page.waitForSelector('[data-study="serve-groups"]');

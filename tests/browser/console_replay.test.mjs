@@ -2,7 +2,9 @@
 // the participant UI; the console replays their first episode, says the
 // re-simulation matches the record bit for bit, plays and seeks it, and its
 // last frame is exactly what `hippo render` draws from the recorded seed and
-// actions; a record altered afterwards is reported as not matching.
+// actions; a record altered afterwards is reported as not matching. An
+// external environment's episode (trial.recordFrames) is replayed with the
+// frames the participant was sent.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,9 +17,39 @@ const STUDY = path.join(here, '../integration/projects/console_replay');
 const P = 'console-replay';
 const U = 'replayer-1';
 
+const EXT_P = 'console-replay-ext';
+
+// A study whose game is the pure-Python CartPole as an external process,
+// keeping the frames sent (trial.recordFrames).
+function externalStudy() {
+	const d = path.join(tempDir('replay-ext'), EXT_P);
+	fs.mkdirSync(path.join(d, 'StepFiles'), { recursive: true });
+	fs.writeFileSync(path.join(d, 'StepFiles', 'thanks.html'), '<p>Thanks.</p>\n');
+	const env = path.join(here, '../../clients/python/examples/pure_env.py');
+	fs.writeFileSync(path.join(d, 'config.yml'), `project:
+  id: ${EXT_P}
+  name: external replay
+  researcher: hippo tests
+  events: {startServerStep: 1, stopServerStep: 2}
+  steps:
+    1: game
+    finalStep: thanks.html
+trial:
+  game: PureCartPole-v0
+  maxEpisodes: 1
+  actionSpace: [left, right]
+  recordFrames: true
+  env:
+    command: [/usr/bin/python3, ${env}]
+`);
+	return d;
+}
+
 const t = new Checks('console_replay');
 try {
-	const hippo = await startConsole(t, [STUDY]);
+	const ext = externalStudy();
+	t.onCleanup(() => fs.rmSync(path.dirname(ext), { recursive: true, force: true }));
+	const hippo = await startConsole(t, [STUDY, ext]);
 	const player = await launch(t);
 	await player.page.goto(`${hippo.url}/?projectId=${P}&userId=${U}`);
 	await playUntilDone(player.page);
@@ -85,6 +117,24 @@ try {
 		(await page.textContent('#replay-verdict')).includes('step 2'),
 	'an altered record is reported as not matching, at its step', await page.textContent('#replay-verdict'));
 	await t.screenshot(page, 'replay-mismatch');
+
+	// an external environment's episode, with the frames the participant was sent
+	await player.page.goto(`${hippo.url}/?projectId=${EXT_P}&userId=ext-1`);
+	await playUntilDone(player.page);
+	const extPerson = await until(async () => {
+		const r = await hippo.api(`projects/${EXT_P}/participants/ext-1`);
+		return r.json && r.json.episodes.length === 1 ? r.json : null;
+	});
+	await page.goto(`${hippo.url}/admin#/replay/${EXT_P}/ext-1/${extPerson.episodes[0].trialId}/1`);
+	await page.waitForSelector('#replay-verdict');
+	t.ok(await page.getAttribute('#replay-verdict', 'data-frames') === 'recorded',
+		'an external environment: the recorded frames are shown', await page.textContent('#replay-verdict'));
+	await until(async () => await page.getAttribute('#replay-frame', 'data-step') === '0');
+	await page.click('#replay-play');
+	await until(async () => Number(await page.getAttribute('#replay-frame', 'data-step')) >= 3);
+	await page.click('#replay-play');
+	t.ok(true, 'its recorded frames play');
+	await t.screenshot(page, 'replay-external');
 	await page.setViewportSize({ width: 768, height: 1024 });
 	await sleep(300);
 	t.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 0,

@@ -25,14 +25,31 @@ PATHS = [("GET", "/api/studies"), ("GET", "/api/live"),
          ("POST", "/api/projects/%s/participants/x/withdraw" % PROJECT)]
 
 
-def ask(port, method, path, token, source):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+def ask(port, method, path, token, source, conn=None):
+    """One request from SOURCE; with CONN (a one-element list) over a kept-alive
+    connection, so that a long attack does not use up the source address's
+    ports with connections in TIME_WAIT."""
+    c = conn[0] if conn and conn[0] else http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0))
     body = json.dumps({"confirm": "x"}).encode() if method == "POST" else None
-    c.request(method, path, body=body, headers={"Authorization": "Bearer " + token,
-                                                 "Content-Type": "application/json"})
-    r = c.getresponse()
-    text = r.read() if r.headers.get("Content-Type") != "text/event-stream" else b""
-    c.close()
+    try:
+        c.request(method, path, body=body, headers={"Authorization": "Bearer " + token,
+                                                     "Content-Type": "application/json"})
+        r = c.getresponse()
+        stream = r.headers.get("Content-Type") == "text/event-stream"
+        text = r.read() if not stream else b""
+    except (http.client.HTTPException, ConnectionError):
+        c.close()
+        if conn and conn[0]:  # the server closed the kept connection: a new one
+            conn[0] = None
+            return ask(port, method, path, token, source, conn)
+        raise
+    if conn is not None and not stream and not r.will_close:
+        conn[0] = c
+    else:
+        c.close()
+        if conn:
+            conn[0] = None
     return r.status, text, r.headers
 
 
@@ -45,10 +62,10 @@ def test():
     statuses, bodies, lock = [], [], threading.Lock()
 
     def attacker(k):
-        i = 0
+        i, conn = 0, [None]
         while time.monotonic() < until:
             m, p = PATHS[(i + k) % len(PATHS)]
-            st, body, h = ask(srv.port, m, p, "guess-%d-%d" % (k, i), "127.0.0.9")
+            st, body, h = ask(srv.port, m, p, "guess-%d-%d" % (k, i), "127.0.0.9", conn)
             with lock:
                 statuses.append(st)
                 if st == 429:

@@ -73,7 +73,7 @@ def walk(port, user):
 
 
 def test():
-    srv = serve("--alloc-rate", "0", projects=[PROJECT_DIR, FD_DIR])
+    srv = serve("--alloc-rate", "0", "--max-per-address", "0", projects=[PROJECT_DIR, FD_DIR])
     try:
         attack(srv)
     finally:

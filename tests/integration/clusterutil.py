@@ -6,8 +6,10 @@ that behaves like the UI (web/app.js, web/game-connection.js): it follows the
 `server` /next names, and after a close it asks /next where its game is
 before connecting again, with the UI's back-off.
 
-The participant store is HIPPO_TEST_STORE when set (e.g. a PostgreSQL URL
-the harness started), else an SQLite file the nodes share."""
+The participant store is one the nodes share: under HIPPO_TEST_STORE=postgresql
+(CTest's `_pg` variants) a database of the test's own PostgreSQL server
+(serveutil.pg_server), with HIPPO_TEST_STORE a postgresql:// URL that
+database, else an SQLite file."""
 import asyncio
 import json
 import os
@@ -22,16 +24,22 @@ import urllib.request
 
 import websockets
 
-from serveutil import EXAMPLE, Serve, wait_for
+import serveutil
+from serveutil import EXAMPLE, Serve, free_port, wait_for
 
-RECONNECT_MIN_S = 0.5  # web/game-connection.js: RECONNECT_MIN_MS
+RECONNECT_MIN_S = 0.25  # web/game-connection.js: RECONNECT_MIN_MS
 RECONNECT_MAX_S = 2.0
 CLOSE_MOVED = 4002
 
 
 def store_spec(tmp):
     """The participant store every node opens."""
-    return os.environ.get("HIPPO_TEST_STORE") or "sqlite:" + os.path.join(tmp, "hippo.db")
+    env = os.environ.get("HIPPO_TEST_STORE", "")
+    if "://" in env:
+        return env
+    if serveutil.PG:
+        return serveutil.pg_server().create_db("cluster")
+    return "sqlite:" + os.path.join(tmp, "hippo.db")
 
 
 def study(root, pid, s3, trial=None, project=""):
@@ -121,14 +129,17 @@ class Haproxy:
 
 class Node(Serve):
     """`hippo serve PROJECTS` as cluster node NAME behind ORIGIN (advertised as
-    ORIGIN/g/NAME), with short leases for the tests."""
+    ORIGIN/g/NAME), probed by the other nodes at its own port (--internal;
+    INTERNAL false: found dead by its lease only), with the default leases
+    (renewed every 2 s, lost after 10 s)."""
 
     def __init__(self, name, origin, store, projects, env, slots=12, port=0, data=None,
-                 args=()):
+                 args=(), internal=True):
+        port = port or free_port()
         a = ["--store", store, "--node", name, "--advertise", "%s/g/%s" % (origin, name),
-             "--slots", str(slots), "--trust-proxy", "--node-renew", "250",
-             "--node-lease", "1500", "--node-poll", "100", "--records-every", "1",
-             "--drain-grace", "2", "--log-level", "warn", *args]
+             *(("--internal", "http://127.0.0.1:%d" % port) if internal else ()),
+             "--slots", str(slots), "--trust-proxy", "--node-poll", "100",
+             "--records-every", "1", "--drain-grace", "2", "--log-level", "warn", *args]
         super().__init__(*projects, data=data, port=port, args=a, env=env)
         self.node = name
         self.name = "node %s (port %d)" % (name, self.port)

@@ -16,6 +16,7 @@ import atexit
 import glob
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -35,9 +36,22 @@ def _bindir():
 
 
 def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: the tests' other servers
+    bind port 0 and outgoing connections take ephemeral ports, so neither can
+    take it between this choice and the server's bind (a clash with another
+    test choosing here is retried by the caller)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port below %d" % low)
 
 
 class Postgres:
@@ -69,11 +83,18 @@ class Postgres:
         self.log = os.path.join(self.tmp, "server.log")
         self._run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", user,
                    "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"])
-        self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w",
-                   "-t", "60", "-o",
-                   "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-                   % (self.port, self.sock), "start"])
+        for attempt in range(5):  # another server may take the port first: a new one
+            try:
+                self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log,
+                           "-w", "-t", "60", "-o",
+                           "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
+                           "-c synchronous_commit=off -c full_page_writes=off "
+                           "-c max_connections=200" % (self.port, self.sock), "start"])
+                break
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 4:
+                    raise
+                self.port = _free_port()
         self.running = True
         atexit.register(self.stop)
         self._run([os.path.join(self.bin, "createdb"), "-h", "127.0.0.1", "-p", str(self.port),

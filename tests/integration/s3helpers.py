@@ -25,7 +25,10 @@ class S3Server:
     def __init__(self, directory, port=0, bucket="bucket"):
         os.makedirs(directory, exist_ok=True)
         self.proc = subprocess.Popen(
-            ["node", os.path.join(HERE, "s3server.mjs"), str(port), directory, bucket],
+            # s3rver's ListObjectsV2 continuation tokens are DES-encrypted,
+            # a cipher of OpenSSL 3's legacy provider
+            ["node", "--openssl-legacy-provider", os.path.join(HERE, "s3server.mjs"),
+             str(port), directory, bucket],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening "):

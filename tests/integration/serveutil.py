@@ -4,8 +4,9 @@ tests/chaos/):
 - check(): one printed line per check, raises on failure; `checks` counts them;
 - main(): runs a test (a function or a coroutine function), then stops every
   server the test started and checks each exited 0 (or as the test declared
-  with expect_exit()); prints the summary; on failure the traceback, each
-  server's exit status and the end of its stderr, and exits 1;
+  with expect_exit()), and removes their temporary folders; prints the
+  summary; on failure the traceback, each server's exit status and the end of
+  its stderr, and exits 1 (the folders stay, to look at);
 - Serve and Trial: `hippo serve` / `hippo trial` on a free 127.0.0.1 port with a
   temporary data folder (HTTP, the admin API, the records they write);
 - the participant store under test: HIPPO_TEST_STORE=postgresql (CTest's `_pg`
@@ -175,6 +176,8 @@ def main(fn, timeout=240):
         for srv in servers:
             rc, _ = srv.stop()
             check(rc == srv.expected_exit, "%s exited %s" % (srv.name, rc))
+        for srv in servers:  # their temporary folders (kept when a test fails)
+            srv.cleanup()
     except Exception:
         traceback.print_exc()
         for srv in servers:  # what the servers said (sanitizer reports, logs)

@@ -1,7 +1,9 @@
-"""scripts/cluster-demo.sh: three nodes and HAProxy on 127.0.0.1 from one
-command; it prints the study URL, whose /next places the game on a node
-behind the one origin (/g/<node>/ws), and Ctrl-C (SIGINT) stops every
-process it started."""
+"""scripts/cluster-demo.sh: PostgreSQL, three nodes and HAProxy on 127.0.0.1
+from one command; it prints the study URL, whose /next places the game on a
+node behind the one origin (/g/<node>/ws), the placement is in the demo's
+PostgreSQL database, and Ctrl-C (SIGINT) stops every process it started, the
+PostgreSQL server too. Then once more with STORE naming an SQLite file."""
+import glob
 import os
 import random
 import shutil
@@ -13,6 +15,8 @@ import time
 
 from clusterutil import http, node_of
 from serveutil import BIN, SRC, check, main, wait_for
+
+HAVE_PG = bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 
 
 def alive(pid):
@@ -48,20 +52,36 @@ def free_ports(n):
     raise AssertionError("no %d free ports in a row" % n)
 
 
-def run():
-    port = free_ports(4)  # the public port and the nodes' three after it
+def pg_rows(tmp, port, sql):
+    """psql's unaligned rows of SQL in the demo's database (by TCP, with its password)."""
+    with open(os.path.join(tmp, "pg-password")) as f:
+        env = dict(os.environ, PGPASSWORD=f.read().strip())
+    return subprocess.run(["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(port), "-U",
+                           "hippo", "-d", "hippo", "-c", sql], env=env, capture_output=True,
+                          text=True, timeout=30).stdout.strip()
+
+
+def demo(store=None):
+    """One run of the demo; STORE: the STORE it is given (None: its default)."""
+    port = free_ports(5)  # the public port, the nodes' three after it, PostgreSQL's
     tmp = tempfile.mkdtemp(prefix="hippo-demo-test-")
     env = dict(os.environ, HIPPO_BIN=BIN, PORT=str(port), DEMO_DIR=tmp)
+    env.pop("STORE", None)
+    if store:
+        env["STORE"] = store % tmp
+    own_pg = HAVE_PG and not store
     proc = subprocess.Popen(["bash", os.path.join(SRC, "scripts", "cluster-demo.sh")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
-    pids, url = [], None
+    pids, url, said = [], None, []
+    postmaster = None
     try:
-        end = time.monotonic() + 60
+        end = time.monotonic() + 90
         while time.monotonic() < end and url is None:
             line = proc.stdout.readline()
             if not line:
                 break
+            said.append(line.rstrip())
             if " pid " in line:
                 pids.append(int(line.split(" pid ")[1].split()[0]))
             if line.startswith("open "):
@@ -69,6 +89,15 @@ def run():
         check(url == "http://127.0.0.1:%d/?projectId=cartpole-demo" % port,
               "the demo prints the study URL: %s" % url, proc.stderr.read() if not url else None)
         check(len(pids) == 4, "it started three nodes and HAProxy")
+        if own_pg:
+            check(any(x.startswith("cluster-demo: PostgreSQL ") and
+                      "on 127.0.0.1:%d " % (port + 4) in x for x in said),
+                  "it started PostgreSQL of its own on 127.0.0.1:%d" % (port + 4), said)
+            with open(os.path.join(tmp, "pg", "data", "postmaster.pid")) as f:
+                postmaster = int(f.readline())
+        elif not store:
+            check(any("the SQLite file" in x for x in said),
+                  "no PostgreSQL server binaries: it says the nodes share an SQLite file")
         origin = "http://127.0.0.1:%d" % port
         q = "/next?projectId=cartpole-demo&userId=demo-1"
         http(origin, "GET", q)
@@ -80,9 +109,20 @@ def run():
               "the game is placed on a node behind the one origin: %s" % j)
         st, text = http("http://127.0.0.1:%d" % (port + 1), "GET", "/metrics")
         check('hippo_cluster_node_live{node="node-3"} 1' in text, "the nodes are live")
+        if own_pg:
+            rows = pg_rows(tmp, port + 4,
+                           "SELECT s.node FROM sessions s JOIN participants p"
+                           " ON p.id = s.participant WHERE p.user_id = 'demo-1'"
+                           " AND s.stopped IS NULL")
+            check(rows == node_of(j["server"]),
+                  "the placement is in the demo's PostgreSQL database: %s" % rows)
+        if store:
+            check(os.path.exists(os.path.join(tmp, "nodes.db")) and
+                  not os.path.exists(os.path.join(tmp, "pg")),
+                  "the nodes share the SQLite file STORE names, no PostgreSQL started")
     except Exception:
-        for name in ("node-1", "node-2", "node-3", "haproxy"):  # what they said
-            path = os.path.join(tmp, name + ".log")
+        for name in ("node-1", "node-2", "node-3", "haproxy", "initdb", "pg/server"):
+            path = os.path.join(tmp, name + ".log")  # what they said
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
                     print("%s:\n%s" % (path, f.read()[-3000:]))
@@ -92,7 +132,15 @@ def run():
         proc.wait(60)
     wait_for(lambda: not any(alive(p) for p in pids), "every process to stop", timeout=30)
     check(True, "Ctrl-C stopped the nodes and HAProxy")
+    if postmaster:
+        wait_for(lambda: not alive(postmaster), "PostgreSQL to stop", timeout=30)
+        check(True, "and its PostgreSQL server")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run():
+    demo()
+    demo(store="sqlite:%s/nodes.db")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,34 @@ async def test():
         st, j2, _ = srv.admin("POST", "/projects/%s/participants/w1/withdraw" % P, {"confirm": "w1"})
         check(st == 404, "withdrawing again: 404, nothing left", j2)
 
+        # the withdrawn participant opens the study link again: a new participant
+        st, page = srv.next(P, "w1")
+        check(st == 200 and page["step"] == 1, "w1 opening the link again starts at step 1", page)
+        st, row, _ = srv.admin("GET", "/projects/%s/participants/w1" % P)
+        check(st == 200 and row["step"] == 1 and not row["answers"] and not row["sessions"] and
+              row["created"] > a[0]["time"],
+              "a new row, created after the withdrawal, with no answers and no sessions", row)
+        check(not os.path.exists(os.path.join(data, P, "trials", "w1")),
+              "none of the old record files came back")
+        await play(srv, "w1")
+        st, row, _ = srv.admin("GET", "/projects/%s/participants/w1" % P)
+        check(st == 200 and len(row["sessions"]) == 1 and row["sessions"][0]["reason"] == "done",
+              "the new participant plays: one session of its own", row["sessions"])
+        audit2 = [json.loads(x) for x in open(os.path.join(data, "audit.jsonl")).read().splitlines()]
+        check([e for e in audit2 if e["userId"] == "w1"] == a,
+              "the audit entry of the withdrawal is unchanged")
+        # withdrawn in the middle of the study (before the game), then back
+        srv.next(P, "m1")
+        srv.next(P, "m1", body={"consent": "yes"}, extra="&step=1")
+        st, j, _ = srv.admin("POST", "/projects/%s/participants/m1/withdraw" % P, {"confirm": "m1"})
+        check(st == 200 and j["complete"], "m1 withdrawn at step 2", j)
+        st, page = srv.next(P, "m1")
+        st2, row, _ = srv.admin("GET", "/projects/%s/participants/m1" % P)
+        check(st == 200 and page["step"] == 1 and st2 == 200 and not row["answers"],
+              "m1 back: step 1 again, no answers", (page, row.get("answers")))
+        srv.admin("POST", "/projects/%s/participants/w1/withdraw" % P, {"confirm": "w1"})
+        srv.admin("POST", "/projects/%s/participants/m1/withdraw" % P, {"confirm": "m1"})
+
         # the command line, on the stopped server's folder
         srv.stop()
         env = dict(os.environ)

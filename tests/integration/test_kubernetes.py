@@ -2,7 +2,7 @@
 the StatefulSet gives `hippo serve` exists in `hippo serve --help` (and the
 command line parses: values within bounds), every $(VAR) it uses is defined,
 HIPPO_* variables are ones hippo reads; --node and --advertise come from
-the pod's name; the ports, selectors and labels, and the Services named
+the pod's name, --internal from its IP; the ports, selectors and labels, and the Services named
 match; terminationGracePeriodSeconds covers the preStop sleep, the drain
 grace and the last "done"; the readiness probe is /healthz and the liveness
 probe is not (a draining node is alive but not ready); the gateway's
@@ -82,13 +82,18 @@ def run():
     check(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name",
           "POD_NAME is the pod's name")
     check(given["node"] == "$(POD_NAME)", "--node is the pod's name")
+    check(env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP",
+          "POD_IP is the pod's IP")
+    check(given.get("internal") == "http://$(POD_IP):%s" % given["port"],
+          "--internal is the pod's own address, where the other nodes probe it: %s"
+          % given.get("internal"))
     adv = given["advertise"]
     check(adv.endswith("/g/$(POD_NAME)") and adv.startswith("wss://"),
           "--advertise is the pod's path behind the one origin: %s" % adv)
     # The command line parses: the values are within the options' bounds
     # (a stand-in for the variables; --help after them stops before serving).
     concrete = [a.replace("$(POD_NAME)", "hippo-0").replace("$(HIPPO_STORE)", "sqlite:x.db")
-                for a in args[1:] if a.startswith("--")]
+                .replace("$(POD_IP)", "10.0.0.7") for a in args[1:] if a.startswith("--")]
     p = subprocess.run([BIN, "serve", *concrete, "--help"], capture_output=True, text=True,
                        timeout=30)
     check(p.returncode == 0, "the command line's values are accepted", p.stderr)

@@ -100,17 +100,19 @@ def passwords(tmp):
     check("secure_user:***@" in err, "the log names the store with its password masked")
 
 
-def no_cluster_nodes_yet(tmp):
-    """A cluster node on a PostgreSQL store stops at start, saying why."""
-    data = os.path.join(tmp, "data-node")
-    p = subprocess.run([BIN, "serve", EXAMPLE, "--port", "0", "--data", data, "--node", "n1",
-                        "--records-local",
-                        "--store", pg_server().create_db("nodes")],
-                       capture_output=True, text=True, timeout=60)
-    check(p.returncode != 0 and p.returncode > 0 and
-          "does not keep cluster nodes yet" in p.stderr,
-          "--node on a PostgreSQL store: exit %d, %s" % (p.returncode,
-                                                        p.stderr.strip().splitlines()[-1:]))
+def cluster_node(tmp):
+    """A cluster node on a PostgreSQL store registers in it with its lease,
+    and a clean exit takes it out again."""
+    url = pg_server().create_db("nodes")
+    srv = Serve(EXAMPLE, data=os.path.join(tmp, "data-node"),
+                args=("--store", url, "--node", "n1", "--advertise", "http://127.0.0.1:9/g/n1",
+                      "--slots", "3", "--records-local"))
+    rows = pg_server().psql_db("nodes", "SELECT name, url, slots FROM nodes")
+    check(rows.strip() == "n1|http://127.0.0.1:9/g/n1|3",
+          "--node on a PostgreSQL store: the node is registered (%s)" % rows.strip())
+    rc, _ = srv.stop()
+    rows = pg_server().psql_db("nodes", "SELECT count(*) FROM nodes")
+    check(rc == 0 and rows.strip() == "0", "a clean exit takes it out (%s)" % rows.strip())
 
 
 def two_servers_one_store(tmp):
@@ -166,7 +168,7 @@ def test():
         bad_stores(tmp)
         if PG:
             passwords(tmp)
-            no_cluster_nodes_yet(tmp)
+            cluster_node(tmp)
             two_servers_one_store(tmp)
     for s in servers:
         s.cleanup()

@@ -166,6 +166,8 @@ static inline int tsu_pg_make_version(const char *spec, int v)
 		      "DROP TABLE passes",
 		[4] = "ALTER TABLE sessions DROP COLUMN node, DROP COLUMN stop, DROP COLUMN episodes;"
 		      "DROP TABLE nodes",
+		[5] = "ALTER TABLE nodes DROP COLUMN probe",
+		[6] = "DROP TABLE deploys",
 	};
 	_Static_assert(sizeof undo / sizeof undo[0] == STORE_SCHEMA_VERSION + 1,
 		       "a way back from each version");

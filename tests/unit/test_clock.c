@@ -19,6 +19,25 @@ static void iso8601_of_known_instants(void)
 	CHECK(strlen(b) == 24 && b[10] == 'T' && b[23] == 'Z');
 }
 
+/* Parsing is the inverse of writing; anything else is -1. */
+static void iso8601_parsed_back(void)
+{
+	static const int64_t at[] = {0, 1795469895377LL, 951782400000LL + 86399999LL, 1};
+	char b[CLOCK_ISO_LEN];
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		clock_iso8601(at[i], b, sizeof b);
+		CHECK(clock_iso8601_parse(b) == at[i]);
+	}
+	CHECK(clock_iso8601_parse("2026-11-23T21:38:15Z") == 1795469895000LL);
+	CHECK(clock_iso8601_parse("2026-11-23T21:38:15.5Z") == 1795469895500LL);
+	static const char *const bad[] = {"", "2026-11-23", "2026-11-23T21:38:15", "2026-13-01T00:00:00Z",
+					  "2026-11-23T21:38:15.Z", "2026-11-23 21:38:15Z", "x026-11-23T21:38:15Z",
+					  "2026-11-23T21:38:15.123Zjunk"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(clock_iso8601_parse(bad[i]) == -1);
+	CHECK(clock_iso8601_parse(NULL) == -1);
+}
+
 static void stamps_of_known_instants(void)
 {
 	char b[CLOCK_STAMP_LEN];
@@ -57,6 +76,7 @@ static void deadlines_are_normalised(void)
 int main(void)
 {
 	RUN(iso8601_of_known_instants);
+	RUN(iso8601_parsed_back);
 	RUN(stamps_of_known_instants);
 	RUN(monotonic_never_goes_back);
 	RUN(deadlines_are_normalised);

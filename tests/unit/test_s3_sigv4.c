@@ -387,7 +387,7 @@ static void verified_put_sends_hashes_and_checks_etag_and_head(void)
 	struct s3_creds c = example_creds();
 	snprintf(c.token, sizeof c.token, "session-token-1");
 	struct s3_result r;
-	int rc = s3_put_verified(&d, &c, path, "P/Trials/u1/episode_1.jsonl", 30, NULL, &r);
+	int rc = s3_put_verified(&d, &c, path, "P/Trials/u1/episode_1.jsonl", -1, 30, NULL, &r);
 	listener_stop(&l);
 	printf("check: verified PUT to a listener answering the right ETag: rc=%d %s\n", rc,
 	       r.error);
@@ -414,14 +414,14 @@ static void verified_put_sends_hashes_and_checks_etag_and_head(void)
 
 	listener_start(&l, 1, ANSWER_WRONG_ETAG);
 	snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", l.port);
-	rc = s3_put_verified(&d, &c, path, "P/Trials/u1/episode_1.jsonl", 30, NULL, &r);
+	rc = s3_put_verified(&d, &c, path, "P/Trials/u1/episode_1.jsonl", -1, 30, NULL, &r);
 	listener_stop(&l);
 	printf("check: a wrong ETag is not verified: rc=%d %s\n", rc, r.error);
 	CHECK_INT(rc, -1);
 	CHECK(strstr(r.error, "ETag") != NULL);
 	CHECK(r.retryable);
 
-	rc = s3_put_verified(&d, &c, "/nonexistent/file", "k", 30, NULL, &r);
+	rc = s3_put_verified(&d, &c, "/nonexistent/file", "k", -1, 30, NULL, &r);
 	printf("check: a missing local file is not retryable: %s\n", r.error);
 	CHECK_INT(rc, -1);
 	CHECK(!r.retryable);

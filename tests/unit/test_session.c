@@ -161,7 +161,7 @@ static void test_connect_timeout(void)
 	handshake(&hs, "player");
 	void *replaced = NULL;
 	int conn = 0;
-	struct sess *s = sess__attach(m, &hs, &conn, false, &replaced, err, sizeof err);
+	struct sess *s = sess__attach(m, &hs, &conn, NULL, false, &replaced, err, sizeof err);
 	msg_free(&hs);
 	CHECK(s != NULL && replaced == NULL);
 	usleep(2500000); /* past the connect timeout */
@@ -211,6 +211,57 @@ static void test_alloc_rate(void)
 	sess__mgr_free(m);
 }
 
+/* Live sessions per client address (sess_allocate): an address holding its
+ * most is refused until one of its sessions ends; other addresses, no
+ * address and an existing session are not counted against it. */
+static void test_max_per_address(void)
+{
+	struct cfg c;
+	make_cfg(&c);
+	struct sess_mgr *m = mgr(0);
+	sess_set_max_per_address(m, 2);
+	char err[256];
+	int retry = 0;
+	const char *a = "198.51.100.9";
+	CHECK(sess_allocate(m, &c, "p1", a, &retry, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate(m, &c, "p2", a, &retry, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate(m, &c, "p1", a, &retry, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate(m, &c, "p3", a, &retry, err, sizeof err) == SESS_ALLOC_LIMITED);
+	CHECK(retry > 0 && strstr(err, "at most 2"));
+	CHECK(sess_allocate(m, &c, "p3", "198.51.100.10", NULL, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate(m, &c, "p4", NULL, NULL, err, sizeof err) == SESS_ALLOC_OK);
+	sess_stop(m, "study-1", "p1", SESS_END_STOP);
+	WAIT_FOR(sess_get_state(m, "study-1", "p1", NULL) == SESS_NONE);
+	CHECK(sess_allocate(m, &c, "p5", a, &retry, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate(m, &c, "p6", a, &retry, err, sizeof err) == SESS_ALLOC_LIMITED);
+	sess_set_max_per_address(m, 0);
+	CHECK(sess_allocate(m, &c, "p6", a, NULL, err, sizeof err) == SESS_ALLOC_OK);
+	sess__mgr_free(m);
+}
+
+/* A game that goes on after its node was lost (sess_allocate_from) has only
+ * what its earlier sessions left of project.maxRuntime. */
+static void test_runtime_carries_over(void)
+{
+	struct cfg c;
+	make_cfg(&c);
+	c.project.max_runtime_min = 1;
+	struct sess_mgr *m = mgr(0);
+	struct ends e = {.m = m};
+	sess_on_end(m, on_end, &e);
+	char err[256];
+	CHECK(sess_allocate_from(m, &c, "late", 1, 59500, err, sizeof err) == SESS_ALLOC_OK);
+	CHECK(sess_allocate_from(m, &c, "fresh", 1, 0, err, sizeof err) == SESS_ALLOC_OK);
+	WAIT_FOR(__atomic_load_n(&e.n, __ATOMIC_SEQ_CST) == 1);
+	CHECK(e.reason == SESS_END_MAX_RUNTIME && strcmp(e.user, "study-1/late") == 0);
+	CHECK(sess_get_state(m, "study-1", "fresh", NULL) == SESS_READY);
+	/* all of it used already: ended at once, as one node ends it */
+	CHECK(sess_allocate_from(m, &c, "spent", 1, 90000, err, sizeof err) == SESS_ALLOC_OK);
+	WAIT_FOR(__atomic_load_n(&e.n, __ATOMIC_SEQ_CST) == 2);
+	CHECK(e.reason == SESS_END_MAX_RUNTIME && strcmp(e.user, "study-1/spent") == 0);
+	sess__mgr_free(m);
+}
+
 static void no_wake(void *conn, void *user)
 {
 	(void)conn;
@@ -242,9 +293,9 @@ static void test_ended_sessions_are_freed(void)
 	handshake(&hs, "att");
 	void *replaced = NULL;
 	int conn = 0, conn2 = 0;
-	struct sess *s = sess__attach(m, &hs, &conn, false, &replaced, err, sizeof err);
+	struct sess *s = sess__attach(m, &hs, &conn, NULL, false, &replaced, err, sizeof err);
 	/* a second connection replaces the first and takes over its reference */
-	struct sess *s2 = sess__attach(m, &hs, &conn2, false, &replaced, err, sizeof err);
+	struct sess *s2 = sess__attach(m, &hs, &conn2, NULL, false, &replaced, err, sizeof err);
 	msg_free(&hs);
 	CHECK(s && s2 == s && replaced == &conn);
 	sess_stop(m, "study-1", "att", SESS_END_STOP);
@@ -294,7 +345,7 @@ static void test_record_failure_is_reported(void)
 	handshake(&hs, "fd1");
 	void *replaced = NULL;
 	int conn = 0;
-	struct sess *s = sess__attach(m, &hs, &conn, false, &replaced, err, sizeof err);
+	struct sess *s = sess__attach(m, &hs, &conn, NULL, false, &replaced, err, sizeof err);
 	msg_free(&hs);
 	CHECK(s != NULL);
 	WAIT_FOR(__atomic_load_n(&e.n, __ATOMIC_SEQ_CST) == 1);
@@ -368,13 +419,13 @@ static void test_hooks_and_first_messages(void)
 	void *replaced = NULL;
 	int conn = 0;
 	const char *bad = "{\"userId\": 5}", *notyet = "{\"command\": \"start\"}";
-	CHECK(sess__open(m, bad, strlen(bad), &conn, &s, &replaced, err, sizeof err) ==
+	CHECK(sess__open(m, bad, strlen(bad), &conn, NULL, &s, &replaced, err, sizeof err) ==
 	      SESS_OPEN_REFUSED && s == NULL && err[0]);
-	CHECK(sess__open(m, notyet, strlen(notyet), &conn, &s, &replaced, err, sizeof err) ==
+	CHECK(sess__open(m, notyet, strlen(notyet), &conn, NULL, &s, &replaced, err, sizeof err) ==
 		      SESS_OPEN_REFUSED &&
 	      strstr(err, "handshake"));
 	const char *hs = "{\"userId\": \"hooked\", \"projectId\": \"study-1\"}";
-	CHECK(sess__open(m, hs, strlen(hs), &conn, &s, &replaced, err, sizeof err) ==
+	CHECK(sess__open(m, hs, strlen(hs), &conn, NULL, &s, &replaced, err, sizeof err) ==
 	      SESS_OPEN_ATTACHED && s && !replaced);
 	CHECK(sess_get_state(m, "study-1", "hooked", NULL) == SESS_RUNNING);
 	/* the first episode starts on the worker; a reset closes its file */
@@ -391,7 +442,7 @@ static void test_hooks_and_first_messages(void)
 	CHECK(more[5].n == 1 && more[5].reason == SESS_END_STOP_STEP);
 	sess__detach(s, &conn);
 	sess__shutdown(m);
-	CHECK(sess__open(m, hs, strlen(hs), &conn, &s, &replaced, err, sizeof err) ==
+	CHECK(sess__open(m, hs, strlen(hs), &conn, NULL, &s, &replaced, err, sizeof err) ==
 	      SESS_OPEN_SHUTTING_DOWN);
 	sess__mgr_free(m);
 }
@@ -426,9 +477,11 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	RUN(test_allocate_stop);
+	RUN(test_runtime_carries_over);
 	RUN(test_limits_and_bad_env);
 	RUN(test_connect_timeout);
 	RUN(test_alloc_rate);
+	RUN(test_max_per_address);
 	RUN(test_ended_sessions_are_freed);
 	RUN(test_worker_list_grows_while_running);
 	RUN(test_record_failure_is_reported);

@@ -1,6 +1,7 @@
 // The console: sign-in, navigation and the router (#/studies, #/funnel/P,
 // #/participants/P, #/participant/P/U, #/live, #/spectate/P/U,
-// #/replay/P/U/TRIAL/EPISODE, #/data, #/audit). Each view's module exports
+// #/replay/P/U/TRIAL/EPISODE, #/data, #/audit, #/nodes: shown on a cluster
+// node). Each view's module exports
 // render(main, params) and may return a function that stops it (timers,
 // streams) when the page changes.
 
@@ -17,6 +18,7 @@ const views = {
 	replay: () => import('./views/replay.js'),
 	data: () => import('./views/data.js'),
 	audit: () => import('./views/audit.js'),
+	nodes: () => import('./views/nodes.js'),
 };
 
 const main = document.getElementById('main');
@@ -24,7 +26,9 @@ const nav = document.getElementById('nav');
 const logoutBtn = document.getElementById('logout');
 const who = document.getElementById('who');
 const notice = document.getElementById('notice');
+const navNodes = document.getElementById('nav-nodes');
 let stopView = null;
+let clusterAsked = false; // whether the server was asked if it is a cluster node
 let generation = 0;
 let signingIn = false; // the sign-in form shows its own refusal
 
@@ -41,6 +45,13 @@ function signedIn(yes) {
 	nav.hidden = !yes;
 	logoutBtn.hidden = !yes;
 	who.textContent = yes && adminName() ? adminName() : '';
+	if (!yes)
+		clusterAsked = false;
+	else if (!clusterAsked) {
+		// The Nodes page is for a server that is a cluster node.
+		clusterAsked = true;
+		api('nodes').then((r) => { navNodes.hidden = !r.node; }, () => { clusterAsked = false; });
+	}
 }
 
 function loginView(message) {

@@ -1,4 +1,4 @@
-// The audit log: withdrawals and spectated sessions, newest first.
+// The audit log: withdrawals, spectated sessions and drained nodes, newest first.
 
 import { api } from '../api.js';
 import { fmtTime, h } from '../dom.js';
@@ -11,13 +11,15 @@ function what(e) {
 	}
 	if (e.action === 'spectate')
 		return `watched ${e.project}/${e.userId} for ${e.seconds} s (${e.frames} frames)`;
+	if (e.action === 'drain')
+		return `asked node ${e.node} to drain`;
 	return e.action;
 }
 
 export async function render(main) {
 	const list = await api('audit?limit=500');
 	main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Audit log'),
-		h('p', { class: 'muted' }, 'DATA/audit.jsonl: every withdrawal and spectated session, newest first.')),
+		h('p', { class: 'muted' }, 'DATA/audit.jsonl: every withdrawal, spectated session and node drain, newest first.')),
 	h('div', { class: 'card table-box' }, h('table', { class: 'table', id: 'audit' },
 		h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'What', 'Entry'].map((t) => h('th', { scope: 'col' }, t)))),
 		h('tbody', {}, list.length ? list.map((e) => h('tr', { 'data-action': e.action },

@@ -20,9 +20,11 @@ export async function render(main, [project]) {
 		summary, chart,
 		h('div', { class: 'card table-box' }, h('table', { class: 'table', id: 'funnel-table' },
 			h('caption', {}, 'Per step'),
-			h('thead', {}, h('tr', {}, ['Step', 'Page', 'Reached', 'On it now', 'Went on',
-				'Dropped', 'Drop-off', 'Median time', '90th pct. time', 'Timed']
-				.map((t) => h('th', { scope: 'col' }, t)))),
+			h('thead', {}, h('tr', {}, [['Step'], ['Page'], ['Reached'], ['On it now'], ['Went on'],
+				['Dropped'], ['Drop-off'], ['Median', 'median time on the step'],
+				['90th pct.', '90th percentile of the time on the step'],
+				['Timed', 'participants whose time on the step is known']]
+				.map(([t, title]) => h('th', title ? { scope: 'col', title } : { scope: 'col' }, t)))),
 			tbody)),
 		note);
 	const refresh = async () => {

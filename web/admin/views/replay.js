@@ -3,7 +3,8 @@
 // from the recorded seed and actions and drawn by the server, and every
 // step is compared with the record bit for bit (the page says whether they
 // match and where they first differ); an external environment shows the
-// recorded observation, action and reward of each step.
+// recorded observation, action and reward of each step, and the frames the
+// participant was sent when the study kept them (trial.recordFrames).
 
 import { api, apiBlob } from '../api.js';
 import { clear, fmtMs, h } from '../dom.js';
@@ -29,7 +30,13 @@ export async function render(main, [project, user, trial, episode]) {
 	const tl = r.timeline;
 	const last = tl.length ? tl[tl.length - 1].step : 0;
 	const verdict = h('p', { id: 'replay-verdict', class: 'verdict' });
-	if (!r.simulated) {
+	const recorded = !r.simulated && r.recordedFrames > 0;
+	if (recorded) {
+		verdict.className = 'verdict verdict--info';
+		verdict.dataset.frames = 'recorded';
+		verdict.textContent = 'An external environment cannot be re-simulated: shown are the ' +
+			`${r.recordedFrames} frames the participant was sent (trial.recordFrames) and the recorded timeline.`;
+	} else if (!r.simulated) {
 		verdict.className = 'verdict verdict--info';
 		verdict.textContent = `Not re-simulated: ${r.why}. The recorded timeline is shown.`;
 	} else if (r.matches) {
@@ -85,7 +92,7 @@ export async function render(main, [project, user, trial, episode]) {
 			h('dt', {}, 'Time in episode'), h('dd', {}, fmtMs(e.t - tl[0].t)));
 	};
 	const drawFrame = async (step) => {
-		if (!r.simulated)
+		if (!r.simulated && !recorded)
 			return;
 		if (drawing) {
 			drawing.next = step; // newest wins
@@ -155,7 +162,8 @@ export async function render(main, [project, user, trial, episode]) {
 			` · trial ${trial} · ${r.env}${r.source ? ` (${r.source})` : ''} · ${tl.length} record lines`)),
 	verdict,
 	h('div', { class: 'card screen' },
-		h('div', {}, r.simulated ? canvas : h('p', { class: 'muted' }, 'No frames: see the observations.'),
+		h('div', {}, r.simulated || recorded ? canvas
+			: h('p', { class: 'muted' }, 'No frames: see the observations.'),
 			h('div', { class: 'player' }, play, seek, stepOut, speed)),
 		h('div', { class: 'screen__side' }, h('h2', {}, 'This step'), detail,
 			h('h2', {}, 'Timeline'), feed)));

@@ -1,0 +1,86 @@
+/* The PostgreSQL backend's deployed versions (store.h, "Deployed versions";
+ * schema version 6), on the main connection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg.h"
+
+/* Statement ID on the main connection, run again once after a broken
+ * connection; the result or NULL. */
+static PGresult *run_main(struct store__pg *s, enum store__pg_stmt id, int n,
+			  const struct store__pg_param *p)
+{
+	PGresult *r;
+	int attempt = 0;
+	pthread_mutex_lock(&s->mu);
+	while (!(r = store__pg_run(s, &s->main, id, n, p, false)) &&
+	       store__pg_retry(s, &s->main, &attempt))
+		;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+int store__pg_deploy_put(void *db, const char *id, int version, const char *config,
+			 const char *files)
+{
+	struct store__pg *s = db;
+	char now[32], b1[24];
+	long long n;
+	store_now(now, sizeof now);
+	pthread_mutex_lock(&s->mu);
+	PG_WITH_RETRY(s, &s->main, n,
+		      (int)store__pg_exec(s, &s->main, PG_DEPLOY_PUT,
+					  PG_PARAMS(PG_STR(id), PG_INT(b1, version), PG_STR(config),
+						    PG_STR(files), PG_STR(now))));
+	pthread_mutex_unlock(&s->mu);
+	return n < 0 ? -1 : 0;
+}
+
+int store__pg_deploy_get(void *db, const char *id, int version, int *got, char **config,
+			 char **files)
+{
+	struct store__pg *s = db;
+	char b1[24];
+	*config = *files = NULL;
+	if (s->version < 6)
+		return 0;
+	PGresult *r = version > 0 ? run_main(s, PG_DEPLOY_GET,
+					     PG_PARAMS(PG_STR(id), PG_INT(b1, version)))
+				  : run_main(s, PG_DEPLOY_LATEST_1, PG_PARAMS(PG_STR(id)));
+	if (!r)
+		return -1;
+	int rc = 0;
+	if (PQntuples(r) > 0) {
+		const char *c = store__pg_text(r, 0, 1), *f = store__pg_text(r, 0, 2);
+		*got = (int)store__pg_ll(r, 0, 0);
+		*config = strdup(c ? c : "");
+		*files = strdup(f ? f : "");
+		rc = 1;
+		if (!*config || !*files) {
+			free(*config);
+			free(*files);
+			*config = *files = NULL;
+			rc = -1;
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
+			     void *user)
+{
+	struct store__pg *s = db;
+	if (s->version < 6)
+		return 0;
+	PGresult *r = run_main(s, PG_DEPLOYS_LATEST, 0, NULL);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *id = store__pg_text(r, i, 0);
+		if (id && fn(user, id, (int)store__pg_ll(r, i, 1)) != 0)
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
