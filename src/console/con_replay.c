@@ -20,7 +20,7 @@
 #include "export/records.h"
 #include "render/encode.h"
 #include "replay/replay.h"
-#include "trial/recorder.h"
+#include "export/frames.h"
 
 #define REPLAYS 4                 /* episodes kept open */
 #define REPLAY_MAX_LINES 200000   /* record lines of one episode the timeline takes */
@@ -213,75 +213,19 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 
 /* ---- frames recorded with the records (trial.recordFrames) ---- */
 
-#define FRAMES_MAX_JPEG (16u << 20)
-
-/* The frames file next to data file NAME of DIR into PATH; false when none. */
-static bool frames_path(const char *dir, const char *name, char *path, size_t len)
+/* The frames recorded next to data file NAME of DIR (0 when none). */
+static long count_frames(const char *dir, const char *name)
 {
-	size_t n = strlen(name);
-	if (!n || n < 7 || strcmp(name + n - 6, ".jsonl") != 0)
-		return false;
-	int w = snprintf(path, len, "%s/%.*s.frames", dir, (int)(n - 6), name);
-	FILE *f = w > 0 && (size_t)w < len ? fopen(path, "rb") : NULL;
-	if (!f)
-		return false;
-	char magic[REC_FRAMES_MAGIC_LEN];
-	bool ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
-		  memcmp(magic, REC_FRAMES_MAGIC, sizeof magic) == 0;
-	fclose(f);
-	return ok;
-}
-
-/* Walks the frames file F (past its magic): calls back with each frame's id,
- * offset and length until FN returns true; false at the end or on a torn
- * frame (a crash mid-write ends the file there). */
-static bool frames_walk(FILE *f, bool (*fn)(void *, unsigned long long, long, uint32_t),
-			void *user)
-{
-	unsigned char head[12];
-	while (fread(head, 1, sizeof head, f) == sizeof head) {
-		unsigned long long id = 0;
-		uint32_t len = 0;
-		for (int i = 7; i >= 0; i--)
-			id = id << 8 | head[i];
-		for (int i = 3; i >= 0; i--)
-			len = len << 8 | head[8 + i];
-		long at = ftell(f);
-		if (len > FRAMES_MAX_JPEG || at < 0)
-			return false;
-		if (fn(user, id, at, len))
-			return true;
-		if (fseek(f, (long)len, SEEK_CUR) != 0)
-			return false;
-	}
-	return false;
-}
-
-static bool count_frame(void *user, unsigned long long id, long at, uint32_t len)
-{
-	(void)id, (void)at, (void)len;
-	++*(long *)user;
-	return false;
-}
-
-/* The frame shown for a step: the one with WANT's id, else the last before it. */
-struct pick {
-	unsigned long long want, id;
-	long at;
-	uint32_t len;
-	bool found;
-};
-
-static bool pick_frame(void *user, unsigned long long id, long at, uint32_t len)
-{
-	struct pick *p = user;
-	if (id > p->want)
-		return true;
-	p->id = id;
-	p->at = at;
-	p->len = len;
-	p->found = true;
-	return id == p->want;
+	struct frames_rd rd;
+	struct frames_ent e;
+	char err[160];
+	long n = 0;
+	FILE *f = name[0] ? frames_open(dir, name, &rd) : NULL;
+	while (f && frames_next(&rd, &e, err, sizeof err) == 1)
+		n++;
+	if (f)
+		fclose(f);
+	return n;
 }
 
 static json_t *entry_of(json_t *line)
@@ -335,13 +279,7 @@ int con__replay(struct console *c, struct con_job *j)
 	bool builtin = !tr->source || strcmp(tr->source, "builtin") == 0;
 	dw_trials_free(&ts);
 	if (!builtin) {
-		char fp[4400];
-		long n = 0;
-		FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
-		if (f && fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
-			frames_walk(f, count_frame, &n);
-		if (f)
-			fclose(f);
+		long n = count_frames(dir, src);
 		json_object_set_new(out, "simulated", json_false());
 		json_object_set_new(out, "recordedFrames", json_integer(n));
 		json_object_set_new(
@@ -408,7 +346,7 @@ int con__replay(struct console *c, struct con_job *j)
 static int recorded_frame(struct console *c, struct con_job *j, const char *trial, long long ep,
 			  long long step)
 {
-	char dir[4096], src[256], fp[4400];
+	char dir[4096], src[256];
 	bool cut = false;
 	datapath_participant(dir, sizeof dir, c->data_dir, j->project, j->user);
 	json_t *lines = episode_lines(dir, trial, ep, &cut, src, sizeof src);
@@ -425,20 +363,27 @@ static int recorded_frame(struct console *c, struct con_job *j, const char *tria
 	json_decref(lines);
 	if (!want)
 		return con__fail(j, 404, "no step %lld in this episode's records", step);
-	FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
+	struct frames_rd rd;
+	FILE *f = frames_open(dir, src, &rd);
 	if (!f)
 		return con__fail(j, 404, "this episode's frames were not recorded "
 					 "(trial.recordFrames)");
-	struct pick p = {.want = want};
-	if (fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
-		frames_walk(f, pick_frame, &p);
-	unsigned char *jpeg = p.found ? malloc(p.len ? p.len : 1) : NULL;
+	/* the frame that showed the step, else the last one before it (a step
+	 * the participant saw no frame of) */
+	struct frames_ent e, pick = {0};
+	bool found = false;
+	char err[160];
+	while (frames_next(&rd, &e, err, sizeof err) == 1 && e.id <= want) {
+		pick = e;
+		found = true;
+	}
+	unsigned char *jpeg = found ? malloc(pick.len ? pick.len : 1) : NULL;
 	int rc = 0;
-	if (!p.found)
+	if (!found)
 		rc = con__fail(j, 404, "no frame recorded up to step %lld", step);
-	else if (!jpeg || fseek(f, p.at, SEEK_SET) != 0 || fread(jpeg, 1, p.len, f) != p.len)
+	else if (!jpeg || frames_read(&rd, &pick, jpeg) != 0)
 		rc = con__fail(j, 500, "the frames file could not be read");
-	else if (con__write(c, j, jpeg, p.len) < 0)
+	else if (con__write(c, j, jpeg, pick.len) < 0)
 		rc = con__fail(j, 499, "client gone");
 	free(jpeg);
 	fclose(f);
