@@ -140,8 +140,8 @@ static int pull(const char *arg, const char *id, bool show, char *trials, size_t
 		return -1;
 	}
 	fprintf(stderr, "hippo export: S3: %lld objects listed, %lld fetched (%.1f MB), %lld "
-			"kept, %lld skipped in %.2f s -> %s\n",
-		ps.listed, ps.fetched, (double)ps.bytes / 1e6, ps.kept, ps.skipped,
+			"kept, %lld skipped, %lld removed in %.2f s -> %s\n",
+		ps.listed, ps.fetched, (double)ps.bytes / 1e6, ps.kept, ps.skipped, ps.removed,
 		clock_mono_s() - t0, trials);
 	if (ps.skipped)
 		fprintf(stderr, "hippo export: warning: %lld S3 object(s) under %s/Trials/ are no "
