@@ -3,7 +3,9 @@
  * disabled (403). Routes:
  *
  *   GET  /api/projects                         the master list
- *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}}
+ *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}},
+ *                                              or the study folder as a zip, tar or
+ *                                              tar.gz archive (deploy_archive.h)
  *   POST /api/projects/<id>/live               {"live": true|false}
  *   GET  /api/projects/<id>/participants       participants with steps and answers
  *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files,
@@ -21,6 +23,10 @@ struct flow;
 struct admin;
 
 #define ADMIN_MAX_FILES 1000
+
+/* A deployed file's name (StepFiles/NAME): [A-Za-z0-9._-], 1..200 bytes, no
+ * leading dot, no "..". */
+bool admin_file_name_ok(const char *s);
 #define ADMIN_MAX_DOWNLOADS 2 /* data downloads at once; more get 503 */
 
 /* A new admin API over FLOW (borrowed). TOKEN may be NULL or "": disabled. */

@@ -74,6 +74,27 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 	return r.json();
 }
 
+// POST the file FILE (a Blob) to /api/PATH as its body, with its type:
+// {status, json} whatever the status (a refusal carries diagnostics to show).
+export async function apiUpload(path, file, type) {
+	let r;
+	try {
+		r = await fetch(`/api/${path}`, { method: 'POST', headers: headers({ 'Content-Type': type }),
+			body: file, cache: 'no-store' });
+	} catch (e) {
+		throw new ApiError('The server cannot be reached.', 0);
+	}
+	if (r.status === 401)
+		throw await failure(r);
+	let json = null;
+	try {
+		json = await r.json();
+	} catch (e) {
+		// not JSON
+	}
+	return { status: r.status, json };
+}
+
 // GET /api/PATH as a Blob (images, files).
 export async function apiBlob(path, { signal } = {}) {
 	const r = await fetch(`/api/${path}`, { headers: headers(), cache: 'no-store', signal });

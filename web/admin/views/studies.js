@@ -1,8 +1,10 @@
 // Studies: every project with its live switch, version, participants
 // started / completed / dropped / in progress, and its groups' sizes.
-// Refreshed every 5 s.
+// Refreshed every 5 s. A new version of a study is deployed by uploading its
+// folder as a zip, tar or tar.gz archive; what hippo check would say about
+// it is shown as text.
 
-import { api } from '../api.js';
+import { api, apiUpload } from '../api.js';
 import { clear, every, fmtInt, h } from '../dom.js';
 import { showNotice } from '../app.js';
 
@@ -47,15 +49,98 @@ function studyCard(s, refresh) {
 		h('p', { class: 'actions' },
 			h('a', { class: 'btn', href: `#/funnel/${id}` }, 'Funnel'),
 			h('a', { class: 'btn', href: `#/participants/${id}` }, 'Participants'),
-			h('a', { class: 'btn btn--quiet', href: `#/data/${id}` }, 'Data')));
+			h('a', { class: 'btn btn--quiet', href: `#/data/${id}` }, 'Data'),
+			deployLink(s.id)));
+}
+
+let deployForm = null; // the page's deploy panel: {id, file}
+
+function deployLink(study) {
+	const b = h('button', { type: 'button', class: 'btn btn--quiet', 'data-deploy': study },
+		'Deploy a new version…');
+	b.addEventListener('click', () => {
+		if (!deployForm)
+			return;
+		deployForm.id.value = study;
+		deployForm.file.focus();
+		deployForm.file.scrollIntoView({ block: 'nearest' });
+	});
+	return b;
+}
+
+function archiveType(name) {
+	const n = name.toLowerCase();
+	if (n.endsWith('.zip'))
+		return 'application/zip';
+	if (n.endsWith('.tar.gz') || n.endsWith('.tgz'))
+		return 'application/gzip';
+	if (n.endsWith('.tar'))
+		return 'application/x-tar';
+	return 'application/octet-stream';
+}
+
+// The deploy panel: a study id, an archive, the answer (diagnostics as text).
+function deployPanel(refresh) {
+	const id = h('input', { id: 'deploy-id', type: 'text', required: true, autocomplete: 'off',
+		pattern: '[A-Za-z0-9\\-]{1,64}', 'aria-label': 'Study id' });
+	const file = h('input', { id: 'deploy-file', type: 'file', accept: '.zip,.tar,.tar.gz,.tgz',
+		'aria-label': 'Study folder as a zip, tar or tar.gz archive' });
+	const go = h('button', { type: 'submit', class: 'btn', id: 'deploy-go' }, 'Deploy');
+	const result = h('div', { id: 'deploy-result', 'aria-live': 'polite' });
+	const form = h('form', { class: 'card deploy', id: 'deploy' },
+		h('h2', {}, 'Deploy a new version'),
+		h('p', { class: 'muted small' }, 'The study folder (config.yml and StepFiles/) as a zip, ' +
+			'tar or tar.gz archive. It is checked as hippo check does; participants keep their data.'),
+		h('div', { class: 'deploy__row' }, h('label', { for: 'deploy-id' }, 'Study id '), id,
+			h('label', { for: 'deploy-file' }, ' Archive '), file, go),
+		result);
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const f = file.files[0];
+		if (!f || !id.value)
+			return;
+		go.disabled = true;
+		clear(result).append(h('p', { class: 'muted' }, `Deploying ${f.name}…`));
+		try {
+			const { status, json } = await apiUpload(`projects/${encodeURIComponent(id.value)}/deploy`,
+				f, archiveType(f.name));
+			clear(result);
+			if (status === 200 && json) {
+				const v = json.project ? json.project.version : '?';
+				result.append(h('p', { class: 'verdict verdict--ok', 'data-deployed': v },
+					`Deployed ${json.deployed}: version ${v}.`));
+				const notes = [...(json.warnings || []), ...(json.skipped || []).map((n) => `skipped: ${n} (not deployed)`)];
+				if (notes.length)
+					result.append(h('ul', { class: 'diagnostics' }, notes.map((d) => h('li', {}, d))));
+				await refresh();
+			} else {
+				result.append(h('p', { class: 'verdict verdict--bad', 'data-refused': status },
+					`Not deployed (${status}): ${json && json.error ? json.error : 'refused'}`));
+				const diags = (json && json.diagnostics) || [];
+				if (diags.length)
+					result.append(h('ul', { class: 'diagnostics', id: 'deploy-diagnostics' },
+						diags.map((d) => h('li', {}, d))));
+			}
+		} catch (e) {
+			clear(result).append(h('p', { class: 'verdict verdict--bad' }, e.message));
+		} finally {
+			go.disabled = false;
+		}
+	});
+	deployForm = { id, file };
+	return form;
 }
 
 export async function render(main) {
 	const list = h('div', { class: 'studies', id: 'studies' });
 	const note = h('p', { class: 'muted small' });
-	main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Studies'), note), list);
-	const refresh = async () => {
+	let refresh = null;
+	const panel = deployPanel(() => refresh());
+	main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Studies'), note), list, panel);
+	refresh = async () => {
 		const r = await api('studies');
+		if (!deployForm.id.value && r.studies.length)
+			deployForm.id.value = r.studies[0].id;
 		clear(list);
 		if (!r.studies.length)
 			list.append(h('p', { class: 'card muted' }, 'No study yet: deploy one with hippo deploy.'));
