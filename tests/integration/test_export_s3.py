@@ -10,6 +10,8 @@ node of a cluster, read from the study's S3 storage (s3rver).
   counted, never written outside OUTDIR/records;
 - a second run keeps the copies it has (same size), and removes those whose
   object is gone from S3 (a withdrawn participant's): they are not exported;
+- PROJECT given as an id with no study folder at hand: the S3 settings of
+  the latest version deployed through the admin API, from the store;
 - missing credentials and a missing bucket fail with a clear message."""
 import csv
 import http.client
@@ -20,7 +22,7 @@ import tempfile
 
 from clusterutil import study
 from s3helpers import S3Server, hippo, hippo_env
-from serveutil import check, main
+from serveutil import Serve, TOKEN, check, main
 
 PID = "exps3"
 
@@ -129,6 +131,34 @@ def run():
         check(os.path.exists(notes), "a file the export did not write is left alone")
         check([(x["user_id"], x["trial_id"], x["episode"], x["step"]) for x in steps(out)] ==
               [w for w in want if w[0] != "u2"], "and u2's steps are no longer exported")
+
+        # a study deployed through the admin API, exported by its id alone: the S3
+        # settings of its latest version in the store (no folder, no DATA/projects)
+        node = os.path.join(tmp, "node")
+        srv = Serve(d, data=node, env=env, args=("--store", "sqlite:" + node + "/hippo.db"))
+        with open(os.path.join(d, "config.yml")) as f:
+            config = f.read()
+        files = {}
+        for name in os.listdir(os.path.join(d, "StepFiles")):
+            with open(os.path.join(d, "StepFiles", name)) as f:
+                files[name] = f.read()
+        st, _, _ = srv.request("POST", "/api/projects/%s/deploy" % PID,
+                            {"config": config, "files": files},
+                            headers={"Authorization": "Bearer " + TOKEN})
+        check(st == 200, "the study is deployed through the admin API")
+        srv.stop()
+        out2 = os.path.join(tmp, "out2")
+        by_id = ["export", PID, "--from-s3", "--data", os.path.join(tmp, "elsewhere"),
+                 "--store", "sqlite:" + node + "/hippo.db", "--out", out2, "--no-progress"]
+        r = hippo(by_id, env)
+        check(r.returncode == 0 and "6 fetched" in r.stderr,
+              "export --from-s3 of the project id finds the S3 settings in the store", r.stderr)
+        check([(x["user_id"], x["trial_id"], x["episode"], x["step"]) for x in steps(out2)] ==
+              [w for w in want if w[0] != "u2"], "and exports every node's records")
+        r = hippo(["export", PID, "--from-s3", "--data", os.path.join(tmp, "elsewhere"),
+                   "--out", out2, "--no-progress"], env)
+        check(r.returncode == 1 and "no version of %s deployed in the store" % PID in r.stderr,
+              "without the store: a clear error naming where it looked", r.stderr)
 
         bare = dict(env)
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
