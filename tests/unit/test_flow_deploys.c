@@ -4,7 +4,7 @@
  * (SQLite, or PostgreSQL in the _pg variant: store_under_test.h) as two
  * nodes do. A study deployed through a's admin_deploy is applied by b's
  * flow_deploys_sync and served by b's /next, with the version number of the
- * files it serves. */
+ * files it serves; so is a study b did not serve at all. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +204,43 @@ static void a_copy_has_the_version_of_its_files(void)
 	node_close(&a);
 }
 
+static void a_new_study_reaches_the_other_node(void)
+{
+	struct node a, b;
+	node_open(&a, "a4");
+	node_open(&b, "b4");
+	flow_deploys_sync(b.flow);
+	char *config = NULL;
+	json_t *files = study_files(&config, "<p>A study of its own</p>"), *resp = NULL;
+	const char *at = config ? strstr(config, "id: " PID) : NULL;
+	CHECK(at != NULL);
+	if (!at) {
+		json_decref(files);
+		free(config);
+		return;
+	}
+	char *fresh = malloc(strlen(config) + 32);
+	snprintf(fresh, strlen(config) + 32, "%.*sid: fresh%s", (int)(at - config), config,
+		 at + strlen("id: " PID));
+	CHECK_INT(admin_deploy(a.flow, "fresh", fresh, files, &resp), 200);
+	json_decref(resp);
+	CHECK_INT(flow_deploys_sync(b.flow), 1);
+	struct http_request req;
+	struct http_response r;
+	http_response_init(&r);
+	http_request_init(&req, "GET", "/next", "projectId=fresh&userId=u9", NULL);
+	http_request_add_header(&req, "host", "study.example");
+	CHECK(flow_http_handler(b.flow, &req, &r));
+	CHECK_INT(r.status, 200);
+	CHECK(r.body && memmem(r.body, r.body_len, "A study of its own", 18) != NULL);
+	http_response_free(&r);
+	free(fresh);
+	json_decref(files);
+	free(config);
+	node_close(&b);
+	node_close(&a);
+}
+
 int main(void)
 {
 	src_dir = getenv("HIPPO_SRC");
@@ -218,6 +255,7 @@ int main(void)
 	printf("backend: %s\n", tsu_backend());
 	RUN(a_deploy_reaches_the_other_node);
 	RUN(a_copy_has_the_version_of_its_files);
+	RUN(a_new_study_reaches_the_other_node);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
 	if (system(cmd) != 0)
