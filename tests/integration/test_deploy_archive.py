@@ -128,6 +128,19 @@ def run():
         hostile.append(("an archive without config.yml",
                         zip_of({"StepFiles/a.html": b"<p>a</p>"}), "config.yml",
                         "application/zip"))
+        t = tarfile.TarInfo("StepFiles/null")
+        t.type, t.devmajor, t.devminor = tarfile.CHRTYPE, 1, 3
+        hostile.append(("a device", tar_of(files, "w", [t]), "StepFiles/null",
+                        "application/x-tar"))
+        # a name that is not UTF-8: the answer and the log name it in text
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w", format=tarfile.GNU_FORMAT,
+                          errors="surrogateescape") as tf:
+            t = tarfile.TarInfo("study/\udcff\udcfe/../x.html")
+            t.size = 1
+            tf.addfile(t, io.BytesIO(b"x"))
+        hostile.append(("a name that is not UTF-8", b.getvalue(), "study/??/../x.html",
+                        "application/x-tar"))
         for what, body, names, ctype in hostile:
             check(len(body) < 4 << 20, "(%s: %d bytes sent)" % (what, len(body)))
             st, j = deploy(srv, body, ctype)
