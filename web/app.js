@@ -55,9 +55,11 @@ export function readParams() {
 		redirect: q.get('redirect') || '',
 		debug: q.get('debug') === 'true' || q.get('debug') === '1',
 		jsonFrames: q.get('frames') === 'json',
+		preview: q.get('preview') || '',
 		crowd: {},
 	};
-	const key = `hippo.${p.projectId}`;
+	// a preview (the console's preview link) keeps an identity of its own
+	const key = `hippo.${p.projectId}${p.preview ? '.preview' : ''}`;
 	let saved = {};
 	try {
 		saved = JSON.parse(storageGet(key) || '{}') || {};
@@ -129,7 +131,8 @@ function stepInfo(ans) {
 class Study {
 	constructor(params) {
 		this.params = params;
-		this.api = new Api({ projectId: params.projectId, userId: params.userId }, params.crowd);
+		this.api = new Api({ projectId: params.projectId, userId: params.userId },
+			params.preview ? { ...params.crowd, preview: params.preview } : params.crowd);
 		this.pollTimer = 0;
 		this.game = null;
 		this.retryDelay = 1000;

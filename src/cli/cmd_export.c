@@ -24,7 +24,7 @@ static const char *out_dir = "export";
 static bool progress, no_progress;
 static const char *dataset_id, *group, *since, *until;
 static bool completed;
-static bool from_s3;
+static bool from_s3, include_preview;
 static int s3_max_keys;
 
 static const struct opt opts[] = {
@@ -51,6 +51,9 @@ static const struct opt opts[] = {
 	 0, 0},
 	{"s3-max-keys", OPT_INT, &s3_max_keys, "N", "from-s3: objects per listing page "
 						    "(default: the service's, 1000)", 1, 1000},
+	{"include-preview", OPT_FLAG, &include_preview, NULL, "the researchers' preview "
+								"participants too (left out otherwise)",
+	 0, 0},
 	{"progress", OPT_FLAG, &progress, NULL, "draw a progress bar on stderr even when it is not "
 						 "a terminal", 0, 0},
 	{"no-progress", OPT_FLAG, &no_progress, NULL, "never draw the progress bar", 0, 0},
@@ -243,7 +246,7 @@ static int run(int argc, char **argv)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
 			     .out_dir = out_dir, .trials = from_s3 ? pulled : NULL,
-			     .format = fmt,
+			     .format = fmt, .preview = include_preview,
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;
 	char err[1024];

@@ -51,17 +51,21 @@ static int row_json(void *user, const struct store_participant_row *r)
 				text_or_null(r->groups), "sessions", (json_int_t)r->sessions,
 				"lastReason", text_or_null(r->session_reason), "lastStopped",
 				text_or_null(r->session_stopped)));
+	if (r->preview)
+		json_object_set_new(json_array_get(rows, json_array_size(rows) - 1), "preview",
+				    json_true());
 	return 0;
 }
 
 int con__people(struct console *c, struct con_job *j)
 {
-	long long step, offset, limit, idle;
+	long long step, offset, limit, idle, preview;
 	char status[16], group[32], search[257];
 	if (con__query_int(j, "step", 0, 0, 1000000, &step) < 0 ||
 	    con__query_int(j, "offset", 0, 0, 1LL << 40, &offset) < 0 ||
 	    con__query_int(j, "limit", CON_PAGE_DEFAULT, 0, CON_PAGE_MAX, &limit) < 0 ||
 	    con__query_int(j, "idleMinutes", CON_IDLE_MIN_DEFAULT, 0, 525600, &idle) < 0 ||
+	    con__query_int(j, "preview", 0, 0, 1, &preview) < 0 ||
 	    con__query_text(j, "status", status, sizeof status) < 0 ||
 	    con__query_text(j, "group", group, sizeof group) < 0 ||
 	    con__query_text(j, "q", search, sizeof search) < 0)
@@ -70,6 +74,7 @@ int con__people(struct console *c, struct con_job *j)
 			       .step = (int)step,
 			       .offset = offset,
 			       .limit = limit,
+			       .preview = preview == 1,
 			       .search = search[0] ? search : NULL};
 	char cutoff[32];
 	if (strcmp(status, "active") == 0 || strcmp(status, "completed") == 0) {

@@ -182,10 +182,19 @@ static int pass_row(void *user, const struct store_pass_row *r)
 	return 0;
 }
 
-/* participants, answers and passes of the project, from the store (read only). */
+/* Notes the preview participants' userIds in the object USER. */
+static int preview_row(void *user, const struct store_participant_row *r)
+{
+	if (r->preview)
+		json_object_set_new(user, r->user_id, json_true());
+	return 0;
+}
+
+/* participants, answers and passes of the project, from the store (read
+ * only); the userIds of the preview participants left out go to DROP. */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp__table *xt, struct exp_stats *st, json_t *keep, char *err,
-			size_t errlen)
+			struct exp__table *xt, struct exp_stats *st, json_t *keep, json_t *drop,
+			char *err, size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
@@ -201,12 +210,14 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	}
 	if (k < 0)
 		return -1;
-	struct store_query q = {.project_id = o->project_id};
+	struct store_query q = {.project_id = o->project_id, .preview = o->preview},
+			   all = {.project_id = o->project_id, .preview = true};
 	struct store_out po = {o->project_id, pt, st, o->status, keep},
 			 ao = {o->project_id, at, st, o->status, keep},
 			 xo = {o->project_id, xt, st, o->status, keep};
 	int rc = 0;
-	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
+	if ((!o->preview && store_participants_each(s, &all, preview_row, drop) != 0) ||
+	    store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
 	    store_passes_each(s, &q, pass_row, &xo) != 0) {
 		store_spec_masked(spec, path, sizeof path);
@@ -285,7 +296,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
-	json_t *keep = NULL;
+	json_t *keep = NULL, *drop = json_object();
 	int rc = -1;
 	char trials[4096];
 	if (o->trials)
@@ -315,12 +326,13 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
 	/* with a state to keep: the participants in it, and only their records */
 	keep = o->status ? json_object() : NULL;
-	if (export_store(o, &pw, &aw, &xw, st, keep, err, errlen) != 0)
+	if (!drop || export_store(o, &pw, &aw, &xw, st, keep, drop, err, errlen) != 0)
 		goto out;
-	if (keep) {
+	if (keep || json_object_size(drop)) {
 		size_t k = 0;
 		for (size_t i = 0; i < nfiles; i++) {
-			if (json_object_get(keep, files[i].user)) {
+			if ((!keep || json_object_get(keep, files[i].user)) &&
+			    !json_object_get(drop, files[i].user)) {
 				files[k++] = files[i];
 			} else {
 				total -= files[i].size;
@@ -346,5 +358,6 @@ out:;
 	exp__episodes_free(&eps);
 	exp__files_free(files, nfiles);
 	json_decref(keep);
+	json_decref(drop);
 	return rc;
 }

@@ -44,6 +44,7 @@ struct download {
 	atomic_bool done;   /* it has finished */
 	char id[80];
 	char status[16];    /* only participants in this state ("": all) */
+	bool preview;       /* the preview participants too */
 	struct http_stream *st; /* the producer's reference */
 };
 
@@ -69,7 +70,8 @@ struct admin *admin_new(struct flow *flow, const char *token)
 		}
 	}
 	a->logins = login_limit_new();
-	if (!a->logins) {
+	if (!a->logins || flow_preview_key_set(flow, a->token) < 0) {
+		login_limit_free(a->logins);
 		free(a->token);
 		free(a);
 		return NULL;
@@ -365,7 +367,8 @@ int admin_deploy_copy(struct flow *f, const char *id, int version, const char *c
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
  * SUB/export/. A project without data has none: logged, not an error. */
-static void export_tables(struct flow *f, const char *id, const char *sub, const char *status)
+static void export_tables(struct flow *f, const char *id, const char *sub, const char *status,
+			  bool preview)
 {
 	char out[PATH_MAX], err[512];
 	struct exp_stats es;
@@ -376,6 +379,7 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 			      .project_id = id,
 			      .out_dir = out,
 			      .status = status[0] ? status : NULL,
+			      .preview = preview,
 			      .format = EXP_CSV};
 	if (exp_run(&eo, &es, err, sizeof err) < 0)
 		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
@@ -384,12 +388,12 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 
 /* Streams the tar.gz of project ID to ST (with STATE, "completed" or
  * "active", only the participants in that state: their rows, tables and
- * files; "": everyone): participants.json and the export
+ * files; "": everyone; the preview participants only with PREVIEW): participants.json and the export
  * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
  * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
  * Returns 0, or the HTTP status of the failure with a message in MSG. */
-static int stream_tar(struct flow *f, const char *id, const char *state, struct http_stream *st,
-		      char *msg, size_t msglen)
+static int stream_tar(struct flow *f, const char *id, const char *state, bool preview,
+		      struct http_stream *st, char *msg, size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
 	char transform[64], member[96];
@@ -404,19 +408,25 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		snprintf(msg, msglen, "cannot create a scratch folder");
 		return 500;
 	}
-	json_t *parts = store_participants_json(flow_store(f), id);
-	json_t *kept = NULL; /* with STATE: the userIds whose data go in */
-	if (state[0]) {
+	json_t *parts = store_participants_json_with(flow_store(f), id, true);
+	bool drop = false; /* preview participants to leave out */
+	size_t pi;
+	json_t *p;
+	json_array_foreach(parts, pi, p)
+	{
+		drop = drop || (!preview && json_is_true(json_object_get(p, "preview")));
+	}
+	json_t *kept = NULL; /* with STATE or previews left out: the userIds whose data go in */
+	if (state[0] || drop) {
 		json_t *all = parts;
-		size_t i;
-		json_t *p;
 		parts = json_array();
 		kept = json_array();
-		json_array_foreach(all, i, p)
+		json_array_foreach(all, pi, p)
 		{
 			const char *s = json_string_value(json_object_get(p, "status"));
 			const char *u = json_string_value(json_object_get(p, "userId"));
-			if (s && u && strcmp(s, state) == 0 && id_valid_user(u)) {
+			if (s && u && (!state[0] || strcmp(s, state) == 0) && id_valid_user(u) &&
+			    (preview || !json_is_true(json_object_get(p, "preview")))) {
 				json_array_append(parts, p);
 				json_array_append_new(kept, json_string(u));
 			}
@@ -433,7 +443,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		goto out;
 	}
 	free(text);
-	export_tables(f, id, sub, state);
+	export_tables(f, id, sub, state, preview);
 	if (http_stream_write(st, NULL, 0) < 0) {
 		snprintf(msg, msglen, "client gone");
 		status = 499;
@@ -566,7 +576,7 @@ static void *download_main(void *arg)
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
 	int64_t t0 = clock_mono_ms();
-	int status = stream_tar(d->a->flow, d->id, d->status, d->st, msg, sizeof msg);
+	int status = stream_tar(d->a->flow, d->id, d->status, d->preview, d->st, msg, sizeof msg);
 	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
@@ -584,7 +594,7 @@ static void *download_main(void *arg)
 
 /* Answers the download of project ID: a stream fed by a download thread.
  * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
-static void respond_tar(struct admin *a, const char *id, const char *status,
+static void respond_tar(struct admin *a, const char *id, const char *status, bool preview,
 			struct http_response *resp)
 {
 	pthread_mutex_lock(&a->mu);
@@ -613,6 +623,7 @@ static void respond_tar(struct admin *a, const char *id, const char *status,
 	d->a = a;
 	snprintf(d->id, sizeof d->id, "%s", id);
 	snprintf(d->status, sizeof d->status, "%s", status);
+	d->preview = preview;
 	atomic_store(&d->done, false);
 	d->st = http_stream_ref(st);
 	http_response_set_body(resp, 200, "application/gzip", NULL, 0);
@@ -680,6 +691,38 @@ static void deploy_archive_route(struct admin *a, const char *id, const struct h
 	http_respond_json(resp, status, out);
 }
 
+/* LIST (the master list) with each study's preview link, "preview":
+ * "/?projectId=ID&preview=VALUE" (flow.h), which only this token-protected
+ * list gives out. */
+static json_t *with_preview_links(struct flow *f, json_t *list)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		const char *id = json_string_value(json_object_get(v, "id"));
+		char pv[FLOW_PREVIEW_LEN + 1], link[160];
+		if (id && flow_preview_value(f, id, pv, sizeof pv) == 0 &&
+		    snprintf(link, sizeof link, "/?projectId=%s&preview=%s", id, pv) <
+			    (int)sizeof link)
+			json_object_set_new(v, "preview", json_string(link));
+	}
+	return list;
+}
+
+/* ?preview=1 (or true): the preview participants too; 0, false or none:
+ * not. -1 after a 400 for another value. */
+static int preview_param(const struct http_request *req, bool *on, struct http_response *resp)
+{
+	char v[8];
+	int k = http_query_get(req->query ? req->query : "", "preview", v, sizeof v);
+	*on = k >= 0 && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+	if (k == -1 || *on || (k >= 0 && (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)))
+		return 0;
+	http_respond_error(resp, 400, "preview: expected 1 or 0");
+	return -1;
+}
+
 static void route_project(struct admin *a, const char *id, const char *action,
 			  const struct http_request *req, struct http_response *resp)
 {
@@ -724,7 +767,10 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		return;
 	}
 	if (strcmp(action, "participants") == 0 && get) {
-		http_respond_json(resp, 200, store_participants_json(flow_store(a->flow), id));
+		bool pv;
+		if (preview_param(req, &pv, resp) < 0)
+			return;
+		http_respond_json(resp, 200, store_participants_json_with(flow_store(a->flow), id, pv));
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
@@ -736,7 +782,10 @@ static void route_project(struct admin *a, const char *id, const char *action,
 			http_respond_error(resp, 400, "state: expected all, completed or active");
 			return;
 		}
-		respond_tar(a, id, state, resp);
+		bool pv;
+		if (preview_param(req, &pv, resp) < 0)
+			return;
+		respond_tar(a, id, state, pv, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||
@@ -791,7 +840,7 @@ bool admin_http_handler(void *user, const struct http_request *req, struct http_
 			http_respond_error(resp, 405, "method not allowed: GET");
 			return true;
 		}
-		http_respond_json(resp, 200, flow_projects_json(a->flow));
+		http_respond_json(resp, 200, with_preview_links(a->flow, flow_projects_json(a->flow)));
 		return true;
 	}
 	if (strncmp(rest, "projects/", 9) == 0) {

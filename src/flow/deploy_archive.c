@@ -94,6 +94,11 @@ static int read_entries(struct archive *ar, struct entries *es, char *err, size_
 		}
 		es->n++;
 		en->dir = archive_entry_filetype(e) == AE_IFDIR;
+		if (en->dir && archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+			/* skipping its data would unpack it all: a bomb in a folder's clothes */
+			snprintf(err, errlen, "'%.200s': a folder that carries data", raw);
+			return -1;
+		}
 		if (en->dir)
 			continue;
 		size_t cap = 0;

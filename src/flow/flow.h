@@ -146,6 +146,20 @@ struct flow_project_view {
  * registered project (ID NULL), in registration order. Returns the count. */
 size_t flow_project_views(struct flow *f, const char *id, struct flow_project_view **out);
 struct store *flow_store(struct flow *f);
+
+/* Preview links (preview.c, docs/console.md): a researcher runs a study as
+ * a participant marked preview in the store, never put in a group nor
+ * counted. The link's value is FLOW_PREVIEW_LEN hex digits of
+ * HMAC-SHA256(KEY, "hippo-preview:" project id), KEY the admin token: only
+ * the admin API hands it out, and it cannot be made without the token. */
+#define FLOW_PREVIEW_LEN 32
+/* Sets the key (a copy; NULL or "": no preview links). 0 or -1. */
+int flow_preview_key_set(struct flow *f, const char *key);
+/* The preview value of study ID into OUT (> FLOW_PREVIEW_LEN bytes): 0, or
+ * -1 when there is no key. */
+int flow_preview_value(struct flow *f, const char *id, char *out, size_t len);
+/* Whether VALUE is study ID's preview value (compared in constant time). */
+bool flow_preview_ok(struct flow *f, const char *id, const char *value);
 const char *flow_data_dir(struct flow *f);
 
 /* Groups: the original bucketer (hash strategy; falls back to FNV-1a when the

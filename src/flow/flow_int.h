@@ -55,6 +55,7 @@ struct flow {
 	char node[64];            /* the cluster node this flow runs on; "": one node alone */
 	void (*suspect)(void *user, const char *node); /* flow_set_node_suspect */
 	void *suspect_user;
+	char *preview_key;        /* flow_preview_key_set; NULL: no preview links */
 };
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */

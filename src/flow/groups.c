@@ -115,6 +115,10 @@ int flow__group_of(struct flow *f, const struct flow__project *p,
 		   const struct store_participant *part, int n)
 {
 	int g = 0;
+	/* a preview is in no group (nothing stored, nothing counted): it sees the
+	 * variant its userId hashes to */
+	if (part->preview)
+		return flow_group_hash(part->user_id, n);
 	int rc = store_group_get(f->store, part->id, n, &g);
 	if (rc == 1)
 		return g;

@@ -436,14 +436,27 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	crowd = read_crowd(req, resp);
 	if (!crowd)
 		goto out;
+	/* preview=VALUE: a researcher's preview (flow.h); a value that is not the
+	 * study's is refused, so that a stale or forged link never counts as a
+	 * participant */
+	char pv[FLOW_PREVIEW_LEN + 2];
+	rc = http_query_get(req->query, "preview", pv, sizeof pv);
+	bool preview = rc != -1;
+	if (preview && (rc < 0 || !flow_preview_ok(f, pid, pv))) {
+		http_respond_error(resp, 403, "this preview link is not valid for this study (ask "
+					      "the console for the current one)");
+		goto out;
+	}
 
-	if (store_participant_ensure(f->store, pid, uid, crowd, &part, &created) < 0) {
+	if (store_participant_ensure_preview(f->store, pid, uid, crowd, preview, &part,
+					     &created) < 0) {
 		log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
 		http_respond_error(resp, 500, "participant store unavailable");
 		goto out;
 	}
 	if (created) {
-		log_info("flow", "participant created", "project=%s user=%s", pid, uid);
+		log_info("flow", "participant created", "project=%s user=%s preview=%d", pid, uid,
+			 part.preview);
 		enter_step(f, p, &part, req);
 		dirty = true;
 	}

@@ -118,6 +118,7 @@ void flow_free(struct flow *f)
 	}
 	free(f->projects);
 	free(f->data_dir);
+	free(f->preview_key);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }

@@ -24,6 +24,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	[5] = "cluster: the internal URL other nodes check a node's life at (nodes.probe)",
 	[6] = "the files of each version of a study deployed through the admin API "
 	      "(deploys: project_id, version, config, files, created)",
+	[7] = "a researcher's preview participants (participants.preview), left out of "
+	      "groups, counts and exports",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -230,14 +232,21 @@ int store_participant_get(struct store *s, const char *project_id, const char *u
 	return s->be->participant_get(s->db, project_id, user_id, p);
 }
 
-int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
-			     json_t *crowd, struct store_participant *p, bool *created)
+int store_participant_ensure_preview(struct store *s, const char *project_id,
+				     const char *user_id, json_t *crowd, bool preview,
+				     struct store_participant *p, bool *created)
 {
 	*created = false;
 	WRITABLE(s);
 	bool has_crowd = json_is_object(crowd) && json_object_size(crowd) > 0;
-	return s->be->participant_ensure(s->db, project_id, user_id, has_crowd ? crowd : NULL, p,
-					 created);
+	return s->be->participant_ensure(s->db, project_id, user_id, has_crowd ? crowd : NULL,
+					 preview, p, created);
+}
+
+int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
+			     json_t *crowd, struct store_participant *p, bool *created)
+{
+	return store_participant_ensure_preview(s, project_id, user_id, crowd, false, p, created);
 }
 
 char *store__crowd_text(json_t *crowd)
@@ -800,6 +809,8 @@ static int add_participant(void *user, const struct store_participant_row *r)
 	json_t *p = participant_object(r, l->with_project);
 	if (!p)
 		return 1;
+	if (r->preview)
+		json_object_set_new(p, "preview", json_true());
 	l->ids[l->n++] = r->id;
 	json_array_append_new(l->list, p);
 	return 0;
@@ -807,8 +818,14 @@ static int add_participant(void *user, const struct store_participant_row *r)
 
 json_t *store_participants_json(struct store *s, const char *project_id)
 {
+	return store_participants_json_with(s, project_id, false);
+}
+
+json_t *store_participants_json_with(struct store *s, const char *project_id, bool preview)
+{
 	struct listing l = {.list = json_array()};
-	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID};
+	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID,
+				.preview = preview};
 	store_participants_each(s, &q, add_participant, &l);
 	for (size_t i = 0; i < l.n; i++)
 		participant_details(s, project_id, l.ids[i], json_array_get(l.list, i));

@@ -67,8 +67,10 @@ struct store_backend {
 	int (*participant_get)(void *db, const char *project_id, const char *user_id,
 			       struct store_participant *p);
 	/* CROWD: a non-empty JSON object or NULL; merged with store__crowd_merge. */
+	/* PREVIEW: a new row's participants.preview (schema version 7). */
 	int (*participant_ensure)(void *db, const char *project_id, const char *user_id,
-				  json_t *crowd, struct store_participant *p, bool *created);
+				  json_t *crowd, bool preview, struct store_participant *p,
+				  bool *created);
 	/* Records R, folding it with store__request_same. */
 	int (*request_log)(void *db, const struct store__request *r);
 	/* PAGE (NULL: unknown; its hash may be NULL): stored with each answer

@@ -56,13 +56,36 @@ void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresul
 
 /* ------------------------------------------------------------ statements */
 
+/* The text of statement SQL for this database: before schema version 7
+ * (read only) there is no participants.preview, and "p.preview" reads as
+ * false (no preview participants). Returns SQL itself or a copy in BUF. */
+static const char *stmt_text(const struct store__pg *s, const char *sql, char *buf, size_t len)
+{
+	static const char col[] = "p.preview", as[] = "false";
+	if (s->version >= 7 || !strstr(sql, col) || strlen(sql) >= len)
+		return sql;
+	size_t o = 0;
+	for (const char *c = sql; *c;) {
+		if (strncmp(c, col, sizeof col - 1) == 0) {
+			memcpy(buf + o, as, sizeof as - 1);
+			o += sizeof as - 1;
+			c += sizeof col - 1;
+		} else {
+			buf[o++] = *c++;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id)
 {
 	if (k->prepared[id])
 		return 0;
-	char name[16];
+	char name[16], buf[4096];
 	snprintf(name, sizeof name, "h%d", (int)id);
-	PGresult *r = PQprepare(k->c, name, store__pg_sql[id], 0, NULL);
+	PGresult *r =
+		PQprepare(k->c, name, stmt_text(s, store__pg_sql[id], buf, sizeof buf), 0, NULL);
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		store__pg_fail(s, k, r);

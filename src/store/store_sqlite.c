@@ -62,6 +62,10 @@ static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE requests ADD COLUMN last TEXT;";
 
+/* Version 7 (store__versions[7]): a researcher's preview participants. */
+static const char schema_v7_sql[] =
+	"ALTER TABLE participants ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;";
+
 /* Version 3 (store__versions[3]). */
 static const char schema_v3_sql[] =
 	"ALTER TABLE answers ADD COLUMN page_hash TEXT;"
@@ -82,6 +86,7 @@ static const struct migration {
 	{4, false, store__sq_schema_v4},
 	{5, false, store__sq_schema_v5},
 	{6, false, store__sq_schema_v6},
+	{7, false, schema_v7_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -97,11 +102,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                          \
 	" (SELECT min(started) FROM sessions s WHERE s.participant = p.id),"                      \
 	" (SELECT max(stopped) FROM sessions s WHERE s.participant = p.id),"                      \
-	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)" \
-	" FROM participants p"
-/* Rows of a project's participants (?1), oldest participant first, or of
- * one participant (?1 its id). */
-#define OF_PROJECT " JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1"
+	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)," \
+	" p.preview FROM participants p"
+/* Rows of a project's participants (?1; the preview participants' too when
+ * ?2), oldest participant first, or of one participant (?1 its id). A
+ * database before schema version 7 reads "p.preview" as 0 (stmt_text). */
+#define NOT_PREVIEW " AND (?2 OR p.preview = 0)"
+#define OF_PROJECT                                                                             \
+	" JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1" NOT_PREVIEW
 #define OF_PROJECT_ORDER " ORDER BY p.created, p.id, x.id"
 #define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = ?1"
 #define ANSWER_COLS                                                                            \
@@ -128,7 +136,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" AND (?4 = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"            \
 	"  AND g.n = ?4 AND g.grp = ?5))"                                                        \
 	" AND (?6 IS NULL OR instr(p.user_id, ?6) > 0 OR instr(coalesce(p.crowd, ''), ?6) > 0)" \
-	" AND (?7 IS NULL OR p.updated < ?7)"
+	" AND (?7 IS NULL OR p.updated < ?7) AND (?10 OR p.preview = 0)"
 #define REQ_V1_COLS                                                                            \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
 	" FROM requests x"
@@ -137,11 +145,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_PART_GET] = "SELECT id, step, status, created FROM participants"
+	[ST_PART_GET] = "SELECT id, step, status, created, p.preview FROM participants p"
 			" WHERE project_id = ?1 AND user_id = ?2",
 	[ST_PART_INSERT] = "INSERT OR IGNORE INTO participants"
-			   " (project_id, user_id, created, updated, step, crowd)"
-			   " VALUES (?1, ?2, ?3, ?3, 1, ?4)",
+			   " (project_id, user_id, created, updated, step, crowd, preview)"
+			   " VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)",
 	[ST_PART_CROWD] = "UPDATE participants SET crowd = ?2 WHERE id = ?1",
 	[ST_PART_CROWD_GET] = "SELECT crowd FROM participants WHERE id = ?1",
 	[ST_REQ_INSERT] = "INSERT INTO requests"
@@ -186,10 +194,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" live_override = CASE WHEN ?6 THEN NULL ELSE live_override END",
 	[ST_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = ?1",
 	[ST_PROJ_LIVE_SET] = "UPDATE projects SET live_override = ?2, updated = ?3 WHERE id = ?1",
-	[ST_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
-			   " WHERE project_id = ?1 GROUP BY step, status",
-	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants"
-			       " GROUP BY project_id, step",
+	[ST_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants p"
+			   " WHERE project_id = ?1 AND p.preview = 0 GROUP BY step, status",
+	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants p"
+			       " WHERE p.preview = 0 GROUP BY project_id, step",
 	/* the console: optional filters (?2..?7 NULL or 0: not applied), newest first */
 	/* the page's ids first: the summaries of PART_COLS for its rows only */
 	[ST_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
@@ -201,7 +209,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * keeps the earliest of each step) */
 	[ST_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
 			  " JOIN requests r ON r.participant = p.id"
-			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL",
+			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL AND p.preview = 0",
 	[ST_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = ?1"
 				" GROUP BY n, grp ORDER BY n, grp",
 	[ST_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = ?1",
@@ -211,8 +219,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = ?1",
 	[ST_DEL_GROUPS] = "DELETE FROM groups WHERE participant = ?1",
 	[ST_DEL_PART] = "DELETE FROM participants WHERE id = ?1",
-	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.created, p.id",
-	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.id",
+	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1" NOT_PREVIEW
+				     " ORDER BY p.created, p.id",
+	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1" NOT_PREVIEW " ORDER BY p.id",
 	[ST_PART_LIST_1] = PART_COLS " WHERE p.id = ?1",
 	[ST_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[ST_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
@@ -247,12 +256,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define WAL_WAIT_FRAMES 2048
 #define WAL_SIZE_LIMIT_TEXT "4194304"
 
+/* The text of statement ID for this database: before schema version 7
+ * (read only) there is no participants.preview, and "p.preview" reads as 0
+ * (no preview participants). Returns SQL itself or a copy in BUF. */
+static const char *stmt_text(const struct store__sq *s, const char *sql, char *buf, size_t len)
+{
+	static const char col[] = "p.preview";
+	if (s->version >= 7 || !strstr(sql, col) || strlen(sql) >= len)
+		return sql;
+	size_t o = 0;
+	for (const char *c = sql; *c;) {
+		if (strncmp(c, col, sizeof col - 1) == 0) {
+			buf[o++] = '0';
+			c += sizeof col - 1;
+		} else {
+			buf[o++] = *c++;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 sqlite3_stmt *store__sq_stmt(struct store__sq *s, enum store__sq_stmt id)
 {
 	sqlite3_stmt *st = s->st[id];
 	if (!st) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
-				       NULL) != SQLITE_OK)
+		char buf[4096];
+		if (sqlite3_prepare_v3(s->db, stmt_text(s, stmt_sql[id], buf, sizeof buf), -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK)
 			return NULL;
 		return s->st[id];
 	}

@@ -50,7 +50,11 @@ function studyCard(s, refresh) {
 			h('a', { class: 'btn', href: `#/funnel/${id}` }, 'Funnel'),
 			h('a', { class: 'btn', href: `#/participants/${id}` }, 'Participants'),
 			h('a', { class: 'btn btn--quiet', href: `#/data/${id}` }, 'Data'),
-			deployLink(s.id)));
+			deployLink(s.id),
+			s.preview ? h('a', { class: 'btn btn--quiet', href: s.preview, target: '_blank',
+				rel: 'noopener', 'data-preview': s.id,
+				title: 'Run the study as a preview participant: in no group, not counted, not exported' },
+			'Preview') : ''));
 }
 
 let deployForm = null; // the page's deploy panel: {id, file}
