@@ -691,14 +691,16 @@ static void a_broken_connection_is_reset(void)
 	CHECK_INT(store_participant_ensure(s, "R", "u1", NULL, &p, &created), 0);
 	const char *kill_others = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
 				  " WHERE datname = current_database() AND pid <> pg_backend_pid()";
-	CHECK_INT(tsu_value(spec, kill_others, NULL), 2); /* the callers' and the batches' */
+	/* the callers' and the batches' connections (the backend of an earlier
+	 * check's own connection may still be going away: at least two) */
+	CHECK(tsu_value(spec, kill_others, NULL) >= 2);
 	usleep(100000);
 	CHECK_INT(store_participant_get(s, "R", "u1", &p), 1);
 	CHECK_INT(store_request_log(s, p.id, "GET", 1, NULL, NULL), 0);
 	CHECK_INT(store_flush(s), 0);
 	CHECK_INT(tsu_value(spec, "SELECT count(*) FROM requests", NULL), 1);
 
-	CHECK_INT(tsu_value(spec, kill_others, NULL), 2);
+	CHECK(tsu_value(spec, kill_others, NULL) >= 2);
 	usleep(100000);
 	struct store_query q = {.project_id = "R"};
 	struct seen k = {0};
