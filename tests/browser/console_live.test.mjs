@@ -24,10 +24,20 @@ try {
 	await page.waitForSelector('#nav a[data-nav="live"]');
 	await page.click('#nav a[data-nav="live"]');
 	await page.waitForSelector('#live tr[data-user="player-1"]');
-	await until(async () => /^(2[7-9]|3\d)\.\d \/ 30/.test(await page.textContent('#live tr[data-user="player-1"] [data-k="fps"]')), 10000);
-	t.ok(true, 'the live table lists the session with its frame rate against 30');
-	t.ok(await page.getAttribute('#live tr[data-user="player-1"]', 'data-slow') === 'false',
-		'a session at its frame rate is not flagged');
+	// The row is read in one go (the table is redrawn every second) and only
+	// a rate shown as at least 27.1 counts: 26.96 is below 90 % of 30 but
+	// prints as 27.0.
+	const row = () => page.evaluate(() => {
+		const tr = document.querySelector('#live tr[data-user="player-1"]');
+		return tr && { fps: tr.querySelector('[data-k="fps"]').textContent, slow: tr.dataset.slow };
+	});
+	const seen = await until(async () => {
+		const r = await row();
+		const m = r && /^(\d+\.\d) \/ 30/.exec(r.fps);
+		return m && Number(m[1]) >= 27.1 && r;
+	}, 15000);
+	t.ok(seen, 'the live table lists the session with its frame rate against 30', JSON.stringify(await row()));
+	t.ok(seen && seen.slow === 'false', 'a session at its frame rate is not flagged', JSON.stringify(seen));
 	await t.screenshot(page, 'live');
 
 	await page.click('#live tr[data-user="player-1"] a:has-text("Spectate")');
