@@ -26,6 +26,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	      "(deploys: project_id, version, config, files, created)",
 	[7] = "a researcher's preview participants (participants.preview), left out of "
 	      "groups, counts and exports",
+	[8] = "the participants withdrawn, so that every node deletes what it holds of them "
+	      "(withdrawals: id, project_id, user_id, node, at)",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -619,6 +621,35 @@ int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, 
 	if (!s->be->deploys_latest)
 		return -1;
 	return s->be->deploys_latest(s->db, fn, user);
+}
+
+int store_withdrawal_add(struct store *s, const char *project_id, const char *user_id,
+			 const char *node, long long *id)
+{
+	WRITABLE(s);
+	long long dummy;
+	if (!s->be->withdrawal_add || !project_id || !user_id)
+		return -1;
+	return s->be->withdrawal_add(s->db, project_id, user_id, node ? node : "",
+				     id ? id : &dummy);
+}
+
+int store_withdrawn_within(struct store *s, const char *project_id, const char *user_id,
+			   int seconds)
+{
+	char since[CLOCK_ISO_LEN];
+	if (!s->be->withdrawn_since || !project_id || !user_id)
+		return -1;
+	clock_iso8601(clock_wall_ms() - (int64_t)seconds * 1000, since, sizeof since);
+	return s->be->withdrawn_since(s->db, project_id, user_id, since);
+}
+
+int store_withdrawals_each(struct store *s, long long after, store_withdrawal_fn fn,
+			   void *user)
+{
+	if (!s->be->withdrawals)
+		return -1;
+	return s->be->withdrawals(s->db, after, fn, user);
 }
 
 int store_project_live_set(struct store *s, const char *id, int live)

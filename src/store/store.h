@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_ID_MAX 64
 
 /* What one participant can make the store keep of its requests, whatever it
@@ -193,6 +193,27 @@ int store_deploy_get(struct store *s, const char *id, int version, int *got, cha
  * query: what a node polls). FN returning non-zero stops. 0 or -1. */
 int store_deploys_latest(struct store *s, int (*fn)(void *user, const char *id, int version),
 			 void *user);
+
+/* Withdrawals (schema version 8, table withdrawals): one row per
+ * participant withdrawn (console/withdraw.h), so that every node of a
+ * cluster deletes what it holds of them: its files, its uploads, a game it
+ * runs (docs/cluster.md). NODE: the node that withdrew them, "" for `hippo
+ * withdraw`. Returns 0 with *ID (may be NULL), or -1. */
+int store_withdrawal_add(struct store *s, const char *project_id, const char *user_id,
+			 const char *node, long long *id);
+struct store_withdrawal_row {
+	long long id;
+	const char *project_id, *user_id, *node, *at;
+};
+typedef int (*store_withdrawal_fn)(void *user, const struct store_withdrawal_row *r);
+/* Whether PROJECT_ID/USER_ID was withdrawn less than SECONDS ago (by the
+ * clock of the node that did it): 1, 0, or -1. */
+int store_withdrawn_within(struct store *s, const char *project_id, const char *user_id,
+			   int seconds);
+/* Calls FN for each withdrawal with an id above AFTER, oldest first (FN
+ * must not call the store). Returns 0, FN's non-zero value, or -1. */
+int store_withdrawals_each(struct store *s, long long after, store_withdrawal_fn fn,
+			   void *user);
 
 /* ------------------------------------------------------------ cluster */
 

@@ -102,6 +102,13 @@ struct store_backend {
 			  char **files);
 	int (*deploys_latest)(void *db, int (*fn)(void *user, const char *id, int version),
 			      void *user);
+	/* store_withdrawal_add, store_withdrawals_each (schema version 8) */
+	int (*withdrawal_add)(void *db, const char *project_id, const char *user_id,
+			      const char *node, long long *id);
+	int (*withdrawals)(void *db, long long after, store_withdrawal_fn fn, void *user);
+	/* store_withdrawn_within: SINCE is the time SECONDS ago (store_now's form) */
+	int (*withdrawn_since)(void *db, const char *project_id, const char *user_id,
+			       const char *since);
 
 	/* Cluster (store.h, "cluster"; docs/cluster.md). Schema version 4
 	 * (and 5: nodes.probe):

@@ -116,6 +116,7 @@ static const struct migration {
 	{5, schema_v5_sql},
 	{6, schema_v6_sql},
 	{7, schema_v7_sql},
+	{8, store__pg_schema_v8},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -252,6 +253,12 @@ const char *const store__pg_sql[PG_COUNT] = {
 			       " WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
 	[PG_DEPLOYS_LATEST] = "SELECT project_id, max(version) FROM deploys GROUP BY project_id"
 			      " ORDER BY project_id",
+	[PG_WITHDRAWAL_ADD] = "INSERT INTO withdrawals (project_id, user_id, node, at)"
+			      " VALUES ($1, $2, $3, $4) RETURNING id",
+	[PG_WITHDRAWALS] = "SELECT id, project_id, user_id, node, at FROM withdrawals"
+			   " WHERE id > $1 ORDER BY id",
+	[PG_WITHDRAWN_SINCE] = "SELECT 1 FROM withdrawals WHERE project_id = $1 AND user_id = $2"
+			       " AND at" C_ORDER " >= $3" C_ORDER " LIMIT 1",
 	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
 	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
 	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants p"
@@ -598,6 +605,8 @@ static const char *pg_errmsg(void *db)
 	.project_live_set = store__pg_project_live_set, .participants = store__pg_participants,    \
 	.deploy_put = store__pg_deploy_put, .deploy_get = store__pg_deploy_get,                    \
 	.deploys_latest = store__pg_deploys_latest,                                                \
+	.withdrawal_add = store__pg_withdrawal_add, .withdrawals = store__pg_withdrawals,          \
+	.withdrawn_since = store__pg_withdrawn_since,                                              \
 	.answers = store__pg_answers, .groups = store__pg_groups, .sessions = store__pg_sessions,  \
 	.requests = store__pg_requests, .passes = store__pg_passes,                                \
 	.step_counts = store__pg_step_counts, .projects = store__pg_projects,                       \

@@ -92,6 +92,9 @@ enum store__pg_stmt {
 	PG_DEPLOY_GET,
 	PG_DEPLOY_LATEST_1,
 	PG_DEPLOYS_LATEST,
+	PG_WITHDRAWAL_ADD,
+	PG_WITHDRAWALS,
+	PG_WITHDRAWN_SINCE,
 	/* the cluster (store_pg_cluster.c) */
 	PG_NODE_RENEW,
 	PG_NODE_REMOVE,
@@ -250,6 +253,13 @@ int store__pg_deploy_get(void *db, const char *id, int version, int *got, char *
 			 char **files);
 int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
 			     void *user);
+/* ... and the withdrawals (schema version 8) */
+extern const char store__pg_schema_v8[];
+int store__pg_withdrawal_add(void *db, const char *project_id, const char *user_id,
+			     const char *node, long long *id);
+int store__pg_withdrawals(void *db, long long after, store_withdrawal_fn fn, void *user);
+int store__pg_withdrawn_since(void *db, const char *project_id, const char *user_id,
+			      const char *since);
 
 int store__pg_participants(void *db, const struct store_query *q, store_participant_fn fn,
 			   void *user);

@@ -1,5 +1,6 @@
 /* The PostgreSQL backend's deployed versions (store.h, "Deployed versions";
- * schema version 6), on the main connection. */
+ * schema version 6) and withdrawals (schema version 8), on the main
+ * connection. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +84,64 @@ int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int
 	}
 	PQclear(r);
 	return 0;
+}
+
+const char store__pg_schema_v8[] =
+	"CREATE TABLE withdrawals ("
+	" id BIGSERIAL PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" node TEXT NOT NULL, at TEXT NOT NULL);";
+
+int store__pg_withdrawal_add(void *db, const char *project_id, const char *user_id,
+			     const char *node, long long *id)
+{
+	struct store__pg *s = db;
+	char now[32];
+	store_now(now, sizeof now);
+	PGresult *r = run_main(s, PG_WITHDRAWAL_ADD,
+			       PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(node),
+					 PG_STR(now)));
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) == 1 ? 0 : -1;
+	if (rc == 0)
+		*id = store__pg_ll(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+int store__pg_withdrawals(void *db, long long after, store_withdrawal_fn fn, void *user)
+{
+	struct store__pg *s = db;
+	char b1[24];
+	if (s->version < 8)
+		return 0;
+	PGresult *r = run_main(s, PG_WITHDRAWALS, PG_PARAMS(PG_INT(b1, after)));
+	if (!r)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		struct store_withdrawal_row w = {.id = store__pg_ll(r, i, 0),
+						 .project_id = store__pg_text(r, i, 1),
+						 .user_id = store__pg_text(r, i, 2),
+						 .node = store__pg_text(r, i, 3),
+						 .at = store__pg_text(r, i, 4)};
+		rc = w.project_id && w.user_id && w.node && w.at ? fn(user, &w) : -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store__pg_withdrawn_since(void *db, const char *project_id, const char *user_id,
+			      const char *since)
+{
+	struct store__pg *s = db;
+	if (s->version < 8)
+		return 0;
+	PGresult *r = run_main(s, PG_WITHDRAWN_SINCE,
+			       PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(since)));
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) > 0 ? 1 : 0;
+	PQclear(r);
+	return rc;
 }

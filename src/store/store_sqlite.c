@@ -87,6 +87,7 @@ static const struct migration {
 	{5, false, store__sq_schema_v5},
 	{6, false, store__sq_schema_v6},
 	{7, false, schema_v7_sql},
+	{8, false, store__sq_schema_v8},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -653,6 +654,9 @@ const struct store_backend store__sqlite = {
 	.deploy_put = store__sq_deploy_put,
 	.deploy_get = store__sq_deploy_get,
 	.deploys_latest = store__sq_deploys_latest,
+	.withdrawal_add = store__sq_withdrawal_add,
+	.withdrawals = store__sq_withdrawals,
+	.withdrawn_since = store__sq_withdrawn_since,
 	.participants = store__sq_participants,
 	.answers = store__sq_answers,
 	.groups = store__sq_groups,

@@ -182,6 +182,13 @@ int store__sq_deploy_get(void *db, const char *id, int version, int *got, char *
 			 char **files);
 int store__sq_deploys_latest(void *db, int (*fn)(void *user, const char *id, int version),
 			     void *user);
+/* ... and the withdrawals (schema version 8) */
+extern const char store__sq_schema_v8[];
+int store__sq_withdrawal_add(void *db, const char *project_id, const char *user_id,
+			     const char *node, long long *id);
+int store__sq_withdrawals(void *db, long long after, store_withdrawal_fn fn, void *user);
+int store__sq_withdrawn_since(void *db, const char *project_id, const char *user_id,
+			      const char *since);
 void store__sq_cl_finalize(struct store__sq *s);
 int store__sq_node_renew(void *db, const char *name, const char *url, const char *probe,
 			 int slots, bool draining, bool fresh, int lease_ms, bool *drain_asked);

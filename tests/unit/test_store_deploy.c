@@ -1,7 +1,9 @@
 /* The store's deployed versions (store_deploy_put, store_deploy_get,
- * store_deploys_latest; schema version 6) on the backend the tests run
- * against (store_under_test.h: SQLite, or PostgreSQL in the _pg variant),
- * seen from a second connection as another node of a cluster sees them. */
+ * store_deploys_latest; schema version 6) and withdrawals
+ * (store_withdrawal_add, store_withdrawals_each, store_withdrawn_within;
+ * schema version 8) on the backend the tests run against
+ * (store_under_test.h: SQLite, or PostgreSQL in the _pg variant), seen from
+ * a second connection as another node of a cluster sees them. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,6 +90,68 @@ static void versions_are_kept_and_the_latest_listed(void)
 	}
 }
 
+struct wds {
+	long long ids[8];
+	char who[8][160];
+	int n, stop_at;
+};
+
+static int collect_wd(void *user, const struct store_withdrawal_row *r)
+{
+	struct wds *w = user;
+	if (w->n < 8) {
+		w->ids[w->n] = r->id;
+		snprintf(w->who[w->n], sizeof w->who[0], "%s/%s@%s", r->project_id, r->user_id,
+			 r->node);
+		CHECK(r->at && strlen(r->at) >= 20 && r->at[10] == 'T');
+		w->n++;
+	}
+	return w->stop_at && w->n == w->stop_at ? 7 : 0;
+}
+
+static void withdrawals_reach_another_node_in_order(void)
+{
+	char err[512];
+	struct store *a = store_open(path, err, sizeof err);
+	struct store *b = store_open(path, err, sizeof err); /* another node */
+	CHECK(a && b);
+	if (!a || !b)
+		return;
+	struct wds none = {0};
+	CHECK_INT(store_withdrawals_each(b, 0, collect_wd, &none), 0);
+	CHECK_INT(none.n, 0);
+	CHECK_INT(store_withdrawn_within(b, "p1", "u1", 10), 0);
+	long long id1 = 0, id2 = 0, id3 = 0;
+	CHECK_INT(store_withdrawal_add(a, "p1", "u1", "node-a", &id1), 0);
+	CHECK_INT(store_withdrawal_add(a, "p1", "u2", "", &id2), 0);
+	CHECK_INT(store_withdrawal_add(b, "p2", "u1", "node-b", &id3), 0);
+	CHECK(id1 > 0 && id2 > id1 && id3 > id2);
+	struct wds all = {0};
+	CHECK_INT(store_withdrawals_each(b, 0, collect_wd, &all), 0);
+	CHECK_INT(all.n, 3);
+	CHECK_STR(all.who[0], "p1/u1@node-a");
+	CHECK_STR(all.who[1], "p1/u2@");
+	CHECK_STR(all.who[2], "p2/u1@node-b");
+	struct wds after = {0};
+	CHECK_INT(store_withdrawals_each(a, id1, collect_wd, &after), 0);
+	CHECK_INT(after.n, 2);
+	CHECK(after.ids[0] == id2 && after.ids[1] == id3);
+	struct wds stop = {.stop_at = 1};
+	CHECK_INT(store_withdrawals_each(a, 0, collect_wd, &stop), 7);
+	CHECK_INT(stop.n, 1);
+	/* withdrawn just now: within 10 s; not another participant or project */
+	CHECK_INT(store_withdrawn_within(b, "p1", "u1", 10), 1);
+	CHECK_INT(store_withdrawn_within(b, "p1", "u3", 10), 0);
+	CHECK_INT(store_withdrawn_within(b, "p3", "u1", 10), 0);
+	/* a withdrawal older than the window does not count */
+	CHECK_INT(tsu_sql(path, "UPDATE withdrawals SET at = '2020-01-01T00:00:00.000Z'"
+				" WHERE user_id = 'u2'", NULL, NULL, 0), 0);
+	CHECK_INT(store_withdrawn_within(a, "p1", "u2", 10), 0);
+	CHECK_INT(store_withdrawn_within(a, "p1", "u2", 400000000), 1); /* 12 years */
+	store_close(a);
+	store_close(b);
+}
+
 static void schema_version_is_six(void)
 {
 	char out[64];
@@ -105,6 +169,7 @@ int main(void)
 		return 1;
 	printf("backend: %s\n", tsu_backend());
 	RUN(versions_are_kept_and_the_latest_listed);
+	RUN(withdrawals_reach_another_node_in_order);
 	RUN(schema_version_is_six);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
