@@ -191,6 +191,17 @@ long storage_forget(struct storage *st, const char *project_id, const char *user
 		    void (*fn)(void *user, const struct storage_forgotten *f), void *user,
 		    char *err, size_t errlen);
 
+/* The objects of PROJECT_ID/USER_ID in S3 whoever wrote them (the other
+ * nodes of a cluster: [PREFIX/]P/Trials/U/NODE/FILE), listed and deleted,
+ * and the participant's record [PREFIX/]P/Users/U.json when a HEAD finds it: FN (may be NULL)
+ * gets each as with storage_forget (PATH "", STATE "listed"). Keys outside
+ * that prefix in the listing are left alone. Returns how many objects were
+ * asked to go, 0 when the project stores locally, or -1 with ERR
+ * (credentials, the listing). Blocking; no pause needed. */
+long storage_sweep(struct storage *st, const char *project_id, const char *user_id,
+		   void (*fn)(void *user, const struct storage_forgotten *f), void *user,
+		   char *err, size_t errlen);
+
 /* ------------------------------------------------------------ pull (pull.c)
  *
  * The trial record files of a project in S3, every node's, copied into a

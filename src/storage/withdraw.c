@@ -1,9 +1,13 @@
 /* withdraw: a participant's uploads forgotten (storage.h, "withdrawal"): the
- * spool's jobs for their files and the objects already in S3. */
+ * spool's jobs for their files and the objects already in S3, and the
+ * objects other writers (the other nodes of a cluster) left under their keys. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/id.h"
+#include "core/log.h"
 #include "storage/s3.h"
 #include "storage/storage_int.h"
 
@@ -66,6 +70,26 @@ static void collect(void *user, const struct spool_row *r)
 				    .state = dup(r->state)};
 }
 
+/* Sends S3 a DELETE of KEY: NULL when the object is gone (204, or 404: it
+ * was not there), else why it may still exist. */
+static const char *delete_object(const struct s3_dest *d, const struct s3_creds *creds,
+				 const char *key, struct s3_resp *resp)
+{
+	char url[2400];
+	if (!s3_key_valid(key) || s3_url(d, key, url, sizeof url) != 0)
+		return "not a valid object key";
+	struct s3_req rq = {.method = "DELETE",
+			    .url = url,
+			    .region = d->region,
+			    .creds = creds,
+			    .timeout_s = 60};
+	if (s3_request(&rq, resp) != 0)
+		return resp->error;
+	if (resp->status != 204 && resp->status != 200 && resp->status != 404)
+		return resp->error[0] ? resp->error : "the store refused the DELETE";
+	return NULL;
+}
+
 long storage_forget(struct storage *st, const char *project_id, const char *user_id,
 		    void (*fn)(void *user, const struct storage_forgotten *f), void *user,
 		    char *err, size_t errlen)
@@ -91,25 +115,9 @@ long storage_forget(struct storage *st, const char *project_id, const char *user
 		struct job *j = &f.v[i];
 		struct s3_resp resp;
 		memset(&resp, 0, sizeof resp);
-		char url[2400];
 		struct s3_dest d = {.endpoint = j->endpoint, .region = j->region[0] ? j->region : NULL,
 				    .bucket = j->bucket};
-		const char *why = NULL;
-		if (!have_creds) {
-			why = cerr;
-		} else if (!s3_key_valid(j->key) || s3_url(&d, j->key, url, sizeof url) != 0) {
-			why = "not a valid object key";
-		} else {
-			struct s3_req rq = {.method = "DELETE",
-					    .url = url,
-					    .region = d.region,
-					    .creds = &creds,
-					    .timeout_s = 60};
-			if (s3_request(&rq, &resp) != 0)
-				why = resp.error;
-			else if (resp.status != 204 && resp.status != 200 && resp.status != 404)
-				why = resp.error[0] ? resp.error : "the store refused the DELETE";
-		}
+		const char *why = have_creds ? delete_object(&d, &creds, j->key, &resp) : cerr;
 		if (!why) {
 			pthread_mutex_lock(&st->db_mu);
 			if (spool_delete(st->spool, j->id) != 0)
@@ -141,5 +149,102 @@ out:
 		free(j->state);
 	}
 	free(f.v);
+	return n;
+}
+
+/* The keys of a listing under one participant's prefix. */
+struct swept {
+	const char *prefix;
+	size_t plen;
+	char **keys;
+	size_t n, cap;
+	long long skipped; /* keys outside the prefix, or not valid */
+	bool oom;
+};
+
+static int on_key(void *user, const struct s3_object *o)
+{
+	struct swept *w = user;
+	if (!s3_key_valid(o->key) || strncmp(o->key, w->prefix, w->plen) != 0) {
+		w->skipped++;
+		return 0;
+	}
+	if (buf_grow_array((void **)&w->keys, &w->cap, w->n + 1, sizeof *w->keys, 16, 0) < 0 ||
+	    !(w->keys[w->n] = strdup(o->key))) {
+		w->oom = true;
+		return -1;
+	}
+	w->n++;
+	return 0;
+}
+
+long storage_sweep(struct storage *st, const char *project_id, const char *user_id,
+		   void (*fn)(void *user, const struct storage_forgotten *f), void *user,
+		   char *err, size_t errlen)
+{
+	struct storage_dest dd;
+	if (!id_valid_project(project_id) || !id_valid_user(user_id)) {
+		snprintf(err, errlen, "invalid project or user id");
+		return -1;
+	}
+	if (!storage__project_dest(st, project_id, &dd))
+		return 0;
+	const char *sep = dd.prefix[0] ? "/" : "";
+	char trials[700], record[700];
+	int a = snprintf(trials, sizeof trials, "%s%s%s/Trials/%s/", dd.prefix, sep, project_id,
+			 user_id);
+	int b = snprintf(record, sizeof record, "%s%s%s/Users/%s.json", dd.prefix, sep,
+			 project_id, user_id);
+	if (a < 0 || (size_t)a >= sizeof trials || b < 0 || (size_t)b >= sizeof record) {
+		snprintf(err, errlen, "S3 prefix too long");
+		return -1;
+	}
+	struct s3_creds creds;
+	if (s3_creds_load(&creds, err, errlen) != 0)
+		return -1;
+	struct s3_dest d = {.endpoint = dd.endpoint, .region = dd.region[0] ? dd.region : NULL,
+			    .bucket = dd.bucket};
+	struct swept w = {.prefix = trials, .plen = strlen(trials)};
+	long n = -1;
+	if (s3_list(&d, &creds, trials, 0, 60, on_key, &w, err, errlen) < 0) {
+		if (w.oom)
+			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (w.skipped)
+		log_warn("storage", "withdrawal: keys of the listing left alone",
+			 "prefix=%s skipped=%lld", trials, w.skipped);
+	/* the record is one key: asked for (a DELETE of no object succeeds too) */
+	bool have_record = true;
+	char url[2400];
+	if (s3_url(&d, record, url, sizeof url) == 0) {
+		struct s3_resp resp;
+		memset(&resp, 0, sizeof resp);
+		struct s3_req rq = {.method = "HEAD", .url = url, .region = d.region,
+				    .creds = &creds, .timeout_s = 60};
+		have_record = s3_request(&rq, &resp) != 0 || resp.status != 404;
+	}
+	for (size_t i = 0; i < w.n + have_record; i++) {
+		const char *key = i < w.n ? w.keys[i] : record;
+		struct s3_resp resp;
+		memset(&resp, 0, sizeof resp);
+		const char *why = delete_object(&d, &creds, key, &resp);
+		if (fn) {
+			struct storage_forgotten fg = {.path = "",
+						       .endpoint = dd.endpoint,
+						       .bucket = dd.bucket,
+						       .key = key,
+						       .state = "listed",
+						       .status = resp.status,
+						       .error = why};
+			fn(user, &fg);
+		}
+	}
+	n = (long)w.n + have_record;
+out:
+	memset(&creds, 0, sizeof creds);
+	for (size_t i = 0; i < w.n; i++)
+		free(w.keys[i]);
+	free(w.keys);
 	return n;
 }
