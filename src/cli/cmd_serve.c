@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cluster/cluster.h"
 #include "console/console.h"
+#include "console/withdraw.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/datapath.h"
@@ -432,6 +433,7 @@ static int run(int argc, char **argv)
 	static struct upload_gauge gauge;
 	struct cluster *cluster_ptr = NULL;
 	struct flow_deploys_watch *deploys_watch = NULL;
+	struct withdraw_watch *wwatch = NULL;
 	char *token = NULL;
 	enum log_level level;
 
@@ -587,6 +589,18 @@ static int run(int argc, char **argv)
 	 * node (the store's deploys), now and as new ones come (the thread below) */
 	if (node)
 		flow_deploys_sync(flow);
+	/* withdrawals made on other nodes or with hippo withdraw: the ones missed
+	 * while down are applied now, before this node takes a game */
+	if (withdraw_watch_start(&wwatch,
+				 &(struct withdraw_opts){.store = store,
+							 .storage = storage,
+							 .sess = sess,
+							 .data_dir = opt_data,
+							 .node = node ? co.node : ""},
+				 2000, err, sizeof err) < 0) {
+		fprintf(stderr, "hippo serve: %s\n", err);
+		goto out;
+	}
 	static char own_url[STORE_URL_MAX + 1];
 	if (node && !co.url) { /* --node alone: this process's own address */
 		char host[256] = "";
@@ -618,7 +632,8 @@ static int run(int argc, char **argv)
 				       .storage = storage,
 				       .data_dir = opt_data,
 				       .store_spec = store_spec,
-				       .cluster = ctx.cluster},
+				       .cluster = ctx.cluster,
+				       .withdrawals = wwatch},
 		    &con, err, sizeof err) < 0) {
 		fprintf(stderr, "hippo serve: console: %s\n", err);
 		goto out;
@@ -652,6 +667,7 @@ static int run(int argc, char **argv)
 out:
 	/* The console's threads read the sessions and write to the server's streams. */
 	con_free(con);
+	withdraw_watch_stop(wwatch);
 	flow_deploys_watch_stop(deploys_watch);
 	/* The cluster's thread next (it calls the sessions), then the server:
 	 * its shutdown ends sessions, which calls into the flow. */

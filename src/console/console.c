@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "console/audit.h"
 #include "console/con_int.h"
 #include "console/withdraw.h"
@@ -440,7 +441,9 @@ int con__withdraw(struct console *c, struct con_job *j)
 				   .user_id = j->user,
 				   .by_name = name,
 				   .by_address = j->ip,
-				   .via = "api"};
+				   .via = "api",
+				   .node = c->o.cluster ? cluster_node(c->o.cluster) : "",
+				   .watch = c->o.withdrawals};
 	int st = withdraw_participant(&wo, &j->out, j->err, sizeof j->err);
 	con__replays_forget(c->replays, j->project, j->user);
 	return st;

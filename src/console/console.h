@@ -31,6 +31,7 @@
 
 struct admin;
 struct cluster;
+struct withdraw_watch;
 struct flow;
 struct sess_mgr;
 struct storage;
@@ -44,6 +45,7 @@ struct con_opts {
 	const char *data_dir;
 	const char *store_spec;   /* the participant store, opened read-only for the console */
 	struct cluster *cluster;  /* this server as a cluster node (the Nodes page), or NULL */
+	struct withdraw_watch *withdrawals; /* this server's (withdraw.h), or NULL */
 };
 
 /* Starts the console's threads and opens its read-only store connection.

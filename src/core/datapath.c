@@ -45,6 +45,12 @@ int datapath_spool_db(char *out, size_t len, const char *data)
 	return UNDER(out, len, data, "%s", "spool/uploads.db");
 }
 
+int datapath_withdrawals_mark(char *out, size_t len, const char *data, const char *node)
+{
+	return node && node[0] ? UNDER(out, len, data, "spool/withdrawals-%s.applied", node)
+			       : UNDER(out, len, data, "%s", "spool/withdrawals.applied");
+}
+
 int datapath_projects(char *out, size_t len, const char *data)
 {
 	return UNDER(out, len, data, "%s", "projects");

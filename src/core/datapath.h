@@ -4,6 +4,7 @@
  *
  *   DATA/hippo.db                           the participant store
  *   DATA/spool/uploads.db                   the upload spool
+ *   DATA/spool/withdrawals-<NODE>.applied   the last withdrawal the node applied
  *   DATA/projects/<P>/                      projects deployed through the admin API
  *   DATA/<P>/trials/<U>/                    a participant's trial records:
  *       episode_<n>.jsonl  trial.jsonl      the data files (a later trial of the
@@ -39,6 +40,9 @@ int datapath_store(char *out, size_t len, const char *data);
 /* DATA/spool, and the spool's database DATA/spool/uploads.db */
 int datapath_spool_dir(char *out, size_t len, const char *data);
 int datapath_spool_db(char *out, size_t len, const char *data);
+/* DATA/spool/withdrawals[-NODE].applied: the last withdrawal the node
+ * applied (console/withdraw.h) */
+int datapath_withdrawals_mark(char *out, size_t len, const char *data, const char *node);
 /* DATA/projects */
 int datapath_projects(char *out, size_t len, const char *data);
 /* DATA/P/trials: one folder per participant */

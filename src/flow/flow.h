@@ -26,6 +26,9 @@ struct flow;
 #define FLOW_MAX_BODY (1024 * 1024) /* bytes of a POST /next body */
 #define FLOW_MAX_FIELDS 1000        /* answer fields in one POST */
 #define FLOW_MAX_FIELD_NAME 256     /* bytes of a field name */
+/* seconds a withdrawn participant who comes back waits for a game on a
+ * cluster, while every node applies the withdrawal (placed.c) */
+#define FLOW_WITHDRAW_SETTLE_S 10
 
 /* A new flow over STORE (borrowed) and the session manager SESS (borrowed; may
  * be NULL, then game steps answer 503). DATA_DIR is the data folder (deployed

@@ -82,6 +82,20 @@ int flow__node_place(struct flow *f, const struct store_participant *part,
 			  "project=%s user=%s client=%s", part->project_id, part->user_id, client);
 		return -2;
 	}
+	/* A participant withdrawn moments ago and back already waits (the wait
+	 * page) until every node has applied the withdrawal (withdraw_watch
+	 * polls every 2 s): a node applying it late would delete the files of
+	 * their new game. */
+	int w = store_withdrawn_within(f->store, part->project_id, part->user_id,
+				       FLOW_WITHDRAW_SETTLE_S);
+	if (w != 0) {
+		if (w < 0)
+			log_error("flow", "store", "error=\"%s\"", store_errmsg(f->store));
+		else
+			log_info("flow", "session not placed: withdrawn moments ago",
+				 "project=%s user=%s", part->project_id, part->user_id);
+		return w < 0 ? -1 : 0;
+	}
 	int rc = store_place(f->store, part->id, part->step, episodes, pl);
 	if (rc == 1 && f->sess)
 		sess_client_allowed(f->sess, client, true, NULL);

@@ -9,6 +9,8 @@ import os
 import socket
 import subprocess
 import threading
+import urllib.parse
+import xml.etree.ElementTree as ET
 
 from serveutil import BIN, HERE
 
@@ -38,12 +40,32 @@ class S3Server:
         self.endpoint = "http://127.0.0.1:%d" % self.port
 
     def get(self, bucket, key):
+        return self._get("/%s/%s" % (bucket, key))
+
+    def _get(self, path):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request("GET", "/%s/%s" % (bucket, key))
+        c.request("GET", path)
         r = c.getresponse()
         body = r.read()
         c.close()
         return r.status, body
+
+    def keys(self, bucket, prefix):
+        """The keys under PREFIX (ListObjectsV2, every page), sorted."""
+        out, token = [], None
+        while True:
+            q = "list-type=2&prefix=" + urllib.parse.quote(prefix, safe="")
+            if token:
+                q += "&continuation-token=" + urllib.parse.quote(token, safe="")
+            st, body = self._get("/%s?%s" % (bucket, q))
+            if st != 200:
+                raise AssertionError("S3 listing of %s: %s %s" % (prefix, st, body[:200]))
+            root = ET.fromstring(body)
+            ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+            out += [e.text for e in root.iter(ns + "Key")]
+            if root.findtext(ns + "IsTruncated") != "true":
+                return sorted(out)
+            token = root.findtext(ns + "NextContinuationToken")
 
     def stop(self):
         self.proc.terminate()

@@ -19,6 +19,12 @@ the UI (clusterutil.Player).
   under its name uploads the rest); `hippo export --from-s3` holds their
   records from before the kill (the dead node's) and after (the node their
   game went on on), in order;
+- withdrawal through one node: a game running on another node stops; every
+  node's files and uploads of the participant and every S3 object under
+  their keys (two nodes' records) go, the records the game's node uploads
+  as it ends included, and stay gone; the node applying it writes an audit
+  entry; the participant coming back at once waits for their game until the
+  withdrawal is 10 s old, then plays, and their new records are kept;
 - drain: SIGTERM makes a node take no new sessions (its /healthz says 503)
   while its running sessions finish; one still running at the end of the
   grace period goes on elsewhere; the node exits 0."""
@@ -309,6 +315,7 @@ async def failover(c):
     await loop.run_in_executor(None, lambda: wait_for(
         lambda: uploads_pending(c) == 0, "the spools to drain", timeout=90, every=0.5))
     export_from_s3(c, on_victim, victim)
+    return [p for p in on_victim if p.project == "loss-r"]
 
 
 def export_from_s3(c, on_victim, victim):
@@ -346,6 +353,101 @@ def export_from_s3(c, on_victim, victim):
                           p.user, trials))
                 t = [int(x["t_ms"]) for x in mine]
                 check(t == sorted(t), "%s: its steps are in the order played" % p.user)
+
+
+def s3_keys(c, prefix):
+    return c.s3.keys("bucket", prefix)
+
+
+def holdings(c, user, project="loss-r"):
+    """What the cluster holds of USER: S3 keys, and each node's local files."""
+    out = s3_keys(c, "%s/Trials/%s/" % (project, user))
+    if c.s3.get("bucket", "%s/Users/%s.json" % (project, user))[0] == 200:
+        out.append("%s/Users/%s.json" % (project, user))
+    for name, srv in c.nodes.items():
+        d = os.path.join(srv.data, project, "trials", user)
+        if os.path.isdir(d):
+            out += ["%s:%s" % (name, f) for f in os.listdir(d)]
+        if os.path.exists(os.path.join(srv.data, project, "users", user + ".json")):
+            out.append("%s:users/%s.json" % (name, user))
+    return out
+
+
+async def withdraw_everywhere(c, moved):
+    """A withdrawal through one node reaches what every node holds: the game
+    a participant is playing on another node stops, and every node's files,
+    uploads and S3 objects of theirs go (also the records a node uploads as
+    that game ends); one who comes back at once waits for their game until
+    every node has applied it, then plays, and keeps their new data."""
+    print("== a withdrawal reaches every node")
+    loop = asyncio.get_running_loop()
+    old = moved[0]  # records in S3 from two nodes: the dead one's and the next one's
+    nodes_of_old = {k.split("/")[3] for k in s3_keys(c, "loss-r/Trials/%s/" % old.user)}
+    check(len(nodes_of_old) >= 2, "%s has records of two nodes in S3: %s" % (
+        old.user, nodes_of_old))
+    live = Player(c.origin, "loss-r", uid("w"))
+    await loop.run_in_executor(None, live.to_game)
+    x = node_of(live.server)
+    task = asyncio.ensure_future(live.play(timeout=90))
+    await loop.run_in_executor(None, lambda: wait_for(
+        lambda: live.frames > 60 and s3_keys(c, "loss-r/Trials/%s/%s/" % (live.user, x)),
+        "the live game's records to reach S3", timeout=60, every=0.3))
+    y = [n for n in NODES if n != x and c.nodes[n].alive()][0]
+
+    async def hold_back():  # the UI would ask /next again: a new participant, not this test's
+        while not live.closes and not task.done():
+            await asyncio.sleep(0.01)
+        task.cancel()
+    guard = asyncio.ensure_future(hold_back())
+    reports = {}
+    for p in (live, old):
+        st, j = await loop.run_in_executor(None, lambda: http(
+            c.nodes[y].url, "POST", "/api/projects/loss-r/participants/%s/withdraw" % p.user,
+            {"confirm": p.user}, token=TOKEN))
+        check(st == 200 and j.get("complete") is True, "withdrawal of %s through %s" % (p.user, y),
+              j)
+        reports[p.user] = j
+    t0 = time.monotonic()
+    others = [u["key"] for u in reports[old.user]["deleted"]["uploads"] if "/%s/" % y not in u["key"]]
+    check(any("/Trials/%s/" % old.user in k for k in others),
+          "the report lists the objects other nodes uploaded: %s" % others)
+    await asyncio.wait_for(guard, 15)
+    try:
+        r = await task  # "done": the session ended by the withdrawal said so
+    except asyncio.CancelledError:
+        r = None
+    check(live.closes or r == "done", "the live game on %s ends: %s %s" % (x, live.closes, r))
+    for p in (live, old):
+        try:
+            await loop.run_in_executor(None, lambda: wait_for(
+                lambda: not holdings(c, p.user), "nothing of %s left anywhere" % p.user,
+                timeout=20, every=0.3))
+        except AssertionError:
+            check(False, "nothing of %s left anywhere" % p.user, holdings(c, p.user))
+    print("     everything of both gone on every node and in S3 %.1f s after the withdrawal"
+          % (time.monotonic() - t0))
+    audit = open(os.path.join(c.nodes[x].data, "audit.jsonl")).read().splitlines()
+    applied = [json.loads(a) for a in audit if '"withdraw_applied"' in a]
+    mine = [a for a in applied if a["userId"] == live.user]
+    check(mine and mine[0]["deleted"]["files"] and mine[0]["complete"],
+          "%s's audit log says what it deleted of %s" % (x, live.user), applied)
+    # a participant back at once: the wait page until every node applied it
+    back = Player(c.origin, "loss-r", live.user)
+    server = await loop.run_in_executor(None, back.to_game)
+    check(server is None and back.last_page["page"] == "wait",
+          "%s back at once waits for a game" % live.user, back.last_page)
+    server = await loop.run_in_executor(None, lambda: wait_for(
+        lambda: back.to_game(), "a game for the returning participant", timeout=30, every=0.5))
+    check(time.monotonic() - t0 >= 9, "given once the withdrawal is %.1f s old" % (
+        time.monotonic() - t0))
+    r = await back.play(stop=lambda p: p.frames > 40, timeout=60)
+    check(r == "done", "the returning participant plays: %s" % r)
+    await asyncio.sleep(3)  # longer than a node's poll of the withdrawals
+    kept = holdings(c, live.user)
+    check(any(k.startswith(node_of(server) + ":") for k in kept) and
+          any("/Trials/" in k for k in kept),
+          "the returning participant's new records are kept: %s" % kept)
+    check(not holdings(c, old.user), "%s stays withdrawn" % old.user)
 
 
 async def drain(c):
@@ -402,7 +504,8 @@ async def run():
     try:
         await journeys(c)
         await rush(c)
-        await failover(c)
+        moved = await failover(c)
+        await withdraw_everywhere(c, moved)
         await drain(c)
     finally:
         c.stop()

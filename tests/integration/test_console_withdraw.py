@@ -2,8 +2,11 @@
 stores to a real S3-compatible server (s3rver): through the console's API,
 their store rows, record files, participant record and uploaded objects are
 all gone, other participants are untouched, and the audit log has an entry
-with who, when, and the SHA-256 of each deleted file; `hippo withdraw` does
-the same on a stopped server's data folder."""
+with who, when, and the SHA-256 of each deleted file; `hippo withdraw` run
+while the server plays the participant's game is applied by the server (the
+game ends, what it wrote and uploaded as it ended goes too, an audit entry
+says what); `hippo withdraw` does the same on a stopped server's data
+folder."""
 import asyncio
 import glob
 import hashlib
@@ -12,19 +15,24 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
+
+import websockets
 
 from s3helpers import S3Server, hippo_env
 from serveutil import BIN, EXAMPLE, Serve, check, main, play_until_done, store_args, wait_for
 
 BUCKET = "bucket"
 P = "withdraw-s3"
+L = "withdraw-live"  # a game that lasts
 
 
-def make_study(root, endpoint):
-    d = os.path.join(root, P)
+def make_study(root, endpoint, pid=P, episodes=3):
+    d = os.path.join(root, pid)
     shutil.copytree(EXAMPLE, d)
     path = os.path.join(d, "config.yml")
-    text = open(path).read().replace("id: cartpole-demo", "id: " + P)
+    text = open(path).read().replace("id: cartpole-demo", "id: " + pid)
+    text = text.replace("maxEpisodes: 3", "maxEpisodes: %d" % episodes)
     text = text.replace("  useAWS: false\n", "  useAWS: false\n  storage:\n    s3:\n      bucket: %s\n"
                         "      endpoint: %s\n      region: us-east-1\n" % (BUCKET, endpoint))
     open(path, "w").write(text)
@@ -56,7 +64,7 @@ async def test():
         os.environ.update(hippo_env(tmp))
         study = make_study(tmp, s3.endpoint)
         data = os.path.join(tmp, "data")
-        srv = Serve(study, data=data)
+        srv = Serve(study, make_study(tmp, s3.endpoint, L, 100000), data=data)
         for u in ("w1", "k1", "c2"):
             await play(srv, u)
         keys = {}
@@ -139,6 +147,58 @@ async def test():
               "m1 back: step 1 again, no answers", (page, row.get("answers")))
         srv.admin("POST", "/projects/%s/participants/w1/withdraw" % P, {"confirm": "w1"})
         srv.admin("POST", "/projects/%s/participants/m1/withdraw" % P, {"confirm": "m1"})
+
+        # the command line while the server runs: the server applies it (it reads the
+        # store's withdrawals every 2 s): the game it runs stops, and what it writes and
+        # uploads as the game ends goes too
+        srv.next(L, "r1")
+        srv.next(L, "r1", body={"consent": "yes"}, extra="&step=1")
+        st, j = srv.next(L, "r1", body={}, extra="&step=2")
+        check(j.get("page") == "show_game_page", "r1 reaches the game", j)
+        loop = asyncio.get_running_loop()
+        async with websockets.connect(srv.url.replace("http", "ws") + "/ws",
+                                      max_size=16 << 20) as ws:
+            await ws.send(json.dumps({"userId": "r1", "projectId": L}))
+            await ws.send(json.dumps({"command": "start", "browser": "test"}))
+            frames = 0
+            while frames < 45:  # into the second episode: one file closed and uploaded
+                m = await asyncio.wait_for(ws.recv(), 30)
+                frames += isinstance(m, bytes) or '"frame"' in m
+            await loop.run_in_executor(None, lambda: wait_for(
+                lambda: s3.keys("bucket", "%s/Trials/r1/" % L), "r1's first upload",
+                timeout=60, every=0.2))
+            p = await loop.run_in_executor(None, lambda: subprocess.run(
+                [BIN, "withdraw", L, "r1", "--data", data, "--yes", *store_args(data)],
+                capture_output=True, text=True, env=dict(os.environ), timeout=60))
+            check(p.returncode == 0, "hippo withdraw while the server runs", p.stdout + p.stderr)
+            t0 = time.monotonic()
+            try:
+                while True:
+                    if await asyncio.wait_for(ws.recv(), 10) == "done":
+                        break
+            except websockets.ConnectionClosed:
+                pass
+        check(time.monotonic() - t0 < 5, "the server ends r1's game (%.1f s after the command)" %
+              (time.monotonic() - t0))
+
+        def left():
+            return s3.keys("bucket", "%s/Trials/r1/" % L) + \
+                (["users"] if in_bucket(s3, "%s/Users/r1.json" % L) else []) + \
+                glob.glob(os.path.join(data, L, "trials", "r1", "*")) + \
+                glob.glob(os.path.join(data, L, "users", "r1.json"))
+        try:
+            wait_for(lambda: not left(), "nothing of r1 left", timeout=20, every=0.2)
+        except AssertionError:
+            check(False, "nothing of r1 left", left())
+        check(True, "nothing of r1 is left in the data folder or the bucket")
+        def applied_r1():
+            audit = [json.loads(x) for x in open(os.path.join(data, "audit.jsonl"))]
+            return [e for e in audit if e["action"] == "withdraw_applied" and e["userId"] == "r1"]
+        applied = wait_for(applied_r1, "the server's audit entry", timeout=10, every=0.1)
+        # (the command deleted the files; the server, the uploads of the game's last files)
+        check(applied[0]["complete"] and any("/Trials/r1/" in u["key"]
+                                             for u in applied[0]["deleted"]["uploads"]),
+              "the server's audit entry lists what it deleted", applied)
 
         # the command line, on the stopped server's folder
         srv.stop()
