@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries
   libwebsockets-dev libjansson-dev libyaml-dev libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev
-  libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev libhdf5-dev
+  libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev libhdf5-dev libarchive-dev
   # tests: a PostgreSQL server for the store's second backend, integration (Python +
   # websockets, numpy for reference values, h5py for the Minari export), browser (Chromium + Node), S3 (Node)
   postgresql python3 python3-websockets python3-numpy python3-h5py chromium nodejs npm openssl ca-certificates curl

@@ -27,6 +27,7 @@
 #include "flow/flow.h"
 #include "flow/flow_int.h"
 #include "flow/login_limit.h"
+#include "flow/unpack.h"
 #include "net/stream.h"
 #include "store/store.h"
 
@@ -126,7 +127,7 @@ int admin_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static bool plain_file_name(const char *s)
+bool admin_file_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 200 || s[0] == '.')
@@ -223,7 +224,7 @@ static int deploy_locked(struct flow *f, const char *id, const char *config, jso
 		return deploy_error(resp_j, 400, "too many files");
 	json_object_foreach(files, name, v)
 	{
-		if (!plain_file_name(name) || !json_is_string(v)) {
+		if (!admin_file_name_valid(name) || !json_is_string(v)) {
 			snprintf(err, sizeof err,
 				 "file '%.100s': names are [A-Za-z0-9._-] without '..', values text",
 				 name);
@@ -644,10 +645,36 @@ static json_t *json_body(const struct http_request *req, struct http_response *r
 	return j;
 }
 
+/* A deploy whose body is the study folder's archive: unpacked (unpack.h),
+ * then deployed as the JSON route deploys. A refusal names its entry. */
+static void deploy_archive(struct admin *a, const char *id, const struct http_request *req,
+			   struct http_response *resp)
+{
+	struct unpack_result u;
+	json_t *out = NULL;
+	int status = unpack_study(req->body, req->body_len, &u);
+	if (status) {
+		log_info("admin", "deploy archive refused", "project=%s status=%d error=\"%s\"", id,
+			 status, u.error);
+		out = json_pack("{s:s,s:s}", "error", u.error, "entry", u.entry);
+	} else {
+		log_info("admin", "deploy archive unpacked", "project=%s bytes=%zu files=%zu", id,
+			 req->body_len, json_object_size(u.files) + 1);
+		status = admin_deploy(a->flow, id, u.config, u.files, &out);
+	}
+	unpack_result_free(&u);
+	http_respond_json(resp, status, out);
+}
+
 static void route_project(struct admin *a, const char *id, const char *action,
 			  const struct http_request *req, struct http_response *resp)
 {
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	if (strcmp(action, "deploy") == 0 && post &&
+	    unpack_content_type(http_header_get(req, "content-type"))) {
+		deploy_archive(a, id, req, resp);
+		return;
+	}
 	if (strcmp(action, "deploy") == 0 && post) {
 		json_t *b = json_body(req, resp);
 		if (!b)

@@ -3,7 +3,9 @@
  * disabled (403). Routes:
  *
  *   GET  /api/projects                         the master list
- *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}}
+ *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}},
+ *                                              or the study folder's zip or tar(.gz)
+ *                                              (an archive Content-Type, flow/unpack.h)
  *   POST /api/projects/<id>/live               {"live": true|false}
  *   GET  /api/projects/<id>/participants       participants with steps and answers
  *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files,
@@ -58,6 +60,10 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
  * 0, or -1 with a message in ERR. */
 int admin_deploy_copy(struct flow *f, const char *id, int version, const char *config,
 		      const char *files_text, char *err, size_t errlen);
+
+/* The deploy's rule for a step file's name: [A-Za-z0-9._-]{1,200}, not
+ * starting with '.', without "..". */
+bool admin_file_name_valid(const char *name);
 
 /* Removes a folder tree (no symlinks followed). */
 int admin_rmtree(const char *path);
