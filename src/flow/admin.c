@@ -24,10 +24,10 @@
 #include "core/log.h"
 #include "export/export.h"
 #include "flow/admin.h"
+#include "flow/deploy_archive.h"
 #include "flow/flow.h"
 #include "flow/flow_int.h"
 #include "flow/login_limit.h"
-#include "flow/unpack.h"
 #include "net/stream.h"
 #include "store/store.h"
 
@@ -127,7 +127,7 @@ int admin_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-bool admin_file_name_valid(const char *s)
+bool admin_file_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 200 || s[0] == '.')
@@ -224,7 +224,7 @@ static int deploy_locked(struct flow *f, const char *id, const char *config, jso
 		return deploy_error(resp_j, 400, "too many files");
 	json_object_foreach(files, name, v)
 	{
-		if (!admin_file_name_valid(name) || !json_is_string(v)) {
+		if (!admin_file_name_ok(name) || !json_is_string(v)) {
 			snprintf(err, sizeof err,
 				 "file '%.100s': names are [A-Za-z0-9._-] without '..', values text",
 				 name);
@@ -645,24 +645,38 @@ static json_t *json_body(const struct http_request *req, struct http_response *r
 	return j;
 }
 
-/* A deploy whose body is the study folder's archive: unpacked (unpack.h),
- * then deployed as the JSON route deploys. A refusal names its entry. */
-static void deploy_archive(struct admin *a, const char *id, const struct http_request *req,
-			   struct http_response *resp)
+/* Whether REQ's body is JSON (its Content-Type says so, or says nothing). */
+static bool json_content(const struct http_request *req)
 {
-	struct unpack_result u;
-	json_t *out = NULL;
-	int status = unpack_study(req->body, req->body_len, &u);
-	if (status) {
-		log_info("admin", "deploy archive refused", "project=%s status=%d error=\"%s\"", id,
-			 status, u.error);
-		out = json_pack("{s:s,s:s}", "error", u.error, "entry", u.entry);
-	} else {
-		log_info("admin", "deploy archive unpacked", "project=%s bytes=%zu files=%zu", id,
-			 req->body_len, json_object_size(u.files) + 1);
-		status = admin_deploy(a->flow, id, u.config, u.files, &out);
+	const char *ct = http_header_get(req, "content-type");
+	return !ct || !*ct || strncasecmp(ct, "application/json", 16) == 0 ||
+	       strncasecmp(ct, "text/plain", 10) == 0;
+}
+
+/* POST /api/projects/<id>/deploy with the study folder as a zip, tar or
+ * tar.gz archive (deploy_archive.h): the same deploy as the JSON body's,
+ * plus "skipped" (the archive's files a deploy does not take). */
+static void deploy_archive_route(struct admin *a, const char *id, const struct http_request *req,
+				 struct http_response *resp)
+{
+	struct deploy_archive da;
+	char err[512];
+	if (!req->body || req->body_len == 0) {
+		http_respond_error(resp, 400, "an empty body: send the study folder as a zip, tar or "
+					      "tar.gz archive, or the JSON deploy");
+		return;
 	}
-	unpack_result_free(&u);
+	if (deploy_archive_read(req->body, req->body_len, &da, err, sizeof err) < 0) {
+		log_info("admin", "deploy archive refused", "project=%s reason=\"%s\"", id, err);
+		http_respond_json(resp, 400, json_pack("{s:s,s:[s]}", "error", err, "diagnostics",
+						       err));
+		return;
+	}
+	json_t *out = NULL;
+	int status = admin_deploy(a->flow, id, da.config, da.files, &out);
+	if (json_is_object(out))
+		json_object_set(out, "skipped", da.skipped);
+	deploy_archive_free(&da);
 	http_respond_json(resp, status, out);
 }
 
@@ -670,9 +684,8 @@ static void route_project(struct admin *a, const char *id, const char *action,
 			  const struct http_request *req, struct http_response *resp)
 {
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
-	if (strcmp(action, "deploy") == 0 && post &&
-	    unpack_content_type(http_header_get(req, "content-type"))) {
-		deploy_archive(a, id, req, resp);
+	if (strcmp(action, "deploy") == 0 && post && !json_content(req)) {
+		deploy_archive_route(a, id, req, resp);
 		return;
 	}
 	if (strcmp(action, "deploy") == 0 && post) {

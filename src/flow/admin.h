@@ -4,8 +4,8 @@
  *
  *   GET  /api/projects                         the master list
  *   POST /api/projects/<id>/deploy             {"config": yaml, "files": {name: text}},
- *                                              or the study folder's zip or tar(.gz)
- *                                              (an archive Content-Type, flow/unpack.h)
+ *                                              or the study folder as a zip, tar or
+ *                                              tar.gz archive (deploy_archive.h)
  *   POST /api/projects/<id>/live               {"live": true|false}
  *   GET  /api/projects/<id>/participants       participants with steps and answers
  *   GET  /api/projects/<id>/data.tar.gz        participants.json + trial data files,
@@ -23,6 +23,10 @@ struct flow;
 struct admin;
 
 #define ADMIN_MAX_FILES 1000
+
+/* A deployed file's name (StepFiles/NAME): [A-Za-z0-9._-], 1..200 bytes, no
+ * leading dot, no "..". */
+bool admin_file_name_ok(const char *s);
 #define ADMIN_MAX_DOWNLOADS 2 /* data downloads at once; more get 503 */
 
 /* A new admin API over FLOW (borrowed). TOKEN may be NULL or "": disabled. */
@@ -60,10 +64,6 @@ int admin_deploy(struct flow *f, const char *id, const char *config, json_t *fil
  * 0, or -1 with a message in ERR. */
 int admin_deploy_copy(struct flow *f, const char *id, int version, const char *config,
 		      const char *files_text, char *err, size_t errlen);
-
-/* The deploy's rule for a step file's name: [A-Za-z0-9._-]{1,200}, not
- * starting with '.', without "..". */
-bool admin_file_name_valid(const char *name);
 
 /* Removes a folder tree (no symlinks followed). */
 int admin_rmtree(const char *path);

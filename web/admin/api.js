@@ -74,6 +74,27 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 	return r.json();
 }
 
+// POST the file FILE (a Blob) to /api/PATH as its body, with its type:
+// {status, json} whatever the status (a refusal carries diagnostics to show).
+export async function apiUpload(path, file, type) {
+	let r;
+	try {
+		r = await fetch(`/api/${path}`, { method: 'POST', headers: headers({ 'Content-Type': type }),
+			body: file, cache: 'no-store' });
+	} catch (e) {
+		throw new ApiError('The server cannot be reached.', 0);
+	}
+	if (r.status === 401)
+		throw await failure(r);
+	let json = null;
+	try {
+		json = await r.json();
+	} catch (e) {
+		// not JSON
+	}
+	return { status: r.status, json };
+}
+
 // GET /api/PATH as a Blob (images, files).
 export async function apiBlob(path, { signal } = {}) {
 	const r = await fetch(`/api/${path}`, { headers: headers(), cache: 'no-store', signal });
@@ -127,42 +148,4 @@ export async function events(path, on, signal) {
 				on(event, data.join('\n'));
 		}
 	}
-}
-
-// The Content-Type of a study archive, by its file name; null when the name
-// is not one of .zip, .tar, .tar.gz, .tgz.
-export function archiveType(name) {
-	if (/\.zip$/i.test(name))
-		return 'application/zip';
-	if (/\.(tar\.gz|tgz)$/i.test(name))
-		return 'application/gzip';
-	if (/\.tar$/i.test(name))
-		return 'application/x-tar';
-	return null;
-}
-
-// POST /api/projects/ID/deploy with the study folder's archive FILE (a
-// File): resolves to the server's answer {ok, status, body} whatever the
-// status (a refused deploy carries its diagnostics); a 401 signs out.
-export async function deployArchive(id, file) {
-	let r;
-	try {
-		r = await fetch(`/api/projects/${encodeURIComponent(id)}/deploy`, {
-			method: 'POST',
-			headers: headers({ 'Content-Type': archiveType(file.name) }),
-			body: file,
-			cache: 'no-store',
-		});
-	} catch (e) {
-		throw new ApiError('The server cannot be reached.', 0);
-	}
-	let body = null;
-	try {
-		body = await r.json();
-	} catch (e) {
-		body = null;
-	}
-	if (r.status === 401)
-		onUnauthorized(body && body.error);
-	return { ok: r.ok, status: r.status, body: body || {} };
 }
