@@ -24,6 +24,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	[5] = "cluster: the internal URL other nodes check a node's life at (nodes.probe)",
 	[6] = "the files of each version of a study deployed through the admin API "
 	      "(deploys: project_id, version, config, files, created)",
+	[7] = "preview participants (participants.preview), never counted: a study run "
+	      "through its preview link",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -230,14 +232,26 @@ int store_participant_get(struct store *s, const char *project_id, const char *u
 	return s->be->participant_get(s->db, project_id, user_id, p);
 }
 
-int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
-			     json_t *crowd, struct store_participant *p, bool *created)
+int store_participant_ensure_preview(struct store *s, const char *project_id,
+				     const char *user_id, json_t *crowd, bool preview,
+				     struct store_participant *p, bool *created)
 {
 	*created = false;
 	WRITABLE(s);
 	bool has_crowd = json_is_object(crowd) && json_object_size(crowd) > 0;
-	return s->be->participant_ensure(s->db, project_id, user_id, has_crowd ? crowd : NULL, p,
-					 created);
+	return s->be->participant_ensure(s->db, project_id, user_id, has_crowd ? crowd : NULL,
+					 preview, p, created);
+}
+
+int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
+			     json_t *crowd, struct store_participant *p, bool *created)
+{
+	return store_participant_ensure_preview(s, project_id, user_id, crowd, false, p, created);
+}
+
+int store__preview_param(enum store_preview p)
+{
+	return p == STORE_PREVIEW_INCLUDE ? -1 : p == STORE_PREVIEW_ONLY ? 1 : 0;
 }
 
 char *store__crowd_text(json_t *crowd)
@@ -716,13 +730,14 @@ static json_t *jparse(const char *t)
 static json_t *participant_object(const struct store_participant_row *r, bool with_project)
 {
 	if (with_project)
-		return json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o}", "projectId", jstr(r->project_id),
-				 "userId", jstr(r->user_id), "created", jstr(r->created),
-				 "updated", jstr(r->updated), "step", r->step, "status",
-				 jstr(r->status), "crowd", jparse(r->crowd));
-	return json_pack("{s:o,s:o,s:o,s:i,s:o,s:o}", "userId", jstr(r->user_id), "created",
+		return json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:b}", "projectId",
+				 jstr(r->project_id), "userId", jstr(r->user_id), "created",
+				 jstr(r->created), "updated", jstr(r->updated), "step", r->step,
+				 "status", jstr(r->status), "crowd", jparse(r->crowd), "preview",
+				 r->preview);
+	return json_pack("{s:o,s:o,s:o,s:i,s:o,s:o,s:b}", "userId", jstr(r->user_id), "created",
 			 jstr(r->created), "updated", jstr(r->updated), "step", r->step, "status",
-			 jstr(r->status), "crowd", jparse(r->crowd));
+			 jstr(r->status), "crowd", jparse(r->crowd), "preview", r->preview);
 }
 
 /* A version number, null when unknown (0). */
@@ -807,8 +822,15 @@ static int add_participant(void *user, const struct store_participant_row *r)
 
 json_t *store_participants_json(struct store *s, const char *project_id)
 {
+	return store_participants_json_preview(s, project_id, STORE_PREVIEW_EXCLUDE);
+}
+
+json_t *store_participants_json_preview(struct store *s, const char *project_id,
+					enum store_preview preview)
+{
 	struct listing l = {.list = json_array()};
-	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID};
+	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID,
+				.preview = preview};
 	store_participants_each(s, &q, add_participant, &l);
 	for (size_t i = 0; i < l.n; i++)
 		participant_details(s, project_id, l.ids[i], json_array_get(l.list, i));

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_ID_MAX 64
 
 /* What one participant can make the store keep of its requests, whatever it
@@ -53,6 +53,7 @@ struct store_participant {
 	int step;                 /* current step; past the last numbered one = final */
 	enum store_status status;
 	char created[32];         /* ISO 8601 UTC */
+	bool preview;             /* a preview participant (store_participant_ensure_preview) */
 };
 
 /* Opens (creating if needed) the store of SPEC, brings its schema up to
@@ -92,6 +93,16 @@ int store_participant_get(struct store *s, const char *project_id, const char *u
  * keys). *CREATED tells whether the row is new. */
 int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
 			     json_t *crowd, struct store_participant *p, bool *created);
+
+/* store_participant_ensure for a participant created as a preview when
+ * PREVIEW (docs/console.md, "Preview links"): one who runs the study without
+ * being counted. Step counts (store_step_counts*, store_step_times_each)
+ * never count previews, and the iterators of a project's rows leave them
+ * out unless asked (struct store_query.preview). A participant that exists
+ * keeps what it is. */
+int store_participant_ensure_preview(struct store *s, const char *project_id,
+				     const char *user_id, json_t *crowd, bool preview,
+				     struct store_participant *p, bool *created);
 
 /* Records a request: METHOD, step shown, HEADERS (JSON object text, NULL for
  * none), IP (NULL unless the project logs IPs). Each distinct header set is
@@ -309,10 +320,17 @@ int store_nodes_reap(struct store *s);
  * then row id) or, with STORE_ORDER_ID, by row id; the rows of each
  * participant in the order they were stored. */
 enum store_order { STORE_ORDER_CREATED = 0, STORE_ORDER_ID };
+/* Which participants of a project are read: previews are left out unless asked. */
+enum store_preview {
+	STORE_PREVIEW_EXCLUDE = 0, /* no preview participants (the default) */
+	STORE_PREVIEW_INCLUDE,     /* every participant */
+	STORE_PREVIEW_ONLY,        /* only the previews */
+};
 struct store_query {
 	const char *project_id;   /* required */
 	long long participant;    /* a row id; 0: every participant of the project */
 	enum store_order order;
+	enum store_preview preview; /* with PARTICIPANT 0 */
 };
 
 /* An iterator calls its function once per row: 0 goes on, another value
@@ -332,6 +350,7 @@ struct store_participant_row {
 	const char *groups;
 	long long sessions;
 	const char *session_started, *session_stopped, *session_reason;
+	bool preview;                  /* a preview participant */
 };
 typedef int (*store_participant_fn)(void *user, const struct store_participant_row *r);
 int store_participants_each(struct store *s, const struct store_query *q,
@@ -406,7 +425,8 @@ typedef int (*store_request_fn)(void *user, const struct store_request_row *r);
 int store_requests_each(struct store *s, const struct store_query *q, store_request_fn fn,
 			void *user);
 
-/* Participants per step: of PROJECT_ID, one row per (step, status); with
+/* Participants per step (previews never counted): of PROJECT_ID, one row
+ * per (step, status); with
  * PROJECT_ID NULL, one row per (project, step) over every project, STATUS
  * NULL (every status). */
 struct store_step_count_row {
@@ -443,6 +463,7 @@ struct store_find {
 	int group_n, group;         /* assigned GROUP among GROUP_N variants; GROUP_N 0: any */
 	const char *search;         /* a text found in the userId or the crowd ids' JSON; NULL: any */
 	const char *updated_before; /* last step change before this time (store_now format) */
+	enum store_preview preview; /* previews: left out by default */
 	long long offset, limit;    /* the page: newest first; LIMIT 0 only counts */
 };
 /* Calls FN for a page of the participants matching Q, newest first, and sets
@@ -451,7 +472,7 @@ struct store_find {
 int store_participants_find(struct store *s, const struct store_find *q, store_participant_fn fn,
 			    void *user, long long *total);
 
-/* When the participants of a project saw each step: the step and time of
+/* When the participants of a project (previews left out) saw each step: the step and time of
  * every request of theirs (requests: the step each was answered with). The
  * rows of one participant come together, in no particular order; the first
  * time a participant saw a step is the earliest FIRST of its rows. */
@@ -487,8 +508,11 @@ int store_participant_delete(struct store *s, long long pid, struct store_delete
 json_t *store_step_counts(struct store *s, const char *project_id, long long *total,
 			  long long *completed);
 /* The project's participants with their answers, groups, sessions and crowd
- * ids as a JSON array (admin API, data download). */
+ * ids as a JSON array (admin API, data download); previews left out. */
 json_t *store_participants_json(struct store *s, const char *project_id);
+/* The same, with the previews PREVIEW says. */
+json_t *store_participants_json_preview(struct store *s, const char *project_id,
+					enum store_preview preview);
 /* One participant in the same shape, plus "projectId" (the participant record
  * uploaded as PROJECT/Users/USER.json), or NULL when unknown. */
 json_t *store_participant_json(struct store *s, const char *project_id, const char *user_id);

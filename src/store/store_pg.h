@@ -223,7 +223,8 @@ int store__pg_flush_held(struct store__pg *s);
 int store__pg_participant_get(void *db, const char *project_id, const char *user_id,
 			      struct store_participant *p);
 int store__pg_participant_ensure(void *db, const char *project_id, const char *user_id,
-				 json_t *crowd, struct store_participant *p, bool *created);
+				 json_t *crowd, bool preview, struct store_participant *p,
+				 bool *created);
 int store__pg_request_log(void *db, const struct store__request *r);
 int store__pg_flush(void *db);
 int store__pg_advance(void *db, long long pid, int from, int to, const struct store__answer *a,

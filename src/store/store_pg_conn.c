@@ -56,13 +56,42 @@ void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresul
 
 /* ------------------------------------------------------------ statements */
 
+/* SQL as a database of schema version VERSION reads it: before version 7
+ * (read only) there is no participants.preview, and "p.preview" reads false
+ * (no participant is a preview). A copy to free(), or NULL when SQL is fine. */
+static char *sql_for_version(const char *sql, int version)
+{
+	static const char col[] = "p.preview", old[] = "false";
+	if (version >= 7 || !strstr(sql, col))
+		return NULL;
+	size_t n = 0;
+	for (const char *p = strstr(sql, col); p; p = strstr(p + 1, col))
+		n++;
+	char *out = malloc(strlen(sql) + n * sizeof old + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = sql; *p;) {
+		if (strncmp(p, col, sizeof col - 1) == 0) {
+			memcpy(o, old, sizeof old - 1);
+			o += sizeof old - 1;
+			p += sizeof col - 1;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id)
 {
 	if (k->prepared[id])
 		return 0;
 	char name[16];
 	snprintf(name, sizeof name, "h%d", (int)id);
-	PGresult *r = PQprepare(k->c, name, store__pg_sql[id], 0, NULL);
+	char *sql = sql_for_version(store__pg_sql[id], s->version);
+	PGresult *r = PQprepare(k->c, name, sql ? sql : store__pg_sql[id], 0, NULL);
+	free(sql);
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		store__pg_fail(s, k, r);

@@ -75,10 +75,13 @@ static int stream(struct store__pg *s, enum store__pg_stmt id, int n,
 static int iterate(struct store__pg *s, const struct store_query *q, enum store__pg_stmt project_id,
 		   enum store__pg_stmt one_id, bool binary, row_fn row, const struct sink *k)
 {
-	char b[24];
-	struct store__pg_param p =
-		q->participant ? store__pg_int(b, q->participant) : store__pg_str(q->project_id);
-	return stream(s, q->participant ? one_id : project_id, 1, &p, binary, row, k);
+	char b[24], b2[24];
+	struct store__pg_param p[2] = {
+		q->participant ? store__pg_int(b, q->participant) : store__pg_str(q->project_id),
+		store__pg_int(b2, store__preview_param(q->preview)),
+	};
+	return stream(s, q->participant ? one_id : project_id, q->participant ? 1 : 2, p, binary,
+		      row, k);
 }
 
 static int participant_row(const PGresult *r, const struct sink *k)
@@ -97,6 +100,7 @@ static int participant_row(const PGresult *r, const struct sink *k)
 		.session_started = TEXT(r, 10),
 		.session_stopped = TEXT(r, 11),
 		.session_reason = TEXT(r, 12),
+		.preview = LL(r, 13) != 0,
 	};
 	return k->fn.participant(k->user, &w);
 }
@@ -229,8 +233,8 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 				void *user, long long *total)
 {
 	struct store__pg *s = db;
-	char b2[24], b4[24], b5[24], b8[24], b9[24];
-	const struct store__pg_param p[9] = {
+	char b2[24], b4[24], b5[24], b8[24], b9[24], b10[24];
+	const struct store__pg_param p[10] = {
 		store__pg_str(q->project_id),
 		store__pg_int(b2, q->step > 0 ? q->step : 0),
 		store__pg_str(q->status),
@@ -238,13 +242,14 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 		store__pg_int(b5, q->group),
 		store__pg_str(q->search && q->search[0] ? q->search : NULL),
 		store__pg_str(q->updated_before),
-		store__pg_int(b8, q->limit),
-		store__pg_int(b9, q->offset),
+		store__pg_int(b8, store__preview_param(q->preview)),
+		store__pg_int(b9, q->limit),
+		store__pg_int(b10, q->offset),
 	};
 	PGresult *r;
 	int attempt = 0;
 	pthread_mutex_lock(&s->mu);
-	while (!(r = store__pg_run(s, &s->main, PG_PART_FIND_COUNT, 7, p, false)) &&
+	while (!(r = store__pg_run(s, &s->main, PG_PART_FIND_COUNT, 8, p, false)) &&
 	       store__pg_retry(s, &s->main, &attempt))
 		;
 	pthread_mutex_unlock(&s->mu);
@@ -255,7 +260,7 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 	if (q->limit == 0 || *total <= q->offset)
 		return 0;
 	struct sink k = {.fn.participant = fn, .user = user};
-	return stream(s, PG_PART_FIND, 9, p, false, participant_row, &k);
+	return stream(s, PG_PART_FIND, 10, p, false, participant_row, &k);
 }
 
 static int step_time_row(const PGresult *r, const struct sink *k)

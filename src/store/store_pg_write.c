@@ -36,6 +36,7 @@ static int part_get_locked(struct store__pg *s, const char *project_id, const ch
 		p->status =
 			status && strcmp(status, "completed") == 0 ? STORE_COMPLETED : STORE_ACTIVE;
 		copy_text(p->created, sizeof p->created, r, 0, 3);
+		p->preview = store__pg_ll(r, 0, 4) != 0;
 		snprintf(p->project_id, sizeof p->project_id, "%s", project_id);
 		snprintf(p->user_id, sizeof p->user_id, "%s", user_id);
 	}
@@ -82,7 +83,7 @@ fail:
 }
 
 static int ensure_locked(struct store__pg *s, const char *project_id, const char *user_id,
-			 json_t *crowd, struct store_participant *p, bool *created)
+			 json_t *crowd, bool preview, struct store_participant *p, bool *created)
 {
 	int rc = part_get_locked(s, project_id, user_id, p);
 	if (rc < 0)
@@ -92,9 +93,10 @@ static int ensure_locked(struct store__pg *s, const char *project_id, const char
 	char now[32];
 	store_now(now, sizeof now);
 	char *crowd_text = crowd ? store__crowd_text(crowd) : NULL;
-	long long n = store__pg_exec(
-		s, &s->main, PG_PART_INSERT,
-		PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(now), PG_STR(crowd_text)));
+	char b[24];
+	long long n = store__pg_exec(s, &s->main, PG_PART_INSERT,
+				     PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(now),
+					       PG_STR(crowd_text), PG_INT(b, preview ? 1 : 0)));
 	free(crowd_text);
 	if (n < 0)
 		return -1;
@@ -103,13 +105,15 @@ static int ensure_locked(struct store__pg *s, const char *project_id, const char
 }
 
 int store__pg_participant_ensure(void *db, const char *project_id, const char *user_id,
-				 json_t *crowd, struct store_participant *p, bool *created)
+				 json_t *crowd, bool preview, struct store_participant *p,
+				 bool *created)
 {
 	struct store__pg *s = db;
 	int rc;
 	*created = false;
 	pthread_mutex_lock(&s->mu);
-	PG_WITH_RETRY(s, &s->main, rc, ensure_locked(s, project_id, user_id, crowd, p, created));
+	PG_WITH_RETRY(s, &s->main, rc, ensure_locked(s, project_id, user_id, crowd, preview, p,
+							     created));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

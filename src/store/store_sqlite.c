@@ -71,6 +71,13 @@ static const char schema_v3_sql[] =
 	" step INTEGER NOT NULL, page_hash TEXT, project_version INTEGER, time TEXT NOT NULL);"
 	"CREATE INDEX passes_participant ON passes (participant);";
 
+/* Version 7 (store__versions[7]): preview participants. Counts leave them
+ * out from an index of their own. */
+static const char schema_v7_sql[] =
+	"ALTER TABLE participants ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX participants_counts"
+	" ON participants (project_id, preview, status, step, updated);";
+
 static const struct migration {
 	int version;
 	bool every_open; /* idempotent, run whatever the database's version */
@@ -82,6 +89,7 @@ static const struct migration {
 	{4, false, store__sq_schema_v4},
 	{5, false, store__sq_schema_v5},
 	{6, false, store__sq_schema_v6},
+	{7, false, schema_v7_sql},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -97,11 +105,16 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                          \
 	" (SELECT min(started) FROM sessions s WHERE s.participant = p.id),"                      \
 	" (SELECT max(stopped) FROM sessions s WHERE s.participant = p.id),"                      \
-	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)" \
-	" FROM participants p"
-/* Rows of a project's participants (?1), oldest participant first, or of
- * one participant (?1 its id). */
-#define OF_PROJECT " JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1"
+	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1),"\
+	" p.preview FROM participants p"
+/* Which of a project's participants (N: 0 not previews, 1 only previews,
+ * -1 both; struct store_query). "p.preview" reads 0 in a database before
+ * schema version 7 (store__sq_stmt). */
+#define PREVIEW_IS(n) " AND (" n " < 0 OR p.preview = " n ")"
+/* Rows of a project's participants (?1, ?2 as PREVIEW_IS), oldest
+ * participant first, or of one participant (?1 its id). */
+#define OF_PROJECT                                                                             \
+	" JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1" PREVIEW_IS("?2")
 #define OF_PROJECT_ORDER " ORDER BY p.created, p.id, x.id"
 #define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = ?1"
 #define ANSWER_COLS                                                                            \
@@ -122,13 +135,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                        \
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
 /* The console's filters of the participants (store_find): ?2 step, ?3 status,
- * ?4/?5 group n/grp, ?6 a text in the userId or the crowd ids, ?7 updated before. */
+ * ?4/?5 group n/grp, ?6 a text in the userId or the crowd ids, ?7 updated
+ * before, ?8 previews (PREVIEW_IS). */
 #define FIND_WHERE                                                                             \
 	" AND (?2 = 0 OR p.step = ?2) AND (?3 IS NULL OR p.status = ?3)"                         \
 	" AND (?4 = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"            \
 	"  AND g.n = ?4 AND g.grp = ?5))"                                                        \
 	" AND (?6 IS NULL OR instr(p.user_id, ?6) > 0 OR instr(coalesce(p.crowd, ''), ?6) > 0)" \
-	" AND (?7 IS NULL OR p.updated < ?7)"
+	" AND (?7 IS NULL OR p.updated < ?7)" PREVIEW_IS("?8")
 #define REQ_V1_COLS                                                                            \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
 	" FROM requests x"
@@ -137,11 +151,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_PART_GET] = "SELECT id, step, status, created FROM participants"
-			" WHERE project_id = ?1 AND user_id = ?2",
+	[ST_PART_GET] = "SELECT p.id, p.step, p.status, p.created, p.preview FROM participants p"
+			" WHERE p.project_id = ?1 AND p.user_id = ?2",
 	[ST_PART_INSERT] = "INSERT OR IGNORE INTO participants"
-			   " (project_id, user_id, created, updated, step, crowd)"
-			   " VALUES (?1, ?2, ?3, ?3, 1, ?4)",
+			   " (project_id, user_id, created, updated, step, crowd, preview)"
+			   " VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)",
 	[ST_PART_CROWD] = "UPDATE participants SET crowd = ?2 WHERE id = ?1",
 	[ST_PART_CROWD_GET] = "SELECT crowd FROM participants WHERE id = ?1",
 	[ST_REQ_INSERT] = "INSERT INTO requests"
@@ -186,22 +200,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" live_override = CASE WHEN ?6 THEN NULL ELSE live_override END",
 	[ST_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = ?1",
 	[ST_PROJ_LIVE_SET] = "UPDATE projects SET live_override = ?2, updated = ?3 WHERE id = ?1",
-	[ST_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants"
-			   " WHERE project_id = ?1 GROUP BY step, status",
-	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants"
-			       " GROUP BY project_id, step",
+	/* previews are never counted */
+	[ST_STEP_COUNTS] = "SELECT p.project_id, p.step, p.status, count(*) FROM participants p"
+			   " WHERE p.project_id = ?1 AND p.preview = 0 GROUP BY p.step, p.status",
+	[ST_STEP_COUNTS_ALL] = "SELECT p.project_id, p.step, NULL, count(*) FROM participants p"
+			       " WHERE p.preview = 0 GROUP BY p.project_id, p.step",
 	/* the console: optional filters (?2..?7 NULL or 0: not applied), newest first */
 	/* the page's ids first: the summaries of PART_COLS for its rows only */
 	[ST_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
 			 " WHERE p.project_id = ?1" FIND_WHERE " ORDER BY p.id DESC"
-			 " LIMIT ?8 OFFSET ?9) ORDER BY p.id DESC",
+			 " LIMIT ?9 OFFSET ?10) ORDER BY p.id DESC",
 	[ST_PART_FIND_COUNT] = "SELECT count(*) FROM participants p WHERE p.project_id = ?1"
 			       FIND_WHERE,
 	/* every request row, a participant's together (no sort: the console
 	 * keeps the earliest of each step) */
 	[ST_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
 			  " JOIN requests r ON r.participant = p.id"
-			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL",
+			  " WHERE p.project_id = ?1 AND p.preview = 0 AND r.step IS NOT NULL",
 	[ST_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = ?1"
 				" GROUP BY n, grp ORDER BY n, grp",
 	[ST_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = ?1",
@@ -211,8 +226,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = ?1",
 	[ST_DEL_GROUPS] = "DELETE FROM groups WHERE participant = ?1",
 	[ST_DEL_PART] = "DELETE FROM participants WHERE id = ?1",
-	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.created, p.id",
-	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1 ORDER BY p.id",
+	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1" PREVIEW_IS("?2")
+				     " ORDER BY p.created, p.id",
+	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1" PREVIEW_IS("?2") " ORDER BY p.id",
 	[ST_PART_LIST_1] = PART_COLS " WHERE p.id = ?1",
 	[ST_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[ST_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
@@ -247,12 +263,38 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define WAL_WAIT_FRAMES 2048
 #define WAL_SIZE_LIMIT_TEXT "4194304"
 
+/* SQL as a database of schema version VERSION reads it: before version 7
+ * (read only) there is no participants.preview, and "p.preview" reads 0 (no
+ * participant is a preview). A copy to free(), or NULL when SQL is fine. */
+static char *sql_for_version(const char *sql, int version)
+{
+	static const char col[] = "p.preview";
+	if (version >= 7 || !strstr(sql, col))
+		return NULL;
+	char *out = malloc(strlen(sql) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = sql; *p;) {
+		if (strncmp(p, col, sizeof col - 1) == 0) {
+			*o++ = '0';
+			p += sizeof col - 1;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 sqlite3_stmt *store__sq_stmt(struct store__sq *s, enum store__sq_stmt id)
 {
 	sqlite3_stmt *st = s->st[id];
 	if (!st) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
-				       NULL) != SQLITE_OK)
+		char *old = sql_for_version(stmt_sql[id], s->version);
+		int rc = sqlite3_prepare_v3(s->db, old ? old : stmt_sql[id], -1,
+					    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+		free(old);
+		if (rc != SQLITE_OK)
 			return NULL;
 		return s->st[id];
 	}

@@ -150,7 +150,8 @@ int store__sq_flush_locked(struct store__sq *s);
 int store__sq_participant_get(void *db, const char *project_id, const char *user_id,
 			      struct store_participant *p);
 int store__sq_participant_ensure(void *db, const char *project_id, const char *user_id,
-				 json_t *crowd, struct store_participant *p, bool *created);
+				 json_t *crowd, bool preview, struct store_participant *p,
+				 bool *created);
 int store__sq_request_log(void *db, const struct store__request *r);
 int store__sq_flush(void *db);
 int store__sq_advance(void *db, long long pid, int from, int to, const struct store__answer *a,

@@ -30,10 +30,12 @@ static int iterate(struct store__sq *s, const struct store_query *q, enum store_
 	sqlite3_stmt *st = store__sq_stmt(s, q->participant ? one_id : project_id);
 	if (!st)
 		goto out;
-	if (q->participant)
+	if (q->participant) {
 		sqlite3_bind_int64(st, 1, q->participant);
-	else
+	} else {
 		store__sq_bind_text(st, 1, q->project_id);
+		sqlite3_bind_int(st, 2, store__preview_param(q->preview));
+	}
 	int stop = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		if ((stop = row(st, k)) != 0)
@@ -61,6 +63,7 @@ static int participant_row(sqlite3_stmt *st, const struct sink *k)
 		.session_started = TEXT(st, 10),
 		.session_stopped = TEXT(st, 11),
 		.session_reason = TEXT(st, 12),
+		.preview = sqlite3_column_int(st, 13) != 0,
 	};
 	return k->fn.participant(k->user, &r);
 }

@@ -36,6 +36,7 @@ static int part_get_locked(struct store__sq *s, const char *project_id, const ch
 	p->status = status && strcmp((const char *)status, "completed") == 0 ? STORE_COMPLETED
 									     : STORE_ACTIVE;
 	copy_col(p->created, sizeof p->created, st, 3);
+	p->preview = sqlite3_column_int(st, 4) != 0;
 	snprintf(p->project_id, sizeof p->project_id, "%s", project_id);
 	snprintf(p->user_id, sizeof p->user_id, "%s", user_id);
 	sqlite3_reset(st);
@@ -75,7 +76,8 @@ static int crowd_merge_locked(struct store__sq *s, long long pid, json_t *crowd)
 }
 
 int store__sq_participant_ensure(void *db, const char *project_id, const char *user_id,
-				 json_t *crowd, struct store_participant *p, bool *created)
+				 json_t *crowd, bool preview, struct store_participant *p,
+				 bool *created)
 {
 	struct store__sq *s = db;
 	char now[32];
@@ -94,6 +96,7 @@ int store__sq_participant_ensure(void *db, const char *project_id, const char *u
 	store__sq_bind_text(st, 2, user_id);
 	store__sq_bind_text(st, 3, now);
 	store__sq_bind_text(st, 4, crowd_text);
+	sqlite3_bind_int(st, 5, preview ? 1 : 0);
 	if (store__sq_exec(st) < 0) {
 		rc = -1;
 		goto out;
