@@ -43,7 +43,9 @@ function storageSet(key, value) {
 
 // The link's parameters, with the userId settled: from the URL, else the
 // one this browser used for the project before, else a new UUID v4; written
-// back to the URL (without reloading) and to localStorage.
+// back to the URL (without reloading) and to localStorage. A preview link
+// (preview=TOKEN, from the researcher console) keeps an identity of its
+// own, so a preview never continues this browser's real participation.
 export function readParams() {
 	const url = new URL(window.location.href);
 	const q = url.searchParams;
@@ -55,9 +57,10 @@ export function readParams() {
 		redirect: q.get('redirect') || '',
 		debug: q.get('debug') === 'true' || q.get('debug') === '1',
 		jsonFrames: q.get('frames') === 'json',
+		preview: q.get('preview') || '',
 		crowd: {},
 	};
-	const key = `hippo.${p.projectId}`;
+	const key = p.preview ? `hippo.${p.projectId}.preview` : `hippo.${p.projectId}`;
 	let saved = {};
 	try {
 		saved = JSON.parse(storageGet(key) || '{}') || {};
@@ -129,7 +132,8 @@ function stepInfo(ans) {
 class Study {
 	constructor(params) {
 		this.params = params;
-		this.api = new Api({ projectId: params.projectId, userId: params.userId }, params.crowd);
+		this.api = new Api({ projectId: params.projectId, userId: params.userId },
+			params.preview ? { ...params.crowd, preview: params.preview } : params.crowd);
 		this.pollTimer = 0;
 		this.game = null;
 		this.retryDelay = 1000;
@@ -278,6 +282,12 @@ function main() {
 		showView('error', errorCard('This link is not valid',
 			'The study or participant id in this link contains characters that are not allowed.'));
 		return;
+	}
+	if (params.preview) {
+		const inner = document.querySelector('.site-header__inner');
+		if (inner)
+			inner.append(el('span', { className: 'preview-badge', id: 'preview-badge',
+				text: 'Preview · not counted' }));
 	}
 	new Study(params).load();
 }

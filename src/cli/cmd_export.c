@@ -22,7 +22,7 @@ static const char *format = "csv";
 static const char *out_dir = "export";
 static bool progress, no_progress;
 static const char *dataset_id, *group, *since, *until;
-static bool completed;
+static bool completed, include_preview;
 static bool from_s3;
 static int s3_max_keys;
 
@@ -41,6 +41,9 @@ static const struct opt opts[] = {
 	{"completed", OPT_FLAG, &completed, NULL, "minari: only participants who completed the "
 						  "study", 0, 0},
 	{"group", OPT_STRING, &group, "G", "minari: only participants of group G", 0, 0},
+	{"include-preview", OPT_FLAG, &include_preview, NULL, "preview participants too (a "
+							       "study run from its preview link; "
+							       "left out by default)", 0, 0},
 	{"since", OPT_STRING, &since, "DATE", "minari: only episodes started at or after DATE "
 					      "(UTC)", 0, 0},
 	{"until", OPT_STRING, &until, "DATE", "minari: only episodes started before DATE (UTC)",
@@ -169,6 +172,7 @@ static int run(int argc, char **argv)
 		struct export_minari_args a = {
 			.data_dir = data_dir, .store = opt_store, .project_id = id,
 			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed,
+			.include_preview = include_preview,
 			.group = group, .since = since, .until = until,
 			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 		return export_minari(&a);
@@ -190,7 +194,7 @@ static int run(int argc, char **argv)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
 			     .out_dir = out_dir, .trials = from_s3 ? pulled : NULL,
-			     .format = fmt,
+			     .format = fmt, .include_preview = include_preview,
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;
 	char err[1024];

@@ -103,6 +103,12 @@ static int study_json(struct console *c, const struct flow_project_view *v, cons
 			 (json_int_t)k.completed, "dropped", (json_int_t)dropped, "inProgress",
 			 (json_int_t)(k.total - k.completed - dropped), "atStep", k.steps, "groups",
 			 groups, "steps", steps_json(v->cfg));
+	/* the preview link: the study run by a participant counted nowhere */
+	char token[FLOW_PREVIEW_TOKEN_LEN + 1], link[160];
+	if (*out && flow_preview_token(c->o.flow, p->id, token, sizeof token) == 0) {
+		snprintf(link, sizeof link, "/?projectId=%s&preview=%s", p->id, token);
+		json_object_set_new(*out, "preview", json_string(link));
+	}
 	return 0;
 }
 

@@ -23,6 +23,7 @@ struct participant_facts {
 	const char *started, *stopped, *reason;
 	json_t *crowd_ids; /* the crowd object, for the crowd_* columns */
 	const char *crowd;
+	bool preview;
 };
 
 #define P(field) offsetof(struct participant_facts, field)
@@ -48,6 +49,7 @@ static const struct exp__col participant_cols[] = {
 	CROWD("assignmentId"),
 	CROWD("hitId"),
 	{"crowd", EXP__TEXT, P(crowd), NULL, 0},
+	{"preview", EXP__BOOL, P(preview), NULL, 0},
 };
 
 /* What an answer row is made of (answers.csv). */
@@ -128,6 +130,7 @@ static int participant_row(void *user, const struct store_participant_row *r)
 		.reason = r->session_reason,
 		.crowd_ids = r->crowd ? json_loads(r->crowd, 0, NULL) : NULL,
 		.crowd = r->crowd,
+		.preview = r->preview,
 	};
 	exp__row_begin(o->t);
 	exp__row_cells(o->t, participant_cols, EXP__COLS(participant_cols), &f);
@@ -183,9 +186,19 @@ static int pass_row(void *user, const struct store_pass_row *r)
 }
 
 /* participants, answers and passes of the project, from the store (read only). */
+/* Notes the userId of a preview participant in DROP (their records stay out). */
+static int note_preview(void *user, const struct store_participant_row *r)
+{
+	json_object_set_new(user, r->user_id, json_true());
+	return 0;
+}
+
+/* The participants, answers and passes of O's project (the previews as
+ * O->include_preview says) into PT, AT, XT; with KEEP, the userIds written;
+ * with DROP, the userIds of the previews left out. */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
-			struct exp__table *xt, struct exp_stats *st, json_t *keep, char *err,
-			size_t errlen)
+			struct exp__table *xt, struct exp_stats *st, json_t *keep, json_t *drop,
+			char *err, size_t errlen)
 {
 	char path[4096];
 	const char *spec = o->store;
@@ -201,14 +214,18 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	}
 	if (k < 0)
 		return -1;
-	struct store_query q = {.project_id = o->project_id};
+	struct store_query q = {.project_id = o->project_id,
+				.preview = o->include_preview ? STORE_PREVIEW_INCLUDE
+							      : STORE_PREVIEW_EXCLUDE};
 	struct store_out po = {o->project_id, pt, st, o->status, keep},
 			 ao = {o->project_id, at, st, o->status, keep},
 			 xo = {o->project_id, xt, st, o->status, keep};
 	int rc = 0;
+	struct store_query pq = {.project_id = o->project_id, .preview = STORE_PREVIEW_ONLY};
 	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
-	    store_passes_each(s, &q, pass_row, &xo) != 0) {
+	    store_passes_each(s, &q, pass_row, &xo) != 0 ||
+	    (drop && store_participants_each(s, &pq, note_preview, drop) != 0)) {
 		store_spec_masked(spec, path, sizeof path);
 		snprintf(err, errlen, "%s: %s", path, store_errmsg(s));
 		rc = -1;
@@ -285,7 +302,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
-	json_t *keep = NULL;
+	json_t *keep = NULL, *drop = NULL;
 	int rc = -1;
 	char trials[4096];
 	if (o->trials)
@@ -315,12 +332,14 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
 	/* with a state to keep: the participants in it, and only their records */
 	keep = o->status ? json_object() : NULL;
-	if (export_store(o, &pw, &aw, &xw, st, keep, err, errlen) != 0)
+	drop = o->include_preview ? NULL : json_object();
+	if (export_store(o, &pw, &aw, &xw, st, keep, drop, err, errlen) != 0)
 		goto out;
-	if (keep) {
+	if (keep || json_object_size(drop) > 0) {
 		size_t k = 0;
 		for (size_t i = 0; i < nfiles; i++) {
-			if (json_object_get(keep, files[i].user)) {
+			if (keep ? json_object_get(keep, files[i].user) != NULL
+				 : json_object_get(drop, files[i].user) == NULL) {
 				files[k++] = files[i];
 			} else {
 				total -= files[i].size;
@@ -346,5 +365,6 @@ out:;
 	exp__episodes_free(&eps);
 	exp__files_free(files, nfiles);
 	json_decref(keep);
+	json_decref(drop);
 	return rc;
 }

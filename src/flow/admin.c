@@ -44,6 +44,7 @@ struct download {
 	atomic_bool done;   /* it has finished */
 	char id[80];
 	char status[16];    /* only participants in this state ("": all) */
+	enum store_preview preview; /* the preview participants in it */
 	struct http_stream *st; /* the producer's reference */
 };
 
@@ -365,7 +366,8 @@ int admin_deploy_copy(struct flow *f, const char *id, int version, const char *c
 
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
  * SUB/export/. A project without data has none: logged, not an error. */
-static void export_tables(struct flow *f, const char *id, const char *sub, const char *status)
+static void export_tables(struct flow *f, const char *id, const char *sub, const char *status,
+			  enum store_preview preview)
 {
 	char out[PATH_MAX], err[512];
 	struct exp_stats es;
@@ -376,6 +378,7 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 			      .project_id = id,
 			      .out_dir = out,
 			      .status = status[0] ? status : NULL,
+			      .include_preview = preview != STORE_PREVIEW_EXCLUDE,
 			      .format = EXP_CSV};
 	if (exp_run(&eo, &es, err, sizeof err) < 0)
 		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
@@ -388,7 +391,8 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
  * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
  * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
  * Returns 0, or the HTTP status of the failure with a message in MSG. */
-static int stream_tar(struct flow *f, const char *id, const char *state, struct http_stream *st,
+static int stream_tar(struct flow *f, const char *id, const char *state,
+		      enum store_preview preview, struct http_stream *st,
 		      char *msg, size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
@@ -404,9 +408,12 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		snprintf(msg, msglen, "cannot create a scratch folder");
 		return 500;
 	}
-	json_t *parts = store_participants_json(flow_store(f), id);
+	json_t *parts = store_participants_json_preview(flow_store(f), id, preview);
 	json_t *kept = NULL; /* with STATE: the userIds whose data go in */
-	if (state[0]) {
+	json_t *left = NULL; /* the preview participants whose files stay out */
+	if (!state[0] && preview == STORE_PREVIEW_EXCLUDE)
+		left = store_participants_json_preview(flow_store(f), id, STORE_PREVIEW_ONLY);
+	if (state[0] || preview == STORE_PREVIEW_ONLY) {
 		json_t *all = parts;
 		size_t i;
 		json_t *p;
@@ -416,7 +423,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		{
 			const char *s = json_string_value(json_object_get(p, "status"));
 			const char *u = json_string_value(json_object_get(p, "userId"));
-			if (s && u && strcmp(s, state) == 0 && id_valid_user(u)) {
+			if (s && u && (!state[0] || strcmp(s, state) == 0) && id_valid_user(u)) {
 				json_array_append(parts, p);
 				json_array_append_new(kept, json_string(u));
 			}
@@ -433,7 +440,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		goto out;
 	}
 	free(text);
-	export_tables(f, id, sub, state);
+	export_tables(f, id, sub, state, preview);
 	if (http_stream_write(st, NULL, 0) < 0) {
 		snprintf(msg, msglen, "client gone");
 		status = 499;
@@ -451,7 +458,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 		snprintf(msg, msglen, "data folder path too long");
 		goto out;
 	}
-	char *argv[14];
+	char *argv[18];
 	int n = 0;
 	argv[n++] = "tar";
 	argv[n++] = "-czf";
@@ -461,7 +468,29 @@ static int stream_tar(struct flow *f, const char *id, const char *state, struct 
 	argv[n++] = (char *)flow_data_dir(f);
 	argv[n++] = transform;
 	struct stat sb;
-	char list[PATH_MAX], from[PATH_MAX + 16];
+	char list[PATH_MAX], from[PATH_MAX + 16], skip[PATH_MAX], skipfrom[PATH_MAX + 16];
+	if (!kept && json_array_size(left) > 0) {
+		/* the preview participants' folders and records stay out: anchored
+		 * names (userIds hold no pattern character) */
+		FILE *sf = flow_pathf(skip, sizeof skip, "%s/previews", scratch) == 0
+				   ? fopen(skip, "w")
+				   : NULL;
+		size_t i;
+		json_t *p;
+		json_array_foreach(left, i, p)
+		{
+			const char *uid = json_string_value(json_object_get(p, "userId"));
+			if (sf && uid && id_valid_user(uid))
+				fprintf(sf, "%s/trials/%s\n%s/users/%s.json\n", id, uid, id, uid);
+		}
+		if (!sf || fclose(sf) != 0) {
+			snprintf(msg, msglen, "cannot write the list of previews");
+			goto out;
+		}
+		snprintf(skipfrom, sizeof skipfrom, "--exclude-from=%s", skip);
+		argv[n++] = "--anchored";
+		argv[n++] = skipfrom;
+	}
 	if (kept) {
 		/* the selected participants' folders and records, from a list file
 		 * (outside the archived part of the scratch folder) */
@@ -554,6 +583,7 @@ out:
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	json_decref(kept);
+	json_decref(left);
 	admin_rmtree(scratch);
 	return status;
 }
@@ -566,7 +596,7 @@ static void *download_main(void *arg)
 	 * compression take the CPU the games leave. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), DOWNLOAD_NICE);
 	int64_t t0 = clock_mono_ms();
-	int status = stream_tar(d->a->flow, d->id, d->status, d->st, msg, sizeof msg);
+	int status = stream_tar(d->a->flow, d->id, d->status, d->preview, d->st, msg, sizeof msg);
 	long long ms = (long long)(clock_mono_ms() - t0);
 	if (status == 499)
 		log_info("admin", "data download abandoned by the client", "project=%s ms=%lld",
@@ -585,6 +615,7 @@ static void *download_main(void *arg)
 /* Answers the download of project ID: a stream fed by a download thread.
  * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
 static void respond_tar(struct admin *a, const char *id, const char *status,
+			enum store_preview preview,
 			struct http_response *resp)
 {
 	pthread_mutex_lock(&a->mu);
@@ -613,6 +644,7 @@ static void respond_tar(struct admin *a, const char *id, const char *status,
 	d->a = a;
 	snprintf(d->id, sizeof d->id, "%s", id);
 	snprintf(d->status, sizeof d->status, "%s", status);
+	d->preview = preview;
 	atomic_store(&d->done, false);
 	d->st = http_stream_ref(st);
 	http_response_set_body(resp, 200, "application/gzip", NULL, 0);
@@ -723,8 +755,16 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		http_respond_json(resp, 200, json_pack("{s:s,s:b}", "id", id, "live", on));
 		return;
 	}
+	enum store_preview preview = STORE_PREVIEW_EXCLUDE;
+	char pv[16];
+	int pk = http_query_get(req->query ? req->query : "", "preview", pv, sizeof pv);
+	if (pk != -1 && (pk < 0 || store_preview_from_name(pv, &preview) < 0)) {
+		http_respond_error(resp, 400, "preview: expected exclude, include or only");
+		return;
+	}
 	if (strcmp(action, "participants") == 0 && get) {
-		http_respond_json(resp, 200, store_participants_json(flow_store(a->flow), id));
+		http_respond_json(resp, 200,
+				  store_participants_json_preview(flow_store(a->flow), id, preview));
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
@@ -736,7 +776,7 @@ static void route_project(struct admin *a, const char *id, const char *action,
 			http_respond_error(resp, 400, "state: expected all, completed or active");
 			return;
 		}
-		respond_tar(a, id, state, resp);
+		respond_tar(a, id, state, preview, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||

@@ -61,6 +61,18 @@ int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, s
  * is the client's to forge). */
 void flow_set_trust_proxy(struct flow *f, bool trust);
 
+/* Preview links (preview.c, docs/console.md "Preview links"): /next with
+ * preview=TOKEN creates the participant as a preview, counted nowhere
+ * (store_participant_ensure_preview), when TOKEN is the study's token, an
+ * HMAC of its id under KEY (the admin token; NULL or "": no preview links,
+ * and a preview parameter is refused). Returns 0, -1 when out of memory.
+ * Call before serving. */
+#define FLOW_PREVIEW_TOKEN_LEN 32 /* hex digits */
+int flow_set_preview_key(struct flow *f, const char *key);
+/* The preview token of PROJECT_ID (FLOW_PREVIEW_TOKEN_LEN hex digits) into
+ * OUT; -1 when the server has no preview key. */
+int flow_preview_token(const struct flow *f, const char *project_id, char *out, size_t outlen);
+
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */
 struct flow_hooks {

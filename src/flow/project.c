@@ -118,6 +118,7 @@ void flow_free(struct flow *f)
 	}
 	free(f->projects);
 	free(f->data_dir);
+	flow_set_preview_key(f, NULL);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }

@@ -249,6 +249,19 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 	return store_participant_ensure_preview(s, project_id, user_id, crowd, false, p, created);
 }
 
+int store_preview_from_name(const char *name, enum store_preview *out)
+{
+	static const char *const names[] = {[STORE_PREVIEW_EXCLUDE] = "exclude",
+					    [STORE_PREVIEW_INCLUDE] = "include",
+					    [STORE_PREVIEW_ONLY] = "only"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (name && strcmp(name, names[i]) == 0) {
+			*out = (enum store_preview)i;
+			return 0;
+		}
+	return -1;
+}
+
 int store__preview_param(enum store_preview p)
 {
 	return p == STORE_PREVIEW_INCLUDE ? -1 : p == STORE_PREVIEW_ONLY ? 1 : 0;

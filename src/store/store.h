@@ -326,6 +326,9 @@ enum store_preview {
 	STORE_PREVIEW_INCLUDE,     /* every participant */
 	STORE_PREVIEW_ONLY,        /* only the previews */
 };
+/* "exclude", "include" or "only" (the API's and the CLI's word for it)
+ * into *OUT: 0, or -1 for another word. */
+int store_preview_from_name(const char *name, enum store_preview *out);
 struct store_query {
 	const char *project_id;   /* required */
 	long long participant;    /* a row id; 0: every participant of the project */
