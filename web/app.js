@@ -43,9 +43,7 @@ function storageSet(key, value) {
 
 // The link's parameters, with the userId settled: from the URL, else the
 // one this browser used for the project before, else a new UUID v4; written
-// back to the URL (without reloading) and to localStorage. A preview link
-// (preview=TOKEN, from the researcher console) keeps an identity of its
-// own, so a preview never continues this browser's real participation.
+// back to the URL (without reloading) and to localStorage.
 export function readParams() {
 	const url = new URL(window.location.href);
 	const q = url.searchParams;
@@ -60,7 +58,8 @@ export function readParams() {
 		preview: q.get('preview') || '',
 		crowd: {},
 	};
-	const key = p.preview ? `hippo.${p.projectId}.preview` : `hippo.${p.projectId}`;
+	// a preview (the console's preview link) keeps an identity of its own
+	const key = `hippo.${p.projectId}${p.preview ? '.preview' : ''}`;
 	let saved = {};
 	try {
 		saved = JSON.parse(storageGet(key) || '{}') || {};
@@ -282,12 +281,6 @@ function main() {
 		showView('error', errorCard('This link is not valid',
 			'The study or participant id in this link contains characters that are not allowed.'));
 		return;
-	}
-	if (params.preview) {
-		const inner = document.querySelector('.site-header__inner');
-		if (inner)
-			inner.append(el('span', { className: 'preview-badge', id: 'preview-badge',
-				text: 'Preview · not counted' }));
 	}
 	new Study(params).load();
 }

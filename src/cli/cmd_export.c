@@ -22,8 +22,8 @@ static const char *format = "csv";
 static const char *out_dir = "export";
 static bool progress, no_progress;
 static const char *dataset_id, *group, *since, *until;
-static bool completed, include_preview;
-static bool from_s3;
+static bool completed;
+static bool from_s3, include_preview;
 static int s3_max_keys;
 
 static const struct opt opts[] = {
@@ -41,9 +41,6 @@ static const struct opt opts[] = {
 	{"completed", OPT_FLAG, &completed, NULL, "minari: only participants who completed the "
 						  "study", 0, 0},
 	{"group", OPT_STRING, &group, "G", "minari: only participants of group G", 0, 0},
-	{"include-preview", OPT_FLAG, &include_preview, NULL, "preview participants too (a "
-							       "study run from its preview link; "
-							       "left out by default)", 0, 0},
 	{"since", OPT_STRING, &since, "DATE", "minari: only episodes started at or after DATE "
 					      "(UTC)", 0, 0},
 	{"until", OPT_STRING, &until, "DATE", "minari: only episodes started before DATE (UTC)",
@@ -53,6 +50,9 @@ static const struct opt opts[] = {
 	 0, 0},
 	{"s3-max-keys", OPT_INT, &s3_max_keys, "N", "from-s3: objects per listing page "
 						    "(default: the service's, 1000)", 1, 1000},
+	{"include-preview", OPT_FLAG, &include_preview, NULL, "the researchers' preview "
+								"participants too (left out otherwise)",
+	 0, 0},
 	{"progress", OPT_FLAG, &progress, NULL, "draw a progress bar on stderr even when it is not "
 						 "a terminal", 0, 0},
 	{"no-progress", OPT_FLAG, &no_progress, NULL, "never draw the progress bar", 0, 0},
@@ -172,7 +172,6 @@ static int run(int argc, char **argv)
 		struct export_minari_args a = {
 			.data_dir = data_dir, .store = opt_store, .project_id = id,
 			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed,
-			.include_preview = include_preview,
 			.group = group, .since = since, .until = until,
 			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 		return export_minari(&a);
@@ -194,7 +193,7 @@ static int run(int argc, char **argv)
 		return 1;
 	struct exp_opts o = {.data_dir = data_dir, .store = opt_store, .project_id = id,
 			     .out_dir = out_dir, .trials = from_s3 ? pulled : NULL,
-			     .format = fmt, .include_preview = include_preview,
+			     .format = fmt, .preview = include_preview,
 			     .progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 	struct exp_stats st;
 	char err[1024];

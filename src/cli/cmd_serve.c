@@ -557,10 +557,6 @@ static int run(int argc, char **argv)
 	flow_set_secure(flow, opt_tls_cert != NULL);
 	flow_set_trust_deployed_code(flow, opt_trust_deployed_code);
 	flow_set_trust_proxy(flow, opt_trust_proxy);
-	if (flow_set_preview_key(flow, token) < 0) {
-		fprintf(stderr, "hippo serve: out of memory\n");
-		goto out;
-	}
 	sess_set_alloc_rate(sess, opt_alloc_rate);
 	sess_set_max_per_address(sess, opt_max_per_address);
 	gauge_start(&gauge, storage);

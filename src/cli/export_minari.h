@@ -9,7 +9,6 @@ struct export_minari_args {
 	const char *store;        /* the participant store's spec; NULL: DATA/hippo.db */
 	const char *dataset_id;   /* may be NULL */
 	bool completed;
-	bool include_preview;
 	const char *group, *since, *until; /* may be NULL */
 	bool progress;
 };

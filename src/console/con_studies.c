@@ -103,12 +103,11 @@ static int study_json(struct console *c, const struct flow_project_view *v, cons
 			 (json_int_t)k.completed, "dropped", (json_int_t)dropped, "inProgress",
 			 (json_int_t)(k.total - k.completed - dropped), "atStep", k.steps, "groups",
 			 groups, "steps", steps_json(v->cfg));
-	/* the preview link: the study run by a participant counted nowhere */
-	char token[FLOW_PREVIEW_TOKEN_LEN + 1], link[160];
-	if (*out && flow_preview_token(c->o.flow, p->id, token, sizeof token) == 0) {
-		snprintf(link, sizeof link, "/?projectId=%s&preview=%s", p->id, token);
+	/* the study's preview link (flow.h): a participant left out of groups and counts */
+	char pv[FLOW_PREVIEW_LEN + 1], link[160];
+	if (*out && flow_preview_value(c->o.flow, p->id, pv, sizeof pv) == 0 &&
+	    snprintf(link, sizeof link, "/?projectId=%s&preview=%s", p->id, pv) < (int)sizeof link)
 		json_object_set_new(*out, "preview", json_string(link));
-	}
 	return 0;
 }
 

@@ -308,7 +308,7 @@ int con_parse_request(const char *method, const char *path, const char *query, c
 	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 		if (con__query_int(&j, ints[i], 0, 0, 1LL << 40, &v) < 0)
 			return 400;
-	static const char *const texts[] = {"status", "q", "trial", "viewer", "group", "preview"};
+	static const char *const texts[] = {"status", "q", "trial", "viewer", "group"};
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		if (con__query_text(&j, texts[i], text, sizeof text) < 0)
 			return 400;

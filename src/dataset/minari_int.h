@@ -80,7 +80,6 @@ hid_t mn__h5_create(const char *path);
 
 struct mn__part {
 	char *user, *status, *group;
-	bool preview;             /* a preview participant (left out unless asked) */
 };
 
 struct mn__parts {

@@ -23,7 +23,6 @@ struct participant_facts {
 	const char *started, *stopped, *reason;
 	json_t *crowd_ids; /* the crowd object, for the crowd_* columns */
 	const char *crowd;
-	bool preview;
 };
 
 #define P(field) offsetof(struct participant_facts, field)
@@ -49,7 +48,6 @@ static const struct exp__col participant_cols[] = {
 	CROWD("assignmentId"),
 	CROWD("hitId"),
 	{"crowd", EXP__TEXT, P(crowd), NULL, 0},
-	{"preview", EXP__BOOL, P(preview), NULL, 0},
 };
 
 /* What an answer row is made of (answers.csv). */
@@ -130,7 +128,6 @@ static int participant_row(void *user, const struct store_participant_row *r)
 		.reason = r->session_reason,
 		.crowd_ids = r->crowd ? json_loads(r->crowd, 0, NULL) : NULL,
 		.crowd = r->crowd,
-		.preview = r->preview,
 	};
 	exp__row_begin(o->t);
 	exp__row_cells(o->t, participant_cols, EXP__COLS(participant_cols), &f);
@@ -185,17 +182,16 @@ static int pass_row(void *user, const struct store_pass_row *r)
 	return 0;
 }
 
-/* participants, answers and passes of the project, from the store (read only). */
-/* Notes the userId of a preview participant in DROP (their records stay out). */
-static int note_preview(void *user, const struct store_participant_row *r)
+/* Notes the preview participants' userIds in the object USER. */
+static int preview_row(void *user, const struct store_participant_row *r)
 {
-	json_object_set_new(user, r->user_id, json_true());
+	if (r->preview)
+		json_object_set_new(user, r->user_id, json_true());
 	return 0;
 }
 
-/* The participants, answers and passes of O's project (the previews as
- * O->include_preview says) into PT, AT, XT; with KEEP, the userIds written;
- * with DROP, the userIds of the previews left out. */
+/* participants, answers and passes of the project, from the store (read
+ * only); the userIds of the preview participants left out go to DROP. */
 static int export_store(const struct exp_opts *o, struct exp__table *pt, struct exp__table *at,
 			struct exp__table *xt, struct exp_stats *st, json_t *keep, json_t *drop,
 			char *err, size_t errlen)
@@ -214,18 +210,16 @@ static int export_store(const struct exp_opts *o, struct exp__table *pt, struct 
 	}
 	if (k < 0)
 		return -1;
-	struct store_query q = {.project_id = o->project_id,
-				.preview = o->include_preview ? STORE_PREVIEW_INCLUDE
-							      : STORE_PREVIEW_EXCLUDE};
+	struct store_query q = {.project_id = o->project_id, .preview = o->preview},
+			   all = {.project_id = o->project_id, .preview = true};
 	struct store_out po = {o->project_id, pt, st, o->status, keep},
 			 ao = {o->project_id, at, st, o->status, keep},
 			 xo = {o->project_id, xt, st, o->status, keep};
 	int rc = 0;
-	struct store_query pq = {.project_id = o->project_id, .preview = STORE_PREVIEW_ONLY};
-	if (store_participants_each(s, &q, participant_row, &po) != 0 ||
+	if ((!o->preview && store_participants_each(s, &all, preview_row, drop) != 0) ||
+	    store_participants_each(s, &q, participant_row, &po) != 0 ||
 	    store_answers_each(s, &q, answer_row, &ao) != 0 ||
-	    store_passes_each(s, &q, pass_row, &xo) != 0 ||
-	    (drop && store_participants_each(s, &pq, note_preview, drop) != 0)) {
+	    store_passes_each(s, &q, pass_row, &xo) != 0) {
 		store_spec_masked(spec, path, sizeof path);
 		snprintf(err, errlen, "%s: %s", path, store_errmsg(s));
 		rc = -1;
@@ -302,7 +296,7 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	struct exp__file *files = NULL;
 	size_t nfiles = 0;
 	struct exp__episodes eps = {.out = &ew};
-	json_t *keep = NULL, *drop = NULL;
+	json_t *keep = NULL, *drop = json_object();
 	int rc = -1;
 	char trials[4096];
 	if (o->trials)
@@ -332,14 +326,13 @@ int exp_run(const struct exp_opts *o, struct exp_stats *st, char *err, size_t er
 	exp__table_header(&ew, exp__episode_cols, exp__nepisode_cols, 0);
 	/* with a state to keep: the participants in it, and only their records */
 	keep = o->status ? json_object() : NULL;
-	drop = o->include_preview ? NULL : json_object();
-	if (export_store(o, &pw, &aw, &xw, st, keep, drop, err, errlen) != 0)
+	if (!drop || export_store(o, &pw, &aw, &xw, st, keep, drop, err, errlen) != 0)
 		goto out;
-	if (keep || json_object_size(drop) > 0) {
+	if (keep || json_object_size(drop)) {
 		size_t k = 0;
 		for (size_t i = 0; i < nfiles; i++) {
-			if (keep ? json_object_get(keep, files[i].user) != NULL
-				 : json_object_get(drop, files[i].user) == NULL) {
+			if ((!keep || json_object_get(keep, files[i].user)) &&
+			    !json_object_get(drop, files[i].user)) {
 				files[k++] = files[i];
 			} else {
 				total -= files[i].size;

@@ -37,9 +37,8 @@ struct exp_opts {
 	enum exp_format format;
 	const char *status;       /* only the participants in this state ("completed",
 				     "active"), their answers and records; NULL: all */
-	bool include_preview;     /* preview participants too (docs/console.md, "Preview
-				     links"): false leaves them, their rows and their
-				     records out */
+	bool preview;             /* the preview participants too (store.h); left out
+				     otherwise, with their answers and records */
 	bool progress;            /* draw a progress bar on PROGRESS_STREAM */
 	FILE *progress_stream;    /* NULL: stderr */
 };

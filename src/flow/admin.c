@@ -44,7 +44,7 @@ struct download {
 	atomic_bool done;   /* it has finished */
 	char id[80];
 	char status[16];    /* only participants in this state ("": all) */
-	enum store_preview preview; /* the preview participants in it */
+	bool preview;       /* the preview participants too */
 	struct http_stream *st; /* the producer's reference */
 };
 
@@ -70,7 +70,8 @@ struct admin *admin_new(struct flow *flow, const char *token)
 		}
 	}
 	a->logins = login_limit_new();
-	if (!a->logins) {
+	if (!a->logins || flow_preview_key_set(flow, a->token) < 0) {
+		login_limit_free(a->logins);
 		free(a->token);
 		free(a);
 		return NULL;
@@ -367,7 +368,7 @@ int admin_deploy_copy(struct flow *f, const char *id, int version, const char *c
 /* Writes the analysis-ready tables of project ID (`hippo export` CSV) to
  * SUB/export/. A project without data has none: logged, not an error. */
 static void export_tables(struct flow *f, const char *id, const char *sub, const char *status,
-			  enum store_preview preview)
+			  bool preview)
 {
 	char out[PATH_MAX], err[512];
 	struct exp_stats es;
@@ -378,7 +379,7 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 			      .project_id = id,
 			      .out_dir = out,
 			      .status = status[0] ? status : NULL,
-			      .include_preview = preview != STORE_PREVIEW_EXCLUDE,
+			      .preview = preview,
 			      .format = EXP_CSV};
 	if (exp_run(&eo, &es, err, sizeof err) < 0)
 		log_info("admin", "no export tables in the download", "project=%s why=\"%s\"", id,
@@ -387,13 +388,12 @@ static void export_tables(struct flow *f, const char *id, const char *sub, const
 
 /* Streams the tar.gz of project ID to ST (with STATE, "completed" or
  * "active", only the participants in that state: their rows, tables and
- * files; "": everyone): participants.json and the export
+ * files; "": everyone; the preview participants only with PREVIEW): participants.json and the export
  * tables (written to a scratch folder DATA/.export-XXXXXX/ID/) and the trial
  * data folder DATA/ID/, under the names ID/... Runs on the download's thread.
  * Returns 0, or the HTTP status of the failure with a message in MSG. */
-static int stream_tar(struct flow *f, const char *id, const char *state,
-		      enum store_preview preview, struct http_stream *st,
-		      char *msg, size_t msglen)
+static int stream_tar(struct flow *f, const char *id, const char *state, bool preview,
+		      struct http_stream *st, char *msg, size_t msglen)
 {
 	char scratch[PATH_MAX], sub[PATH_MAX], path[PATH_MAX], datadir[PATH_MAX];
 	char transform[64], member[96];
@@ -408,22 +408,25 @@ static int stream_tar(struct flow *f, const char *id, const char *state,
 		snprintf(msg, msglen, "cannot create a scratch folder");
 		return 500;
 	}
-	json_t *parts = store_participants_json_preview(flow_store(f), id, preview);
-	json_t *kept = NULL; /* with STATE: the userIds whose data go in */
-	json_t *left = NULL; /* the preview participants whose files stay out */
-	if (!state[0] && preview == STORE_PREVIEW_EXCLUDE)
-		left = store_participants_json_preview(flow_store(f), id, STORE_PREVIEW_ONLY);
-	if (state[0] || preview == STORE_PREVIEW_ONLY) {
+	json_t *parts = store_participants_json_with(flow_store(f), id, true);
+	bool drop = false; /* preview participants to leave out */
+	size_t pi;
+	json_t *p;
+	json_array_foreach(parts, pi, p)
+	{
+		drop = drop || (!preview && json_is_true(json_object_get(p, "preview")));
+	}
+	json_t *kept = NULL; /* with STATE or previews left out: the userIds whose data go in */
+	if (state[0] || drop) {
 		json_t *all = parts;
-		size_t i;
-		json_t *p;
 		parts = json_array();
 		kept = json_array();
-		json_array_foreach(all, i, p)
+		json_array_foreach(all, pi, p)
 		{
 			const char *s = json_string_value(json_object_get(p, "status"));
 			const char *u = json_string_value(json_object_get(p, "userId"));
-			if (s && u && (!state[0] || strcmp(s, state) == 0) && id_valid_user(u)) {
+			if (s && u && (!state[0] || strcmp(s, state) == 0) && id_valid_user(u) &&
+			    (preview || !json_is_true(json_object_get(p, "preview")))) {
 				json_array_append(parts, p);
 				json_array_append_new(kept, json_string(u));
 			}
@@ -458,7 +461,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state,
 		snprintf(msg, msglen, "data folder path too long");
 		goto out;
 	}
-	char *argv[18];
+	char *argv[14];
 	int n = 0;
 	argv[n++] = "tar";
 	argv[n++] = "-czf";
@@ -468,29 +471,7 @@ static int stream_tar(struct flow *f, const char *id, const char *state,
 	argv[n++] = (char *)flow_data_dir(f);
 	argv[n++] = transform;
 	struct stat sb;
-	char list[PATH_MAX], from[PATH_MAX + 16], skip[PATH_MAX], skipfrom[PATH_MAX + 16];
-	if (!kept && json_array_size(left) > 0) {
-		/* the preview participants' folders and records stay out: anchored
-		 * names (userIds hold no pattern character) */
-		FILE *sf = flow_pathf(skip, sizeof skip, "%s/previews", scratch) == 0
-				   ? fopen(skip, "w")
-				   : NULL;
-		size_t i;
-		json_t *p;
-		json_array_foreach(left, i, p)
-		{
-			const char *uid = json_string_value(json_object_get(p, "userId"));
-			if (sf && uid && id_valid_user(uid))
-				fprintf(sf, "%s/trials/%s\n%s/users/%s.json\n", id, uid, id, uid);
-		}
-		if (!sf || fclose(sf) != 0) {
-			snprintf(msg, msglen, "cannot write the list of previews");
-			goto out;
-		}
-		snprintf(skipfrom, sizeof skipfrom, "--exclude-from=%s", skip);
-		argv[n++] = "--anchored";
-		argv[n++] = skipfrom;
-	}
+	char list[PATH_MAX], from[PATH_MAX + 16];
 	if (kept) {
 		/* the selected participants' folders and records, from a list file
 		 * (outside the archived part of the scratch folder) */
@@ -583,7 +564,6 @@ out:
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	json_decref(kept);
-	json_decref(left);
 	admin_rmtree(scratch);
 	return status;
 }
@@ -614,8 +594,7 @@ static void *download_main(void *arg)
 
 /* Answers the download of project ID: a stream fed by a download thread.
  * At most ADMIN_MAX_DOWNLOADS run at once; more get 503. */
-static void respond_tar(struct admin *a, const char *id, const char *status,
-			enum store_preview preview,
+static void respond_tar(struct admin *a, const char *id, const char *status, bool preview,
 			struct http_response *resp)
 {
 	pthread_mutex_lock(&a->mu);
@@ -712,6 +691,38 @@ static void deploy_archive_route(struct admin *a, const char *id, const struct h
 	http_respond_json(resp, status, out);
 }
 
+/* LIST (the master list) with each study's preview link, "preview":
+ * "/?projectId=ID&preview=VALUE" (flow.h), which only this token-protected
+ * list gives out. */
+static json_t *with_preview_links(struct flow *f, json_t *list)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		const char *id = json_string_value(json_object_get(v, "id"));
+		char pv[FLOW_PREVIEW_LEN + 1], link[160];
+		if (id && flow_preview_value(f, id, pv, sizeof pv) == 0 &&
+		    snprintf(link, sizeof link, "/?projectId=%s&preview=%s", id, pv) <
+			    (int)sizeof link)
+			json_object_set_new(v, "preview", json_string(link));
+	}
+	return list;
+}
+
+/* ?preview=1 (or true): the preview participants too; 0, false or none:
+ * not. -1 after a 400 for another value. */
+static int preview_param(const struct http_request *req, bool *on, struct http_response *resp)
+{
+	char v[8];
+	int k = http_query_get(req->query ? req->query : "", "preview", v, sizeof v);
+	*on = k >= 0 && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+	if (k == -1 || *on || (k >= 0 && (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)))
+		return 0;
+	http_respond_error(resp, 400, "preview: expected 1 or 0");
+	return -1;
+}
+
 static void route_project(struct admin *a, const char *id, const char *action,
 			  const struct http_request *req, struct http_response *resp)
 {
@@ -755,16 +766,11 @@ static void route_project(struct admin *a, const char *id, const char *action,
 		http_respond_json(resp, 200, json_pack("{s:s,s:b}", "id", id, "live", on));
 		return;
 	}
-	enum store_preview preview = STORE_PREVIEW_EXCLUDE;
-	char pv[16];
-	int pk = http_query_get(req->query ? req->query : "", "preview", pv, sizeof pv);
-	if (pk != -1 && (pk < 0 || store_preview_from_name(pv, &preview) < 0)) {
-		http_respond_error(resp, 400, "preview: expected exclude, include or only");
-		return;
-	}
 	if (strcmp(action, "participants") == 0 && get) {
-		http_respond_json(resp, 200,
-				  store_participants_json_preview(flow_store(a->flow), id, preview));
+		bool pv;
+		if (preview_param(req, &pv, resp) < 0)
+			return;
+		http_respond_json(resp, 200, store_participants_json_with(flow_store(a->flow), id, pv));
 		return;
 	}
 	if (strcmp(action, "data.tar.gz") == 0 && get) {
@@ -776,7 +782,10 @@ static void route_project(struct admin *a, const char *id, const char *action,
 			http_respond_error(resp, 400, "state: expected all, completed or active");
 			return;
 		}
-		respond_tar(a, id, state, preview, resp);
+		bool pv;
+		if (preview_param(req, &pv, resp) < 0)
+			return;
+		respond_tar(a, id, state, pv, resp);
 		return;
 	}
 	bool known = !strcmp(action, "deploy") || !strcmp(action, "live") ||
@@ -831,7 +840,7 @@ bool admin_http_handler(void *user, const struct http_request *req, struct http_
 			http_respond_error(resp, 405, "method not allowed: GET");
 			return true;
 		}
-		http_respond_json(resp, 200, flow_projects_json(a->flow));
+		http_respond_json(resp, 200, with_preview_links(a->flow, flow_projects_json(a->flow)));
 		return true;
 	}
 	if (strncmp(rest, "projects/", 9) == 0) {

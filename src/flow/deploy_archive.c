@@ -106,6 +106,11 @@ static int read_entries(struct archive *ar, struct entries *es, char *err, size_
 		}
 		es->n++;
 		en->dir = archive_entry_filetype(e) == AE_IFDIR;
+		if (en->dir && archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+			/* skipping its data would unpack it all: a bomb in a folder's clothes */
+			snprintf(err, errlen, "'%.200s': a folder that carries data", raw);
+			return -1;
+		}
 		en->metadata = mac_metadata(en->name);
 		if (en->dir)
 			continue;
@@ -166,6 +171,16 @@ static size_t common_folder(const struct entries *es)
 	return k + 1;
 }
 
+/* S with every byte that is not printable ASCII made '?': an entry's name
+ * is the archive's to choose, and a message holding it goes into JSON and
+ * the log, which take only text. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 int deploy_archive_read(const void *data, size_t len, struct deploy_archive *out, char *err,
 			size_t errlen)
 {
@@ -212,7 +227,10 @@ int deploy_archive_read(const void *data, size_t len, struct deploy_archive *out
 			continue;
 		}
 		if (strncmp(name, "StepFiles/", 10) != 0) {
-			json_array_append_new(out->skipped, json_string(name));
+			char shown[DA_MAX_NAME + 1];
+			snprintf(shown, sizeof shown, "%s", name);
+			printable(shown);
+			json_array_append_new(out->skipped, json_string(shown));
 			continue;
 		}
 		const char *file = name + 10;
@@ -235,6 +253,8 @@ int deploy_archive_read(const void *data, size_t len, struct deploy_archive *out
 	}
 	rc = 0;
 out:
+	if (rc < 0)
+		printable(err);
 	archive_read_free(ar);
 	entries_free(&es);
 	if (rc < 0)

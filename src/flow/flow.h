@@ -61,18 +61,6 @@ int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, s
  * is the client's to forge). */
 void flow_set_trust_proxy(struct flow *f, bool trust);
 
-/* Preview links (preview.c, docs/console.md "Preview links"): /next with
- * preview=TOKEN creates the participant as a preview, counted nowhere
- * (store_participant_ensure_preview), when TOKEN is the study's token, an
- * HMAC of its id under KEY (the admin token; NULL or "": no preview links,
- * and a preview parameter is refused). Returns 0, -1 when out of memory.
- * Call before serving. */
-#define FLOW_PREVIEW_TOKEN_LEN 32 /* hex digits */
-int flow_set_preview_key(struct flow *f, const char *key);
-/* The preview token of PROJECT_ID (FLOW_PREVIEW_TOKEN_LEN hex digits) into
- * OUT; -1 when the server has no preview key. */
-int flow_preview_token(const struct flow *f, const char *project_id, char *out, size_t outlen);
-
 /* Optional hooks (e.g. for storage). Both run on the thread making the
  * change, without flow locks held, and must not block. */
 struct flow_hooks {
@@ -158,6 +146,20 @@ struct flow_project_view {
  * registered project (ID NULL), in registration order. Returns the count. */
 size_t flow_project_views(struct flow *f, const char *id, struct flow_project_view **out);
 struct store *flow_store(struct flow *f);
+
+/* Preview links (preview.c, docs/console.md): a researcher runs a study as
+ * a participant marked preview in the store, never put in a group nor
+ * counted. The link's value is FLOW_PREVIEW_LEN hex digits of
+ * HMAC-SHA256(KEY, "hippo-preview:" project id), KEY the admin token: only
+ * the admin API hands it out, and it cannot be made without the token. */
+#define FLOW_PREVIEW_LEN 32
+/* Sets the key (a copy; NULL or "": no preview links). 0 or -1. */
+int flow_preview_key_set(struct flow *f, const char *key);
+/* The preview value of study ID into OUT (> FLOW_PREVIEW_LEN bytes): 0, or
+ * -1 when there is no key. */
+int flow_preview_value(struct flow *f, const char *id, char *out, size_t len);
+/* Whether VALUE is study ID's preview value (compared in constant time). */
+bool flow_preview_ok(struct flow *f, const char *id, const char *value);
 const char *flow_data_dir(struct flow *f);
 
 /* Groups: the original bucketer (hash strategy; falls back to FNV-1a when the

@@ -53,14 +53,10 @@ struct flow {
 	bool trust_proxy;         /* the client address is X-Forwarded-For's last entry */
 	struct flow_hooks hooks;  /* optional; set before projects are added */
 	char node[64];            /* the cluster node this flow runs on; "": one node alone */
-	char *preview_key;        /* flow_set_preview_key; NULL: no preview links */
 	void (*suspect)(void *user, const char *node); /* flow_set_node_suspect */
 	void *suspect_user;
+	char *preview_key;        /* flow_preview_key_set; NULL: no preview links */
 };
-
-/* Whether TOKEN is the preview token of PROJECT_ID (preview.c; constant
- * time). False when the server has no preview key. */
-bool flow__preview_valid(const struct flow *f, const char *project_id, const char *token);
 
 /* The current version of project ID, or NULL. The pointer stays valid until flow_free. */
 struct flow__project *flow__project_get(struct flow *f, const char *id);

@@ -114,11 +114,11 @@ static int choose_group(void *user, const long long *counts, int n)
 int flow__group_of(struct flow *f, const struct flow__project *p,
 		   const struct store_participant *part, int n)
 {
-	/* A preview participant is never assigned a group nor counted in one:
-	 * the variant comes from their id, the same at every request. */
+	int g = 0;
+	/* a preview is in no group (nothing stored, nothing counted): it sees the
+	 * variant its userId hashes to */
 	if (part->preview)
 		return flow_group_hash(part->user_id, n);
-	int g = 0;
 	int rc = store_group_get(f->store, part->id, n, &g);
 	if (rc == 1)
 		return g;

@@ -269,27 +269,6 @@ static size_t json_len_max(const char *s, size_t n)
 	return len;
 }
 
-/* Copies the N bytes of a Referer into OUT (N + 1 bytes) with the value of
- * its "preview=" query parameter masked ('*'): a preview link's token is not
- * kept with the participant's requests. Returns false when there is none. */
-static bool redact_preview(const char *v, size_t n, char *out)
-{
-	memcpy(out, v, n);
-	out[n] = '\0';
-	bool found = false;
-	for (char *p = strstr(out, "preview="); p; p = strstr(p, "preview=")) {
-		if (p > out && p[-1] != '?' && p[-1] != '&') {
-			p += 8;
-			continue;
-		}
-		p += 8;
-		for (; *p && *p != '&' && *p != '#'; p++)
-			*p = '*';
-		found = true;
-	}
-	return found;
-}
-
 /* Logs the request with the headers the original kept, within bounds: each
  * value cut to HEADER_VALUE_MAX bytes (at a UTF-8 character boundary), the
  * whole set within STORE_HEADERS_MAX bytes of JSON; headers that do not fit
@@ -319,11 +298,7 @@ static void log_request(struct flow *f, struct flow__project *p, long long pid,
 			omitted++;
 			continue;
 		}
-		char redacted[HEADER_VALUE_MAX + 1];
-		const char *value = hd->value;
-		if (strcasecmp(hd->name, "referer") == 0 && redact_preview(value, n, redacted))
-			value = redacted;
-		json_t *v = json_stringn(value, n);
+		json_t *v = json_stringn(hd->value, n);
 		if (v) {
 			json_object_set_new(h, hd->name, v);
 			used += len;
@@ -461,17 +436,15 @@ static void handle_next(struct flow *f, const struct http_request *req, bool pos
 	crowd = read_crowd(req, resp);
 	if (!crowd)
 		goto out;
-	/* A preview link: the participant is created as a preview (counted
-	 * nowhere). A token that is not the study's is refused, so a stale or
-	 * forged link never adds a counted participant by mistake. */
-	char previewq[FLOW_PREVIEW_TOKEN_LEN + 2];
-	rc = http_query_get(req->query, "preview", previewq, sizeof previewq);
+	/* preview=VALUE: a researcher's preview (flow.h); a value that is not the
+	 * study's is refused, so that a stale or forged link never counts as a
+	 * participant */
+	char pv[FLOW_PREVIEW_LEN + 2];
+	rc = http_query_get(req->query, "preview", pv, sizeof pv);
 	bool preview = rc != -1;
-	if (preview && (rc < 0 || !flow__preview_valid(f, pid, previewq))) {
-		log_info("flow", "preview link refused", "project=%s user=%s", pid, uid);
-		http_respond_error(resp, 403,
-				   "this preview link is not valid for this study: open the "
-				   "preview link the researcher console shows now");
+	if (preview && (rc < 0 || !flow_preview_ok(f, pid, pv))) {
+		http_respond_error(resp, 403, "this preview link is not valid for this study (ask "
+					      "the console for the current one)");
 		goto out;
 	}
 

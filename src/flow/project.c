@@ -118,7 +118,7 @@ void flow_free(struct flow *f)
 	}
 	free(f->projects);
 	free(f->data_dir);
-	flow_set_preview_key(f, NULL);
+	free(f->preview_key);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }

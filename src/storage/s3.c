@@ -168,6 +168,18 @@ struct xfer {
 	long long out_n;     /* bytes written to OUT */
 };
 
+/* A header value [V, END) that is a whole number >= 0, else -1. */
+static long long header_count(const char *v, const char *end)
+{
+	char num[32], *e;
+	size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
+	memcpy(num, v, vl);
+	num[vl] = '\0';
+	errno = 0;
+	long long n = strtoll(num, &e, 10);
+	return !errno && e != num && *e == '\0' && n >= 0 ? n : -1;
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *user)
 {
 	struct xfer *x = user;
@@ -192,25 +204,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 		memcpy(x->resp->etag, v, vl);
 		x->resp->etag[vl] = '\0';
 	} else if (nlen == 24 && strncasecmp(buf, "x-amz-meta-hippo-version", 24) == 0) {
-		char num[32];
-		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
-		memcpy(num, v, vl);
-		num[vl] = '\0';
-		char *e;
-		errno = 0;
-		long long ver = strtoll(num, &e, 10);
-		if (!errno && e != num && *e == '\0' && ver >= 0)
-			x->resp->version = ver;
+		x->resp->version = header_count(v, end);
 	} else if (nlen == 14 && strncasecmp(buf, "Content-Length", 14) == 0) {
-		char num[32];
-		size_t vl = (size_t)(end - v) < sizeof num - 1 ? (size_t)(end - v) : sizeof num - 1;
-		memcpy(num, v, vl);
-		num[vl] = '\0';
-		char *e;
-		errno = 0;
-		long long cl = strtoll(num, &e, 10);
-		if (!errno && e != num && *e == '\0' && cl >= 0)
-			x->resp->content_length = cl;
+		x->resp->content_length = header_count(v, end);
 	}
 	return len;
 }

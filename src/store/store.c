@@ -24,8 +24,8 @@ const char *const store__versions[STORE_SCHEMA_VERSION + 1] = {
 	[5] = "cluster: the internal URL other nodes check a node's life at (nodes.probe)",
 	[6] = "the files of each version of a study deployed through the admin API "
 	      "(deploys: project_id, version, config, files, created)",
-	[7] = "preview participants (participants.preview), never counted: a study run "
-	      "through its preview link",
+	[7] = "a researcher's preview participants (participants.preview), left out of "
+	      "groups, counts and exports",
 };
 
 /* The backends, by scheme; a spec without a known scheme is an SQLite path. */
@@ -247,24 +247,6 @@ int store_participant_ensure(struct store *s, const char *project_id, const char
 			     json_t *crowd, struct store_participant *p, bool *created)
 {
 	return store_participant_ensure_preview(s, project_id, user_id, crowd, false, p, created);
-}
-
-int store_preview_from_name(const char *name, enum store_preview *out)
-{
-	static const char *const names[] = {[STORE_PREVIEW_EXCLUDE] = "exclude",
-					    [STORE_PREVIEW_INCLUDE] = "include",
-					    [STORE_PREVIEW_ONLY] = "only"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (name && strcmp(name, names[i]) == 0) {
-			*out = (enum store_preview)i;
-			return 0;
-		}
-	return -1;
-}
-
-int store__preview_param(enum store_preview p)
-{
-	return p == STORE_PREVIEW_INCLUDE ? -1 : p == STORE_PREVIEW_ONLY ? 1 : 0;
 }
 
 char *store__crowd_text(json_t *crowd)
@@ -743,14 +725,13 @@ static json_t *jparse(const char *t)
 static json_t *participant_object(const struct store_participant_row *r, bool with_project)
 {
 	if (with_project)
-		return json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:b}", "projectId",
-				 jstr(r->project_id), "userId", jstr(r->user_id), "created",
-				 jstr(r->created), "updated", jstr(r->updated), "step", r->step,
-				 "status", jstr(r->status), "crowd", jparse(r->crowd), "preview",
-				 r->preview);
-	return json_pack("{s:o,s:o,s:o,s:i,s:o,s:o,s:b}", "userId", jstr(r->user_id), "created",
+		return json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o}", "projectId", jstr(r->project_id),
+				 "userId", jstr(r->user_id), "created", jstr(r->created),
+				 "updated", jstr(r->updated), "step", r->step, "status",
+				 jstr(r->status), "crowd", jparse(r->crowd));
+	return json_pack("{s:o,s:o,s:o,s:i,s:o,s:o}", "userId", jstr(r->user_id), "created",
 			 jstr(r->created), "updated", jstr(r->updated), "step", r->step, "status",
-			 jstr(r->status), "crowd", jparse(r->crowd), "preview", r->preview);
+			 jstr(r->status), "crowd", jparse(r->crowd));
 }
 
 /* A version number, null when unknown (0). */
@@ -828,6 +809,8 @@ static int add_participant(void *user, const struct store_participant_row *r)
 	json_t *p = participant_object(r, l->with_project);
 	if (!p)
 		return 1;
+	if (r->preview)
+		json_object_set_new(p, "preview", json_true());
 	l->ids[l->n++] = r->id;
 	json_array_append_new(l->list, p);
 	return 0;
@@ -835,11 +818,10 @@ static int add_participant(void *user, const struct store_participant_row *r)
 
 json_t *store_participants_json(struct store *s, const char *project_id)
 {
-	return store_participants_json_preview(s, project_id, STORE_PREVIEW_EXCLUDE);
+	return store_participants_json_with(s, project_id, false);
 }
 
-json_t *store_participants_json_preview(struct store *s, const char *project_id,
-					enum store_preview preview)
+json_t *store_participants_json_with(struct store *s, const char *project_id, bool preview)
 {
 	struct listing l = {.list = json_array()};
 	struct store_query q = {.project_id = project_id, .order = STORE_ORDER_ID,

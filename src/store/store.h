@@ -53,7 +53,8 @@ struct store_participant {
 	int step;                 /* current step; past the last numbered one = final */
 	enum store_status status;
 	char created[32];         /* ISO 8601 UTC */
-	bool preview;             /* a preview participant (store_participant_ensure_preview) */
+	bool preview;             /* a researcher's preview (schema version 7): no group
+				   * row, left out of counts and exports (docs/data.md) */
 };
 
 /* Opens (creating if needed) the store of SPEC, brings its schema up to
@@ -93,13 +94,8 @@ int store_participant_get(struct store *s, const char *project_id, const char *u
  * keys). *CREATED tells whether the row is new. */
 int store_participant_ensure(struct store *s, const char *project_id, const char *user_id,
 			     json_t *crowd, struct store_participant *p, bool *created);
-
-/* store_participant_ensure for a participant created as a preview when
- * PREVIEW (docs/console.md, "Preview links"): one who runs the study without
- * being counted. Step counts (store_step_counts*, store_step_times_each)
- * never count previews, and the iterators of a project's rows leave them
- * out unless asked (struct store_query.preview). A participant that exists
- * keeps what it is. */
+/* store_participant_ensure, a new participant created as a preview when
+ * PREVIEW (an existing one keeps what it was). */
 int store_participant_ensure_preview(struct store *s, const char *project_id,
 				     const char *user_id, json_t *crowd, bool preview,
 				     struct store_participant *p, bool *created);
@@ -320,20 +316,13 @@ int store_nodes_reap(struct store *s);
  * then row id) or, with STORE_ORDER_ID, by row id; the rows of each
  * participant in the order they were stored. */
 enum store_order { STORE_ORDER_CREATED = 0, STORE_ORDER_ID };
-/* Which participants of a project are read: previews are left out unless asked. */
-enum store_preview {
-	STORE_PREVIEW_EXCLUDE = 0, /* no preview participants (the default) */
-	STORE_PREVIEW_INCLUDE,     /* every participant */
-	STORE_PREVIEW_ONLY,        /* only the previews */
-};
-/* "exclude", "include" or "only" (the API's and the CLI's word for it)
- * into *OUT: 0, or -1 for another word. */
-int store_preview_from_name(const char *name, enum store_preview *out);
 struct store_query {
 	const char *project_id;   /* required */
 	long long participant;    /* a row id; 0: every participant of the project */
 	enum store_order order;
-	enum store_preview preview; /* with PARTICIPANT 0 */
+	/* Reading a project's rows: preview participants' rows too (they are
+	 * left out otherwise). One participant's rows are read whatever it is. */
+	bool preview;
 };
 
 /* An iterator calls its function once per row: 0 goes on, another value
@@ -353,7 +342,7 @@ struct store_participant_row {
 	const char *groups;
 	long long sessions;
 	const char *session_started, *session_stopped, *session_reason;
-	bool preview;                  /* a preview participant */
+	bool preview;                  /* a preview participant (store_participant) */
 };
 typedef int (*store_participant_fn)(void *user, const struct store_participant_row *r);
 int store_participants_each(struct store *s, const struct store_query *q,
@@ -428,10 +417,9 @@ typedef int (*store_request_fn)(void *user, const struct store_request_row *r);
 int store_requests_each(struct store *s, const struct store_query *q, store_request_fn fn,
 			void *user);
 
-/* Participants per step (previews never counted): of PROJECT_ID, one row
- * per (step, status); with
+/* Participants per step: of PROJECT_ID, one row per (step, status); with
  * PROJECT_ID NULL, one row per (project, step) over every project, STATUS
- * NULL (every status). */
+ * NULL (every status). Preview participants are not counted. */
 struct store_step_count_row {
 	const char *project_id;
 	int step;
@@ -466,8 +454,8 @@ struct store_find {
 	int group_n, group;         /* assigned GROUP among GROUP_N variants; GROUP_N 0: any */
 	const char *search;         /* a text found in the userId or the crowd ids' JSON; NULL: any */
 	const char *updated_before; /* last step change before this time (store_now format) */
-	enum store_preview preview; /* previews: left out by default */
 	long long offset, limit;    /* the page: newest first; LIMIT 0 only counts */
+	bool preview;               /* preview participants too (left out otherwise) */
 };
 /* Calls FN for a page of the participants matching Q, newest first, and sets
  * *TOTAL (may be NULL) to how many match in all. Returns 0, FN's stop value,
@@ -475,10 +463,11 @@ struct store_find {
 int store_participants_find(struct store *s, const struct store_find *q, store_participant_fn fn,
 			    void *user, long long *total);
 
-/* When the participants of a project (previews left out) saw each step: the step and time of
+/* When the participants of a project saw each step: the step and time of
  * every request of theirs (requests: the step each was answered with). The
  * rows of one participant come together, in no particular order; the first
- * time a participant saw a step is the earliest FIRST of its rows. */
+ * time a participant saw a step is the earliest FIRST of its rows. Preview
+ * participants are left out. */
 struct store_step_time_row {
 	long long participant;
 	int step;
@@ -507,15 +496,16 @@ struct store_delete_counts {
 int store_participant_delete(struct store *s, long long pid, struct store_delete_counts *counts);
 
 /* {"<step>": count, ...} of the project's participants, plus the number of
- * participants in *TOTAL and completed ones in *COMPLETED. */
+ * participants in *TOTAL and completed ones in *COMPLETED (preview
+ * participants not counted). */
 json_t *store_step_counts(struct store *s, const char *project_id, long long *total,
 			  long long *completed);
 /* The project's participants with their answers, groups, sessions and crowd
- * ids as a JSON array (admin API, data download); previews left out. */
+ * ids as a JSON array (admin API, data download). */
 json_t *store_participants_json(struct store *s, const char *project_id);
-/* The same, with the previews PREVIEW says. */
-json_t *store_participants_json_preview(struct store *s, const char *project_id,
-					enum store_preview preview);
+/* The same with the preview participants too when PREVIEW ("preview": true
+ * in their objects). */
+json_t *store_participants_json_with(struct store *s, const char *project_id, bool preview);
 /* One participant in the same shape, plus "projectId" (the participant record
  * uploaded as PROJECT/Users/USER.json), or NULL when unknown. */
 json_t *store_participant_json(struct store *s, const char *project_id, const char *user_id);

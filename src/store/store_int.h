@@ -66,9 +66,8 @@ struct store_backend {
 
 	int (*participant_get)(void *db, const char *project_id, const char *user_id,
 			       struct store_participant *p);
-	/* CROWD: a non-empty JSON object or NULL; merged with store__crowd_merge.
-	 * PREVIEW: stored with a new participant (participants.preview, schema
-	 * version 7); an existing one keeps what it is. */
+	/* CROWD: a non-empty JSON object or NULL; merged with store__crowd_merge. */
+	/* PREVIEW: a new row's participants.preview (schema version 7). */
 	int (*participant_ensure)(void *db, const char *project_id, const char *user_id,
 				  json_t *crowd, bool preview, struct store_participant *p,
 				  bool *created);
@@ -175,9 +174,6 @@ struct store_backend {
 	 * lease_until <= now; returns the rows closed. */
 	int (*nodes_reap)(void *db);
 
-	/* The iterators of a project's rows (Q->participant 0) read the
-	 * participants Q->preview says (store__preview_param); step_counts and
-	 * step_times never count previews. */
 	int (*participants)(void *db, const struct store_query *q, store_participant_fn fn,
 			    void *user);
 	int (*answers)(void *db, const struct store_query *q, store_answer_fn fn, void *user);
@@ -238,10 +234,6 @@ char *store__crowd_merge(const char *old_text, json_t *crowd);
 
 /* Whether B is the same request as A (method, step, headers, IP): B is then
  * counted in A's row. */
-/* The previews a project's rows are read with, as the backends' statements
- * take it: 0 no previews (STORE_PREVIEW_EXCLUDE), 1 only previews, -1 both. */
-int store__preview_param(enum store_preview p);
-
 bool store__request_same(const struct store__request *a, const struct store__request *b);
 bool store__text_same(const char *a, const char *b);
 

@@ -101,12 +101,9 @@ static const char schema_v6_sql[] =
 	" project_id TEXT NOT NULL, version INTEGER NOT NULL, config TEXT NOT NULL,"
 	" files TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (project_id, version));";
 
-/* Version 7 (store__versions[7]): preview participants, left out of the
- * counts from an index of their own. */
+/* Version 7 (store__versions[7]): a researcher's preview participants. */
 static const char schema_v7_sql[] =
-	"ALTER TABLE participants ADD COLUMN preview BOOLEAN NOT NULL DEFAULT false;"
-	"CREATE INDEX participants_counts"
-	" ON participants (project_id, preview, status, step, updated);";
+	"ALTER TABLE participants ADD COLUMN preview BOOLEAN NOT NULL DEFAULT false;";
 
 static const struct migration {
 	int version;
@@ -136,17 +133,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                           \
 	" (SELECT min(s.started" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"          \
 	" (SELECT max(s.stopped" C_ORDER ") FROM sessions s WHERE s.participant = p.id),"          \
-	" (SELECT s.reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1),"\
+	" (SELECT s.reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)," \
 	" p.preview::int FROM participants p"
 #define BY_CREATION " ORDER BY p.created" C_ORDER ", p.id"
-/* Which of a project's participants (N: 0 not previews, 1 only previews, -1
- * both; struct store_query). "p.preview" reads false in a database before
- * schema version 7 (store_pg_conn.c). */
-#define PREVIEW_IS(n) " AND (" n "::int < 0 OR p.preview = (" n "::int = 1))"
-/* Rows of a project's participants ($1, $2 as PREVIEW_IS), oldest
- * participant first, or of one participant ($1 its id). */
+/* Rows of a project's participants ($1; the preview participants' too when
+ * $2), oldest participant first, or of one participant ($1 its id). A
+ * database before schema version 7 reads "p.preview" as false (prepare()). */
+#define NOT_PREVIEW      " AND ($2::boolean OR NOT p.preview)"
 #define OF_PROJECT                                                                                 \
-	" JOIN participants p ON p.id = x.participant WHERE p.project_id = $1" PREVIEW_IS("$2")
+	" JOIN participants p ON p.id = x.participant WHERE p.project_id = $1" NOT_PREVIEW
 #define OF_PROJECT_ORDER BY_CREATION ", x.id"
 #define OF_ONE           " JOIN participants p ON p.id = x.participant WHERE x.participant = $1"
 #define ANSWER_COLS                                                                                \
@@ -168,14 +163,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
 /* The console's filters of the participants (store_find): $2 step, $3
  * status, $4/$5 group n/grp, $6 a text in the userId or the crowd ids, $7
- * updated before (each 0 or NULL: not applied), $8 previews (PREVIEW_IS). */
+ * updated before (each 0 or NULL: not applied), $8 preview participants too. */
 #define FIND_WHERE                                                                                 \
 	" AND ($2::int = 0 OR p.step = $2) AND ($3::text IS NULL OR p.status = $3)"                \
 	" AND ($4::int = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"           \
 	"  AND g.n = $4 AND g.grp = $5::int))"                                                     \
 	" AND ($6::text IS NULL OR strpos(p.user_id, $6) > 0"                                      \
 	"  OR strpos(coalesce(p.crowd, ''), $6) > 0)"                                              \
-	" AND ($7::text IS NULL OR p.updated" C_ORDER " < $7)" PREVIEW_IS("$8")
+	" AND ($7::text IS NULL OR p.updated" C_ORDER " < $7) AND ($8::boolean OR NOT p.preview)"
 #define REQ_V1_COLS                                                                                \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"    \
 	" FROM requests x"
@@ -194,11 +189,11 @@ const char *const store__pg_sql[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
-	[PG_PART_GET] = "SELECT p.id, p.step, p.status, p.created, p.preview::int"
-			" FROM participants p WHERE p.project_id = $1 AND p.user_id = $2",
+	[PG_PART_GET] = "SELECT id, step, status, created, p.preview::int FROM participants p"
+			" WHERE project_id = $1 AND user_id = $2",
 	[PG_PART_INSERT] = "INSERT INTO participants"
 			   " (project_id, user_id, created, updated, step, crowd, preview)"
-			   " VALUES ($1, $2, $3, $3, 1, $4, $5::int <> 0)"
+			   " VALUES ($1, $2, $3, $3, 1, $4, $5::boolean)"
 			   " ON CONFLICT (project_id, user_id) DO NOTHING",
 	[PG_PART_CROWD] = "UPDATE participants SET crowd = $2 WHERE id = $1",
 	[PG_PART_CROWD_LOCK] = "SELECT crowd FROM participants WHERE id = $1 FOR UPDATE",
@@ -259,14 +254,11 @@ const char *const store__pg_sql[PG_COUNT] = {
 			      " ORDER BY project_id",
 	[PG_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = $1",
 	[PG_PROJ_LIVE_SET] = "UPDATE projects SET live_override = $2, updated = $3 WHERE id = $1",
-	/* previews are never counted */
-	[PG_STEP_COUNTS] = "SELECT p.project_id, p.step, p.status, count(*) FROM participants p"
-			   " WHERE p.project_id = $1 AND NOT p.preview"
-			   " GROUP BY p.project_id, p.step, p.status"
-			   " ORDER BY p.step, p.status" C_ORDER,
-	[PG_STEP_COUNTS_ALL] = "SELECT p.project_id, p.step, NULL::text, count(*)"
-			       " FROM participants p WHERE NOT p.preview"
-			       " GROUP BY p.project_id, p.step ORDER BY p.project_id" C_ORDER ", p.step",
+	[PG_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants p"
+			   " WHERE project_id = $1 AND NOT p.preview GROUP BY project_id, step, status"
+			   " ORDER BY step, status" C_ORDER,
+	[PG_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL::text, count(*) FROM participants p"
+			       " WHERE NOT p.preview GROUP BY project_id, step ORDER BY project_id" C_ORDER ", step",
 	/* the console: the page's ids first, the summaries for its rows only */
 	[PG_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
 			 " WHERE p.project_id = $1" FIND_WHERE " ORDER BY p.id DESC"
@@ -276,7 +268,7 @@ const char *const store__pg_sql[PG_COUNT] = {
 	/* every request row, a participant's together */
 	[PG_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
 			  " JOIN requests r ON r.participant = p.id"
-			  " WHERE p.project_id = $1 AND NOT p.preview AND r.step IS NOT NULL"
+			  " WHERE p.project_id = $1 AND r.step IS NOT NULL AND NOT p.preview"
 			  " ORDER BY r.participant",
 	[PG_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = $1"
 				" GROUP BY n, grp ORDER BY n, grp",
@@ -288,8 +280,8 @@ const char *const store__pg_sql[PG_COUNT] = {
 	[PG_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = $1",
 	[PG_DEL_GROUPS] = "DELETE FROM groups WHERE participant = $1",
 	[PG_DEL_PART] = "DELETE FROM participants WHERE id = $1",
-	[PG_PART_LIST_P] = PART_COLS " WHERE p.project_id = $1" PREVIEW_IS("$2") BY_CREATION,
-	[PG_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = $1" PREVIEW_IS("$2") " ORDER BY p.id",
+	[PG_PART_LIST_P] = PART_COLS " WHERE p.project_id = $1" NOT_PREVIEW BY_CREATION,
+	[PG_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = $1" NOT_PREVIEW " ORDER BY p.id",
 	[PG_PART_LIST_1] = PART_COLS " WHERE p.id = $1",
 	[PG_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[PG_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",

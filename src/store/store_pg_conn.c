@@ -56,42 +56,36 @@ void store__pg_fail(struct store__pg *s, struct store__pg_conn *k, const PGresul
 
 /* ------------------------------------------------------------ statements */
 
-/* SQL as a database of schema version VERSION reads it: before version 7
- * (read only) there is no participants.preview, and "p.preview" reads false
- * (no participant is a preview). A copy to free(), or NULL when SQL is fine. */
-static char *sql_for_version(const char *sql, int version)
+/* The text of statement SQL for this database: before schema version 7
+ * (read only) there is no participants.preview, and "p.preview" reads as
+ * false (no preview participants). Returns SQL itself or a copy in BUF. */
+static const char *stmt_text(const struct store__pg *s, const char *sql, char *buf, size_t len)
 {
-	static const char col[] = "p.preview", old[] = "false";
-	if (version >= 7 || !strstr(sql, col))
-		return NULL;
-	size_t n = 0;
-	for (const char *p = strstr(sql, col); p; p = strstr(p + 1, col))
-		n++;
-	char *out = malloc(strlen(sql) + n * sizeof old + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const char *p = sql; *p;) {
-		if (strncmp(p, col, sizeof col - 1) == 0) {
-			memcpy(o, old, sizeof old - 1);
-			o += sizeof old - 1;
-			p += sizeof col - 1;
+	static const char col[] = "p.preview", as[] = "false";
+	if (s->version >= 7 || !strstr(sql, col) || strlen(sql) >= len)
+		return sql;
+	size_t o = 0;
+	for (const char *c = sql; *c;) {
+		if (strncmp(c, col, sizeof col - 1) == 0) {
+			memcpy(buf + o, as, sizeof as - 1);
+			o += sizeof as - 1;
+			c += sizeof col - 1;
 		} else {
-			*o++ = *p++;
+			buf[o++] = *c++;
 		}
 	}
-	*o = '\0';
-	return out;
+	buf[o] = '\0';
+	return buf;
 }
 
 static int prepare(struct store__pg *s, struct store__pg_conn *k, enum store__pg_stmt id)
 {
 	if (k->prepared[id])
 		return 0;
-	char name[16];
+	char name[16], buf[4096];
 	snprintf(name, sizeof name, "h%d", (int)id);
-	char *sql = sql_for_version(store__pg_sql[id], s->version);
-	PGresult *r = PQprepare(k->c, name, sql ? sql : store__pg_sql[id], 0, NULL);
-	free(sql);
+	PGresult *r =
+		PQprepare(k->c, name, stmt_text(s, store__pg_sql[id], buf, sizeof buf), 0, NULL);
 	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		store__pg_fail(s, k, r);

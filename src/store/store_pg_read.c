@@ -75,13 +75,13 @@ static int stream(struct store__pg *s, enum store__pg_stmt id, int n,
 static int iterate(struct store__pg *s, const struct store_query *q, enum store__pg_stmt project_id,
 		   enum store__pg_stmt one_id, bool binary, row_fn row, const struct sink *k)
 {
-	char b[24], b2[24];
+	char b[24];
 	struct store__pg_param p[2] = {
 		q->participant ? store__pg_int(b, q->participant) : store__pg_str(q->project_id),
-		store__pg_int(b2, store__preview_param(q->preview)),
+		store__pg_str(q->preview ? "true" : "false"),
 	};
-	return stream(s, q->participant ? one_id : project_id, q->participant ? 1 : 2, p, binary,
-		      row, k);
+	return q->participant ? stream(s, one_id, 1, p, binary, row, k)
+			      : stream(s, project_id, 2, p, binary, row, k);
 }
 
 static int participant_row(const PGresult *r, const struct sink *k)
@@ -233,7 +233,7 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 				void *user, long long *total)
 {
 	struct store__pg *s = db;
-	char b2[24], b4[24], b5[24], b8[24], b9[24], b10[24];
+	char b2[24], b4[24], b5[24], b9[24], b10[24];
 	const struct store__pg_param p[10] = {
 		store__pg_str(q->project_id),
 		store__pg_int(b2, q->step > 0 ? q->step : 0),
@@ -242,7 +242,7 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 		store__pg_int(b5, q->group),
 		store__pg_str(q->search && q->search[0] ? q->search : NULL),
 		store__pg_str(q->updated_before),
-		store__pg_int(b8, store__preview_param(q->preview)),
+		store__pg_str(q->preview ? "true" : "false"),
 		store__pg_int(b9, q->limit),
 		store__pg_int(b10, q->offset),
 	};

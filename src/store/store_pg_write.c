@@ -93,10 +93,10 @@ static int ensure_locked(struct store__pg *s, const char *project_id, const char
 	char now[32];
 	store_now(now, sizeof now);
 	char *crowd_text = crowd ? store__crowd_text(crowd) : NULL;
-	char b[24];
-	long long n = store__pg_exec(s, &s->main, PG_PART_INSERT,
-				     PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(now),
-					       PG_STR(crowd_text), PG_INT(b, preview ? 1 : 0)));
+	long long n = store__pg_exec(
+		s, &s->main, PG_PART_INSERT,
+		PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(now), PG_STR(crowd_text),
+			  PG_STR(preview ? "true" : "false")));
 	free(crowd_text);
 	if (n < 0)
 		return -1;
@@ -112,8 +112,7 @@ int store__pg_participant_ensure(void *db, const char *project_id, const char *u
 	int rc;
 	*created = false;
 	pthread_mutex_lock(&s->mu);
-	PG_WITH_RETRY(s, &s->main, rc, ensure_locked(s, project_id, user_id, crowd, preview, p,
-							     created));
+	PG_WITH_RETRY(s, &s->main, rc, ensure_locked(s, project_id, user_id, crowd, preview, p, created));
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -62,6 +62,10 @@ static const char schema_v2_sql[] =
 	"ALTER TABLE requests ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE requests ADD COLUMN last TEXT;";
 
+/* Version 7 (store__versions[7]): a researcher's preview participants. */
+static const char schema_v7_sql[] =
+	"ALTER TABLE participants ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;";
+
 /* Version 3 (store__versions[3]). */
 static const char schema_v3_sql[] =
 	"ALTER TABLE answers ADD COLUMN page_hash TEXT;"
@@ -70,13 +74,6 @@ static const char schema_v3_sql[] =
 	" id INTEGER PRIMARY KEY, participant INTEGER NOT NULL REFERENCES participants (id),"
 	" step INTEGER NOT NULL, page_hash TEXT, project_version INTEGER, time TEXT NOT NULL);"
 	"CREATE INDEX passes_participant ON passes (participant);";
-
-/* Version 7 (store__versions[7]): preview participants. Counts leave them
- * out from an index of their own. */
-static const char schema_v7_sql[] =
-	"ALTER TABLE participants ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX participants_counts"
-	" ON participants (project_id, preview, status, step, updated);";
 
 static const struct migration {
 	int version;
@@ -105,16 +102,14 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" (SELECT count(*) FROM sessions s WHERE s.participant = p.id),"                          \
 	" (SELECT min(started) FROM sessions s WHERE s.participant = p.id),"                      \
 	" (SELECT max(stopped) FROM sessions s WHERE s.participant = p.id),"                      \
-	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1),"\
+	" (SELECT reason FROM sessions s WHERE s.participant = p.id ORDER BY s.id DESC LIMIT 1)," \
 	" p.preview FROM participants p"
-/* Which of a project's participants (N: 0 not previews, 1 only previews,
- * -1 both; struct store_query). "p.preview" reads 0 in a database before
- * schema version 7 (store__sq_stmt). */
-#define PREVIEW_IS(n) " AND (" n " < 0 OR p.preview = " n ")"
-/* Rows of a project's participants (?1, ?2 as PREVIEW_IS), oldest
- * participant first, or of one participant (?1 its id). */
+/* Rows of a project's participants (?1; the preview participants' too when
+ * ?2), oldest participant first, or of one participant (?1 its id). A
+ * database before schema version 7 reads "p.preview" as 0 (stmt_text). */
+#define NOT_PREVIEW " AND (?2 OR p.preview = 0)"
 #define OF_PROJECT                                                                             \
-	" JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1" PREVIEW_IS("?2")
+	" JOIN participants p ON p.id = x.participant WHERE p.project_id = ?1" NOT_PREVIEW
 #define OF_PROJECT_ORDER " ORDER BY p.created, p.id, x.id"
 #define OF_ONE " JOIN participants p ON p.id = x.participant WHERE x.participant = ?1"
 #define ANSWER_COLS                                                                            \
@@ -135,14 +130,13 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	" coalesce(h.headers, x.headers), x.ip, x.repeats FROM requests x"                        \
 	" LEFT JOIN header_sets h ON h.id = x.header_set"
 /* The console's filters of the participants (store_find): ?2 step, ?3 status,
- * ?4/?5 group n/grp, ?6 a text in the userId or the crowd ids, ?7 updated
- * before, ?8 previews (PREVIEW_IS). */
+ * ?4/?5 group n/grp, ?6 a text in the userId or the crowd ids, ?7 updated before. */
 #define FIND_WHERE                                                                             \
 	" AND (?2 = 0 OR p.step = ?2) AND (?3 IS NULL OR p.status = ?3)"                         \
 	" AND (?4 = 0 OR EXISTS (SELECT 1 FROM groups g WHERE g.participant = p.id"            \
 	"  AND g.n = ?4 AND g.grp = ?5))"                                                        \
 	" AND (?6 IS NULL OR instr(p.user_id, ?6) > 0 OR instr(coalesce(p.crowd, ''), ?6) > 0)" \
-	" AND (?7 IS NULL OR p.updated < ?7)" PREVIEW_IS("?8")
+	" AND (?7 IS NULL OR p.updated < ?7) AND (?10 OR p.preview = 0)"
 #define REQ_V1_COLS                                                                            \
 	"SELECT x.participant, p.user_id, x.time, x.time, x.method, x.step, x.headers, x.ip, 0"  \
 	" FROM requests x"
@@ -151,8 +145,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_PART_GET] = "SELECT p.id, p.step, p.status, p.created, p.preview FROM participants p"
-			" WHERE p.project_id = ?1 AND p.user_id = ?2",
+	[ST_PART_GET] = "SELECT id, step, status, created, p.preview FROM participants p"
+			" WHERE project_id = ?1 AND user_id = ?2",
 	[ST_PART_INSERT] = "INSERT OR IGNORE INTO participants"
 			   " (project_id, user_id, created, updated, step, crowd, preview)"
 			   " VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)",
@@ -200,23 +194,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" live_override = CASE WHEN ?6 THEN NULL ELSE live_override END",
 	[ST_PROJ_LIVE_GET] = "SELECT live_override FROM projects WHERE id = ?1",
 	[ST_PROJ_LIVE_SET] = "UPDATE projects SET live_override = ?2, updated = ?3 WHERE id = ?1",
-	/* previews are never counted */
-	[ST_STEP_COUNTS] = "SELECT p.project_id, p.step, p.status, count(*) FROM participants p"
-			   " WHERE p.project_id = ?1 AND p.preview = 0 GROUP BY p.step, p.status",
-	[ST_STEP_COUNTS_ALL] = "SELECT p.project_id, p.step, NULL, count(*) FROM participants p"
-			       " WHERE p.preview = 0 GROUP BY p.project_id, p.step",
+	[ST_STEP_COUNTS] = "SELECT project_id, step, status, count(*) FROM participants p"
+			   " WHERE project_id = ?1 AND p.preview = 0 GROUP BY step, status",
+	[ST_STEP_COUNTS_ALL] = "SELECT project_id, step, NULL, count(*) FROM participants p"
+			       " WHERE p.preview = 0 GROUP BY project_id, step",
 	/* the console: optional filters (?2..?7 NULL or 0: not applied), newest first */
 	/* the page's ids first: the summaries of PART_COLS for its rows only */
 	[ST_PART_FIND] = PART_COLS " WHERE p.id IN (SELECT p.id FROM participants p"
 			 " WHERE p.project_id = ?1" FIND_WHERE " ORDER BY p.id DESC"
-			 " LIMIT ?9 OFFSET ?10) ORDER BY p.id DESC",
+			 " LIMIT ?8 OFFSET ?9) ORDER BY p.id DESC",
 	[ST_PART_FIND_COUNT] = "SELECT count(*) FROM participants p WHERE p.project_id = ?1"
 			       FIND_WHERE,
 	/* every request row, a participant's together (no sort: the console
 	 * keeps the earliest of each step) */
 	[ST_STEP_TIMES] = "SELECT r.participant, r.step, r.time FROM participants p"
 			  " JOIN requests r ON r.participant = p.id"
-			  " WHERE p.project_id = ?1 AND p.preview = 0 AND r.step IS NOT NULL",
+			  " WHERE p.project_id = ?1 AND r.step IS NOT NULL AND p.preview = 0",
 	[ST_GROUP_COUNTS_ALL] = "SELECT n, grp, count(*) FROM groups WHERE project_id = ?1"
 				" GROUP BY n, grp ORDER BY n, grp",
 	[ST_DEL_ANSWERS] = "DELETE FROM answers WHERE participant = ?1",
@@ -226,9 +219,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE participant = ?1",
 	[ST_DEL_GROUPS] = "DELETE FROM groups WHERE participant = ?1",
 	[ST_DEL_PART] = "DELETE FROM participants WHERE id = ?1",
-	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1" PREVIEW_IS("?2")
+	[ST_PART_LIST_P] = PART_COLS " WHERE p.project_id = ?1" NOT_PREVIEW
 				     " ORDER BY p.created, p.id",
-	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1" PREVIEW_IS("?2") " ORDER BY p.id",
+	[ST_PART_LIST_ID_P] = PART_COLS " WHERE p.project_id = ?1" NOT_PREVIEW " ORDER BY p.id",
 	[ST_PART_LIST_1] = PART_COLS " WHERE p.id = ?1",
 	[ST_ANSWER_LIST_P] = ANSWER_COLS OF_PROJECT OF_PROJECT_ORDER,
 	[ST_ANSWER_LIST_1] = ANSWER_COLS OF_ONE " ORDER BY x.id",
@@ -263,38 +256,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define WAL_WAIT_FRAMES 2048
 #define WAL_SIZE_LIMIT_TEXT "4194304"
 
-/* SQL as a database of schema version VERSION reads it: before version 7
- * (read only) there is no participants.preview, and "p.preview" reads 0 (no
- * participant is a preview). A copy to free(), or NULL when SQL is fine. */
-static char *sql_for_version(const char *sql, int version)
+/* The text of statement ID for this database: before schema version 7
+ * (read only) there is no participants.preview, and "p.preview" reads as 0
+ * (no preview participants). Returns SQL itself or a copy in BUF. */
+static const char *stmt_text(const struct store__sq *s, const char *sql, char *buf, size_t len)
 {
 	static const char col[] = "p.preview";
-	if (version >= 7 || !strstr(sql, col))
-		return NULL;
-	char *out = malloc(strlen(sql) + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const char *p = sql; *p;) {
-		if (strncmp(p, col, sizeof col - 1) == 0) {
-			*o++ = '0';
-			p += sizeof col - 1;
+	if (s->version >= 7 || !strstr(sql, col) || strlen(sql) >= len)
+		return sql;
+	size_t o = 0;
+	for (const char *c = sql; *c;) {
+		if (strncmp(c, col, sizeof col - 1) == 0) {
+			buf[o++] = '0';
+			c += sizeof col - 1;
 		} else {
-			*o++ = *p++;
+			buf[o++] = *c++;
 		}
 	}
-	*o = '\0';
-	return out;
+	buf[o] = '\0';
+	return buf;
 }
 
 sqlite3_stmt *store__sq_stmt(struct store__sq *s, enum store__sq_stmt id)
 {
 	sqlite3_stmt *st = s->st[id];
 	if (!st) {
-		char *old = sql_for_version(stmt_sql[id], s->version);
-		int rc = sqlite3_prepare_v3(s->db, old ? old : stmt_sql[id], -1,
-					    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
-		free(old);
-		if (rc != SQLITE_OK)
+		char buf[4096];
+		if (sqlite3_prepare_v3(s->db, stmt_text(s, stmt_sql[id], buf, sizeof buf), -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK)
 			return NULL;
 		return s->st[id];
 	}

@@ -7,7 +7,7 @@
 
 #define TEXT(st, i) ((const char *)sqlite3_column_text(st, i))
 
-/* Binds the filters of Q to ?1..?8 of ST (FIND_WHERE in store_sqlite.c). */
+/* Binds the filters of Q to ?1..?7 and ?10 of ST (FIND_WHERE in store_sqlite.c). */
 static void bind_find(sqlite3_stmt *st, const struct store_find *q)
 {
 	store__sq_bind_text(st, 1, q->project_id);
@@ -17,7 +17,7 @@ static void bind_find(sqlite3_stmt *st, const struct store_find *q)
 	sqlite3_bind_int(st, 5, q->group);
 	store__sq_bind_text(st, 6, q->search && q->search[0] ? q->search : NULL);
 	store__sq_bind_text(st, 7, q->updated_before);
-	sqlite3_bind_int(st, 8, store__preview_param(q->preview));
+	sqlite3_bind_int(st, 10, q->preview);
 }
 
 int store__sq_participants_find(void *db, const struct store_find *q, store_participant_fn fn,
@@ -44,8 +44,8 @@ int store__sq_participants_find(void *db, const struct store_find *q, store_part
 	if (!st)
 		goto out;
 	bind_find(st, q);
-	sqlite3_bind_int64(st, 9, q->limit);
-	sqlite3_bind_int64(st, 10, q->offset);
+	sqlite3_bind_int64(st, 8, q->limit);
+	sqlite3_bind_int64(st, 9, q->offset);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_participant_row row = {
 			.id = sqlite3_column_int64(st, 0),

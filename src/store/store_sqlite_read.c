@@ -34,7 +34,7 @@ static int iterate(struct store__sq *s, const struct store_query *q, enum store_
 		sqlite3_bind_int64(st, 1, q->participant);
 	} else {
 		store__sq_bind_text(st, 1, q->project_id);
-		sqlite3_bind_int(st, 2, store__preview_param(q->preview));
+		sqlite3_bind_int(st, 2, q->preview);
 	}
 	int stop = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)

@@ -96,7 +96,7 @@ int store__sq_participant_ensure(void *db, const char *project_id, const char *u
 	store__sq_bind_text(st, 2, user_id);
 	store__sq_bind_text(st, 3, now);
 	store__sq_bind_text(st, 4, crowd_text);
-	sqlite3_bind_int(st, 5, preview ? 1 : 0);
+	sqlite3_bind_int(st, 5, preview);
 	if (store__sq_exec(st) < 0) {
 		rc = -1;
 		goto out;

@@ -8,6 +8,7 @@ many entries, a file that unpacks to too much, a folder inside StepFiles/,
 binary files, garbage) are each refused with a 4xx JSON error naming the entry,
 and nothing changes (the version stays, no file lands outside the data folder);
 a wrong token is refused before anything is read."""
+import gzip
 import io
 import os
 import re
@@ -128,6 +129,27 @@ def run():
         hostile.append(("an archive without config.yml",
                         zip_of({"StepFiles/a.html": b"<p>a</p>"}), "config.yml",
                         "application/zip"))
+        t = tarfile.TarInfo("StepFiles/null")
+        t.type, t.devmajor, t.devminor = tarfile.CHRTYPE, 1, 3
+        hostile.append(("a device", tar_of(files, "w", [t]), "StepFiles/null",
+                        "application/x-tar"))
+        # a name that is not UTF-8: the answer and the log name it in text
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w", format=tarfile.GNU_FORMAT,
+                          errors="surrogateescape") as tf:
+            t = tarfile.TarInfo("study/\udcff\udcfe/../x.html")
+            t.size = 1
+            tf.addfile(t, io.BytesIO(b"x"))
+        hostile.append(("a name that is not UTF-8", b.getvalue(), "study/??/../x.html",
+                        "application/x-tar"))
+        # a folder entry that says it carries 50 MiB (refused, never unpacked in full)
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w") as tf:
+            t = tarfile.TarInfo("study/big")
+            t.type, t.size = tarfile.DIRTYPE, 50 << 20
+            tf.addfile(t, io.BytesIO(bytes(50 << 20)))
+        hostile.append(("a folder carrying data", gzip.compress(b.getvalue()), "",
+                        "application/gzip"))
         for what, body, names, ctype in hostile:
             check(len(body) < 4 << 20, "(%s: %d bytes sent)" % (what, len(body)))
             st, j = deploy(srv, body, ctype)

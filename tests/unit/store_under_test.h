@@ -168,7 +168,7 @@ static inline int tsu_pg_make_version(const char *spec, int v)
 		      "DROP TABLE nodes",
 		[5] = "ALTER TABLE nodes DROP COLUMN probe",
 		[6] = "DROP TABLE deploys",
-		[7] = "DROP INDEX participants_counts; ALTER TABLE participants DROP COLUMN preview",
+		[7] = "ALTER TABLE participants DROP COLUMN preview",
 	};
 	_Static_assert(sizeof undo / sizeof undo[0] == STORE_SCHEMA_VERSION + 1,
 		       "a way back from each version");

@@ -2,8 +2,7 @@
  * console"; every backend implements them): a filtered page of participants
  * and the count of every match, when each participant saw each step, group
  * sizes, and a withdrawal deleting a participant's rows in every table and
- * nothing of anyone else's; preview participants (schema version 7) counted
- * nowhere and read only when asked. */
+ * nothing of anyone else's. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,124 +205,6 @@ static void a_withdrawal_deletes_every_row_of_one_participant(void)
 	CHECK_INT(dc.participants, 0);
 }
 
-static int see_row(void *user, const struct store_participant_row *r)
-{
-	struct page *p = user;
-	if (p->n < 64)
-		snprintf(p->users[p->n++], sizeof p->users[0], "%s%s", r->user_id,
-			 r->preview ? "*" : "");
-	return 0;
-}
-
-static int count_answer(void *user, const struct store_answer_row *r)
-{
-	(*(int *)user)++;
-	return 0;
-}
-
-static int sum_counts(void *user, const struct store_step_count_row *r)
-{
-	*(long long *)user += r->count;
-	return 0;
-}
-
-static int count_times(void *user, const struct store_step_time_row *r)
-{
-	(*(int *)user)++;
-	return 0;
-}
-
-/* Project "pv": a normal participant n1 and a preview v1, both on step 2
- * with an answer each. Counts, the funnel's times and the iterators by
- * default see n1 only; asked, the iterators and the console's page see v1,
- * marked. A participant that exists keeps what it is. */
-static void previews_are_counted_nowhere_and_read_when_asked(void)
-{
-	struct store *s = S;
-	struct store_participant n, v, again;
-	bool created;
-	CHECK_INT(store_participant_ensure(s, "pv", "n1", NULL, &n, &created), 0);
-	CHECK_INT(store_participant_ensure_preview(s, "pv", "v1", NULL, true, &v, &created), 0);
-	CHECK(created && v.preview && !n.preview);
-	for (int i = 0; i < 2; i++) {
-		struct store_participant *x = i ? &v : &n;
-		json_t *a = json_pack("{s:s}", "q", "yes");
-		CHECK_INT(store_advance(s, x->id, 1, 2, a, false), 1);
-		json_decref(a);
-		store_request_log(s, x->id, "GET", 2, NULL, NULL);
-	}
-	store_flush(s);
-	CHECK_INT(store_participant_get(s, "pv", "v1", &again), 1);
-	CHECK(again.preview);
-	/* an existing participant keeps what it is, either way */
-	CHECK_INT(store_participant_ensure_preview(s, "pv", "n1", NULL, true, &again, &created), 0);
-	CHECK(!created && !again.preview);
-	CHECK_INT(store_participant_ensure(s, "pv", "v1", NULL, &again, &created), 0);
-	CHECK(!created && again.preview);
-
-	long long total = 0, done = 0, all = 0;
-	json_t *c = store_step_counts(s, "pv", &total, &done);
-	CHECK_INT(total, 1);
-	CHECK_INT(json_integer_value(json_object_get(c, "2")), 1);
-	json_decref(c);
-	CHECK_INT(store_step_counts_each(s, NULL, sum_counts, &all), 0);
-	CHECK_INT(all, 9 + 1 + 1); /* p's nine left after the withdrawal, q's one, pv's n1 */
-	int times = 0;
-	CHECK_INT(store_step_times_each(s, "pv", count_times, &times), 0);
-	CHECK_INT(times, 1);
-
-	struct page pg = {0};
-	struct store_query q = {.project_id = "pv", .order = STORE_ORDER_ID};
-	CHECK_INT(store_participants_each(s, &q, see_row, &pg), 0);
-	CHECK_INT(pg.n, 1);
-	CHECK_STR(pg.users[0], "n1");
-	int answers = 0;
-	CHECK_INT(store_answers_each(s, &q, count_answer, &answers), 0);
-	CHECK_INT(answers, 1);
-	q.preview = STORE_PREVIEW_INCLUDE;
-	memset(&pg, 0, sizeof pg);
-	CHECK_INT(store_participants_each(s, &q, see_row, &pg), 0);
-	CHECK_INT(pg.n, 2);
-	CHECK_STR(pg.users[1], "v1*");
-	answers = 0;
-	CHECK_INT(store_answers_each(s, &q, count_answer, &answers), 0);
-	CHECK_INT(answers, 2);
-	q.preview = STORE_PREVIEW_ONLY;
-	memset(&pg, 0, sizeof pg);
-	CHECK_INT(store_participants_each(s, &q, see_row, &pg), 0);
-	CHECK_INT(pg.n, 1);
-	CHECK_STR(pg.users[0], "v1*");
-	/* one participant by row id is read whatever it is */
-	struct store_query one = {.project_id = "pv", .participant = v.id};
-	memset(&pg, 0, sizeof pg);
-	CHECK_INT(store_participants_each(s, &one, see_row, &pg), 0);
-	CHECK_STR(pg.users[0], "v1*");
-
-	struct store_find f = {.project_id = "pv", .limit = 10};
-	memset(&pg, 0, sizeof pg);
-	CHECK_INT(store_participants_find(s, &f, see_row, &pg, &total), 0);
-	CHECK_INT(total, 1);
-	CHECK_STR(pg.users[0], "n1");
-	f.preview = STORE_PREVIEW_ONLY;
-	memset(&pg, 0, sizeof pg);
-	CHECK_INT(store_participants_find(s, &f, see_row, &pg, &total), 0);
-	CHECK_INT(total, 1);
-	CHECK_STR(pg.users[0], "v1*");
-	f.preview = STORE_PREVIEW_INCLUDE;
-	f.limit = 0;
-	CHECK_INT(store_participants_find(s, &f, NULL, NULL, &total), 0);
-	CHECK_INT(total, 2);
-
-	json_t *list = store_participants_json(s, "pv");
-	CHECK_INT(json_array_size(list), 1);
-	CHECK(json_is_false(json_object_get(json_array_get(list, 0), "preview")));
-	json_decref(list);
-	list = store_participants_json_preview(s, "pv", STORE_PREVIEW_INCLUDE);
-	CHECK_INT(json_array_size(list), 2);
-	CHECK(json_is_true(json_object_get(json_array_get(list, 1), "preview")));
-	json_decref(list);
-}
-
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/hippo-store-console-XXXXXX");
@@ -336,7 +217,6 @@ int main(void)
 		RUN(step_times_list_every_request_a_participant_at_a_time);
 		RUN(group_counts_per_variant);
 		RUN(a_withdrawal_deletes_every_row_of_one_participant);
-		RUN(previews_are_counted_nowhere_and_read_when_asked);
 		store_close(s);
 	}
 	admin_rmtree(dir);

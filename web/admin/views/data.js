@@ -1,19 +1,13 @@
 // Data: each study's download (participants.json, the CSV tables of
 // hippo export and the record files, as a tar.gz the server streams), for
-// everyone or only the participants who completed the study; preview
-// participants only when asked.
+// everyone or only the participants who completed the study.
 
 import { api, token } from '../api.js';
 import { fmtInt, h } from '../dom.js';
 import { showNotice } from '../app.js';
 
-async function fetchArchive(id, state, withPreview, out) {
-	const q = new URLSearchParams();
-	if (state)
-		q.set('state', state);
-	if (withPreview)
-		q.set('preview', 'include');
-	const r = await fetch(`/api/projects/${encodeURIComponent(id)}/data.tar.gz${q.toString() ? `?${q}` : ''}`,
+async function fetchArchive(id, state, out) {
+	const r = await fetch(`/api/projects/${encodeURIComponent(id)}/data.tar.gz${state ? `?state=${state}` : ''}`,
 		{ headers: { Authorization: `Bearer ${token()}` }, cache: 'no-store' });
 	if (!r.ok) {
 		let msg = `status ${r.status}`;
@@ -52,13 +46,12 @@ export async function render(main, [only]) {
 			'Prepared and compressed by the server beside the games, streamed as it is made.')));
 	for (const s of studies.filter((x) => !only || x.id === only)) {
 		const out = h('span', { class: 'muted', 'data-k': 'progress' });
-		const withPreview = h('input', { type: 'checkbox', id: `preview-${s.id}`, 'data-k': 'preview' });
 		const btn = (label, state) => {
 			const b = h('button', { type: 'button', class: state ? 'btn btn--quiet' : 'btn', 'data-state': state || 'all' }, label);
 			b.addEventListener('click', async () => {
 				b.disabled = true;
 				try {
-					await fetchArchive(s.id, state, withPreview.checked, out);
+					await fetchArchive(s.id, state, out);
 				} catch (e) {
 					showNotice(`Download of ${s.id} failed: ${e.message}`);
 				} finally {
@@ -71,9 +64,6 @@ export async function render(main, [only]) {
 			h('h2', {}, s.name || s.id),
 			h('p', { class: 'muted' }, `${fmtInt(s.started)} participants, ${fmtInt(s.completed)} completed`),
 			h('p', { class: 'actions' }, btn('Download everything', ''), btn('Completed only', 'completed'),
-				btn('Not completed', 'active'), out),
-			h('p', { class: 'small' }, h('label', { for: `preview-${s.id}` }, withPreview,
-				' With preview participants ', h('span', { class: 'muted' },
-					'(runs of the preview link; left out by default)')))));
+				btn('Not completed', 'active'), out)));
 	}
 }

@@ -1,7 +1,6 @@
 // The participants of a study: a page of the table at a time, newest first,
 // filtered by step, state, group and a text in the userId or the
-// crowdsourcing ids. Preview participants (the study's preview link) are
-// left out unless the Preview filter asks for them.
+// crowdsourcing ids.
 
 import { api } from '../api.js';
 import { clear, fmtInt, fmtTime, h } from '../dom.js';
@@ -26,8 +25,6 @@ export async function render(main, [project]) {
 	const group = h('select', { id: 'f-group' }, h('option', { value: '' }, 'any'),
 		study.groups.flatMap((g) => g.sizes.map((n, i) => h('option', { value: `${g.variants}:${i}` },
 			`${i} of ${g.variants} (${n})`))));
-	const preview = h('select', { id: 'f-preview' }, h('option', { value: '' }, 'left out'),
-		h('option', { value: 'include' }, 'included'), h('option', { value: 'only' }, 'only previews'));
 	const search = h('input', { id: 'f-q', type: 'search', placeholder: 'userId or crowd id', maxlength: 256 });
 	const tbody = h('tbody');
 	const info = h('span', { id: 'page-info', class: 'muted' });
@@ -46,15 +43,12 @@ export async function render(main, [project]) {
 			q.set('group', group.value);
 		if (search.value.trim())
 			q.set('q', search.value.trim());
-		if (preview.value)
-			q.set('preview', preview.value);
 		const r = await api(`projects/${id}/participant-list?${q}`);
 		total = r.total;
 		clear(tbody);
 		for (const p of r.rows) {
 			tbody.append(h('tr', { 'data-user': p.userId },
-				h('td', {}, h('a', { href: `#/participant/${id}/${encodeURIComponent(p.userId)}` }, p.userId),
-					p.preview ? [' ', h('span', { class: 'tag tag--warn', 'data-k': 'preview' }, 'preview')] : null),
+				h('td', {}, h('a', { href: `#/participant/${id}/${encodeURIComponent(p.userId)}` }, p.userId)),
 				h('td', { class: 'num' }, String(p.step)),
 				h('td', {}, p.status === 'completed' ? h('span', { class: 'tag tag--ok' }, 'completed') : p.status),
 				h('td', {}, p.groups || '–'),
@@ -75,7 +69,7 @@ export async function render(main, [project]) {
 		offset = 0;
 		load();
 	};
-	for (const el of [step, status, group, preview])
+	for (const el of [step, status, group])
 		el.addEventListener('change', refilter);
 	let typing = null;
 	search.addEventListener('input', () => {
@@ -95,7 +89,7 @@ export async function render(main, [project]) {
 			h('p', {}, h('a', { href: '#/studies' }, '← Studies'), ' · ', h('a', { href: `#/funnel/${id}` }, 'Funnel'))),
 		h('form', { class: 'card filters', id: 'filters', onsubmit: (e) => { e.preventDefault(); refilter(); } },
 			h('label', {}, 'Step', step), h('label', {}, 'State', status), h('label', {}, 'Group', group),
-			h('label', {}, 'Search', search), h('label', {}, 'Previews', preview)),
+			h('label', {}, 'Search', search)),
 		h('div', { class: 'card table-box' }, h('table', { class: 'table', id: 'participants' },
 			h('thead', {}, h('tr', {}, ['userId', 'Step', 'State', 'Groups', 'Started', 'Last step change',
 				'Sessions', 'Last session end', 'Crowd ids'].map((t) => h('th', { scope: 'col' }, t)))),

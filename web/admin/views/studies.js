@@ -1,7 +1,6 @@
 // Studies: every project with its live switch, version, participants
 // started / completed / dropped / in progress, and its groups' sizes.
-// Refreshed every 5 s. Each study has its preview link: the study run by a
-// participant counted nowhere. A new version of a study is deployed by uploading its
+// Refreshed every 5 s. A new version of a study is deployed by uploading its
 // folder as a zip, tar or tar.gz archive; what hippo check would say about
 // it is shown as text.
 
@@ -51,11 +50,11 @@ function studyCard(s, refresh) {
 			h('a', { class: 'btn', href: `#/funnel/${id}` }, 'Funnel'),
 			h('a', { class: 'btn', href: `#/participants/${id}` }, 'Participants'),
 			h('a', { class: 'btn btn--quiet', href: `#/data/${id}` }, 'Data'),
+			deployLink(s.id),
 			s.preview ? h('a', { class: 'btn btn--quiet', href: s.preview, target: '_blank',
-				rel: 'noopener noreferrer', 'data-k': 'preview',
-				title: 'Run the study as a preview participant: every step and the game, ' +
-					'never counted in groups, counts, the funnel or the data' }, 'Preview ↗') : null,
-			deployLink(s.id)));
+				rel: 'noopener', 'data-preview': s.id,
+				title: 'Run the study as a preview participant: in no group, not counted, not exported' },
+			'Preview') : ''));
 }
 
 let deployForm = null; // the page's deploy panel: {id, file}
