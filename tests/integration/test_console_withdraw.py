@@ -120,6 +120,8 @@ async def test():
         check(not os.path.exists(os.path.join(data, P, "trials", "w1")),
               "none of the old record files came back")
         await play(srv, "w1")
+        wait_for(lambda: (srv.admin("GET", "/projects/%s/participants/w1" % P)[1].get("sessions")
+                          or [{}])[0].get("reason") == "done", "w1's new game to end")
         st, row, _ = srv.admin("GET", "/projects/%s/participants/w1" % P)
         check(st == 200 and len(row["sessions"]) == 1 and row["sessions"][0]["reason"] == "done",
               "the new participant plays: one session of its own", row["sessions"])
