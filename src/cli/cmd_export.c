@@ -1,6 +1,7 @@
 /* hippo export: a project's participants, answers, passes, steps and episodes as CSV
  * or JSON Lines tables (docs/data.md, "Export"). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -68,16 +69,60 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 	.details = "PROJECT is a project id, or a study folder with config.yml.\n"
 		   "--from-s3 reads the S3 settings (project.storage) of the study folder, or\n"
-		   "of DIR/projects/PROJECT/ (a study deployed through the admin API), and the\n"
-		   "credentials hippo serve uses (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).",
+		   "of DIR/projects/PROJECT/ or the store's latest version (a study deployed\n"
+		   "through the admin API), and the credentials hippo serve uses\n"
+		   "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).",
 };
 
-/* --from-s3: the study's S3 settings, from ARG/config.yml or
- * DATA/projects/ID/config.yml. 0, or -1 after a message. */
+/* --from-s3: the config of the latest version of study ID deployed through
+ * the admin API, from the store (--store, else DATA/hippo.db: every node of a
+ * cluster applies it from there) into C, its step files not checked; WHERE
+ * names it. 1 when loaded, 0 when the store has none, -1 after a message. */
+static int cfg_from_store(const char *id, struct cfg *c, char *where, size_t wlen)
+{
+	char path[4096], err[512];
+	const char *sspec = opt_store;
+	if (!sspec) {
+		datapath_store(path, sizeof path, data_dir);
+		sspec = path;
+	}
+	struct store *s = NULL;
+	int k = store_open_flags(sspec, STORE_READ_ONLY, &s, err, sizeof err);
+	if (k != 0) {
+		if (k < 0)
+			fprintf(stderr, "hippo export: --from-s3: %s\n", err);
+		return 0;
+	}
+	char *config = NULL, *files = NULL;
+	int got = 0;
+	k = store_deploy_get(s, id, 0, &got, &config, &files);
+	store_close(s);
+	free(files);
+	if (k != 1) {
+		free(config);
+		return 0;
+	}
+	store_spec_masked(sspec, path, sizeof path);
+	snprintf(where, wlen, "version %d of %s deployed (store %s)", got, id, path);
+	struct cfg_diags dg = {0};
+	k = cfg_load_buffer(NULL, config, strlen(config), c, &dg);
+	free(config);
+	if (k != 0) {
+		fprintf(stderr, "hippo export: %s:\n", where);
+		cfg_diags_print(&dg, "config.yml", stderr);
+	}
+	cfg_diags_free(&dg);
+	return k == 0 ? 1 : -1;
+}
+
+/* --from-s3: the study's S3 settings, from ARG/config.yml, or
+ * DATA/projects/ID/config.yml, or the latest version deployed through the
+ * admin API in the store. 0, or -1 after a message. */
 static int s3_dest_of(const char *arg, const char *id, struct storage_dest *d)
 {
-	char dir[4096], path[4200];
+	char dir[4096], path[4200], where[4400];
 	struct stat sb;
+	struct cfg c;
 	snprintf(path, sizeof path, "%s/config.yml", arg);
 	if (stat(path, &sb) == 0) {
 		snprintf(dir, sizeof dir, "%s", arg);
@@ -90,31 +135,39 @@ static int s3_dest_of(const char *arg, const char *id, struct storage_dest *d)
 			return -1;
 		}
 		snprintf(path, sizeof path, "%s/config.yml", dir);
-		if (stat(path, &sb) != 0) {
+		dir[stat(path, &sb) == 0 ? n : 0] = '\0';
+	}
+	if (dir[0]) {
+		struct cfg_diags dg = {0};
+		if (cfg_load(dir, &c, &dg) != 0) {
+			cfg_diags_print(&dg, "config.yml", stderr);
+			cfg_diags_free(&dg);
+			return -1;
+		}
+		cfg_diags_free(&dg);
+		snprintf(where, sizeof where, "%s/config.yml", dir);
+	} else {
+		int k = cfg_from_store(id, &c, where, sizeof where);
+		if (k < 0)
+			return -1;
+		if (k == 0) {
 			fprintf(stderr, "hippo export: --from-s3 needs the study's S3 settings: give "
-					"PROJECT as its study folder (no %s/config.yml, no %s)\n",
-				arg, path);
+					"PROJECT as its study folder (no %s/config.yml, no %s, no "
+					"version of %s deployed in the store)\n",
+				arg, path, id);
 			return -1;
 		}
 	}
-	struct cfg c;
-	struct cfg_diags dg = {0};
-	if (cfg_load(dir, &c, &dg) != 0) {
-		cfg_diags_print(&dg, "config.yml", stderr);
-		cfg_diags_free(&dg);
-		return -1;
-	}
-	cfg_diags_free(&dg);
 	char err[512];
 	int k = storage_dest_from_cfg(&c, d, err, sizeof err);
 	cfg_free(&c);
 	if (k < 0) {
-		fprintf(stderr, "hippo export: %s/config.yml: %s\n", dir, err);
+		fprintf(stderr, "hippo export: %s: %s\n", where, err);
 		return -1;
 	}
 	if (k == 0) {
-		fprintf(stderr, "hippo export: --from-s3: %s/config.yml keeps its records locally "
-				"(project.storage is not s3)\n", dir);
+		fprintf(stderr, "hippo export: --from-s3: %s keeps its records locally "
+				"(project.storage is not s3)\n", where);
 		return -1;
 	}
 	return 0;
@@ -143,8 +196,8 @@ static int pull(const char *arg, const char *id, bool show, char *trials, size_t
 		return -1;
 	}
 	fprintf(stderr, "hippo export: S3: %lld objects listed, %lld fetched (%.1f MB), %lld "
-			"kept, %lld skipped in %.2f s -> %s\n",
-		ps.listed, ps.fetched, (double)ps.bytes / 1e6, ps.kept, ps.skipped,
+			"kept, %lld skipped, %lld removed in %.2f s -> %s\n",
+		ps.listed, ps.fetched, (double)ps.bytes / 1e6, ps.kept, ps.skipped, ps.removed,
 		clock_mono_s() - t0, trials);
 	if (ps.skipped)
 		fprintf(stderr, "hippo export: warning: %lld S3 object(s) under %s/Trials/ are no "

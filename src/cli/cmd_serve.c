@@ -584,14 +584,9 @@ static int run(int argc, char **argv)
 		}
 	}
 	/* a cluster node serves the latest version of each study deployed on any
-	 * node (the store's deploys), now and as new ones come */
-	if (node) {
+	 * node (the store's deploys), now and as new ones come (the thread below) */
+	if (node)
 		flow_deploys_sync(flow);
-		if (!(deploys_watch = flow_deploys_watch(flow, 2000))) {
-			fprintf(stderr, "hippo serve: cannot start the deployed versions' thread\n");
-			goto out;
-		}
-	}
 	static char own_url[STORE_URL_MAX + 1];
 	if (node && !co.url) { /* --node alone: this process's own address */
 		char host[256] = "";
@@ -612,6 +607,11 @@ static int run(int argc, char **argv)
 	}
 	cluster_ptr = ctx.cluster;
 	ctx.running = true;
+	/* started once RUNNING is set: its deploys read it (on_project_added) */
+	if (node && !(deploys_watch = flow_deploys_watch(flow, 2000))) {
+		fprintf(stderr, "hippo serve: cannot start the deployed versions' thread\n");
+		goto out;
+	}
 	if (con_new(&(struct con_opts){.flow = flow,
 				       .admin = admin,
 				       .sess = sess,

@@ -58,9 +58,14 @@ static int run(int argc, char **argv)
 		id, st.users, st.episodes, st.ok, st.failed, st.skipped, st.steps, secs,
 		secs > 0 ? (double)st.steps / secs : 0.0,
 		st.bad_lines ? "; unreadable record lines" : "");
+	if (st.frames_files)
+		fprintf(stderr, "hippo verify: %s: %lld frames files (%lld frames): %lld ok, %lld "
+				"failed\n",
+			id, st.frames_files, st.frames, st.frames_files - st.frames_failed,
+			st.frames_failed);
 	if (st.episodes == 0 && st.bad_lines == 0)
 		fprintf(stderr, "hippo verify: warning: no episodes found\n");
-	return st.failed || st.bad_lines ? 1 : 0;
+	return st.failed || st.bad_lines || st.frames_failed ? 1 : 0;
 }
 
 const struct command cmd_verify = {.spec = &spec, .run = run};

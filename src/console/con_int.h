@@ -128,6 +128,8 @@ json_t *con__live_state(struct console *c, const char *project, const char *user
 /* con_replay.c */
 struct con_replays *con__replays_new(void);
 void con__replays_free(struct con_replays *r);
+/* Closes the kept episodes of (PROJECT, USER) (after their withdrawal). */
+void con__replays_forget(struct con_replays *r, const char *project, const char *user);
 int con__replay(struct console *c, struct con_job *j);
 int con__replay_jpeg(struct console *c, struct con_job *j);
 int con__replay_png(struct console *c, struct con_job *j);

@@ -4,7 +4,9 @@
  * from the trial's recorded seed and actions (src/replay/): each step is
  * compared with the record bit for bit, and any step can be drawn. Opened
  * episodes are kept in a small cache, so playing one back does not replay
- * it from the start for every frame. */
+ * it from the start for every frame; a withdrawal empties it of the
+ * participant's episodes (con__replays_forget), so nothing deleted is
+ * served from memory afterwards. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include "export/records.h"
 #include "render/encode.h"
 #include "replay/replay.h"
-#include "trial/recorder.h"
+#include "export/frames.h"
 
 #define REPLAYS 4                 /* episodes kept open */
 #define REPLAY_MAX_LINES 200000   /* record lines of one episode the timeline takes */
@@ -29,11 +31,13 @@ struct slot {
 	struct rp_episode *e;
 	int64_t used;
 	bool busy;
+	bool doomed; /* its participant was withdrawn while it was busy: closed when given back */
 };
 
 struct con_replays {
 	pthread_mutex_t mu;
 	struct slot s[REPLAYS];
+	unsigned long gen; /* withdrawals so far: an episode opened before one is not kept */
 };
 
 struct con_replays *con__replays_new(void)
@@ -69,16 +73,38 @@ static struct rp_episode *take(struct con_replays *r, const char *key)
 	return e;
 }
 
-/* Gives E back (taken, or newly opened for KEY): kept, or closed. */
-static void give(struct con_replays *r, const char *key, struct rp_episode *e)
+/* The generation to pass to give() for an episode about to be opened. */
+static unsigned long generation(struct con_replays *r)
+{
+	pthread_mutex_lock(&r->mu);
+	unsigned long g = r->gen;
+	pthread_mutex_unlock(&r->mu);
+	return g;
+}
+
+/* Gives E back (taken, or newly opened for KEY when the generation was GEN):
+ * kept, or closed (a participant was withdrawn since it was opened). */
+static void give(struct con_replays *r, const char *key, struct rp_episode *e, unsigned long gen)
 {
 	pthread_mutex_lock(&r->mu);
 	for (int i = 0; i < REPLAYS; i++)
 		if (r->s[i].e == e) {
 			r->s[i].busy = false;
+			bool doomed = r->s[i].doomed;
+			if (doomed) {
+				r->s[i].e = NULL;
+				r->s[i].doomed = false;
+			}
 			pthread_mutex_unlock(&r->mu);
+			if (doomed)
+				rp_episode_close(e);
 			return;
 		}
+	if (gen != r->gen) {
+		pthread_mutex_unlock(&r->mu);
+		rp_episode_close(e);
+		return;
+	}
 	struct slot *v = NULL;
 	for (int i = 0; i < REPLAYS && !v; i++)
 		if (r->s[i].e && !r->s[i].busy && strcmp(r->s[i].key, key) == 0)
@@ -102,6 +128,29 @@ static void give(struct con_replays *r, const char *key, struct rp_episode *e)
 	v->busy = false;
 	pthread_mutex_unlock(&r->mu);
 	rp_episode_close(old);
+}
+
+void con__replays_forget(struct con_replays *r, const char *project, const char *user)
+{
+	char prefix[200];
+	int n = snprintf(prefix, sizeof prefix, "%s/%s/", project, user);
+	struct rp_episode *gone[REPLAYS] = {0};
+	pthread_mutex_lock(&r->mu);
+	r->gen++;
+	for (int i = 0; i < REPLAYS; i++) {
+		struct slot *v = &r->s[i];
+		if (!v->e || strncmp(v->key, prefix, (size_t)n) != 0)
+			continue;
+		if (v->busy) {
+			v->doomed = true;
+		} else {
+			gone[i] = v->e;
+			v->e = NULL;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (int i = 0; i < REPLAYS; i++)
+		rp_episode_close(gone[i]);
 }
 
 /* The trial and episode of J's query; -1 (j->err) when malformed. */
@@ -164,75 +213,19 @@ static json_t *episode_lines(const char *dir, const char *trial, long long ep, b
 
 /* ---- frames recorded with the records (trial.recordFrames) ---- */
 
-#define FRAMES_MAX_JPEG (16u << 20)
-
-/* The frames file next to data file NAME of DIR into PATH; false when none. */
-static bool frames_path(const char *dir, const char *name, char *path, size_t len)
+/* The frames recorded next to data file NAME of DIR (0 when none). */
+static long count_frames(const char *dir, const char *name)
 {
-	size_t n = strlen(name);
-	if (!n || n < 7 || strcmp(name + n - 6, ".jsonl") != 0)
-		return false;
-	int w = snprintf(path, len, "%s/%.*s.frames", dir, (int)(n - 6), name);
-	FILE *f = w > 0 && (size_t)w < len ? fopen(path, "rb") : NULL;
-	if (!f)
-		return false;
-	char magic[REC_FRAMES_MAGIC_LEN];
-	bool ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
-		  memcmp(magic, REC_FRAMES_MAGIC, sizeof magic) == 0;
-	fclose(f);
-	return ok;
-}
-
-/* Walks the frames file F (past its magic): calls back with each frame's id,
- * offset and length until FN returns true; false at the end or on a torn
- * frame (a crash mid-write ends the file there). */
-static bool frames_walk(FILE *f, bool (*fn)(void *, unsigned long long, long, uint32_t),
-			void *user)
-{
-	unsigned char head[12];
-	while (fread(head, 1, sizeof head, f) == sizeof head) {
-		unsigned long long id = 0;
-		uint32_t len = 0;
-		for (int i = 7; i >= 0; i--)
-			id = id << 8 | head[i];
-		for (int i = 3; i >= 0; i--)
-			len = len << 8 | head[8 + i];
-		long at = ftell(f);
-		if (len > FRAMES_MAX_JPEG || at < 0)
-			return false;
-		if (fn(user, id, at, len))
-			return true;
-		if (fseek(f, (long)len, SEEK_CUR) != 0)
-			return false;
-	}
-	return false;
-}
-
-static bool count_frame(void *user, unsigned long long id, long at, uint32_t len)
-{
-	(void)id, (void)at, (void)len;
-	++*(long *)user;
-	return false;
-}
-
-/* The frame shown for a step: the one with WANT's id, else the last before it. */
-struct pick {
-	unsigned long long want, id;
-	long at;
-	uint32_t len;
-	bool found;
-};
-
-static bool pick_frame(void *user, unsigned long long id, long at, uint32_t len)
-{
-	struct pick *p = user;
-	if (id > p->want)
-		return true;
-	p->id = id;
-	p->at = at;
-	p->len = len;
-	p->found = true;
-	return id == p->want;
+	struct frames_rd rd;
+	struct frames_ent e;
+	char err[160];
+	long n = 0;
+	FILE *f = name[0] ? frames_open(dir, name, &rd) : NULL;
+	while (f && frames_next(&rd, &e, err, sizeof err) == 1)
+		n++;
+	if (f)
+		fclose(f);
+	return n;
 }
 
 static json_t *entry_of(json_t *line)
@@ -286,13 +279,7 @@ int con__replay(struct console *c, struct con_job *j)
 	bool builtin = !tr->source || strcmp(tr->source, "builtin") == 0;
 	dw_trials_free(&ts);
 	if (!builtin) {
-		char fp[4400];
-		long n = 0;
-		FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
-		if (f && fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
-			frames_walk(f, count_frame, &n);
-		if (f)
-			fclose(f);
+		long n = count_frames(dir, src);
 		json_object_set_new(out, "simulated", json_false());
 		json_object_set_new(out, "recordedFrames", json_integer(n));
 		json_object_set_new(
@@ -309,6 +296,7 @@ int con__replay(struct console *c, struct con_job *j)
 	}
 	/* opened anew: the records may have grown since (an episode being played) */
 	key_of(j, trial, ep, key, sizeof key);
+	unsigned long gen = generation(c->replays);
 	struct rp_episode *e =
 		rp_episode_open(c->data_dir, j->project, j->user, trial, (int)ep, err, sizeof err);
 	if (!e) {
@@ -347,7 +335,7 @@ int con__replay(struct console *c, struct con_job *j)
 	json_object_set_new(out, "mismatch", mismatch);
 	json_object_set_new(out, "width", json_integer(w));
 	json_object_set_new(out, "height", json_integer(h));
-	give(c->replays, key, e);
+	give(c->replays, key, e, gen);
 	json_decref(lines);
 	j->out = out;
 	return 200;
@@ -358,7 +346,7 @@ int con__replay(struct console *c, struct con_job *j)
 static int recorded_frame(struct console *c, struct con_job *j, const char *trial, long long ep,
 			  long long step)
 {
-	char dir[4096], src[256], fp[4400];
+	char dir[4096], src[256];
 	bool cut = false;
 	datapath_participant(dir, sizeof dir, c->data_dir, j->project, j->user);
 	json_t *lines = episode_lines(dir, trial, ep, &cut, src, sizeof src);
@@ -375,20 +363,27 @@ static int recorded_frame(struct console *c, struct con_job *j, const char *tria
 	json_decref(lines);
 	if (!want)
 		return con__fail(j, 404, "no step %lld in this episode's records", step);
-	FILE *f = frames_path(dir, src, fp, sizeof fp) ? fopen(fp, "rb") : NULL;
+	struct frames_rd rd;
+	FILE *f = frames_open(dir, src, &rd);
 	if (!f)
 		return con__fail(j, 404, "this episode's frames were not recorded "
 					 "(trial.recordFrames)");
-	struct pick p = {.want = want};
-	if (fseek(f, REC_FRAMES_MAGIC_LEN, SEEK_SET) == 0)
-		frames_walk(f, pick_frame, &p);
-	unsigned char *jpeg = p.found ? malloc(p.len ? p.len : 1) : NULL;
+	/* the frame that showed the step, else the last one before it (a step
+	 * the participant saw no frame of) */
+	struct frames_ent e, pick = {0};
+	bool found = false;
+	char err[160];
+	while (frames_next(&rd, &e, err, sizeof err) == 1 && e.id <= want) {
+		pick = e;
+		found = true;
+	}
+	unsigned char *jpeg = found ? malloc(pick.len ? pick.len : 1) : NULL;
 	int rc = 0;
-	if (!p.found)
+	if (!found)
 		rc = con__fail(j, 404, "no frame recorded up to step %lld", step);
-	else if (!jpeg || fseek(f, p.at, SEEK_SET) != 0 || fread(jpeg, 1, p.len, f) != p.len)
+	else if (!jpeg || frames_read(&rd, &pick, jpeg) != 0)
 		rc = con__fail(j, 500, "the frames file could not be read");
-	else if (con__write(c, j, jpeg, p.len) < 0)
+	else if (con__write(c, j, jpeg, pick.len) < 0)
 		rc = con__fail(j, 499, "client gone");
 	free(jpeg);
 	fclose(f);
@@ -426,6 +421,7 @@ static int frame(struct console *c, struct con_job *j, bool png)
 		return recorded_frame(c, j, trial, ep, step);
 	}
 	key_of(j, trial, ep, key, sizeof key);
+	unsigned long gen = generation(c->replays);
 	struct rp_episode *e = take(c->replays, key);
 	if (!e)
 		e = rp_episode_open(c->data_dir, j->project, j->user, trial, (int)ep, err,
@@ -464,7 +460,7 @@ static int frame(struct console *c, struct con_job *j, bool png)
 	if (con__write(c, j, bytes, len) < 0)
 		rc = con__fail(j, 499, "client gone");
 out:
-	give(c->replays, key, e);
+	give(c->replays, key, e, gen);
 	enc_jpeg_free(enc);
 	free(pngbuf);
 	free(rgb);

@@ -441,7 +441,9 @@ int con__withdraw(struct console *c, struct con_job *j)
 				   .by_name = name,
 				   .by_address = j->ip,
 				   .via = "api"};
-	return withdraw_participant(&wo, &j->out, j->err, sizeof j->err);
+	int st = withdraw_participant(&wo, &j->out, j->err, sizeof j->err);
+	con__replays_forget(c->replays, j->project, j->user);
+	return st;
 }
 
 int con_call(struct console *c, const char *method, const char *path, const char *query,

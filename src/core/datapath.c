@@ -88,6 +88,21 @@ bool datapath_is_data_file(const char *name)
 	return n > 6 && strcmp(name + n - 6, ".jsonl") == 0 && strcmp(name, DATAPATH_META) != 0;
 }
 
+int datapath_frames_name(char *out, size_t len, const char *data_name)
+{
+	if (len)
+		out[0] = '\0';
+	if (!datapath_is_data_file(data_name))
+		return -1;
+	int n = snprintf(out, len, "%.*s.frames", (int)(strlen(data_name) - 6), data_name);
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 int datapath_natcmp(const char *a, const char *b)
 {
 	while (*a && *b) {

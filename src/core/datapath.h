@@ -10,6 +10,8 @@
  *       episode_<n>-<trialId>.jsonl         participant: named with its id)
  *       trial-<trialId>.jsonl
  *       trials.jsonl                        one metadata line per trial start and end
+ *       episode_<n>.frames  trial.frames    the frames sent, next to their data file
+ *       ...                                 (trial.recordFrames; export/frames.h)
  *       <NODE>/episode_<n>.jsonl ...        the records of cluster node NODE, as pulled
  *                                           from S3 (hippo export --from-s3)
  *   DATA/<P>/users/<U>.json                 a participant's record (projects storing to S3)
@@ -28,6 +30,9 @@
 #include <stddef.h>
 
 #define DATAPATH_META "trials.jsonl" /* a participant's trial start and end lines */
+/* The first bytes of a frames file (docs/data.md, "Frames") */
+#define DATAPATH_FRAMES_MAGIC "HIPPOFRAMES1\n"
+#define DATAPATH_FRAMES_MAGIC_LEN 13
 
 /* DATA/hippo.db */
 int datapath_store(char *out, size_t len, const char *data);
@@ -55,6 +60,10 @@ int datapath_data_name(char *out, size_t len, bool per_episode, int episode,
 /* Whether NAME, a file of a participant's folder, is a data file (*.jsonl
  * except the metadata file). */
 bool datapath_is_data_file(const char *name);
+
+/* The frames file that goes with data file DATA_NAME: "x.jsonl" -> "x.frames".
+ * Returns 0, or -1 when DATA_NAME is not a data file name or OUT is short. */
+int datapath_frames_name(char *out, size_t len, const char *data_name);
 
 /* The participants of TRIALS (DATA/P/trials): its folders named by a valid
  * userId, in natural order. Returns the count, with *OUT a NULL-terminated

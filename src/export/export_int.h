@@ -97,15 +97,14 @@ struct exp__file {
 	char *path; /* DATA/P/trials/U/F */
 	char *user;
 	long long size;
-	long long t; /* with node folders: the "t" of the first record (merge order) */
+	long long t; /* the "t" of the first record (the order of a user's files) */
 };
 
-/* Every record file under TRIALS (DATA/P/trials): users and files in natural
- * order ("episode_2" before "episode_10"), with the sum of their sizes in
- * *TOTAL. A participant with node folders (U/NODE/, a cluster's
- * records pulled from S3) has all their files, their own and the nodes',
- * ordered by the time of each file's first record (then path). 0, or -1
- * (errno). */
+/* Every record file under TRIALS (DATA/P/trials): users in natural order,
+ * each user's files, their own and those of their node folders (U/NODE/, a
+ * cluster's records pulled from S3), by the time of each file's first record,
+ * then path in natural order ("episode_2" before "episode_10"; files without
+ * a time last), with the sum of their sizes in *TOTAL. 0, or -1 (errno). */
 int exp__files_collect(const char *trials, struct exp__file **out, size_t *n, long long *total);
 void exp__files_free(struct exp__file *v, size_t n);
 

@@ -1,6 +1,7 @@
 /* export: the record files of a project (see export_int.h), listed by
  * core/datapath: a participant's own files, and those of the cluster node
- * folders under theirs (DATA/P/trials/U/NODE/, pulled from S3). */
+ * folders under theirs (DATA/P/trials/U/NODE/, pulled from S3), in the
+ * order they were written. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -123,7 +124,11 @@ int exp__files_collect(const char *trials, struct exp__file **out, size_t *nout,
 			}
 		}
 		datapath_list_free(nodes);
-		if (nn > 0) {
+		/* a participant's later trial in the same folder (a restart, a game
+		 * that moved between nodes sharing a data folder) has names of its
+		 * own (episode_1-<trialId>.jsonl), which natural order would
+		 * interleave with the earlier trial's: every file goes by time */
+		if (n - first > 1) {
 			for (size_t i = first; i < n; i++)
 				v[i].t = first_time(v[i].path);
 			qsort(v + first, n - first, sizeof *v, by_time);

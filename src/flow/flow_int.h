@@ -63,7 +63,8 @@ struct flow__project *flow__project_get(struct flow *f, const char *id);
 
 /* Deployed versions across nodes (admin.c, deploys.c): loads DIR, version
  * VERSION of the deploys table deployed on another node, as a deployed
- * study without a new version number. 0, or -1 with ERR. */
+ * study numbered VERSION (not the store's latest number, which a deploy
+ * under way elsewhere may have taken already). 0, or -1 with ERR. */
 int flow__project_load_copy(struct flow *f, const char *dir, int version, char *err,
 			    size_t errlen);
 /* The version of study ID (0 when unknown); the deployed version it serves

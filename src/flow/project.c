@@ -245,9 +245,11 @@ static int step_load(const char *dir, const struct cfg_step *c, struct flow__ste
 	return 0;
 }
 
-/* flow_project_add; BUMP: a new version number (a deploy on this node). */
-static int project_add(struct flow *f, struct cfg *cfg, bool deployed, bool bump, char *err,
-		       size_t errlen)
+/* flow_project_add; BUMP: a new version number (a deploy on this node);
+ * COPY > 0: version COPY deployed on another node, whose number it keeps
+ * (the store's may already be that of a later deploy under way). */
+static int project_add(struct flow *f, struct cfg *cfg, bool deployed, bool bump, int copy,
+		       char *err, size_t errlen)
 {
 	struct flow__project *p = calloc(1, sizeof *p);
 	const char *dir = cfg->dir ? cfg->dir : ".";
@@ -295,6 +297,8 @@ static int project_add(struct flow *f, struct cfg *cfg, bool deployed, bool bump
 		snprintf(err, errlen, "store: %s", store_errmsg(f->store));
 		goto fail;
 	}
+	if (copy > 0)
+		p->version = copy;
 	p->live_override = store_project_live_get(f->store, cfg->project.id);
 
 	pthread_mutex_lock(&f->mu);
@@ -327,7 +331,7 @@ fail:
 
 int flow_project_add(struct flow *f, struct cfg *cfg, bool deployed, char *err, size_t errlen)
 {
-	return project_add(f, cfg, deployed, deployed, err, errlen);
+	return project_add(f, cfg, deployed, deployed, 0, err, errlen);
 }
 
 /* cfg_load with the flow's checks: a known game always, and for a study that
@@ -363,7 +367,7 @@ int flow_cfg_check_deployed_text(struct flow *f, const char *yaml, size_t len, s
 
 /* flow_project_load; UNTRUSTED: the folder came through the admin API. */
 static int project_load(struct flow *f, const char *dir, bool deployed, bool untrusted,
-			bool bump, char *err, size_t errlen)
+			bool bump, int copy, char *err, size_t errlen)
 {
 	struct cfg *c = calloc(1, sizeof *c);
 	struct cfg_diags d = {0};
@@ -390,19 +394,18 @@ static int project_load(struct flow *f, const char *dir, bool deployed, bool unt
 			log_warn("flow", "study config warning", "dir=%s line=%d key=%s msg=\"%s\"", dir,
 				 d.items[i].line, d.items[i].path, d.items[i].message);
 	cfg_diags_free(&d);
-	return project_add(f, c, deployed, bump, err, errlen);
+	return project_add(f, c, deployed, bump, copy, err, errlen);
 }
 
 int flow_project_load(struct flow *f, const char *dir, bool deployed, char *err, size_t errlen)
 {
-	return project_load(f, dir, deployed, deployed, deployed, err, errlen);
+	return project_load(f, dir, deployed, deployed, deployed, 0, err, errlen);
 }
 
 int flow__project_load_copy(struct flow *f, const char *dir, int version, char *err,
 			    size_t errlen)
 {
-	(void)version;
-	return project_load(f, dir, true, true, false, err, errlen);
+	return project_load(f, dir, true, true, false, version, err, errlen);
 }
 
 int flow__project_version(struct flow *f, const char *id)
@@ -450,7 +453,7 @@ int flow_load_deployed(struct flow *f)
 		    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		/* deployed through the admin API in an earlier run: the same checks */
-		if (project_load(f, dir, false, true, false, err, sizeof err) < 0)
+		if (project_load(f, dir, false, true, false, 0, err, sizeof err) < 0)
 			log_error("flow", "deployed project not loaded", "dir=%s error=\"%s\"", dir,
 				  err);
 		else

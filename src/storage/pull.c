@@ -1,11 +1,14 @@
 /* pull: a project's record files from S3 into a local folder (storage.h,
  * "pull"). The listing is taken whole first (a line per object in memory),
- * so the progress knows the total; then each object is fetched in turn. */
+ * so the progress knows the total; then each object is fetched in turn, and
+ * the copies of objects no longer listed are removed. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -101,6 +104,83 @@ static void progress(const struct storage_pull_opts *o, const struct storage_pul
 	fflush(o->progress);
 }
 
+static int by_rel(const void *a, const void *b)
+{
+	return strcmp(((const struct pull_obj *)a)->rel, ((const struct pull_obj *)b)->rel);
+}
+
+/* Whether NAME, a file of a pulled folder, is one the pull writes: a record
+ * file, or what an interrupted download of one left (NAME.part). */
+static bool pulled_name(const char *name)
+{
+	char base[256];
+	size_t n = strlen(name);
+	if (n > 5 && n < sizeof base && strcmp(name + n - 5, ".part") == 0) {
+		memcpy(base, name, n - 5);
+		base[n - 5] = '\0';
+		return storage_pull_name_ok(base);
+	}
+	return storage_pull_name_ok(name);
+}
+
+/* The copies under DIR (REL: its path below the pulled folder, "U" or
+ * "U/NODE") of objects not in the sorted listing L, and any partial
+ * download, are removed; with DEPTH 0 the node folders below are swept too.
+ * Files of other names, symbolic links and other folders are left alone. */
+static void sweep_dir(const char *dir, const char *rel, int depth, const struct pull_list *l,
+		      struct storage_pull_stats *st)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[4096], r[600];
+		struct stat sb;
+		int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		int rn = snprintf(r, sizeof r, "%s/%s", rel, e->d_name);
+		if (e->d_name[0] == '.' || pn < 0 || (size_t)pn >= sizeof path || rn < 0 ||
+		    (size_t)rn >= sizeof r || lstat(path, &sb) != 0)
+			continue;
+		if (S_ISDIR(sb.st_mode) && depth == 0 && id_valid_node(e->d_name)) {
+			sweep_dir(path, r, 1, l, st);
+			rmdir(path); /* only when it is empty now */
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode) || !pulled_name(e->d_name))
+			continue;
+		struct pull_obj key = {.rel = r};
+		bool part = strcmp(e->d_name + strlen(e->d_name) - 5, ".part") == 0;
+		if ((part || !l->n || !bsearch(&key, l->v, l->n, sizeof *l->v, by_rel)) &&
+		    unlink(path) == 0)
+			st->removed++;
+	}
+	closedir(d);
+}
+
+/* Removes the copies in OUT (the pulled folder) of objects that are gone
+ * from S3 (a withdrawn participant's): L is the complete listing. */
+static void sweep(const char *out, struct pull_list *l, struct storage_pull_stats *st)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof *l->v, by_rel);
+	DIR *d = opendir(out);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[4096];
+		struct stat sb;
+		int pn = snprintf(path, sizeof path, "%s/%s", out, e->d_name);
+		if (e->d_name[0] == '.' || !id_valid_user(e->d_name) || pn < 0 ||
+		    (size_t)pn >= sizeof path || lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			continue;
+		sweep_dir(path, e->d_name, 0, l, st);
+		rmdir(path); /* only when it is empty now */
+	}
+	closedir(d);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
@@ -179,6 +259,8 @@ int storage_pull_records(const struct storage_pull_opts *o, struct storage_pull_
 		}
 	}
 	progress(o, st, l.n, l.n, bytes, total, true);
+	/* the listing was complete: what it does not name is no longer in S3 */
+	sweep(o->out, &l, st);
 	rc = 0;
 out:
 	for (size_t i = 0; i < l.n; i++)

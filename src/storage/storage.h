@@ -202,7 +202,10 @@ long storage_forget(struct storage *st, const char *project_id, const char *user
  * Keys come from the network: a key becomes a path only when U is a valid
  * userId, NODE a valid node name (core/id.h) and FILE a record file name
  * ([A-Za-z0-9_-][A-Za-z0-9._-]*.jsonl); any other key is skipped and counted.
- * A local copy of the same size is kept (record files only grow). */
+ * A local copy of the same size is kept (record files only grow). Once every
+ * object is there, the copies in OUT of objects no longer in S3 (a withdrawn
+ * participant's) are removed, with partial downloads and the folders left
+ * empty; files of other names, symbolic links and other folders are left. */
 struct storage_pull_opts {
 	const struct storage_dest *dest;
 	const char *project_id;
@@ -215,6 +218,7 @@ struct storage_pull_opts {
 
 struct storage_pull_stats {
 	long long listed, fetched, kept, skipped, bytes;
+	long long removed;        /* copies of objects no longer in S3, removed */
 	char first_skipped[300];  /* the first key skipped, "" when none */
 };
 

@@ -539,11 +539,24 @@ static int open_read_write(struct store__sq *s, const char *path, char *err, siz
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db,
-			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			 "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
-			 "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT_TEXT ";",
-			 NULL, NULL, &msg) != SQLITE_OK) {
+	/* Several processes opening a new file at once (the nodes of one machine)
+	 * race to switch it to WAL, and the loser is told SQLITE_BUSY at once (the
+	 * busy handler is not asked for that lock): try again for up to 5 s. */
+	int rc = SQLITE_BUSY;
+	for (int tries = 0; tries < 250; tries++) {
+		sqlite3_free(msg);
+		msg = NULL;
+		rc = sqlite3_exec(s->db,
+				  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				  "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
+				  "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT_TEXT ";",
+				  NULL, NULL, &msg);
+		if ((rc & 0xff) != SQLITE_BUSY)
+			break;
+		struct timespec pause = {.tv_nsec = 20 * 1000000};
+		nanosleep(&pause, NULL);
+	}
+	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		goto fail;
 	}

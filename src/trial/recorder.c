@@ -47,9 +47,15 @@ struct rec {
 	bool frames;      /* keep the frames (rec_frame) */
 	int ffd;          /* the open frames file, -1 when none */
 	struct buf fpending; /* frames not written yet */
-	char fname[128];  /* the frames file of the open data file */
+	char fname[128];  /* the frames file frames go to ("" before the first episode) */
 	char fcur[640];   /* the same relative to the data folder */
 	bool fdirty;
+	/* An episode's frames file stays the target until the next episode's
+	 * first line: the frame showing an episode's last step is sent after
+	 * the next data file was opened (an external process's reset is still
+	 * being computed then), and belongs with the ended episode. */
+	char fnext[128], fnextcur[640]; /* the next data file's frames file */
+	bool fswitch;                   /* fnext takes over at the next line */
 };
 
 /* ---- fsync off the callers' threads ----
@@ -279,14 +285,19 @@ static void data_name(struct rec *r, int episode, char *name, size_t len)
 
 static int write_all(int fd, const char *p, size_t n);
 
-/* The frames file that goes with data file NAME ("x.jsonl" -> "x.frames"). */
+/* The frames file that goes with data file NAME ("x.jsonl" -> "x.frames"):
+ * the target now, or (an earlier episode's file still taking its last
+ * frame) from the next line on. */
 static void frames_name(struct rec *r, const char *name)
 {
 	size_t n = strlen(name);
 	if (n > 6 && strcmp(name + n - 6, ".jsonl") == 0)
 		n -= 6;
-	snprintf(r->fname, sizeof r->fname, "%.*s.frames", (int)n, name);
-	snprintf(r->fcur, sizeof r->fcur, "%s/%s", r->rel, r->fname);
+	bool later = r->per_episode && (r->ffd >= 0 || r->fpending.len > 0);
+	char *fn = later ? r->fnext : r->fname, *fc = later ? r->fnextcur : r->fcur;
+	snprintf(fn, sizeof r->fname, "%.*s.frames", (int)n, name);
+	snprintf(fc, sizeof r->fcur, "%s/%s", r->rel, fn);
+	r->fswitch = later;
 }
 
 int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
@@ -313,7 +324,7 @@ int rec_begin_episode(struct rec *r, int episode, char *err, size_t errlen)
 
 int rec_frame(struct rec *r, unsigned long long frame_id, const void *jpeg, size_t len)
 {
-	if (!r->frames || r->fd < 0 || len > UINT32_MAX)
+	if (!r->frames || !r->fname[0] || len > UINT32_MAX)
 		return 0;
 	if (buf_reserve(&r->fpending, len + 12) < 0) {
 		r->dropped++;
@@ -372,8 +383,26 @@ static void close_frames(struct rec *r)
 		r->on_closed(r->on_closed_user, r->project_id, r->user_id, r->fcur);
 }
 
+/* The first line of a new data file: the frames of the ended episode are
+ * written, their file closed, and the new episode's frames file takes over
+ * (frames that cannot be written are dropped and counted). */
+static void switch_frames(struct rec *r)
+{
+	char err[256];
+	if (flush_frames(r, err, sizeof err) < 0) {
+		r->dropped++;
+		buf_reset(&r->fpending);
+	}
+	close_frames(r);
+	memcpy(r->fname, r->fnext, sizeof r->fname);
+	memcpy(r->fcur, r->fnextcur, sizeof r->fcur);
+	r->fswitch = false;
+}
+
 int rec_append(struct rec *r, const char *line, size_t len)
 {
+	if (r->fswitch)
+		switch_frames(r);
 	if (len > SIZE_MAX - 1 || buf_reserve(&r->pending, len + 1) < 0) {
 		r->dropped++;
 		return -1;
@@ -501,7 +530,7 @@ int rec_end_episode(struct rec *r, char *err, size_t errlen)
 	if (rc == 0)
 		sync_data(r);
 	if (r->per_episode && r->fd >= 0 && rc == 0) {
-		close_frames(r);
+		/* its frames file stays open for the frame of its last step (above) */
 		close(r->fd);
 		r->fd = -1;
 		r->data_grown = false;
@@ -536,14 +565,12 @@ int rec_close(struct rec *r, char *err, size_t errlen)
 		sync_data(r);
 		close(r->fd);
 	}
-	if (r->ffd >= 0) {
-		if (r->fdirty) {
-			char path[4300];
-			snprintf(path, sizeof path, "%s/%s", r->dir, r->fname);
-			sync_later(r->ffd, path);
-		}
-		close(r->ffd);
+	char ferr[256];
+	if (flush_frames(r, ferr, sizeof ferr) < 0 && rc == 0) {
+		snprintf(err, errlen, "%s", ferr);
+		rc = -1;
 	}
+	close_frames(r);
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->files[i]);
 	free(r->files);

@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/datapath.h"
+
 struct rec;
 
 /* Called (on the recorder's thread, after the data is written and its fsync
@@ -50,9 +52,10 @@ struct rec_config {
 };
 
 /* The first bytes of a frames file, then per frame: its id (8 bytes) and
- * the JPEG's length (4 bytes), both little-endian, then the JPEG. */
-#define REC_FRAMES_MAGIC "HIPPOFRAMES1\n"
-#define REC_FRAMES_MAGIC_LEN 13
+ * the JPEG's length (4 bytes), both little-endian, then the JPEG (read by
+ * export/frames.h). */
+#define REC_FRAMES_MAGIC DATAPATH_FRAMES_MAGIC
+#define REC_FRAMES_MAGIC_LEN DATAPATH_FRAMES_MAGIC_LEN
 
 /* Creates the participant's folder (and parents). Returns NULL with ERR set. */
 struct rec *rec_open(const struct rec_config *c, char *err, size_t errlen);

@@ -13,6 +13,7 @@
 #include "core/id.h"
 #include "dataset/walk.h"
 #include "env/env.h"
+#include "export/frames.h"
 #include "export/records.h"
 #include "replay/replay.h"
 
@@ -40,6 +41,8 @@ struct vctx {
 	size_t n, cap;
 	const char *fname; /* the file being read (for messages) */
 	unsigned long long line;
+	unsigned long long *fids; /* the frameIds the lines of that file name */
+	size_t nfids, capfids;
 };
 
 static void ts_fail(struct vctx *c, struct tstate *ts, const char *fmt, ...)
@@ -168,6 +171,11 @@ static void on_record(struct vctx *c, json_t *rec)
 			c->fname ? c->fname : "-", c->line);
 		return;
 	}
+	json_t *fid = json_object_get(rec, "frameId");
+	if (json_is_integer(fid) && json_integer_value(fid) > 0 && !json_object_get(rec, "end") &&
+	    buf_grow_array((void **)&c->fids, &c->capfids, c->nfids + 1, sizeof *c->fids, 64,
+			   0) == 0)
+		c->fids[c->nfids++] = (unsigned long long)json_integer_value(fid);
 	struct tstate *ts = state_for(c, tid);
 	if (!ts) {
 		c->st->bad_lines++;
@@ -272,6 +280,64 @@ static void read_stream(struct vctx *c, FILE *f)
 	rr_free(&r);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Checks the frames file read by RD (NAME, for messages) against the
+ * frameIds of its data file's lines (c->fids): every frame whole and a JPEG,
+ * the ids increasing, and every line's frame there up to the last frame
+ * recorded (the frame of a trial's last step is never sent). */
+static void check_frames(struct vctx *c, struct frames_rd *rd, const char *name)
+{
+	unsigned long long *ids = NULL, last = 0;
+	size_t n = 0, cap = 0;
+	unsigned char *jpeg = NULL;
+	size_t jcap = 0;
+	char why[300] = "", err[200];
+	struct frames_ent e;
+	int k;
+	while (!why[0] && (k = frames_next(rd, &e, err, sizeof err)) == 1) {
+		if (n > 0 && e.id <= last)
+			snprintf(why, sizeof why, "frame %zu: id %llu after id %llu", n + 1, e.id, last);
+		else if (buf_grow_array((void **)&jpeg, &jcap, (size_t)e.len + 1, 1, 1 << 16, 0) < 0 ||
+			 frames_read(rd, &e, jpeg) != 0)
+			snprintf(why, sizeof why, "frame %zu (id %llu): unreadable", n + 1, e.id);
+		else if (!frames_is_jpeg(jpeg, e.len))
+			snprintf(why, sizeof why, "frame %zu (id %llu): not a whole JPEG", n + 1, e.id);
+		else if (buf_grow_array((void **)&ids, &cap, n + 1, sizeof *ids, 256, 0) < 0)
+			snprintf(why, sizeof why, "out of memory");
+		else
+			ids[n++] = last = e.id;
+	}
+	if (!why[0] && k < 0)
+		snprintf(why, sizeof why, "%s", err);
+	unsigned long long missing = 0, first_missing = 0;
+	for (size_t i = 0; !why[0] && i < c->nfids; i++) {
+		unsigned long long want = c->fids[i];
+		if (n == 0 || want > last || bsearch(&want, ids, n, sizeof *ids, cmp_id))
+			continue;
+		if (!missing++)
+			first_missing = want;
+	}
+	if (!why[0] && missing)
+		snprintf(why, sizeof why, "%llu step(s) without their frame, the first frame %llu",
+			 missing, first_missing);
+	c->st->frames_files++;
+	c->st->frames += (long long)n;
+	if (why[0]) {
+		c->st->frames_failed++;
+		fprintf(c->out, "FAIL  %s %s: %s\n", c->user, name, why);
+	} else if (!c->quiet) {
+		fprintf(c->out, "ok    %s %s: %zu frames, each a whole JPEG, one for every step\n",
+			c->user, name, n);
+	}
+	free(jpeg);
+	free(ids);
+}
+
 static void ctx_end(struct vctx *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
@@ -279,6 +345,7 @@ static void ctx_end(struct vctx *c)
 		rp_close(&c->v[i].r);
 	}
 	free(c->v);
+	free(c->fids);
 	dw_trials_free(&c->trials);
 }
 
@@ -308,8 +375,29 @@ static void verify_user(const struct vf_opts *o, const char *user, FILE *out, st
 			continue;
 		}
 		c.fname = files[i];
+		c.nfids = 0;
 		read_stream(&c, f);
 		fclose(f);
+		struct frames_rd rd;
+		char fname[300];
+		FILE *ff = frames_open(dir, files[i], &rd);
+		if (!ff && datapath_frames_name(fname, sizeof fname, files[i]) == 0) {
+			/* a file of that name that is not a frames file */
+			char fpath[4700];
+			snprintf(fpath, sizeof fpath, "%s/%s", dir, fname);
+			FILE *bad = fopen(fpath, "rb");
+			if (bad) {
+				fclose(bad);
+				st->frames_files++;
+				st->frames_failed++;
+				fprintf(out, "FAIL  %s %s: not a frames file (no header)\n", user, fname);
+			}
+		}
+		if (ff) {
+			datapath_frames_name(fname, sizeof fname, files[i]);
+			check_frames(&c, &rd, fname);
+			fclose(ff);
+		}
 	}
 	c.fname = NULL;
 	ctx_end(&c);
@@ -351,6 +439,17 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
 		return -1;
 	}
 	return 0;
+}
+
+void vf_frames_stream(FILE *records, FILE *frames, FILE *out, struct vf_stats *st)
+{
+	struct vctx c = {.user = "u", .out = out, .st = st};
+	read_stream(&c, records);
+	struct frames_rd rd;
+	char err[160];
+	if (frames_begin(&rd, frames, err, sizeof err) == 0)
+		check_frames(&c, &rd, "f.frames");
+	ctx_end(&c);
 }
 
 void vf_stream(FILE *in, FILE *trials, FILE *out, struct vf_stats *st)

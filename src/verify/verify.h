@@ -3,7 +3,9 @@
  * reports, per episode, whether the recorded observations, rewards, flags and
  * infos are bit for bit what the environment produces from the trial's seed
  * and the recorded actions. Records are streamed one line at a time; one
- * environment is open per trial of the participant being read. */
+ * environment is open per trial of the participant being read. The frames
+ * kept with the records (trial.recordFrames, export/frames.h) are checked
+ * too: every frame whole and a JPEG, and every step's frame there. */
 #ifndef HIPPO_VERIFY_VERIFY_H
 #define HIPPO_VERIFY_VERIFY_H
 
@@ -23,6 +25,9 @@ struct vf_stats {
 	long long users, episodes, ok, failed, skipped; /* skipped: not a built-in environment */
 	long long steps;         /* step lines re-simulated */
 	long long bad_lines;     /* unreadable record lines (each counts as a failure) */
+	long long frames_files;  /* frames files checked (trial.recordFrames) */
+	long long frames;        /* the frames in them */
+	long long frames_failed; /* frames files that failed (each counts as a failure) */
 };
 
 /* Verifies the project's records. Returns 0 (the verdicts are in ST: any
@@ -34,5 +39,10 @@ int vf_run(const struct vf_opts *o, struct vf_stats *st, char *err, size_t errle
  * trials' start lines taken from TRIALS (may be NULL: none). For the fuzz
  * target; verdicts go to OUT. */
 void vf_stream(FILE *in, FILE *trials, FILE *out, struct vf_stats *st);
+
+/* Checks the frames file read from FRAMES against the record lines read from
+ * RECORDS, as for a data file and the frames file next to it. For the fuzz
+ * target; verdicts go to OUT. */
+void vf_frames_stream(FILE *records, FILE *frames, FILE *out, struct vf_stats *st);
 
 #endif

@@ -8,7 +8,10 @@ node of a cluster, read from the study's S3 storage (s3rver).
 - keys that are no record file of a valid participant and node (a bad user
   id, a bad node name, a deeper path, another extension) are skipped and
   counted, never written outside OUTDIR/records;
-- a second run keeps the copies it has (same size);
+- a second run keeps the copies it has (same size), and removes those whose
+  object is gone from S3 (a withdrawn participant's): they are not exported;
+- PROJECT given as an id with no study folder at hand: the S3 settings of
+  the latest version deployed through the admin API, from the store;
 - missing credentials and a missing bucket fail with a clear message."""
 import csv
 import http.client
@@ -19,18 +22,23 @@ import tempfile
 
 from clusterutil import study
 from s3helpers import S3Server, hippo, hippo_env
-from serveutil import check, main
+from serveutil import Serve, TOKEN, check, main
 
 PID = "exps3"
 
 
-def put(s3, key, body):
+def request(s3, method, key, body=None):
     c = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=30)
-    c.request("PUT", "/bucket/" + key, body=body)
+    c.request(method, "/bucket/" + key, body=body)
     r = c.getresponse()
     r.read()
     c.close()
-    check(r.status == 200, "PUT %s: %d" % (key, r.status))
+    return r.status
+
+
+def put(s3, key, body):
+    st = request(s3, "PUT", key, body)
+    check(st == 200, "PUT %s: %d" % (key, st))
 
 
 def lines(user, trial, episode, t0, n):
@@ -107,6 +115,50 @@ def run():
               "a second run keeps its copies", r.stderr)
         check([(x["user_id"], x["trial_id"], x["episode"], x["step"]) for x in steps(out)] ==
               want, "and exports the same rows")
+
+        # u2 withdrawn: their objects deleted from S3 (the node that had them
+        # deletes them); the copies of the earlier run go too, and so do their rows
+        check(request(s3, "DELETE", T + "u2/b/episode_1.jsonl") == 204, "u2's object deleted")
+        notes = os.path.join(out, "records", PID, "trials", "u1", "notes.txt")
+        with open(notes, "w") as f:
+            f.write("the researcher's own file\n")
+        r = hippo(args, env)
+        check(r.returncode == 0 and "0 fetched" in r.stderr and "6 kept" in r.stderr and
+              "1 removed" in r.stderr, "a third run removes the copy whose object is gone",
+              r.stderr)
+        check(not os.path.exists(os.path.join(out, "records", PID, "trials", "u2")),
+              "u2's copies and their folders are gone")
+        check(os.path.exists(notes), "a file the export did not write is left alone")
+        check([(x["user_id"], x["trial_id"], x["episode"], x["step"]) for x in steps(out)] ==
+              [w for w in want if w[0] != "u2"], "and u2's steps are no longer exported")
+
+        # a study deployed through the admin API, exported by its id alone: the S3
+        # settings of its latest version in the store (no folder, no DATA/projects)
+        node = os.path.join(tmp, "node")
+        srv = Serve(d, data=node, env=env, args=("--store", "sqlite:" + node + "/hippo.db"))
+        with open(os.path.join(d, "config.yml")) as f:
+            config = f.read()
+        files = {}
+        for name in os.listdir(os.path.join(d, "StepFiles")):
+            with open(os.path.join(d, "StepFiles", name)) as f:
+                files[name] = f.read()
+        st, _, _ = srv.request("POST", "/api/projects/%s/deploy" % PID,
+                            {"config": config, "files": files},
+                            headers={"Authorization": "Bearer " + TOKEN})
+        check(st == 200, "the study is deployed through the admin API")
+        srv.stop()
+        out2 = os.path.join(tmp, "out2")
+        by_id = ["export", PID, "--from-s3", "--data", os.path.join(tmp, "elsewhere"),
+                 "--store", "sqlite:" + node + "/hippo.db", "--out", out2, "--no-progress"]
+        r = hippo(by_id, env)
+        check(r.returncode == 0 and "6 fetched" in r.stderr,
+              "export --from-s3 of the project id finds the S3 settings in the store", r.stderr)
+        check([(x["user_id"], x["trial_id"], x["episode"], x["step"]) for x in steps(out2)] ==
+              [w for w in want if w[0] != "u2"], "and exports every node's records")
+        r = hippo(["export", PID, "--from-s3", "--data", os.path.join(tmp, "elsewhere"),
+                   "--out", out2, "--no-progress"], env)
+        check(r.returncode == 1 and "no version of %s deployed in the store" % PID in r.stderr,
+              "without the store: a clear error naming where it looked", r.stderr)
 
         bare = dict(env)
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):

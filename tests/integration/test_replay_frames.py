@@ -3,18 +3,26 @@ cannot be re-simulated by the console's Replay, so a study may keep every
 frame sent to the participant next to the records. With it on, each episode
 of an external-environment game leaves episode_<n>.frames (a magic line, then
 per frame its id, its length and the JPEG sent), with one valid JPEG per frame
-id the records name; the replay API says how many frames it has and serves, for
-a step, exactly the JPEG the participant was sent for it (the frame its
-frameId names). With it off, no frames file, and the replay says so."""
+id the records name: each episode's file holds one frame per step of that
+episode (the frame of its last step too, sent while the external process
+computes the next reset), but for the very last step of the trial, whose
+frame is never sent; the replay API says how many frames it has and serves,
+for a step, exactly the JPEG the participant was sent for it (the frame its
+frameId names). `hippo verify` checks the frames files (and fails on a
+damaged one); a withdrawal deletes them with the rest and lists them, hashed,
+in its audit entry. With it off, no frames file, and the replay says so."""
+import hashlib
+import json
 import asyncio
 import os
 import shutil
 import struct
+import subprocess
 import tempfile
 import uuid
 
 from pluginutil import PURE_ENV, PYTHON
-from serveutil import Serve, check, main, play_until_done, wait_for
+from serveutil import BIN, Serve, check, main, play_until_done, wait_for
 
 MAGIC = b"HIPPOFRAMES1\n"
 
@@ -94,13 +102,24 @@ def run():
               "%d frames, each a whole JPEG" % len(frames))
         ids = list(frames)
         check(ids == sorted(ids) and len(set(ids)) == len(ids), "frame ids increase")
+        for ep in (1, 2):
+            lines = srv.lines(os.path.join(folder, "episode_%d.jsonl" % ep))
+            named = [x["frameId"] for x in lines if "end" not in x]
+            got = list(frames_of(os.path.join(folder, "episode_%d.frames" % ep)))
+            # the trial's last step ends it: its frame is never sent
+            want = named if ep == 1 else named[:-1]
+            check(got == want, "episode %d: one frame for each step, its own (%d frames)"
+                  % (ep, len(got)), (got, named))
+        last = srv.lines(os.path.join(folder, "episode_1.jsonl"))[-1]
         trial, rp = replay(srv, "frames-on", user)
         check(rp["recordedFrames"] == len(frames) and "recordFrames" in rp["why"],
               "the replay counts the recorded frames (%s) and says where they come from"
               % rp["recordedFrames"])
         steps = [e for e in rp["timeline"] if e.get("frameId") in frames]
-        check(len(steps) >= len(rp["timeline"]) - 1,
+        check(len(steps) == len(rp["timeline"]),
               "every step's frame is recorded (%d of %d)" % (len(steps), len(rp["timeline"])))
+        check(steps[-1]["step"] == last["step"] and steps[-1]["frameId"] == last["frameId"],
+              "the last step of episode 1 has its frame")
         for e in (steps[0], steps[len(steps) // 2], steps[-1]):
             st, body, h = srv.request(
                 "GET", "/api/projects/frames-on/participants/%s/replay/frame.jpg?trial=%s"
@@ -109,6 +128,41 @@ def run():
             check(st == 200 and body == frames[e["frameId"]],
                   "step %d: the JPEG the participant was sent (frame %d, %d bytes)"
                   % (e["step"], e["frameId"], len(body)))
+
+        # hippo verify checks the frames files
+        v = subprocess.run([BIN, "verify", "frames-on", "--data", srv.data], capture_output=True,
+                           text=True, timeout=120)
+        check(v.returncode == 0 and "episode_1.frames: %d frames" % len(frames) in v.stdout and
+              "episode_2.frames" in v.stdout and "2 frames files" in v.stderr,
+              "hippo verify checks the frames files", v.stdout + v.stderr)
+        ep2 = os.path.join(folder, "episode_2.frames")
+        good = open(ep2, "rb").read()
+        open(ep2, "wb").write(good[:-1] + b"\x00")  # the last JPEG loses its end
+        v = subprocess.run([BIN, "verify", "frames-on", "--data", srv.data], capture_output=True,
+                           text=True, timeout=120)
+        check(v.returncode == 1 and "FAIL" in v.stdout and "episode_2.frames" in v.stdout and
+              "not a whole JPEG" in v.stdout, "a damaged frames file fails hippo verify",
+              v.stdout + v.stderr)
+        open(ep2, "wb").write(good[:len(good) // 2])  # torn
+        v = subprocess.run([BIN, "verify", "frames-on", "--data", srv.data], capture_output=True,
+                           text=True, timeout=120)
+        check(v.returncode == 1 and "torn" in v.stdout, "a torn frames file fails hippo verify",
+              v.stdout + v.stderr)
+        open(ep2, "wb").write(good)
+
+        # a withdrawal deletes them, hashed in the audit entry
+        sums = {"frames-on/trials/%s/%s" % (user, n):
+                hashlib.sha256(open(os.path.join(folder, n), "rb").read()).hexdigest()
+                for n in os.listdir(folder) if n.endswith(".frames")}
+        st, w, _ = srv.admin("POST", "/projects/frames-on/participants/%s/withdraw" % user,
+                             {"confirm": user})
+        check(st == 200 and w["complete"], "the participant is withdrawn", w)
+        listed = {f["path"]: f["sha256"] for f in w["deleted"]["files"] if f["path"] in sums}
+        check(listed == sums and not os.path.exists(folder),
+              "their frames files are deleted and listed with their SHA-256", (listed, sums))
+        audit = [json.loads(x) for x in open(os.path.join(srv.data, "audit.jsonl"))]
+        check(all(p in {f["path"] for f in audit[-1]["deleted"]["files"]} for p in sums),
+              "the audit entry lists the frames files")
 
         user2 = "v" + uuid.uuid4().hex[:8]
         play(srv, "frames-off", user2)

@@ -335,7 +335,8 @@ static void wrong_types_are_errors(void)
 			"  startingFrameRate: 2.5\n"
 			"  actionSpace: left\n"
 			"  variables: [1]\n"
-			"  ui: left\n",
+			"  ui: left\n"
+			"  recordFrames: sometimes\n",
 		   1,
 		   "error: config.yml:6:15: project.maxRuntime: expected a whole number, got 'soon'\n"
 		   "error: config.yml:7:9: project.live: expected true or false, got 'maybe'\n"
@@ -346,7 +347,9 @@ static void wrong_types_are_errors(void)
 		   "error: config.yml:12:16: trial.actionSpace: expected a list, got text\n"
 		   "error: config.yml:13:14: trial.variables: expected a mapping, got a list\n"
 		   "error: config.yml:14:7: trial.ui: expected a mapping of control: true/false, got "
-		   "text\n");
+		   "text\n"
+		   "error: config.yml:15:17: trial.recordFrames: expected true or false, got "
+		   "'sometimes'\n");
 }
 
 static void out_of_range_values_are_errors(void)

@@ -83,6 +83,86 @@ static void test_per_episode(void)
 	CHECK(rec_close(r, err, sizeof err) == 0);
 }
 
+/* The ids of the frames in frames file REL, up to MAX; -1 when it is not one. */
+static int frame_ids(const char *rel, unsigned long long *ids, int max)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	char magic[REC_FRAMES_MAGIC_LEN];
+	int n = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+				memcmp(magic, REC_FRAMES_MAGIC, sizeof magic) == 0
+			? 0
+			: -1;
+	unsigned char head[12];
+	while (n >= 0 && n < max && fread(head, 1, sizeof head, f) == sizeof head) {
+		unsigned long long id = 0;
+		unsigned len = 0;
+		for (int i = 7; i >= 0; i--)
+			id = id << 8 | head[i];
+		for (int i = 3; i >= 0; i--)
+			len = len << 8 | head[8 + i];
+		ids[n++] = id;
+		fseek(f, (long)len, SEEK_CUR);
+	}
+	fclose(f);
+	return n;
+}
+
+static int line(struct rec *r, const char *s)
+{
+	return rec_append(r, s, strlen(s));
+}
+
+static const char jpeg[] = {(char)0xff, (char)0xd8, 'x', (char)0xff, (char)0xd9};
+
+/* trial.recordFrames: each episode's frames next to its data file, the frame
+ * of its last step included, though that frame is sent once the next
+ * episode's file is open (an external environment's reset pending). */
+static void test_frames(void)
+{
+	char err[256];
+	struct rec_config c = {.data_dir = dir, .project_id = "p", .user_id = "uf",
+			       .trial_id = "TF", .per_episode = true, .frames = true};
+	struct rec *r = rec_open(&c, err, sizeof err);
+	CHECK(r != NULL);
+	CHECK(rec_frame(r, 1, jpeg, sizeof jpeg) == 0); /* before any episode: nowhere to go */
+	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
+	CHECK(line(r, "{\"step\":0,\"frameId\":2}") == 0);
+	CHECK(rec_frame(r, 2, jpeg, sizeof jpeg) == 0);
+	CHECK(line(r, "{\"step\":1,\"frameId\":3}") == 0);
+	CHECK(rec_flush(r, err, sizeof err) == 0);
+	CHECK(rec_frame(r, 3, jpeg, sizeof jpeg) == 0);
+	CHECK(line(r, "{\"step\":2,\"frameId\":4}") == 0);  /* terminated */
+	CHECK(rec_begin_episode(r, 2, err, sizeof err) == 0); /* ends episode 1 */
+	CHECK(rec_frame(r, 4, jpeg, sizeof jpeg) == 0);       /* shows episode 1's last step */
+	CHECK(line(r, "{\"step\":0,\"frameId\":5}") == 0);  /* episode 2's reset */
+	CHECK(rec_frame(r, 5, jpeg, sizeof jpeg) == 0);
+	CHECK(line(r, "{\"step\":1,\"frameId\":6}") == 0);
+	CHECK(rec_end_episode(r, err, sizeof err) == 0);
+	CHECK(rec_close(r, err, sizeof err) == 0);
+	rec_sync_wait();
+	unsigned long long ids[8];
+	CHECK(frame_ids("p/trials/uf/episode_1.frames", ids, 8) == 3 && ids[0] == 2 &&
+	      ids[1] == 3 && ids[2] == 4);
+	CHECK(frame_ids("p/trials/uf/episode_2.frames", ids, 8) == 1 && ids[0] == 5);
+	char *s = slurp("p/trials/uf/episode_2.jsonl");
+	CHECK(s && strncmp(s, "{\"step\":0", 9) == 0);
+	free(s);
+
+	/* off: no frames file */
+	struct rec_config c2 = {.data_dir = dir, .project_id = "p", .user_id = "ug",
+				.trial_id = "TG", .per_episode = true};
+	r = rec_open(&c2, err, sizeof err);
+	CHECK(rec_begin_episode(r, 1, err, sizeof err) == 0);
+	CHECK(line(r, "{\"step\":0}") == 0);
+	CHECK(rec_frame(r, 1, jpeg, sizeof jpeg) == 0);
+	CHECK(rec_close(r, err, sizeof err) == 0);
+	CHECK(frame_ids("p/trials/ug/episode_1.frames", ids, 8) == -1);
+}
+
 static void test_per_trial_and_limit(void)
 {
 	char err[256];
@@ -188,6 +268,7 @@ int main(void)
 		return 1;
 	RUN(test_per_episode);
 	RUN(test_per_trial_and_limit);
+	RUN(test_frames);
 	RUN(test_crash_recovery);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
