@@ -225,6 +225,7 @@ static int run(int argc, char **argv)
 		struct export_minari_args a = {
 			.data_dir = data_dir, .store = opt_store, .project_id = id,
 			.out_dir = out_dir, .dataset_id = dataset_id, .completed = completed,
+			.preview = include_preview,
 			.group = group, .since = since, .until = until,
 			.progress = !no_progress && (progress || isatty(STDERR_FILENO))};
 		return export_minari(&a);

@@ -14,7 +14,8 @@ int export_minari(const struct export_minari_args *a)
 	struct mn_opts o = {.data_dir = a->data_dir, .store = a->store,
 			    .project_id = a->project_id,
 			    .out_dir = a->out_dir, .dataset_id = a->dataset_id,
-			    .completed_only = a->completed, .group = a->group,
+			    .completed_only = a->completed,
+			    .preview = a->preview, .group = a->group,
 			    .progress = a->progress};
 	if (a->since && mn_parse_time(a->since, &o.since_ms) != 0) {
 		fprintf(stderr, "hippo export: --since: '%s' is not a date (YYYY-MM-DD or "

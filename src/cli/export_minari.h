@@ -9,6 +9,7 @@ struct export_minari_args {
 	const char *store;        /* the participant store's spec; NULL: DATA/hippo.db */
 	const char *dataset_id;   /* may be NULL */
 	bool completed;
+	bool preview;             /* the preview participants' episodes too */
 	const char *group, *since, *until; /* may be NULL */
 	bool progress;
 };

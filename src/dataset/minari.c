@@ -55,6 +55,7 @@ static int add_part(void *user, const struct store_participant_row *r)
 	q->user = strdup(r->user_id ? r->user_id : "");
 	q->status = strdup(r->status ? r->status : "");
 	q->group = strdup(r->groups ? r->groups : "");
+	q->preview = r->preview;
 	return q->user && q->status && q->group ? 0 : 1;
 }
 
@@ -71,7 +72,8 @@ static int load_parts(const char *data_dir, const char *spec, const char *projec
 	if (rc != 0)
 		return rc > 0 ? 0 : -1; /* 1: no store */
 	p->have_store = true;
-	struct store_query q = {.project_id = project, .order = STORE_ORDER_ID};
+	/* the previews too: their records are told apart by it (user_selected) */
+	struct store_query q = {.project_id = project, .order = STORE_ORDER_ID, .preview = true};
 	rc = store_projects_each(s, project, add_project, p);
 	if (rc == 0)
 		rc = store_participants_each(s, &q, add_part, p);
@@ -102,9 +104,11 @@ static void free_parts(struct mn__parts *p)
 static bool user_selected(const struct mn__run *r, const char *user)
 {
 	const struct mn_opts *o = r->o;
+	const struct mn__part *p = mn__part_find(&r->parts, user);
+	if (p && p->preview && !o->preview)
+		return false; /* a researcher's preview (docs/console.md, "Preview links") */
 	if (!o->completed_only && !o->group)
 		return true;
-	const struct mn__part *p = mn__part_find(&r->parts, user);
 	if (!p)
 		return false;
 	if (o->completed_only && strcmp(p->status, "completed") != 0)

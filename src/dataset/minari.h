@@ -33,6 +33,7 @@ struct mn_opts {
 	const char *dataset_id;   /* NULL: PROJECT/ENV/human-v0; see mn_dataset_id */
 	bool completed_only;      /* participants who reached the final step */
 	const char *group;        /* only participants of this group ("1", "0;1"), or NULL */
+	bool preview;             /* the preview participants' episodes too (else left out) */
 	long long since_ms, until_ms; /* episodes started in [since, until) (0: open) */
 	bool progress;            /* draw a progress line on PROGRESS_STREAM */
 	FILE *progress_stream;    /* NULL: stderr */

@@ -80,6 +80,7 @@ hid_t mn__h5_create(const char *path);
 
 struct mn__part {
 	char *user, *status, *group;
+	bool preview;             /* a researcher's preview (left out unless asked) */
 };
 
 struct mn__parts {

@@ -17,6 +17,7 @@
 struct entry {
 	char name[DA_MAX_NAME + 1]; /* checked, without "./" in front */
 	bool dir;
+	bool metadata;              /* macOS's: read within the bounds, then left out */
 	char *data;                 /* regular files */
 	size_t len;
 };
@@ -61,6 +62,17 @@ static bool clean_name(const char *name, char *out, size_t len)
 	}
 }
 
+/* Whether NAME (checked) is macOS's metadata, which Finder's "Compress"
+ * puts beside the folder: anything under a top-level __MACOSX/, and
+ * .DS_Store files. */
+static bool mac_metadata(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	return strcmp(name, "__MACOSX") == 0 || strncmp(name, "__MACOSX/", 9) == 0 ||
+	       strcmp(base, ".DS_Store") == 0;
+}
+
 /* Reads the entries of AR into ES, within the bounds. 0, or -1 with ERR. */
 static int read_entries(struct archive *ar, struct entries *es, char *err, size_t errlen)
 {
@@ -99,6 +111,7 @@ static int read_entries(struct archive *ar, struct entries *es, char *err, size_
 			snprintf(err, errlen, "'%.200s': a folder that carries data", raw);
 			return -1;
 		}
+		en->metadata = mac_metadata(en->name);
 		if (en->dir)
 			continue;
 		size_t cap = 0;
@@ -134,16 +147,22 @@ static int read_entries(struct archive *ar, struct entries *es, char *err, size_
 	return 0;
 }
 
-/* The length of the one folder around every entry ("study/"), 0 when none. */
+/* The length of the one folder around every entry ("study/"), 0 when none;
+ * macOS's metadata beside it does not count. */
 static size_t common_folder(const struct entries *es)
 {
-	if (es->n == 0)
+	size_t f = 0;
+	while (f < es->n && es->v[f].metadata)
+		f++;
+	if (f == es->n)
 		return 0;
-	const char *first = es->v[0].name;
+	const char *first = es->v[f].name;
 	const char *slash = strchr(first, '/');
 	size_t k = slash ? (size_t)(slash - first) : strlen(first);
 	for (size_t i = 0; i < es->n; i++) {
 		const struct entry *en = &es->v[i];
+		if (en->metadata)
+			continue;
 		bool inside = strncmp(en->name, first, k) == 0 && en->name[k] == '/';
 		bool itself = en->dir && strncmp(en->name, first, k) == 0 && en->name[k] == '\0';
 		if (!inside && !itself)
@@ -189,7 +208,7 @@ int deploy_archive_read(const void *data, size_t len, struct deploy_archive *out
 	out->skipped = json_array();
 	for (size_t i = 0; i < es.n; i++) {
 		const struct entry *en = &es.v[i];
-		if (en->dir || strlen(en->name) <= strip)
+		if (en->dir || en->metadata || strlen(en->name) <= strip)
 			continue;
 		const char *name = en->name + strip;
 		if (strcmp(name, "config.yml") == 0) {

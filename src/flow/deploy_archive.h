@@ -5,7 +5,9 @@
  * The archive is hostile input. Only regular files and folders are taken; a
  * symbolic or hard link, a device or a FIFO refuses the archive, as does a
  * name that is absolute, has a ".." or an empty part, or a backslash. One
- * folder around everything (what zipping a folder gives) is stripped. Files
+ * folder around everything (what zipping a folder gives) is stripped; macOS's
+ * metadata (a top-level __MACOSX/, .DS_Store files, which Finder's "Compress"
+ * adds) is read within the bounds and left out. Files
  * other than config.yml and StepFiles/NAME (NAME the deploy's rule: [A-Za-z0-9._-],
  * no leading dot, no "..") are left out and listed as skipped; a file in a
  * folder under StepFiles/ refuses the archive. Bounds: DA_MAX_ENTRIES entries,

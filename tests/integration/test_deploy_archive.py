@@ -161,6 +161,19 @@ def run():
               not os.path.exists("/etc/evil"), "nothing landed outside the data folder")
         st, j = deploy(srv, zip_of(files), "application/zip", token="wrong-token-0000000000")
         check(st == 401 and version(srv) == v0 + 2, "a wrong token: 401, nothing read", j)
+
+        # a zip made by macOS's Finder: __MACOSX/ beside the folder, .DS_Store files in it
+        mac = io.BytesIO()
+        with zipfile.ZipFile(mac, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in sorted(files.items()):
+                z.writestr("cartpole/" + name, data)
+                d, b = os.path.split(name)
+                z.writestr("__MACOSX/cartpole/" + os.path.join(d, "._" + b), b"\x00\x05\x16\x07")
+            z.writestr("cartpole/.DS_Store", b"\x00\x00\x00\x01Bud1")
+            z.writestr("cartpole/StepFiles/.DS_Store", b"\x00\x00\x00\x01Bud1")
+        st, j = deploy(srv, mac.getvalue(), "application/zip")
+        check(st == 200 and version(srv) == v0 + 3 and j.get("skipped") == [],
+              "a zip made by Finder deploys; its __MACOSX/ and .DS_Store are left out", j)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
