@@ -269,11 +269,42 @@ static size_t json_len_max(const char *s, size_t n)
 	return len;
 }
 
+/* Copies V (N bytes, N <= HEADER_VALUE_MAX) to OUT with the value of every
+ * "preview=" parameter replaced by "masked" (a study's preview link in a
+ * Referer: the token lets anyone who has it make preview participants).
+ * Returns the length written. */
+static size_t mask_preview(const char *v, size_t n, char out[HEADER_VALUE_MAX + 16])
+{
+	static const char key[] = "preview=", mask[] = "masked";
+	size_t o = 0, i = 0;
+	while (i < n) {
+		bool at = n - i >= sizeof key - 1 && memcmp(v + i, key, sizeof key - 1) == 0 &&
+			  (i == 0 || v[i - 1] == '?' || v[i - 1] == '&' || v[i - 1] == '#');
+		if (!at) {
+			out[o++] = v[i++];
+			continue;
+		}
+		memcpy(out + o, key, sizeof key - 1);
+		o += sizeof key - 1;
+		i += sizeof key - 1;
+		size_t t = i;
+		while (i < n && v[i] != '&' && v[i] != '#')
+			i++;
+		if (i > t) { /* "masked" is no longer than a token worth masking */
+			size_t m = i - t < sizeof mask - 1 ? i - t : sizeof mask - 1;
+			memcpy(out + o, mask, m);
+			o += m;
+		}
+	}
+	return o;
+}
+
 /* Logs the request with the headers the original kept, within bounds: each
  * value cut to HEADER_VALUE_MAX bytes (at a UTF-8 character boundary), the
  * whole set within STORE_HEADERS_MAX bytes of JSON; headers that do not fit
  * are left out and counted in "(omitted)" (not a header name: '(' is not a
- * token character). Values that are not UTF-8 are left out, as before. */
+ * token character). Values that are not UTF-8 are left out, as before; a
+ * preview link's token is masked (mask_preview). */
 static void log_request(struct flow *f, struct flow__project *p, long long pid,
 			const struct http_request *req, int step)
 {
@@ -292,13 +323,19 @@ static void log_request(struct flow *f, struct flow__project *p, long long pid,
 			while (n > 0 && ((unsigned char)hd->value[n] & 0xc0) == 0x80)
 				n--;
 		}
+		char masked[HEADER_VALUE_MAX + 16];
+		const char *value = hd->value;
+		if (strstr(hd->value, "preview=")) {
+			n = mask_preview(hd->value, n, masked);
+			value = masked;
+		}
 		size_t len = json_len_max(hd->name, strlen(hd->name)) + 2 +
-			     json_len_max(hd->value, n);
+			     json_len_max(value, n);
 		if (used + len > room) {
 			omitted++;
 			continue;
 		}
-		json_t *v = json_stringn(hd->value, n);
+		json_t *v = json_stringn(value, n);
 		if (v) {
 			json_object_set_new(h, hd->name, v);
 			used += len;

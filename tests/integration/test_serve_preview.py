@@ -4,7 +4,8 @@ but is marked preview in the store, is in no group and is counted nowhere:
 the studies' counts and group sizes, the funnel, the participant list, the
 admin API's participants, the Data download and `hippo export` leave it out
 unless asked (?preview=1, --include-preview). A preview value that is not the
-study's is refused with 403 and stores nothing. Runs on both backends."""
+study's is refused with 403 and stores nothing; a stored Referer has the
+token masked. Runs on both backends."""
 import csv
 import io
 import os
@@ -14,7 +15,7 @@ import tempfile
 import shutil
 import urllib.parse
 
-from serveutil import BIN, PROJECTS, Serve, check, main, store_args, store_rows
+from serveutil import BIN, PROJECTS, Serve, check, main, store_args, store_rows, wait_for
 
 GROUPS = os.path.join(PROJECTS, "serve_groups")
 P = "serve-groups"
@@ -95,6 +96,17 @@ def run():
         check(len(texts) == 3 and all(texts), "the preview goes through every step: %d pages"
               % len(texts))
         walk(srv, "pv2", "&preview=" + value)
+        # the page's URL comes back as the Referer of its requests: the token is not kept
+        ref = "http://127.0.0.1/?projectId=%s&userId=pv1&preview=%s&x=1" % (P, value)
+        st, _, _ = srv.request("GET", "/next?projectId=%s&userId=pv1&preview=%s" % (P, value),
+                               headers={"Referer": ref})
+        kept = wait_for(lambda: store_rows(  # request records are committed in batches
+            data, "SELECT h.headers FROM header_sets h JOIN participants p"
+                  " ON p.id = h.participant WHERE p.user_id = 'pv1'"
+                  " AND h.headers LIKE '%x=1%'"), "pv1's new headers", timeout=10)
+        check(st == 200 and kept and value not in kept[0][0] and
+              "pv1&preview=masked&x=1" in kept[0][0],
+              "a stored Referer has the preview token masked", kept)
         after = study(srv)
         check((after["started"], after["completed"], after["groups"], after["atStep"]) ==
               (before["started"], before["completed"], before["groups"], before["atStep"]),
