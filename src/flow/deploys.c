@@ -3,7 +3,9 @@
  * files in the store (admin_deploy); every node looks at the latest version
  * of each study (one small query) at start and every few seconds, and a
  * version newer than the one it serves goes through the same checks and
- * swap-in as a deploy on this node (admin_deploy_copy), keeping its number. */
+ * swap-in as a deploy on this node (admin_deploy_copy), keeping its number.
+ * The same thread brings each study's live switch from the store
+ * (flow_live_sync, project.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -106,6 +108,7 @@ static void *watch_main(void *arg)
 			break;
 		pthread_mutex_unlock(&w->mu);
 		flow_deploys_sync(w->f);
+		flow_live_sync(w->f);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);

@@ -186,8 +186,12 @@ int flow_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((forma
  * than the one this process serves, as admin_deploy does. Returns how many
  * were applied. */
 int flow_deploys_sync(struct flow *f);
-/* A thread calling flow_deploys_sync every EVERY_MS (0: 2000); NULL when it
- * cannot start. Stop it before the flow is freed. */
+/* The live switch of every study as the store holds it (the console's or
+ * the admin API's on any node), applied to this process's studies. Returns
+ * how many changed, or -1 when the store could not be read. */
+int flow_live_sync(struct flow *f);
+/* A thread calling flow_deploys_sync and flow_live_sync every EVERY_MS (0:
+ * 2000); NULL when it cannot start. Stop it before the flow is freed. */
 struct flow_deploys_watch;
 struct flow_deploys_watch *flow_deploys_watch(struct flow *f, int every_ms);
 void flow_deploys_watch_stop(struct flow_deploys_watch *w);

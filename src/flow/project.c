@@ -521,6 +521,56 @@ int flow_project_set_live(struct flow *f, const char *id, bool live)
 	return 0;
 }
 
+/* The live overrides of one read of the store (copied: the iterator must
+ * not take the flow's lock while the store holds its own). */
+struct lives {
+	struct live_row {
+		char id[ID_MAX + 1];
+		int live;
+	} *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int on_project_live(void *user, const struct store_project_row *r)
+{
+	struct lives *k = user;
+	if (!r->id || !id_valid_project(r->id))
+		return 0;
+	if (buf_grow_array((void **)&k->v, &k->cap, k->n + 1, sizeof *k->v, 16, 0) < 0) {
+		k->oom = true;
+		return 1;
+	}
+	snprintf(k->v[k->n].id, sizeof k->v[0].id, "%s", r->id);
+	k->v[k->n++].live = r->live;
+	return 0;
+}
+
+int flow_live_sync(struct flow *f)
+{
+	struct lives k = {0};
+	if (store_projects_each(f->store, NULL, on_project_live, &k) < 0 || k.oom) {
+		free(k.v);
+		return -1;
+	}
+	int changed = 0;
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < k.n; i++)
+		for (size_t j = 0; j < f->nprojects; j++) {
+			struct flow__project *p = f->projects[j];
+			if (strcmp(p->cfg->project.id, k.v[i].id) != 0 ||
+			    p->live_override == k.v[i].live)
+				continue;
+			p->live_override = k.v[i].live;
+			log_info("flow", "live switch applied", "project=%s live=%s", k.v[i].id,
+				 k.v[i].live < 0 ? "config" : k.v[i].live ? "on" : "off");
+			changed++;
+		}
+	pthread_mutex_unlock(&f->mu);
+	free(k.v);
+	return changed;
+}
+
 const struct flow__step *flow__step_at(const struct flow__project *p, int number)
 {
 	for (size_t i = 0; i < p->nsteps; i++)

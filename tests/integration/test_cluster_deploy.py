@@ -5,7 +5,9 @@ folders; a new version deployed through node a's /api/projects/<id>/deploy
 is served by every node's /next within seconds (each node asked on its own
 port), with the same version number everywhere; a node started after the
 deploy serves it from its first answer; a version the nodes' checks refuse
-is refused by the node it is deployed to and changes nothing elsewhere."""
+is refused by the node it is deployed to and changes nothing elsewhere; the
+study's live switch turned off and on through one node reaches every node
+(/next answers 400, the original's answer for no such study, then 200)."""
 import os
 import shutil
 import tempfile
@@ -93,6 +95,22 @@ def run():
     time.sleep(2.5)
     check(all(version(x) == vs["a"] for x in list(nodes.values()) + [late]),
           "and no node's version moved")
+
+    # the live switch turned through one node reaches the others
+    def live_answer(node):
+        st, _ = http(node.url, "GET", "/next?projectId=%s&userId=l-%d" % (PID, time.monotonic_ns()))
+        return st
+    for on, want in ((False, 400), (True, 200)):  # 400: the original's "not found"
+        st, j = http(nodes["c"].url, "POST", "/api/projects/%s/live" % PID, {"live": on},
+                     token=TOKEN)
+        check(st == 200, "node c turns the study %s" % ("on" if on else "off"), j)
+        t0 = time.monotonic()
+        for n in ("a", "b", "d"):
+            x = late if n == "d" else nodes[n]
+            wait_for(lambda: live_answer(x) == want, "node %s to answer %d" % (n, want),
+                     timeout=10, every=0.2)
+        print("     seconds from the switch (%s) to every node: %.1f" % (
+            "on" if on else "off", time.monotonic() - t0))
     shutil.rmtree(tmp, ignore_errors=True)
 
 
