@@ -20,10 +20,10 @@
 
 #include "console/audit.h"
 #include "core/buf.h"
-#include "core/clock.h"
 #include "core/datapath.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "session/session.h"
 #include "storage/storage.h"
 #include "store/store.h"
@@ -158,11 +158,7 @@ struct withdraw_watch {
 	char *data_dir;
 	char mark[4400];
 	long long last;         /* the last withdrawal applied */
-	int poll_ms;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	struct ticker *ticker;
 	/* held by a poll from its read to its mark, and by withdraw_participant
 	 * from its insert to its own poll (its withdrawal is not applied again,
 	 * even by this node started anew) */
@@ -427,20 +423,9 @@ static void poll_once(struct withdraw_watch *w)
 	pthread_mutex_unlock(&w->poll_mu);
 }
 
-static void *watch_main(void *arg)
+static void watch_tick(void *user)
 {
-	struct withdraw_watch *w = arg;
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
-		pthread_mutex_unlock(&w->mu);
-		poll_once(w);
-		pthread_mutex_lock(&w->mu);
-		struct timespec until = clock_deadline(CLOCK_MONOTONIC, w->poll_ms);
-		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	poll_once(user);
 }
 
 static int on_max(void *user, const struct store_withdrawal_row *r)
@@ -464,7 +449,6 @@ int withdraw_watch_start(struct withdraw_watch **out, const struct withdraw_opts
 	w->o.via = "node";
 	snprintf(w->node, sizeof w->node, "%s", o->node ? o->node : "");
 	w->o.node = w->node;
-	w->poll_ms = poll_ms > 0 ? poll_ms : 2000;
 	if (datapath_withdrawals_mark(w->mark, sizeof w->mark, w->data_dir, w->node) < 0) {
 		snprintf(err, errlen, "data folder path too long");
 		goto fail;
@@ -488,16 +472,8 @@ int withdraw_watch_start(struct withdraw_watch **out, const struct withdraw_opts
 	/* withdrawals made while the node was down: applied before it takes a game */
 	pthread_mutex_init(&w->poll_mu, NULL);
 	poll_once(w);
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
+	if (!(w->ticker = ticker_start(poll_ms > 0 ? poll_ms : 2000, watch_tick, w))) {
 		snprintf(err, errlen, "cannot start the withdrawal thread");
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
 		pthread_mutex_destroy(&w->poll_mu);
 		goto fail;
 	}
@@ -513,13 +489,7 @@ void withdraw_watch_stop(struct withdraw_watch *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
+	ticker_stop(w->ticker);
 	pthread_mutex_destroy(&w->poll_mu);
 	free(w->data_dir);
 	free(w);

@@ -6,14 +6,12 @@
  * swap-in as a deploy on this node (admin_deploy_copy), keeping its number.
  * The same thread brings each study's live switch from the store
  * (flow_live_sync, project.c). */
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "flow/admin.h"
 #include "flow/flow.h"
 #include "flow/flow_int.h"
@@ -80,59 +78,24 @@ int flow_deploys_sync(struct flow *f)
 	return applied;
 }
 
-struct flow_deploys_watch {
-	struct flow *f;
-	int every_ms;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-};
-
-static void *watch_main(void *arg)
+/* The thread's call: the versions, then the live switches. */
+static void watch_tick(void *user)
 {
-	struct flow_deploys_watch *w = arg;
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += w->every_ms / 1000;
-		until.tv_nsec += (long)(w->every_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
-			;
-		if (w->stop)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		flow_deploys_sync(w->f);
-		flow_live_sync(w->f);
-		pthread_mutex_lock(&w->mu);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	struct flow *f = user;
+	flow_deploys_sync(f);
+	flow_live_sync(f);
 }
+
+struct flow_deploys_watch {
+	struct ticker *t;
+};
 
 struct flow_deploys_watch *flow_deploys_watch(struct flow *f, int every_ms)
 {
 	struct flow_deploys_watch *w = calloc(1, sizeof *w);
-	if (!w)
-		return NULL;
-	w->f = f;
-	w->every_ms = every_ms > 0 ? every_ms : 2000;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&w->mu, NULL);
-	if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
+	if (w && !(w->t = ticker_start(every_ms > 0 ? every_ms : 2000, watch_tick, f))) {
 		free(w);
-		return NULL;
+		w = NULL;
 	}
 	return w;
 }
@@ -141,12 +104,6 @@ void flow_deploys_watch_stop(struct flow_deploys_watch *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
+	ticker_stop(w->t);
 	free(w);
 }
