@@ -268,6 +268,9 @@ function main() {
 	if (params.debug)
 		debugInit();
 	debugLog('info', 'page', `projectId=${params.projectId} userId=${params.userId}`);
+	if (params.preview) // the console's preview link: the researcher sees it is one
+		document.querySelector('.brand').after(el('span', { className: 'preview-badge', id: 'preview-badge',
+			title: 'A preview: in no group, not counted, not exported', text: 'Preview' }));
 	if (params.server) {
 		directGame(params);
 		return;

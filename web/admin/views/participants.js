@@ -1,6 +1,6 @@
 // The participants of a study: a page of the table at a time, newest first,
 // filtered by step, state, group and a text in the userId or the
-// crowdsourcing ids.
+// crowdsourcing ids; the researchers' preview participants only when asked.
 
 import { api } from '../api.js';
 import { clear, fmtInt, fmtTime, h } from '../dom.js';
@@ -26,6 +26,7 @@ export async function render(main, [project]) {
 		study.groups.flatMap((g) => g.sizes.map((n, i) => h('option', { value: `${g.variants}:${i}` },
 			`${i} of ${g.variants} (${n})`))));
 	const search = h('input', { id: 'f-q', type: 'search', placeholder: 'userId or crowd id', maxlength: 256 });
+	const previews = h('input', { id: 'f-preview', type: 'checkbox' });
 	const tbody = h('tbody');
 	const info = h('span', { id: 'page-info', class: 'muted' });
 	const prev = h('button', { type: 'button', class: 'btn btn--quiet', id: 'prev' }, '← Newer');
@@ -43,12 +44,15 @@ export async function render(main, [project]) {
 			q.set('group', group.value);
 		if (search.value.trim())
 			q.set('q', search.value.trim());
+		if (previews.checked)
+			q.set('preview', '1');
 		const r = await api(`projects/${id}/participant-list?${q}`);
 		total = r.total;
 		clear(tbody);
 		for (const p of r.rows) {
 			tbody.append(h('tr', { 'data-user': p.userId },
-				h('td', {}, h('a', { href: `#/participant/${id}/${encodeURIComponent(p.userId)}` }, p.userId)),
+				h('td', {}, h('a', { href: `#/participant/${id}/${encodeURIComponent(p.userId)}` }, p.userId),
+					p.preview ? [' ', h('span', { class: 'tag', 'data-k': 'preview' }, 'preview')] : null),
 				h('td', { class: 'num' }, String(p.step)),
 				h('td', {}, p.status === 'completed' ? h('span', { class: 'tag tag--ok' }, 'completed') : p.status),
 				h('td', {}, p.groups || '–'),
@@ -69,7 +73,7 @@ export async function render(main, [project]) {
 		offset = 0;
 		load();
 	};
-	for (const el of [step, status, group])
+	for (const el of [step, status, group, previews])
 		el.addEventListener('change', refilter);
 	let typing = null;
 	search.addEventListener('input', () => {
@@ -89,7 +93,9 @@ export async function render(main, [project]) {
 			h('p', {}, h('a', { href: '#/studies' }, '← Studies'), ' · ', h('a', { href: `#/funnel/${id}` }, 'Funnel'))),
 		h('form', { class: 'card filters', id: 'filters', onsubmit: (e) => { e.preventDefault(); refilter(); } },
 			h('label', {}, 'Step', step), h('label', {}, 'State', status), h('label', {}, 'Group', group),
-			h('label', {}, 'Search', search)),
+			h('label', {}, 'Search', search),
+			h('label', { class: 'check', title: 'Participants who came through the study\'s preview link: in no group, not counted' },
+				previews, ' Previews too')),
 		h('div', { class: 'card table-box' }, h('table', { class: 'table', id: 'participants' },
 			h('thead', {}, h('tr', {}, ['userId', 'Step', 'State', 'Groups', 'Started', 'Last step change',
 				'Sessions', 'Last session end', 'Crowd ids'].map((t) => h('th', { scope: 'col' }, t)))),
