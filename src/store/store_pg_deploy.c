@@ -89,7 +89,8 @@ int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int
 const char store__pg_schema_v8[] =
 	"CREATE TABLE withdrawals ("
 	" id BIGSERIAL PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-	" node TEXT NOT NULL, at TEXT NOT NULL);";
+	" node TEXT NOT NULL, at TEXT NOT NULL);"
+	"CREATE INDEX withdrawals_user ON withdrawals (project_id, user_id);";
 
 int store__pg_withdrawal_add(void *db, const char *project_id, const char *user_id,
 			     const char *node, long long *id)

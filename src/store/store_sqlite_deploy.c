@@ -119,7 +119,8 @@ out:
 const char store__sq_schema_v8[] =
 	"CREATE TABLE withdrawals ("
 	" id INTEGER PRIMARY KEY, project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
-	" node TEXT NOT NULL, at TEXT NOT NULL);";
+	" node TEXT NOT NULL, at TEXT NOT NULL);"
+	"CREATE INDEX withdrawals_user ON withdrawals (project_id, user_id);";
 
 int store__sq_withdrawal_add(void *db, const char *project_id, const char *user_id,
 			     const char *node, long long *id)
