@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/project_arg.h"
+#include "cli/study_s3.h"
 #include "cli/export_minari.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -74,103 +75,20 @@ static const struct opt_cmd spec = {
 		   "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...).",
 };
 
-/* --from-s3: the config of the latest version of study ID deployed through
- * the admin API, from the store (--store, else DATA/hippo.db: every node of a
- * cluster applies it from there) into C, its step files not checked; WHERE
- * names it. 1 when loaded, 0 when the store has none, -1 after a message. */
-static int cfg_from_store(const char *id, struct cfg *c, char *where, size_t wlen)
-{
-	char path[4096], err[512];
-	const char *sspec = opt_store;
-	if (!sspec) {
-		datapath_store(path, sizeof path, data_dir);
-		sspec = path;
-	}
-	struct store *s = NULL;
-	int k = store_open_flags(sspec, STORE_READ_ONLY, &s, err, sizeof err);
-	if (k != 0) {
-		if (k < 0)
-			fprintf(stderr, "hippo export: --from-s3: %s\n", err);
-		return 0;
-	}
-	char *config = NULL, *files = NULL;
-	int got = 0;
-	k = store_deploy_get(s, id, 0, &got, &config, &files);
-	store_close(s);
-	free(files);
-	if (k != 1) {
-		free(config);
-		return 0;
-	}
-	store_spec_masked(sspec, path, sizeof path);
-	snprintf(where, wlen, "version %d of %s deployed (store %s)", got, id, path);
-	struct cfg_diags dg = {0};
-	k = cfg_load_buffer(NULL, config, strlen(config), c, &dg);
-	free(config);
-	if (k != 0) {
-		fprintf(stderr, "hippo export: %s:\n", where);
-		cfg_diags_print(&dg, "config.yml", stderr);
-	}
-	cfg_diags_free(&dg);
-	return k == 0 ? 1 : -1;
-}
-
-/* --from-s3: the study's S3 settings, from ARG/config.yml, or
- * DATA/projects/ID/config.yml, or the latest version deployed through the
- * admin API in the store. 0, or -1 after a message. */
+/* --from-s3: the study's S3 settings (study_s3_dest). 0, or -1 after a message. */
 static int s3_dest_of(const char *arg, const char *id, struct storage_dest *d)
 {
-	char dir[4096], path[4200], where[4400];
-	struct stat sb;
-	struct cfg c;
-	snprintf(path, sizeof path, "%s/config.yml", arg);
-	if (stat(path, &sb) == 0) {
-		snprintf(dir, sizeof dir, "%s", arg);
-	} else {
-		char projects[3800];
-		datapath_projects(projects, sizeof projects, data_dir);
-		int n = snprintf(dir, sizeof dir, "%s/%s", projects, id);
-		if (n < 0 || (size_t)n >= sizeof dir) {
-			fprintf(stderr, "hippo export: the data folder's path is too long\n");
-			return -1;
-		}
-		snprintf(path, sizeof path, "%s/config.yml", dir);
-		dir[stat(path, &sb) == 0 ? n : 0] = '\0';
-	}
-	if (dir[0]) {
-		struct cfg_diags dg = {0};
-		if (cfg_load(dir, &c, &dg) != 0) {
-			cfg_diags_print(&dg, "config.yml", stderr);
-			cfg_diags_free(&dg);
-			return -1;
-		}
-		cfg_diags_free(&dg);
-		snprintf(where, sizeof where, "%s/config.yml", dir);
-	} else {
-		int k = cfg_from_store(id, &c, where, sizeof where);
-		if (k < 0)
-			return -1;
-		if (k == 0) {
-			fprintf(stderr, "hippo export: --from-s3 needs the study's S3 settings: give "
-					"PROJECT as its study folder (no %s/config.yml, no %s, no "
-					"version of %s deployed in the store)\n",
-				arg, path, id);
-			return -1;
-		}
-	}
-	char err[512];
-	int k = storage_dest_from_cfg(&c, d, err, sizeof err);
-	cfg_free(&c);
-	if (k < 0) {
-		fprintf(stderr, "hippo export: %s: %s\n", where, err);
-		return -1;
-	}
-	if (k == 0) {
+	char where[4400];
+	int k = study_s3_dest("hippo export", arg, id, data_dir, opt_store, d, where, sizeof where);
+	if (k == 2)
+		fprintf(stderr, "hippo export: --from-s3 needs the study's S3 settings: give PROJECT "
+				"as its study folder (no %s/config.yml, no %s, no version of %s "
+				"deployed in the store)\n",
+			arg, where, id);
+	else if (k == 0)
 		fprintf(stderr, "hippo export: --from-s3: %s keeps its records locally "
 				"(project.storage is not s3)\n", where);
-		return -1;
-	}
-	return 0;
+	return k == 1 ? 0 : -1;
 }
 
 /* --from-s3: every node's record files into OUT_DIR/records/P/trials (TRIALS). */

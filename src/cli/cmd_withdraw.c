@@ -1,13 +1,15 @@
 /* hippo withdraw PROJECT USER: a participant's data deleted everywhere, with
- * an audit entry (docs/console.md, "Withdrawal"), on a data folder whose
- * server is stopped; with a server running, use the console or its API
- * (which also stops the participant's live game session). */
+ * an audit entry (docs/console.md, "Withdrawal"): the store's rows, the data
+ * folder's files, the spool's uploads, and, when the study's S3 settings are
+ * found (study_s3.h), every object under the participant's keys whoever
+ * uploaded it. A server sharing the store applies it too (withdraw_watch). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/study_s3.h"
 #include "console/withdraw.h"
 #include "core/datapath.h"
 #include "core/id.h"
@@ -18,6 +20,7 @@
 static const char *o_data = "data";
 static const char *o_store;
 static const char *o_by;
+static const char *o_project;
 static bool o_yes;
 
 static const struct opt opts[] = {
@@ -25,6 +28,9 @@ static const struct opt opts[] = {
 	{"store", OPT_STRING, &o_store, "SPEC",
 	 "the participant store, when not DIR/hippo.db: sqlite:FILE or postgresql://...", 0, 0},
 	{"by", OPT_STRING, &o_by, "NAME", "who asks, for the audit log (default: $USER)", 0, 0},
+	{"project", OPT_STRING, &o_project, "DIR",
+	 "the study folder, for its S3 settings (default: DIR/projects/PROJECT, or the "
+	 "store's latest deployed version)", 0, 0},
 	{"yes", OPT_FLAG, &o_yes, NULL, "do it (without --yes only what would go is said)", 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
@@ -48,6 +54,7 @@ static int run(int argc, char **argv)
 	o_data = "data";
 	o_store = NULL;
 	o_by = NULL;
+	o_project = NULL;
 	o_yes = false;
 	int prc = opt_parse(&spec, argc, argv, &npos);
 	if (prc != OPT_OK)
@@ -84,6 +91,16 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "hippo withdraw: %s\n", err);
 		goto out;
 	}
+	/* the study's bucket: every node's objects of the participant are listed there */
+	struct storage_dest dest;
+	char where[4400];
+	int s3 = study_s3_dest("hippo withdraw", o_project, project, o_data, o_store, &dest, where,
+			       sizeof where);
+	if (s3 == 1)
+		storage_set_project(storage, project, &dest);
+	else if (s3 == 2 || s3 < 0)
+		fprintf(stderr, "hippo withdraw: the study's S3 settings were not found (--project "
+				"DIR): only the uploads in %s's spool are deleted from S3\n", o_data);
 	const char *who = o_by ? o_by : getenv("USER");
 	struct withdraw_opts wo = {.store = store,
 				   .storage = storage,

@@ -6,7 +6,8 @@ with who, when, and the SHA-256 of each deleted file; `hippo withdraw` run
 while the server plays the participant's game is applied by the server (the
 game ends, what it wrote and uploaded as it ended goes too, an audit entry
 says what); `hippo withdraw` does the same on a stopped server's data
-folder."""
+folder, and with the study's S3 settings (--project) deletes what another
+node uploaded for the participant too."""
 import asyncio
 import glob
 import hashlib
@@ -207,15 +208,30 @@ async def test():
                            capture_output=True, text=True, env=env, timeout=60)
         check(p.returncode == 0 and "--yes" in p.stdout and in_bucket(s3, keys["c2"][0]),
               "hippo withdraw without --yes only says what would go", p.stdout + p.stderr)
+        # an object another node uploaded (its own data folder and spool)
+        other = os.path.join(tmp, "data-node-b")
+        os.makedirs(other)
+        rec = os.path.join(other, "episode_1.jsonl")
+        with open(rec, "w") as f:
+            f.write('{"episode": 1}\n')
+        okey = "%s/Trials/c2/node-b/episode_1.jsonl" % P
+        for args in (["add", rec, okey, "--bucket", BUCKET, "--endpoint", s3.endpoint],
+                     ["push", "--wait", "60"]):
+            q = subprocess.run([BIN, "storage", *args, "--data", other], capture_output=True,
+                               text=True, env=env, timeout=90)
+            check(q.returncode == 0, "hippo storage %s (node b)" % args[0], q.stdout + q.stderr)
+        check(in_bucket(s3, okey), "node b's object is in the bucket")
         p = subprocess.run([BIN, "withdraw", P, "c2", "--data", data, "--yes", "--by", "cli-admin",
-                            *store_args(data)],
+                            "--project", study, *store_args(data)],
                            capture_output=True, text=True, env=env, timeout=60)
         check(p.returncode == 0, "hippo withdraw --yes exits 0", p.stdout + p.stderr)
         r = json.loads(p.stdout)
         check(r["complete"] and r["by"]["via"] == "cli" and r["by"]["name"] == "cli-admin" and
               r["deleted"]["tables"]["participants"] == 1, "its report", r)
-        for k in keys["c2"]:
+        for k in keys["c2"] + [okey]:
             check(not in_bucket(s3, k), "%s is gone from the bucket (command line)" % k)
+        check(okey in {u["key"] for u in r["deleted"]["uploads"]},
+              "the report lists the object another node uploaded", r["deleted"]["uploads"])
         check(not os.path.exists(os.path.join(data, P, "trials", "c2")),
               "c2's record files are gone")
         srv2 = Serve(study, data=data)
