@@ -88,12 +88,6 @@ static void walk(struct flow *f, const char *pid, int i)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Calls PATH?QUERY RUNS times (FORGET: with the caches dropped before each)
  * and prints the median and the slowest. */
 static void timed(struct console *c, const char *label, const char *path, const char *query,
@@ -116,7 +110,7 @@ static void timed(struct console *c, const char *label, const char *path, const 
 		free(text);
 		json_decref(out);
 	}
-	qsort(t, (size_t)o_runs, sizeof *t, cmp_double);
+	bench_sort(t, (size_t)o_runs);
 	printf("  %-44s %8.1f ms median %8.1f ms max  (%d, %zu bytes)\n", label, t[o_runs / 2],
 	       t[o_runs - 1], status, bytes);
 }

@@ -49,18 +49,6 @@ static const struct opt_cmd spec = {
 	.opts = opts,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-	return sorted[i < n ? i : n - 1];
-}
-
 /* One request through the handler; returns its time in microseconds. */
 static double timed(struct flow *f, const char *method, const char *query, const char *body,
 		    char *page, size_t plen)
@@ -86,9 +74,9 @@ static double timed(struct flow *f, const char *method, const char *query, const
 
 static void report(const char *what, double *t, size_t n)
 {
-	qsort(t, n, sizeof *t, cmp_double);
+	bench_sort(t, n);
 	printf("%-34s n=%-7zu p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %9.1f us\n", what, n,
-	       pct(t, n, 50), pct(t, n, 90), pct(t, n, 99), t[n - 1]);
+	       bench_pct(t, n, 50), bench_pct(t, n, 90), bench_pct(t, n, 99), t[n - 1]);
 }
 
 static int run(int argc, char **argv)

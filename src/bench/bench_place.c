@@ -59,18 +59,6 @@ struct node_run {
 	char err[256];
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-	return sorted[i < n ? i : n - 1];
-}
-
 static void *node_main(void *arg)
 {
 	struct node_run *r = arg;
@@ -182,11 +170,11 @@ static int run(int argc, char **argv)
 	}
 	double elapsed = clock_mono_s() - t0;
 	total = each * (size_t)started;
-	qsort(all, total, sizeof *all, cmp_double);
+	bench_sort(all, total);
 	printf("store %s, %d nodes of %d slots placing at once, each keeping %d sessions open\n",
 	       shown, o_nodes, o_slots, o_hold);
 	printf("store_place  n=%zu  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", total,
-	       pct(all, total, 50), pct(all, total, 90), pct(all, total, 99), all[total - 1]);
+	       bench_pct(all, total, 50), bench_pct(all, total, 90), bench_pct(all, total, 99), all[total - 1]);
 	printf("             %d placed, %d found no free slot, %d failed; %.0f placements/s in all\n",
 	       placed, full, failed, (double)total / elapsed);
 	rc = failed == 0 && started == o_nodes ? 0 : 1;

@@ -441,12 +441,6 @@ static int cmp_float(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int run(int argc, char **argv)
 {
 	int npos;
@@ -542,10 +536,10 @@ static int run(int argc, char **argv)
 			fps[nf++] = s->frames_window / wall;
 		}
 	}
-	qsort(fps, (size_t)nf, sizeof *fps, cmp_double);
-	qsort(ffl, (size_t)nl, sizeof *ffl, cmp_double);
+	bench_sort(fps, (size_t)nf);
+	bench_sort(ffl, (size_t)nl);
 	qsort(B.gaps, B.ngaps, sizeof *B.gaps, cmp_float);
-#define PCT(a, n, p) ((n) ? (a)[(size_t)((double)((n) - 1) * (p))] : 0)
+#define PCT(a, n, p) ((n) ? (a)[bench_rank((n), (p) * 100.0)] : 0) /* doubles or floats */
 	printf("hippo bench trial: %s, %d sessions, %.1f s measured%s\n", o_url, B.n, wall,
 	       o_binary ? ", binary frames" : "");
 	printf("  sessions opened        %d (playing %d)\n", opened, playing);

@@ -188,6 +188,13 @@ void store__pg_rollback(struct store__pg *s, struct store__pg_conn *k);
  * the first retry (*ATTEMPT 0), resets it (logged) and returns true: run the
  * operation again. */
 bool store__pg_retry(struct store__pg *s, struct store__pg_conn *k, int *attempt);
+/* Statement ID with P on the main connection, under the backend's lock, run
+ * again once after a broken connection: its result (PQclear it) or NULL on
+ * error; or, for a statement returning no rows, its row count or -1. */
+PGresult *store__pg_query_main(struct store__pg *s, enum store__pg_stmt id, int n,
+			       const struct store__pg_param *p);
+long long store__pg_exec_main(struct store__pg *s, enum store__pg_stmt id, int n,
+			      const struct store__pg_param *p);
 
 /* Column C of row ROW as a number (text or binary result), 0 when NULL. */
 long long store__pg_ll(const PGresult *r, int row, int c);

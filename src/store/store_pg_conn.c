@@ -329,3 +329,26 @@ int store__pg_url_check(const char *url, char **secret, const char *masked, char
 	PQconninfoFree(opts);
 	return rc;
 }
+
+PGresult *store__pg_query_main(struct store__pg *s, enum store__pg_stmt id, int n,
+			       const struct store__pg_param *p)
+{
+	PGresult *r;
+	int attempt = 0;
+	pthread_mutex_lock(&s->mu);
+	while (!(r = store__pg_run(s, &s->main, id, n, p, false)) &&
+	       store__pg_retry(s, &s->main, &attempt))
+		;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+long long store__pg_exec_main(struct store__pg *s, enum store__pg_stmt id, int n,
+			      const struct store__pg_param *p)
+{
+	long long rc;
+	pthread_mutex_lock(&s->mu);
+	PG_WITH_RETRY(s, &s->main, rc, store__pg_exec(s, &s->main, id, n, p));
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

@@ -6,34 +6,15 @@
 
 #include "store/store_pg.h"
 
-/* Statement ID on the main connection, run again once after a broken
- * connection; the result or NULL. */
-static PGresult *run_main(struct store__pg *s, enum store__pg_stmt id, int n,
-			  const struct store__pg_param *p)
-{
-	PGresult *r;
-	int attempt = 0;
-	pthread_mutex_lock(&s->mu);
-	while (!(r = store__pg_run(s, &s->main, id, n, p, false)) &&
-	       store__pg_retry(s, &s->main, &attempt))
-		;
-	pthread_mutex_unlock(&s->mu);
-	return r;
-}
-
 int store__pg_deploy_put(void *db, const char *id, int version, const char *config,
 			 const char *files)
 {
 	struct store__pg *s = db;
 	char now[32], b1[24];
-	long long n;
 	store_now(now, sizeof now);
-	pthread_mutex_lock(&s->mu);
-	PG_WITH_RETRY(s, &s->main, n,
-		      (int)store__pg_exec(s, &s->main, PG_DEPLOY_PUT,
+	long long n = store__pg_exec_main(s, PG_DEPLOY_PUT,
 					  PG_PARAMS(PG_STR(id), PG_INT(b1, version), PG_STR(config),
-						    PG_STR(files), PG_STR(now))));
-	pthread_mutex_unlock(&s->mu);
+						    PG_STR(files), PG_STR(now)));
 	return n < 0 ? -1 : 0;
 }
 
@@ -45,9 +26,11 @@ int store__pg_deploy_get(void *db, const char *id, int version, int *got, char *
 	*config = *files = NULL;
 	if (s->version < 6)
 		return 0;
-	PGresult *r = version > 0 ? run_main(s, PG_DEPLOY_GET,
-					     PG_PARAMS(PG_STR(id), PG_INT(b1, version)))
-				  : run_main(s, PG_DEPLOY_LATEST_1, PG_PARAMS(PG_STR(id)));
+	PGresult *r =
+		version > 0
+			? store__pg_query_main(s, PG_DEPLOY_GET,
+					       PG_PARAMS(PG_STR(id), PG_INT(b1, version)))
+			: store__pg_query_main(s, PG_DEPLOY_LATEST_1, PG_PARAMS(PG_STR(id)));
 	if (!r)
 		return -1;
 	int rc = 0;
@@ -74,7 +57,7 @@ int store__pg_deploys_latest(void *db, int (*fn)(void *user, const char *id, int
 	struct store__pg *s = db;
 	if (s->version < 6)
 		return 0;
-	PGresult *r = run_main(s, PG_DEPLOYS_LATEST, 0, NULL);
+	PGresult *r = store__pg_query_main(s, PG_DEPLOYS_LATEST, 0, NULL);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -98,7 +81,7 @@ int store__pg_withdrawal_add(void *db, const char *project_id, const char *user_
 	struct store__pg *s = db;
 	char now[32];
 	store_now(now, sizeof now);
-	PGresult *r = run_main(s, PG_WITHDRAWAL_ADD,
+	PGresult *r = store__pg_query_main(s, PG_WITHDRAWAL_ADD,
 			       PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(node),
 					 PG_STR(now)));
 	if (!r)
@@ -116,7 +99,7 @@ int store__pg_withdrawals(void *db, long long after, store_withdrawal_fn fn, voi
 	char b1[24];
 	if (s->version < 8)
 		return 0;
-	PGresult *r = run_main(s, PG_WITHDRAWALS, PG_PARAMS(PG_INT(b1, after)));
+	PGresult *r = store__pg_query_main(s, PG_WITHDRAWALS, PG_PARAMS(PG_INT(b1, after)));
 	if (!r)
 		return -1;
 	int rc = 0;
@@ -138,7 +121,7 @@ int store__pg_withdrawn_since(void *db, const char *project_id, const char *user
 	struct store__pg *s = db;
 	if (s->version < 8)
 		return 0;
-	PGresult *r = run_main(s, PG_WITHDRAWN_SINCE,
+	PGresult *r = store__pg_query_main(s, PG_WITHDRAWN_SINCE,
 			       PG_PARAMS(PG_STR(project_id), PG_STR(user_id), PG_STR(since)));
 	if (!r)
 		return -1;

@@ -246,13 +246,7 @@ int store__pg_participants_find(void *db, const struct store_find *q, store_part
 		store__pg_int(b9, q->limit),
 		store__pg_int(b10, q->offset),
 	};
-	PGresult *r;
-	int attempt = 0;
-	pthread_mutex_lock(&s->mu);
-	while (!(r = store__pg_run(s, &s->main, PG_PART_FIND_COUNT, 8, p, false)) &&
-	       store__pg_retry(s, &s->main, &attempt))
-		;
-	pthread_mutex_unlock(&s->mu);
+	PGresult *r = store__pg_query_main(s, PG_PART_FIND_COUNT, 8, p);
 	if (!r)
 		return -1;
 	*total = LL(r, 0);

@@ -327,57 +327,29 @@ int store__pg_group_assign(void *db, long long pid, const char *project_id, int 
 
 /* ------------------------------------------------------------ sessions */
 
-/* Runs a statement returning no rows on the main connection (retried once
- * after a broken connection): the number of rows changed, or -1. */
-static long long exec_main(struct store__pg *s, enum store__pg_stmt id, int n,
-			   const struct store__pg_param *p)
-{
-	long long rc;
-	pthread_mutex_lock(&s->mu);
-	PG_WITH_RETRY(s, &s->main, rc, store__pg_exec(s, &s->main, id, n, p));
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
 int store__pg_session_start(void *db, long long pid, int step)
 {
 	char now[32], b1[24], b2[24];
 	store_now(now, sizeof now);
-	return exec_main(db, PG_SESS_START,
-			 PG_PARAMS(PG_INT(b1, pid), PG_INT(b2, step), PG_STR(now))) < 0
-		       ? -1
-		       : 0;
+	long long n = store__pg_exec_main(db, PG_SESS_START,
+					  PG_PARAMS(PG_INT(b1, pid), PG_INT(b2, step), PG_STR(now)));
+	return n < 0 ? -1 : 0;
 }
 
 int store__pg_session_end(void *db, long long pid, const char *reason, const char *files)
 {
 	char now[32], b1[24];
 	store_now(now, sizeof now);
-	long long n =
-		exec_main(db, PG_SESS_END,
-			  PG_PARAMS(PG_INT(b1, pid), PG_STR(now), PG_STR(reason), PG_STR(files)));
+	long long n = store__pg_exec_main(db, PG_SESS_END,
+					  PG_PARAMS(PG_INT(b1, pid), PG_STR(now), PG_STR(reason),
+						    PG_STR(files)));
 	return n < 0 ? -1 : (int)n;
-}
-
-/* One row of statement ID with P on the main connection (retried once after a
- * broken connection): the result (PQclear it), or NULL on error. */
-static PGresult *query_main(struct store__pg *s, enum store__pg_stmt id, int n,
-			    const struct store__pg_param *p)
-{
-	PGresult *r;
-	int attempt = 0;
-	pthread_mutex_lock(&s->mu);
-	while (!(r = store__pg_run(s, &s->main, id, n, p, false)) &&
-	       store__pg_retry(s, &s->main, &attempt))
-		;
-	pthread_mutex_unlock(&s->mu);
-	return r;
 }
 
 int store__pg_session_last(void *db, long long pid, bool *open, char *reason, size_t rlen)
 {
 	char b1[24];
-	PGresult *r = query_main(db, PG_SESS_LAST, PG_PARAMS(PG_INT(b1, pid)));
+	PGresult *r = store__pg_query_main(db, PG_SESS_LAST, PG_PARAMS(PG_INT(b1, pid)));
 	if (!r)
 		return -1;
 	int rc = PQntuples(r) > 0;
@@ -393,13 +365,14 @@ int store__pg_sessions_close_all(void *db, const char *reason)
 {
 	char now[32];
 	store_now(now, sizeof now);
-	long long n = exec_main(db, PG_SESS_CLOSE_ALL, PG_PARAMS(PG_STR(now), PG_STR(reason)));
+	long long n =
+		store__pg_exec_main(db, PG_SESS_CLOSE_ALL, PG_PARAMS(PG_STR(now), PG_STR(reason)));
 	return n < 0 ? -1 : (int)n;
 }
 
 long long store__pg_sessions_open(void *db)
 {
-	PGresult *r = query_main(db, PG_SESS_OPEN, 0, NULL);
+	PGresult *r = store__pg_query_main(db, PG_SESS_OPEN, 0, NULL);
 	if (!r)
 		return -1;
 	long long n = store__pg_ll(r, 0, 0);
@@ -507,7 +480,7 @@ int store__pg_project_put(void *db, const char *id, const char *name, const char
 
 int store__pg_project_live_get(void *db, const char *id)
 {
-	PGresult *r = query_main(db, PG_PROJ_LIVE_GET, PG_PARAMS(PG_STR(id)));
+	PGresult *r = store__pg_query_main(db, PG_PROJ_LIVE_GET, PG_PARAMS(PG_STR(id)));
 	int live = -1;
 	if (r && PQntuples(r) && !PQgetisnull(r, 0, 0))
 		live = store__pg_ll(r, 0, 0) ? 1 : 0;
@@ -519,9 +492,9 @@ int store__pg_project_live_set(void *db, const char *id, int live)
 {
 	char now[32], b1[24];
 	store_now(now, sizeof now);
-	long long n =
-		exec_main(db, PG_PROJ_LIVE_SET,
-			  PG_PARAMS(PG_STR(id), live < 0 ? PG_STR(NULL) : PG_INT(b1, live ? 1 : 0),
-				    PG_STR(now)));
+	long long n = store__pg_exec_main(
+		db, PG_PROJ_LIVE_SET,
+		PG_PARAMS(PG_STR(id), live < 0 ? PG_STR(NULL) : PG_INT(b1, live ? 1 : 0),
+			  PG_STR(now)));
 	return n > 0 ? 0 : -1;
 }
