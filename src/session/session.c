@@ -268,11 +268,10 @@ struct sess *sess__create(struct sess_mgr *m, const struct cfg *cfg, const char 
 		return NULL;
 	}
 	int64_t now = clock_mono_ns();
-	int64_t runtime_ns = (int64_t)cfg->project.max_runtime_min * 60 * 1000000000;
-	if (runtime_used_ms > 0) /* the game's earlier sessions used part of it */
-		runtime_ns -= runtime_used_ms < runtime_ns / 1000000 ? runtime_used_ms * 1000000
-								      : runtime_ns;
-	s->max_deadline = now + runtime_ns;
+	/* project.maxRuntime, less what the game's earlier sessions used */
+	int64_t left_ms = (int64_t)cfg->project.max_runtime_min * 60 * 1000 -
+			  (runtime_used_ms > 0 ? runtime_used_ms : 0);
+	s->max_deadline = now + (left_ms > 0 ? left_ms * 1000000 : 0);
 	s->grace_s = m->c.grace_s >= 0 ? m->c.grace_s : cfg->trial.reconnect_grace_s;
 	s->connect_s = cfg->trial.connect_timeout_s;
 	s->connect_deadline = now + (int64_t)s->connect_s * 1000000000;
