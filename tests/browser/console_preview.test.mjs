@@ -43,6 +43,12 @@ try {
 	await pv.page.waitForSelector('body[data-view="final"]');
 	t.ok(await pv.page.isVisible('#preview-badge'), 'the preview walks the study to its final page');
 	await t.screenshot(pv.page, 'preview-final');
+	await pv.page.setViewportSize({ width: 360, height: 740 });
+	await pv.page.waitForTimeout(200);
+	t.ok(await pv.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 0 &&
+		await pv.page.isVisible('#preview-badge'),
+	'phone width: the badge fits the header, no horizontal scrolling');
+	await t.screenshot(pv.page, 'preview-phone');
 
 	const after = await study();
 	t.ok(after.started === before.started && after.completed === before.completed &&
